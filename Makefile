@@ -1,0 +1,63 @@
+# Event Gateway — developer entry points. Every target installs what it needs itself.
+SHELL := /bin/bash
+BROKERS ?= 1
+KAFKA := scripts/kafka.sh
+
+.PHONY: demo test test-unit test-integration install build lint format kafka-fetch kafka-up kafka-down kafka-status codegen bench clean
+
+node_modules/.installed: package.json package-lock.json
+	npm ci --no-audit --no-fund
+	@touch $@
+
+install: node_modules/.installed
+
+build: install
+	npm run build
+
+# Runs the gateway with its demo spec in front of a local single broker.
+demo: install
+	$(KAFKA) up 1
+	scripts/demo.sh
+
+# The whole suite: lint, types, unit tests, then integration tests against a real broker.
+test: install
+	$(KAFKA) fetch
+	$(KAFKA) ensure-kcat
+	npm run typecheck
+	npm run lint
+	npm run test:unit
+	scripts/with-kafka.sh npm run test:integration
+
+test-unit: install
+	npm run test:unit
+
+test-integration: install
+	scripts/with-kafka.sh npm run test:integration
+
+lint: install
+	npm run lint
+	npm run format:check
+
+format: install
+	npm run format
+
+kafka-fetch:
+	$(KAFKA) fetch
+
+kafka-up:
+	$(KAFKA) up $(BROKERS)
+
+kafka-down:
+	$(KAFKA) down
+
+kafka-status:
+	$(KAFKA) status
+
+codegen: install
+	scripts/codegen.sh
+
+bench: install
+	scripts/with-kafka.sh bench/run.sh
+
+clean:
+	rm -rf dist coverage

@@ -1,0 +1,97 @@
+/**
+ * JSON Schema of the gateway configuration. It is the single description of every key: the
+ * loader validates against it (so an unknown key or a wrong type is reported by path) and
+ * docs/configuration.md documents the same keys.
+ */
+const port = { type: 'integer', minimum: 1, maximum: 65535 } as const;
+const tlsFiles = {
+  ca: { type: 'string', description: 'PEM file of trusted certificate authorities' },
+  cert: { type: 'string', description: 'PEM certificate file' },
+  key: { type: 'string', description: 'PEM private key file' },
+} as const;
+
+export const configSchema = {
+  type: 'object',
+  additionalProperties: false,
+  required: ['kafka'],
+  properties: {
+    kafka: {
+      type: 'object',
+      additionalProperties: false,
+      required: ['bootstrapServers'],
+      properties: {
+        bootstrapServers: {
+          type: 'array',
+          minItems: 1,
+          items: { type: 'string', pattern: '^[^\\s:]+:[0-9]{1,5}$' },
+        },
+        connectTimeoutMs: { type: 'integer', minimum: 100, default: 10000 },
+        metadataRefreshMs: { type: 'integer', minimum: 1000, default: 30000 },
+        tls: {
+          type: 'object',
+          additionalProperties: false,
+          properties: {
+            enabled: { type: 'boolean', default: false },
+            ...tlsFiles,
+            servername: { type: 'string' },
+            rejectUnauthorized: { type: 'boolean', default: true },
+          },
+          default: {},
+        },
+      },
+    },
+    listeners: {
+      type: 'object',
+      additionalProperties: false,
+      properties: {
+        bindHost: { type: 'string', default: '127.0.0.1' },
+        advertisedHost: { type: 'string' },
+        bootstrapPort: { ...port, default: 20472 },
+        brokerPortBase: { ...port, default: 20473 },
+        brokerPorts: {
+          type: 'object',
+          propertyNames: { pattern: '^[0-9]+$' },
+          additionalProperties: port,
+          default: {},
+        },
+        maxFrameBytes: { type: 'integer', minimum: 1024, maximum: 2147483647, default: 104857600 },
+        tls: {
+          type: 'object',
+          additionalProperties: false,
+          properties: {
+            enabled: { type: 'boolean', default: false },
+            ...tlsFiles,
+            requestClientCert: { type: 'boolean', default: false },
+          },
+          default: {},
+        },
+      },
+      default: {},
+    },
+    http: {
+      type: 'object',
+      additionalProperties: false,
+      properties: {
+        host: { type: 'string', default: '127.0.0.1' },
+        port: { ...port, default: 5000 },
+      },
+      default: {},
+    },
+    logging: {
+      type: 'object',
+      additionalProperties: false,
+      properties: {
+        level: { enum: ['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'], default: 'info' },
+      },
+      default: {},
+    },
+    shutdown: {
+      type: 'object',
+      additionalProperties: false,
+      properties: {
+        drainTimeoutMs: { type: 'integer', minimum: 0, default: 10000 },
+      },
+      default: {},
+    },
+  },
+} as const;

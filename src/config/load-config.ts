@@ -1,0 +1,110 @@
+import { readFileSync } from 'node:fs';
+import Ajv from 'ajv';
+import { parse as parseYaml } from 'yaml';
+import { configSchema } from './config-schema';
+import type { GatewayConfig } from './gateway-config';
+
+export class ConfigError extends Error {
+  override readonly name = 'ConfigError';
+  constructor(
+    readonly source: string,
+    readonly problems: string[],
+  ) {
+    super(`invalid configuration (${source}):\n  - ${problems.join('\n  - ')}`);
+  }
+}
+
+const ENV_PREFIX = 'EVENT_GATEWAY_';
+
+const validate = new Ajv({ allErrors: true, useDefaults: true, strict: false }).compile(configSchema);
+
+/**
+ * Environment overrides name a key path in upper snake case, with `__` between levels:
+ * EVENT_GATEWAY_LISTENERS__ADVERTISED_HOST=gw.example.com sets listeners.advertisedHost. Values
+ * are read as YAML scalars or flow collections, so `[a:9092, b:9092]`, `20472` and `true` keep
+ * their types.
+ */
+export function applyEnvironment(config: Record<string, unknown>, env: NodeJS.ProcessEnv): string[] {
+  const applied: string[] = [];
+  for (const [name, raw] of Object.entries(env)) {
+    if (!name.startsWith(ENV_PREFIX) || raw === undefined) continue;
+    const path = name
+      .slice(ENV_PREFIX.length)
+      .split('__')
+      .map((part) => part.toLowerCase().replace(/_([a-z0-9])/g, (_, c: string) => c.toUpperCase()));
+    let target = config;
+    for (const key of path.slice(0, -1)) {
+      const next = target[key];
+      if (next === undefined || next === null) target[key] = {};
+      else if (typeof next !== 'object' || Array.isArray(next)) {
+        throw new ConfigError(name, [`${path.join('.')}: cannot set below a non-object value`]);
+      }
+      target = target[key] as Record<string, unknown>;
+    }
+    target[path[path.length - 1]] = parseYaml(raw);
+    applied.push(path.join('.'));
+  }
+  return applied;
+}
+
+function describeErrors(errors: NonNullable<typeof validate.errors>): string[] {
+  return errors.map((error) => {
+    const path = error.instancePath.replace(/^\//, '').replace(/\//g, '.') || '(top level)';
+    if (error.keyword === 'additionalProperties') {
+      const key = (error.params as { additionalProperty: string }).additionalProperty;
+      return `${path === '(top level)' ? key : `${path}.${key}`}: unknown key`;
+    }
+    if (error.keyword === 'enum') {
+      return `${path}: must be one of ${(error.params as { allowedValues: unknown[] }).allowedValues.join(', ')}`;
+    }
+    if (error.keyword === 'pattern' && path.startsWith('kafka.bootstrapServers')) {
+      return `${path}: must be host:port`;
+    }
+    return `${path}: ${error.message}`;
+  });
+}
+
+/** Validates a configuration object (already merged with the environment) and fills defaults. */
+export function resolveConfig(input: unknown, source = 'configuration'): GatewayConfig {
+  const config = structuredClone(input ?? {});
+  if (typeof config !== 'object' || Array.isArray(config)) {
+    throw new ConfigError(source, ['the configuration must be a YAML mapping']);
+  }
+  if (!validate(config)) throw new ConfigError(source, describeErrors(validate.errors ?? []));
+  const resolved = config as unknown as GatewayConfig;
+  const problems: string[] = [];
+  const ports = new Map<number, string>([
+    [resolved.listeners.bootstrapPort, 'listeners.bootstrapPort'],
+  ]);
+  for (const [node, p] of Object.entries(resolved.listeners.brokerPorts)) {
+    const other = ports.get(p);
+    if (other) problems.push(`listeners.brokerPorts.${node}: port ${p} is already used by ${other}`);
+    ports.set(p, `listeners.brokerPorts.${node}`);
+  }
+  if (resolved.listeners.tls.enabled && (!resolved.listeners.tls.cert || !resolved.listeners.tls.key)) {
+    problems.push('listeners.tls: enabled requires cert and key');
+  }
+  if (problems.length > 0) throw new ConfigError(source, problems);
+  return resolved;
+}
+
+/** Reads a YAML (or JSON) file, applies EVENT_GATEWAY_* overrides and validates the result. */
+export function loadConfig(file: string, env: NodeJS.ProcessEnv = process.env): GatewayConfig {
+  let text: string;
+  try {
+    text = readFileSync(file, 'utf8');
+  } catch (error) {
+    throw new ConfigError(file, [`cannot read the file: ${(error as Error).message}`]);
+  }
+  let parsed: unknown;
+  try {
+    parsed = parseYaml(text) ?? {};
+  } catch (error) {
+    throw new ConfigError(file, [`not valid YAML: ${(error as Error).message}`]);
+  }
+  if (typeof parsed !== 'object' || parsed === null || Array.isArray(parsed)) {
+    throw new ConfigError(file, ['the configuration must be a YAML mapping']);
+  }
+  applyEnvironment(parsed as Record<string, unknown>, env);
+  return resolveConfig(parsed, file);
+}

@@ -1,0 +1,208 @@
+import { readFileSync } from 'node:fs';
+import net, { type Server, type Socket } from 'node:net';
+import tls from 'node:tls';
+import type { GatewayConfig } from '../config/gateway-config';
+import type { Logger } from '../observability/logger';
+import type { ApiHandlers } from './api-handler';
+import { BrokerDirectory, type BrokerEndpoint } from './broker-directory';
+import { ProxyConnection } from './proxy-connection';
+import { UpstreamConnector } from './upstream-connector';
+
+/** Asks the cluster which brokers it has (and which topic ids it knows), through one of `candidates`. */
+export type ClusterMetadataFetcher = (
+  candidates: readonly BrokerEndpoint[],
+  connector: UpstreamConnector,
+) => Promise<{ brokers: BrokerEndpoint[]; topics: { id: string; name: string }[] }>;
+
+export interface GatewayParts {
+  config: GatewayConfig;
+  logger: Logger;
+  fetchMetadata: ClusterMetadataFetcher;
+  /** Builds the per-API handlers; they need the gateway to register brokers they discover. */
+  handlers: (gateway: Gateway) => ApiHandlers;
+}
+
+const BOOTSTRAP = 'bootstrap';
+
+/**
+ * The listening side of the proxy: a bootstrap listener plus one listener per broker, each client
+ * connection paired with its own broker connection. Broker listeners open as brokers appear in
+ * metadata, before any response naming them reaches a client.
+ */
+export class Gateway {
+  readonly directory: BrokerDirectory;
+  readonly advertisedHost: string;
+  private readonly config: GatewayConfig;
+  private readonly logger: Logger;
+  private readonly connector: UpstreamConnector;
+  private readonly handlers: ApiHandlers;
+  private readonly servers = new Map<string, Server>();
+  private readonly opening = new Map<number, Promise<void>>();
+  private readonly connections = new Set<ProxyConnection>();
+  private readonly bootstrapServers: BrokerEndpoint[];
+  private readonly serverTls: tls.TlsOptions | null;
+  private nextConnectionId = 1;
+  private bootstrapCursor = 0;
+  private refreshTimer: NodeJS.Timeout | null = null;
+  private stopping = false;
+
+  constructor(private readonly parts: GatewayParts) {
+    this.config = parts.config;
+    this.logger = parts.logger;
+    this.directory = new BrokerDirectory(parts.config.listeners);
+    this.advertisedHost = parts.config.listeners.advertisedHost ?? parts.config.listeners.bindHost;
+    this.connector = new UpstreamConnector(parts.config.kafka);
+    this.bootstrapServers = parts.config.kafka.bootstrapServers.map((server, index) => {
+      const at = server.lastIndexOf(':');
+      return { nodeId: -1 - index, host: server.slice(0, at), port: Number(server.slice(at + 1)) };
+    });
+    const t = parts.config.listeners.tls;
+    this.serverTls = t.enabled
+      ? {
+          cert: readFileSync(t.cert!),
+          key: readFileSync(t.key!),
+          ca: t.ca ? readFileSync(t.ca) : undefined,
+          requestCert: t.requestClientCert,
+          rejectUnauthorized: t.requestClientCert,
+        }
+      : null;
+    this.handlers = parts.handlers(this);
+  }
+
+  /** Learns the cluster, then opens the bootstrap listener and one listener per known broker. */
+  async start(): Promise<void> {
+    await this.refreshMetadata();
+    await this.listen(BOOTSTRAP, this.config.listeners.bootstrapPort);
+    this.refreshTimer = setInterval(() => {
+      this.refreshMetadata().catch((error: Error) =>
+        this.logger.warn({ err: error.message }, 'periodic metadata refresh failed'),
+      );
+    }, this.config.kafka.metadataRefreshMs);
+    this.refreshTimer.unref();
+    this.logger.info(
+      {
+        bootstrap: `${this.advertisedHost}:${this.config.listeners.bootstrapPort}`,
+        brokers: this.directory.all().map((b) => `${b.nodeId}=${b.host}:${b.port}->${this.directory.gatewayPortFor(b.nodeId)}`),
+      },
+      'gateway listening',
+    );
+  }
+
+  async refreshMetadata(): Promise<void> {
+    const candidates = [...this.directory.all(), ...this.bootstrapServers];
+    const metadata = await this.parts.fetchMetadata(candidates, this.connector);
+    for (const topic of metadata.topics) this.directory.rememberTopic(topic.id, topic.name);
+    await this.registerBrokers(metadata.brokers);
+  }
+
+  /** Records brokers seen in a response and resolves once each has a listening port. */
+  registerBrokers(endpoints: BrokerEndpoint[]): Promise<void> | undefined {
+    const added = this.directory.update(endpoints);
+    if (added.length === 0) return undefined;
+    return Promise.all(added.map((nodeId) => this.ensureBrokerListener(nodeId))).then(() => undefined);
+  }
+
+  private ensureBrokerListener(nodeId: number): Promise<void> {
+    let opening = this.opening.get(nodeId);
+    if (opening === undefined) {
+      opening = this.listen(`broker-${nodeId}`, this.directory.gatewayPortFor(nodeId), nodeId);
+      this.opening.set(nodeId, opening);
+    }
+    return opening;
+  }
+
+  /** Ports the gateway listens on, by listener name (for tests and logs). */
+  listeningPorts(): Record<string, number> {
+    const ports: Record<string, number> = {};
+    for (const [name, server] of this.servers) ports[name] = (server.address() as net.AddressInfo).port;
+    return ports;
+  }
+
+  private listen(name: string, port: number, nodeId?: number): Promise<void> {
+    const onSocket = (socket: Socket) => this.accept(socket, name, nodeId);
+    const server = this.serverTls ? tls.createServer(this.serverTls, onSocket) : net.createServer(onSocket);
+    server.on('error', (error) => this.logger.error({ listener: name, err: error.message }, 'listener error'));
+    return new Promise((resolve, reject) => {
+      server.once('error', (error: Error) =>
+        reject(new Error(`cannot listen on ${this.config.listeners.bindHost}:${port} for ${name}: ${error.message}`)),
+      );
+      server.listen({ host: this.config.listeners.bindHost, port }, () => {
+        this.servers.set(name, server);
+        resolve();
+      });
+    });
+  }
+
+  private accept(client: Socket, listener: string, nodeId: number | undefined): void {
+    if (this.stopping) {
+      client.destroy();
+      return;
+    }
+    client.pause();
+    client.on('error', () => undefined);
+    const candidates = nodeId === undefined ? this.bootstrapCandidates() : [this.directory.broker(nodeId)!];
+    this.connectUpstream(candidates, 0)
+      .then((upstream) => {
+        if (client.destroyed || this.stopping) {
+          upstream.destroy();
+          client.destroy();
+          return;
+        }
+        const connection = new ProxyConnection(client, upstream, {
+          id: this.nextConnectionId++,
+          listener,
+          maxFrameBytes: this.config.listeners.maxFrameBytes,
+          handlers: this.handlers,
+          logger: this.logger,
+          onClose: (closed) => this.connections.delete(closed),
+        });
+        this.connections.add(connection);
+        client.resume();
+      })
+      .catch((error: Error) => {
+        this.logger.warn({ listener, client: `${client.remoteAddress}:${client.remotePort}`, err: error.message }, 'no broker reachable for client');
+        client.destroy();
+      });
+  }
+
+  /** Known brokers first, starting at a rotating position so bootstrap clients spread out. */
+  private bootstrapCandidates(): BrokerEndpoint[] {
+    const known = this.directory.all();
+    const list = known.length > 0 ? known : this.bootstrapServers;
+    const start = this.bootstrapCursor++ % list.length;
+    return [...list.slice(start), ...list.slice(0, start), ...(known.length > 0 ? this.bootstrapServers : [])];
+  }
+
+  private connectUpstream(candidates: BrokerEndpoint[], index: number): Promise<Socket> {
+    const target = candidates[index];
+    return new Promise<Socket>((resolve, reject) => {
+      const socket = this.connector.connect(target.host, target.port);
+      const onError = (error: Error) => reject(error);
+      socket.once('error', onError);
+      socket.once(this.config.kafka.tls.enabled ? 'secureConnect' : 'connect', () => {
+        socket.off('error', onError);
+        resolve(socket);
+      });
+    }).catch((error: Error) => {
+      if (index + 1 < candidates.length) return this.connectUpstream(candidates, index + 1);
+      throw new Error(`${target.host}:${target.port}: ${error.message}`);
+    });
+  }
+
+  /** Stops accepting, lets in-flight requests finish (bounded by the drain timeout), then closes. */
+  async stop(): Promise<void> {
+    if (this.stopping) return;
+    this.stopping = true;
+    if (this.refreshTimer) clearInterval(this.refreshTimer);
+    const closed = [...this.servers.values()].map((server) => new Promise<void>((resolve) => server.close(() => resolve())));
+    const drained = Promise.all([...this.connections].map((connection) => connection.drain()));
+    let timer: NodeJS.Timeout | undefined;
+    const timeout = new Promise<void>((resolve) => {
+      timer = setTimeout(resolve, this.config.shutdown.drainTimeoutMs);
+    });
+    await Promise.race([drained, timeout]);
+    clearTimeout(timer);
+    for (const connection of this.connections) connection.close('gateway shutting down');
+    await Promise.all(closed);
+  }
+}

@@ -5,6 +5,7 @@ import type { GatewayConfig } from '../config/gateway-config';
 import type { Logger } from '../observability/logger';
 import type { ApiHandlers } from './api-handler';
 import { BrokerDirectory, type BrokerEndpoint } from './broker-directory';
+import type { AddressBook } from './handlers/address-book';
 import { ProxyConnection } from './proxy-connection';
 import { UpstreamConnector } from './upstream-connector';
 
@@ -29,7 +30,7 @@ const BOOTSTRAP = 'bootstrap';
  * connection paired with its own broker connection. Broker listeners open as brokers appear in
  * metadata, before any response naming them reaches a client.
  */
-export class Gateway {
+export class Gateway implements AddressBook {
   readonly directory: BrokerDirectory;
   readonly advertisedHost: string;
   private readonly config: GatewayConfig;
@@ -93,6 +94,14 @@ export class Gateway {
     const metadata = await this.parts.fetchMetadata(candidates, this.connector);
     for (const topic of metadata.topics) this.directory.rememberTopic(topic.id, topic.name);
     await this.registerBrokers(metadata.brokers);
+  }
+
+  gatewayPortFor(nodeId: number): number {
+    return this.directory.gatewayPortFor(nodeId);
+  }
+
+  rememberTopic(topicId: string, name: string): void {
+    this.directory.rememberTopic(topicId, name);
   }
 
   /** Records brokers seen in a response and resolves once each has a listening port. */

@@ -1,0 +1,39 @@
+import {
+  ApiKey,
+  decodeFetchResponse,
+  decodeShareAcknowledgeResponse,
+  decodeShareFetchResponse,
+  encodeFetchResponse,
+  encodeShareAcknowledgeResponse,
+  encodeShareFetchResponse,
+} from '../../protocol/messages';
+import type { ApiHandler, ApiHandlers } from '../api-handler';
+import type { AddressBook } from './address-book';
+import { apiVersionsHandler } from './api-versions';
+import { describeClusterHandler } from './describe-cluster';
+import { findCoordinatorHandler } from './find-coordinator';
+import { metadataHandler } from './metadata';
+import { nodeEndpointsHandler } from './node-endpoints';
+import { produceHandler } from './produce';
+
+export type { AddressBook } from './address-book';
+
+/** The APIs the gateway looks into; every other API key travels byte for byte. */
+export function createApiHandlers(book: AddressBook, overrides: Partial<Record<number, ApiHandler>> = {}): ApiHandlers {
+  const handlers: (ApiHandler | undefined)[] = [];
+  handlers[ApiKey.ApiVersions] = apiVersionsHandler();
+  handlers[ApiKey.Metadata] = metadataHandler(book);
+  handlers[ApiKey.FindCoordinator] = findCoordinatorHandler(book);
+  handlers[ApiKey.DescribeCluster] = describeClusterHandler(book);
+  handlers[ApiKey.Produce] = produceHandler(book);
+  handlers[ApiKey.Fetch] = nodeEndpointsHandler(book, decodeFetchResponse, encodeFetchResponse, 16);
+  handlers[ApiKey.ShareFetch] = nodeEndpointsHandler(book, decodeShareFetchResponse, encodeShareFetchResponse, 0);
+  handlers[ApiKey.ShareAcknowledge] = nodeEndpointsHandler(
+    book,
+    decodeShareAcknowledgeResponse,
+    encodeShareAcknowledgeResponse,
+    0,
+  );
+  for (const [key, handler] of Object.entries(overrides)) handlers[Number(key)] = handler;
+  return handlers;
+}

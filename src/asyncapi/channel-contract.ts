@@ -1,0 +1,29 @@
+import type { ValidateFunction } from 'ajv';
+
+/** How a header's bytes are read before its schema sees them (headers are bytes on the wire). */
+export type HeaderReading = 'string' | 'number' | 'integer' | 'boolean';
+
+/** How a key's bytes are read: as text, as a number or boolean written as text, or as JSON. */
+export type KeyReading = 'string' | 'number' | 'boolean' | 'json';
+
+/** One message a channel may carry, with its compiled validators. */
+export interface MessageContract {
+  name: string;
+  value: ValidateFunction | null;
+  key: ValidateFunction | null;
+  keyReading: KeyReading;
+  headers: ValidateFunction | null;
+  headerReadings: ReadonlyMap<string, HeaderReading>;
+}
+
+/** A channel of a spec, as the topics it stands for and the messages they may carry. */
+export interface ChannelContract {
+  specId: string;
+  channel: string;
+  /** The Kafka topic, or the channel address with its {parameters} when `pattern` is set. */
+  topic: string;
+  pattern: RegExp | null;
+  messages: MessageContract[];
+  /** From the channel's `x-eg-fail-when-invalid`; undefined means the configured default. */
+  failWhenInvalid: boolean | undefined;
+}

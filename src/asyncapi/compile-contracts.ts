@@ -1,0 +1,130 @@
+import Ajv, { type ValidateFunction } from 'ajv';
+import addFormats from 'ajv-formats';
+import type { AsyncAPIDocumentInterface, ChannelInterface, MessageInterface } from '@asyncapi/parser';
+import type { ChannelContract, HeaderReading, KeyReading, MessageContract } from './channel-contract';
+import { SpecError, type SpecDiagnostic } from './spec-error';
+
+const FAIL_WHEN_INVALID_EXTENSION = 'x-eg-fail-when-invalid';
+const JSON_SCHEMA_FORMATS = /^application\/(vnd\.aai\.asyncapi(\+json|\+yaml)?|schema\+json|schema\+yaml)(;|$)/;
+
+function createAjv(): Ajv {
+  // strict: false because AsyncAPI schemas carry keywords JSON Schema does not know
+  // (discriminator, externalDocs, x-* extensions, the parser's x-parser-schema-id).
+  const ajv = new Ajv({ allErrors: true, strict: false, validateFormats: true });
+  addFormats(ajv);
+  return ajv;
+}
+
+/** Schemas as JSON; models from the parser expose json(), plain binding values are already JSON. */
+function schemaJson(schema: unknown): Record<string, unknown> | null {
+  if (schema === undefined || schema === null) return null;
+  const json = typeof (schema as { json?: unknown }).json === 'function' ? (schema as { json(): unknown }).json() : schema;
+  if (typeof json === 'boolean') return json ? {} : { not: {} };
+  if (typeof json !== 'object' || json === null) return null;
+  const { $schema: _ignored, ...rest } = json as Record<string, unknown>;
+  return rest;
+}
+
+function typeOf(schema: Record<string, unknown> | null | undefined): string | undefined {
+  const type = schema?.type;
+  if (typeof type === 'string') return type;
+  if (Array.isArray(type)) return type.find((t) => t !== 'null') as string | undefined;
+  return undefined;
+}
+
+function headerReadings(headers: Record<string, unknown> | null): Map<string, HeaderReading> {
+  const readings = new Map<string, HeaderReading>();
+  const properties = headers?.properties;
+  if (properties === null || typeof properties !== 'object') return readings;
+  for (const [name, property] of Object.entries(properties as Record<string, Record<string, unknown>>)) {
+    const type = typeOf(property);
+    if (type === 'number' || type === 'integer' || type === 'boolean') readings.set(name, type);
+  }
+  return readings;
+}
+
+function keyReading(key: Record<string, unknown> | null): KeyReading {
+  const type = typeOf(key);
+  if (type === 'string' || type === undefined) return 'string';
+  if (type === 'number' || type === 'integer') return 'number';
+  if (type === 'boolean') return 'boolean';
+  return 'json';
+}
+
+/** `user.{userId}.signedup` matches `user.42.signedup`: each parameter stands for at least one character. */
+export function addressPattern(address: string): RegExp | null {
+  if (!/\{[^}]+\}/.test(address)) return null;
+  const parts = address.split(/\{[^}]+\}/).map((literal) => literal.replace(/[.*+?^${}()|[\]\\]/g, '\\$&'));
+  return new RegExp(`^${parts.join('(.+?)')}$`);
+}
+
+function kafkaBinding(holder: { bindings(): { get(name: string): { value(): unknown } | undefined } }): Record<string, unknown> | undefined {
+  const value = holder.bindings().get('kafka')?.value();
+  return value && typeof value === 'object' ? (value as Record<string, unknown>) : undefined;
+}
+
+function channelTopic(channel: ChannelInterface): string {
+  const bound = kafkaBinding(channel)?.topic;
+  if (typeof bound === 'string' && bound.length > 0) return bound;
+  return channel.address() ?? channel.id();
+}
+
+function compileMessage(ajv: Ajv, message: MessageInterface, where: string, problems: SpecDiagnostic[]): MessageContract | null {
+  const name = message.name() ?? message.id();
+  const format = message.schemaFormat() ?? 'application/vnd.aai.asyncapi+json';
+  if (!JSON_SCHEMA_FORMATS.test(format)) {
+    problems.push({ path: where, message: `message ${name}: unsupported schema format '${format}' (JSON Schema and AsyncAPI schemas are supported)`, code: 'unsupported-schema-format' });
+    return null;
+  }
+  const compile = (schema: Record<string, unknown> | null, part: string): ValidateFunction | null => {
+    if (schema === null) return null;
+    try {
+      return ajv.compile(schema);
+    } catch (error) {
+      const reason = error instanceof RangeError ? 'the schema is recursive, which the gateway cannot validate' : (error as Error).message;
+      problems.push({ path: where, message: `message ${name}: ${part} schema: ${reason}`, code: 'schema-compile' });
+      return null;
+    }
+  };
+  const payload = schemaJson(message.payload());
+  const headers = schemaJson(message.headers());
+  const key = schemaJson(kafkaBinding(message)?.key);
+  return {
+    name,
+    value: compile(payload, 'payload'),
+    key: compile(key, 'key'),
+    keyReading: keyReading(key),
+    headers: compile(headers, 'headers'),
+    headerReadings: headerReadings(headers),
+  };
+}
+
+/** Compiles every channel of a parsed document into contracts; refuses the document if any schema cannot be used. */
+export function compileContracts(specId: string, document: AsyncAPIDocumentInterface): ChannelContract[] {
+  const ajv = createAjv();
+  const problems: SpecDiagnostic[] = [];
+  const contracts: ChannelContract[] = [];
+  for (const channel of document.channels()) {
+    const where = `channels.${channel.id()}`;
+    const messages = channel
+      .messages()
+      .all()
+      .map((message) => compileMessage(ajv, message, where, problems))
+      .filter((m): m is MessageContract => m !== null);
+    const topic = channelTopic(channel);
+    const extension = channel.extensions().get(FAIL_WHEN_INVALID_EXTENSION)?.value();
+    if (extension !== undefined && typeof extension !== 'boolean') {
+      problems.push({ path: `${where}.${FAIL_WHEN_INVALID_EXTENSION}`, message: 'must be true or false', code: 'extension-type' });
+    }
+    contracts.push({
+      specId,
+      channel: channel.id(),
+      topic,
+      pattern: addressPattern(topic),
+      messages,
+      failWhenInvalid: typeof extension === 'boolean' ? extension : undefined,
+    });
+  }
+  if (problems.length > 0) throw new SpecError('the document cannot be enforced', problems);
+  return contracts;
+}

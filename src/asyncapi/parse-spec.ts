@@ -1,0 +1,73 @@
+import { Parser, type AsyncAPIDocumentInterface } from '@asyncapi/parser';
+import { parse as parseYaml } from 'yaml';
+import { SpecError, type SpecDiagnostic } from './spec-error';
+
+/** Errors only: warnings and hints from the parser's ruleset do not refuse a document. */
+const SEVERITY_ERROR = 0;
+
+const parser = new Parser();
+
+/**
+ * Every `$ref` must point inside the document. Resolving anything else would make the gateway
+ * read files or fetch URLs chosen by whoever uploads a spec.
+ */
+function findExternalRefs(node: unknown, path: string[], found: SpecDiagnostic[]): void {
+  if (found.length >= 20 || node === null || typeof node !== 'object') return;
+  if (Array.isArray(node)) {
+    node.forEach((item, index) => findExternalRefs(item, [...path, String(index)], found));
+    return;
+  }
+  for (const [key, value] of Object.entries(node)) {
+    if (key === '$ref' && typeof value === 'string' && !value.startsWith('#')) {
+      found.push({
+        path: path.join('.'),
+        message: `$ref '${value}' points outside the document; only local references (#/...) are allowed`,
+        code: 'external-ref',
+      });
+    } else {
+      findExternalRefs(value, [...path, key], found);
+    }
+  }
+}
+
+export interface ParsedSpec {
+  document: AsyncAPIDocumentInterface;
+  version: string;
+  warnings: SpecDiagnostic[];
+}
+
+/** Parses and checks an AsyncAPI 2.x or 3.x document (YAML or JSON), refusing it with the parser's own diagnostics. */
+export async function parseSpec(text: string, source: string): Promise<ParsedSpec> {
+  let raw: unknown;
+  try {
+    raw = parseYaml(text, { maxAliasCount: 100 });
+  } catch (error) {
+    throw new SpecError('the document is neither YAML nor JSON', [{ path: '', message: (error as Error).message }]);
+  }
+  if (raw === null || typeof raw !== 'object' || Array.isArray(raw)) {
+    throw new SpecError('the document must be a YAML or JSON object');
+  }
+  const version = (raw as { asyncapi?: unknown }).asyncapi;
+  if (typeof version !== 'string' || !/^(2\.[0-6]|3\.[01])\.\d+$/.test(version)) {
+    throw new SpecError('unsupported document', [
+      { path: 'asyncapi', message: `AsyncAPI version ${JSON.stringify(version ?? null)} is not supported (2.0-2.6 and 3.0-3.1 are)` },
+    ]);
+  }
+  const external: SpecDiagnostic[] = [];
+  findExternalRefs(raw, [], external);
+  if (external.length > 0) throw new SpecError('the document references external resources', external);
+
+  const { document, diagnostics } = await parser.parse(text, { source });
+  const toDiagnostic = (d: (typeof diagnostics)[number]): SpecDiagnostic => ({
+    message: d.message,
+    path: d.path.join('.'),
+    code: String(d.code),
+  });
+  const errors = diagnostics.filter((d) => d.severity === SEVERITY_ERROR).map(toDiagnostic);
+  if (document === undefined || errors.length > 0) throw new SpecError('the document is not a valid AsyncAPI document', errors);
+  return {
+    document,
+    version,
+    warnings: diagnostics.filter((d) => d.severity !== SEVERITY_ERROR).map(toDiagnostic),
+  };
+}

@@ -1,0 +1,18 @@
+/** One problem with an uploaded document, in a form an HTTP client can act on. */
+export interface SpecDiagnostic {
+  message: string;
+  /** Where in the document, as a dotted path ('' for the whole document). */
+  path: string;
+  code?: string;
+}
+
+/** The document was refused: nothing changed in the store. */
+export class SpecError extends Error {
+  override readonly name = 'SpecError';
+  constructor(
+    message: string,
+    readonly diagnostics: SpecDiagnostic[] = [],
+  ) {
+    super(diagnostics.length === 0 ? message : `${message}: ${diagnostics.map((d) => (d.path ? `${d.path}: ${d.message}` : d.message)).join('; ')}`);
+  }
+}

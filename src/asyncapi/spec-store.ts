@@ -1,0 +1,108 @@
+import type { ChannelContract } from './channel-contract';
+import { compileContracts } from './compile-contracts';
+import { ContractIndex } from './contract-index';
+import { parseSpec } from './parse-spec';
+import { SpecError, type SpecDiagnostic } from './spec-error';
+
+/** What the store tells about a loaded spec. */
+export interface SpecSummary {
+  id: string;
+  asyncapi: string;
+  title: string;
+  version: string;
+  source: 'file' | 'api';
+  loadedAt: string;
+  channels: { channel: string; topic: string; messages: string[]; failWhenInvalid?: boolean }[];
+  warnings: SpecDiagnostic[];
+}
+
+interface LoadedSpec {
+  summary: SpecSummary;
+  text: string;
+  contracts: ChannelContract[];
+}
+
+export const SPEC_ID_PATTERN = /^[A-Za-z0-9][A-Za-z0-9._-]{0,127}$/;
+
+/**
+ * The AsyncAPI documents in force. A change is parsed and compiled completely before anything is
+ * swapped, and the swap is one assignment: a produce request validates against either the old
+ * set or the new one, never a mixture, and a refused document changes nothing.
+ */
+export class SpecStore {
+  private readonly specs = new Map<string, LoadedSpec>();
+  private index = new ContractIndex([]);
+  private queue: Promise<unknown> = Promise.resolve();
+  private readonly listeners: (() => void)[] = [];
+
+  /** The contracts for the next produce request. */
+  contracts(): ContractIndex {
+    return this.index;
+  }
+
+  onChange(listener: () => void): void {
+    this.listeners.push(listener);
+  }
+
+  size(): number {
+    return this.specs.size;
+  }
+
+  list(): SpecSummary[] {
+    return [...this.specs.values()].map((spec) => spec.summary);
+  }
+
+  get(id: string): { summary: SpecSummary; text: string } | undefined {
+    const spec = this.specs.get(id);
+    return spec && { summary: spec.summary, text: spec.text };
+  }
+
+  /** Adds or replaces a spec. Resolves to whether it was new; rejects with SpecError and changes nothing when refused. */
+  put(id: string, text: string, source: 'file' | 'api'): Promise<{ created: boolean; summary: SpecSummary }> {
+    // Uploads are applied in arrival order even though parsing is asynchronous.
+    const run = this.queue.then(() => this.load(id, text, source));
+    this.queue = run.catch(() => undefined);
+    return run;
+  }
+
+  delete(id: string): boolean {
+    if (!this.specs.delete(id)) return false;
+    this.rebuild();
+    return true;
+  }
+
+  private async load(id: string, text: string, source: 'file' | 'api'): Promise<{ created: boolean; summary: SpecSummary }> {
+    if (!SPEC_ID_PATTERN.test(id)) {
+      throw new SpecError('invalid spec id', [{ path: '', message: `'${id}' must match ${SPEC_ID_PATTERN.source}` }]);
+    }
+    const parsed = await parseSpec(text, id);
+    const contracts = compileContracts(id, parsed.document);
+    const info = parsed.document.info();
+    const summary: SpecSummary = {
+      id,
+      asyncapi: parsed.version,
+      title: info.title(),
+      version: info.version(),
+      source,
+      loadedAt: new Date().toISOString(),
+      channels: contracts.map((c) => ({
+        channel: c.channel,
+        topic: c.topic,
+        messages: c.messages.map((m) => m.name),
+        ...(c.failWhenInvalid === undefined ? {} : { failWhenInvalid: c.failWhenInvalid }),
+      })),
+      warnings: parsed.warnings,
+    };
+    const created = !this.specs.has(id);
+    // Re-inserting moves the spec to the end: the latest upload wins a topic claimed twice.
+    this.specs.delete(id);
+    this.specs.set(id, { summary, text, contracts });
+    this.rebuild();
+    return { created, summary };
+  }
+
+  private rebuild(): void {
+    this.index = new ContractIndex([...this.specs.values()].flatMap((spec) => spec.contracts));
+    for (const listener of this.listeners) listener();
+  }
+}

@@ -1,24 +1,91 @@
+import { readFileSync } from 'node:fs';
+import path from 'node:path';
+import { SpecStore } from './asyncapi/spec-store';
 import type { GatewayConfig } from './config/gateway-config';
 import { HttpServer } from './http/http-server';
+import { registerSpecRoutes } from './http/spec-routes';
 import { createLogger, type Logger } from './observability/logger';
+import { GatewayMetrics } from './observability/metrics';
+import { RateLimitedLog } from './observability/rate-limited-log';
+import { loadMiddlewares } from './pipeline/load-middlewares';
+import { Pipeline } from './pipeline/pipeline';
+import { validationMiddleware, type ValidationObserver } from './pipeline/validation-middleware';
 import { fetchClusterMetadata } from './proxy/cluster-metadata';
 import { Gateway } from './proxy/gateway';
 import { createApiHandlers } from './proxy/handlers';
+import type { ProduceObserver } from './proxy/handlers/produce';
 
 export interface RunningGateway {
   gateway: Gateway;
   http: HttpServer;
+  specs: SpecStore;
+  metrics: GatewayMetrics;
   logger: Logger;
   stop(): Promise<void>;
 }
 
+/** Loads the spec files named in the configuration; a broken one stops the start with its diagnostics. */
+async function loadSpecFiles(store: SpecStore, config: GatewayConfig, logger: Logger): Promise<void> {
+  for (const entry of config.asyncapi.specs) {
+    const file = typeof entry === 'string' ? entry : entry.file;
+    const id = (typeof entry === 'string' ? undefined : entry.id) ?? path.basename(file).replace(/\.(ya?ml|json)$/i, '');
+    let text: string;
+    try {
+      text = readFileSync(file, 'utf8');
+    } catch (error) {
+      throw new Error(`asyncapi.specs: cannot read ${file}: ${(error as Error).message}`);
+    }
+    try {
+      const { summary } = await store.put(id, text, 'file');
+      logger.info({ spec: id, file, channels: summary.channels.map((c) => c.topic) }, 'AsyncAPI spec loaded');
+    } catch (error) {
+      throw new Error(`asyncapi.specs: ${file}: ${(error as Error).message}`);
+    }
+  }
+}
+
 /** Wires the parts together and starts listening; used by the CLI and by tests. */
 export async function startGateway(config: GatewayConfig, logger = createLogger(config.logging.level)): Promise<RunningGateway> {
+  const metrics = new GatewayMetrics();
+  const specs = new SpecStore();
+  specs.onChange(() => metrics.specsLoaded.set(specs.size()));
+  await loadSpecFiles(specs, config, logger);
+
+  const invalidLog = new RateLimitedLog(logger);
+  const observeValidation: ValidationObserver = (outcome, record, context, errors) => {
+    metrics.countRecords(record.topic, outcome);
+    if (outcome === 'invalid_tagged') {
+      invalidLog.warn(
+        `tagged:${context.clientId}:${record.topic}`,
+        { clientId: context.clientId, client: context.clientAddress, topic: record.topic, partition: record.partition, errors },
+        'invalid record forwarded with a validation error header',
+      );
+    }
+  };
+  const observeProduce: ProduceObserver = {
+    rejected(context, topic, partition, rejection, description) {
+      invalidLog.warn(
+        `rejected:${context.clientId}:${topic}`,
+        { clientId: context.clientId, client: context.clientAddress, topic, partition, errorCode: rejection.errorCode, reason: description },
+        'produce request refused',
+      );
+    },
+  };
+  const middlewares = await loadMiddlewares(
+    config.pipeline.middlewares,
+    { validation: () => validationMiddleware(specs, config.asyncapi, observeValidation) },
+    { logger },
+  );
+  const pipeline = new Pipeline(middlewares, {
+    maxDecompressedBytes: config.pipeline.maxDecompressedBytes,
+    countPassedThrough: (topic, count) => metrics.countRecords(topic, 'unvalidated', count),
+  });
+
   const gateway = new Gateway({
     config,
     logger,
     fetchMetadata: fetchClusterMetadata,
-    handlers: (g) => createApiHandlers(g),
+    handlers: (g) => createApiHandlers(g, { pipeline: () => pipeline, produceObserver: observeProduce }),
   });
   let started = false;
   const http = new HttpServer({
@@ -27,9 +94,18 @@ export async function startGateway(config: GatewayConfig, logger = createLogger(
     logger,
     readiness: () => ({
       ready: started && gateway.directory.all().length > 0,
-      checks: { brokers: `${gateway.directory.all().length} known`, listening: String(started) },
+      checks: {
+        brokers: `${gateway.directory.all().length} known`,
+        listening: String(started),
+        specs: `${specs.size()} loaded`,
+      },
     }),
   });
+  http.route('GET', '/metrics', async (_req, res) => {
+    res.writeHead(200, { 'content-type': metrics.registry.contentType });
+    res.end(await metrics.registry.metrics());
+  });
+  registerSpecRoutes(http, { store: specs, maxSpecBytes: config.asyncapi.maxSpecBytes, adminToken: config.http.adminToken });
   await http.listen();
   try {
     await gateway.start();
@@ -41,10 +117,13 @@ export async function startGateway(config: GatewayConfig, logger = createLogger(
   return {
     gateway,
     http,
+    specs,
+    metrics,
     logger,
     async stop() {
       await gateway.stop();
       await http.close();
+      await pipeline.close();
     },
   };
 }

@@ -74,6 +74,55 @@ export const configSchema = {
       properties: {
         host: { type: 'string', default: '127.0.0.1' },
         port: { ...port, default: 5000 },
+        adminToken: { type: 'string', minLength: 16, description: 'bearer token required by the spec API' },
+      },
+      default: {},
+    },
+    asyncapi: {
+      type: 'object',
+      additionalProperties: false,
+      properties: {
+        specs: {
+          type: 'array',
+          items: {
+            oneOf: [
+              { type: 'string' },
+              {
+                type: 'object',
+                additionalProperties: false,
+                required: ['file'],
+                properties: { id: { type: 'string' }, file: { type: 'string' } },
+              },
+            ],
+          },
+          default: [],
+        },
+        failWhenInvalid: { type: 'boolean', default: false },
+        topicsWithoutSpec: { enum: ['pass', 'reject'], default: 'pass' },
+        maxSpecBytes: { type: 'integer', minimum: 1024, default: 1048576 },
+      },
+      default: {},
+    },
+    pipeline: {
+      type: 'object',
+      additionalProperties: false,
+      properties: {
+        middlewares: {
+          type: 'array',
+          items: {
+            oneOf: [
+              { enum: ['validation'] },
+              {
+                type: 'object',
+                additionalProperties: false,
+                required: ['module'],
+                properties: { module: { type: 'string' }, options: { type: 'object', default: {} } },
+              },
+            ],
+          },
+          default: ['validation'],
+        },
+        maxDecompressedBytes: { type: 'integer', minimum: 1024, default: 67108864 },
       },
       default: {},
     },

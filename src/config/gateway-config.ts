@@ -34,7 +34,19 @@ export interface GatewayConfig {
     maxFrameBytes: number;
     tls: TlsServerOptions;
   };
-  http: { host: string; port: number };
+  http: { host: string; port: number; adminToken?: string };
+  asyncapi: {
+    /** Files loaded at start: a path (the id is its base name) or an explicit id and file. */
+    specs: (string | { id?: string; file: string })[];
+    failWhenInvalid: boolean;
+    topicsWithoutSpec: 'pass' | 'reject';
+    maxSpecBytes: number;
+  };
+  pipeline: {
+    /** In order; 'validation' is the built-in AsyncAPI check, modules are loaded from their path. */
+    middlewares: ('validation' | { module: string; options: Record<string, unknown> })[];
+    maxDecompressedBytes: number;
+  };
   logging: { level: 'fatal' | 'error' | 'warn' | 'info' | 'debug' | 'trace' | 'silent' };
   shutdown: { drainTimeoutMs: number };
 }

@@ -47,8 +47,16 @@ export function applyEnvironment(config: Record<string, unknown>, env: NodeJS.Pr
   return applied;
 }
 
-function describeErrors(errors: NonNullable<typeof validate.errors>): string[] {
+function describeErrors(all: NonNullable<typeof validate.errors>): string[] {
+  // A value that fits none of a oneOf's forms is reported once, not once per form.
+  const alternatives = all.filter((e) => e.keyword === 'oneOf').map((e) => e.instancePath);
+  const errors = all.filter(
+    (e) => e.keyword === 'oneOf' || !alternatives.some((at) => e.instancePath === at || e.instancePath.startsWith(`${at}/`)),
+  );
   return errors.map((error) => {
+    if (error.keyword === 'oneOf') {
+      return `${error.instancePath.replace(/^\//, '').replace(/\//g, '.')}: does not have any of the allowed forms (see docs/configuration.md)`;
+    }
     const path = error.instancePath.replace(/^\//, '').replace(/\//g, '.') || '(top level)';
     if (error.keyword === 'additionalProperties') {
       const key = (error.params as { additionalProperty: string }).additionalProperty;

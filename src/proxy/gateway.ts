@@ -104,6 +104,10 @@ export class Gateway implements AddressBook {
     this.directory.rememberTopic(topicId, name);
   }
 
+  topicName(topicId: string): string | undefined {
+    return this.directory.topicName(topicId);
+  }
+
   /** Records brokers seen in a response and resolves once each has a listening port. */
   registerBrokers(endpoints: BrokerEndpoint[]): Promise<void> | undefined {
     const added = this.directory.update(endpoints);

@@ -10,6 +10,7 @@ export interface AddressBook {
   /** Resolves once every broker in `endpoints` has a listening gateway port (undefined: nothing new). */
   registerBrokers(endpoints: BrokerEndpoint[]): Promise<void> | undefined;
   rememberTopic(topicId: string, name: string): void;
+  topicName(topicId: string): string | undefined;
 }
 
 /** A broker address as a response carries it, in whichever field names its API uses. */

@@ -14,18 +14,33 @@ import { describeClusterHandler } from './describe-cluster';
 import { findCoordinatorHandler } from './find-coordinator';
 import { metadataHandler } from './metadata';
 import { nodeEndpointsHandler } from './node-endpoints';
-import { produceHandler } from './produce';
+import { produceHandler, type ProduceObserver } from './produce';
+import { Pipeline } from '../../pipeline/pipeline';
 
 export type { AddressBook } from './address-book';
 
+export interface ApiHandlerOptions {
+  /** The produce pipeline in force; asked per request so that it can be replaced at run time. */
+  pipeline?: () => Pipeline;
+  produceObserver?: ProduceObserver;
+  /** Replaces the handler of an API key (tests, extensions). */
+  overrides?: Partial<Record<number, ApiHandler>>;
+}
+
+const NO_MIDDLEWARES = new Pipeline([]);
+
 /** The APIs the gateway looks into; every other API key travels byte for byte. */
-export function createApiHandlers(book: AddressBook, overrides: Partial<Record<number, ApiHandler>> = {}): ApiHandlers {
+export function createApiHandlers(book: AddressBook, options: ApiHandlerOptions = {}): ApiHandlers {
   const handlers: (ApiHandler | undefined)[] = [];
   handlers[ApiKey.ApiVersions] = apiVersionsHandler();
   handlers[ApiKey.Metadata] = metadataHandler(book);
   handlers[ApiKey.FindCoordinator] = findCoordinatorHandler(book);
   handlers[ApiKey.DescribeCluster] = describeClusterHandler(book);
-  handlers[ApiKey.Produce] = produceHandler(book);
+  handlers[ApiKey.Produce] = produceHandler({
+    book,
+    pipeline: options.pipeline ?? (() => NO_MIDDLEWARES),
+    observer: options.produceObserver,
+  });
   handlers[ApiKey.Fetch] = nodeEndpointsHandler(book, decodeFetchResponse, encodeFetchResponse, 16);
   handlers[ApiKey.ShareFetch] = nodeEndpointsHandler(book, decodeShareFetchResponse, encodeShareFetchResponse, 0);
   handlers[ApiKey.ShareAcknowledge] = nodeEndpointsHandler(
@@ -34,6 +49,6 @@ export function createApiHandlers(book: AddressBook, overrides: Partial<Record<n
     encodeShareAcknowledgeResponse,
     0,
   );
-  for (const [key, handler] of Object.entries(overrides)) handlers[Number(key)] = handler;
+  for (const [key, handler] of Object.entries(options.overrides ?? {})) handlers[Number(key)] = handler;
   return handlers;
 }

@@ -1,15 +1,30 @@
-import { decodeRequestHeader } from '../../protocol/headers';
-import { decodeProduceResponse, encodeProduceResponse } from '../../protocol/messages';
-import { ProtocolError, Reader } from '../../protocol/primitives';
+import { ErrorCode } from '../../protocol/error-codes';
+import { decodeRequestHeader, type RequestHeader } from '../../protocol/headers';
+import {
+  decodeProduceRequest,
+  decodeProduceResponse,
+  encodeProduceRequest,
+  encodeProduceResponse,
+  type ProduceRequest,
+} from '../../protocol/messages';
+import { ProtocolError, Reader, Writer } from '../../protocol/primitives';
+import type { ProduceContext } from '../../pipeline/middleware';
+import type { PartitionRejection, Pipeline, PipelineOutcome } from '../../pipeline/pipeline';
 import type { ApiHandler, RequestDecision, RequestRoute } from '../api-handler';
 import type { AddressBook } from './address-book';
 import { nodeEndpointsHandler } from './node-endpoints';
+import { describeRejection, produceRejection } from './produce-rejection';
 
 const FIRST_FLEXIBLE_VERSION = 9;
 const FIRST_VERSION_WITH_NODE_ENDPOINTS = 10;
+const FIRST_VERSION_WITH_TOPIC_IDS = 13;
 
 const FORWARD_WITH_RESPONSE: RequestDecision = Object.freeze({ action: 'forward', expectResponse: true });
 const FORWARD_WITHOUT_RESPONSE: RequestDecision = Object.freeze({ action: 'forward', expectResponse: false });
+
+function withApi(error: unknown, route: RequestRoute): unknown {
+  return error instanceof ProtocolError ? error.withApi(route.apiKey, route.apiVersion) : error;
+}
 
 /**
  * Reads a produce request's acks without decoding its records: transactional id and acks come
@@ -23,16 +38,113 @@ export function readProduceAcks(frame: Buffer, route: RequestRoute): number {
     else reader.nullableString();
     return reader.int16();
   } catch (error) {
-    throw error instanceof ProtocolError ? error.withApi(route.apiKey, route.apiVersion) : error;
+    throw withApi(error, route);
   }
 }
 
-/** Produce passes through; acks=0 requests get no response from the broker, so none is awaited. */
-export function produceHandler(book: AddressBook): ApiHandler {
+/** Observes what the produce path decided (metrics and logs). */
+export interface ProduceObserver {
+  rejected?(context: ProduceContext, topic: string, partition: number, rejection: PartitionRejection, description: string): void;
+}
+
+export interface ProduceHandlerOptions {
+  book: AddressBook;
+  /** The pipeline in force for the next request (it can be swapped at run time). */
+  pipeline: () => Pipeline;
+  observer?: ProduceObserver;
+}
+
+/** The request with its records replaced; the header travels as the producer's own bytes. */
+function reencodeRequest(frame: Buffer, header: RequestHeader, request: ProduceRequest, route: RequestRoute, outcome: PipelineOutcome): Buffer {
+  for (const replacement of outcome.replacements) {
+    request.topicData[replacement.topicIndex].partitionData[replacement.partitionIndex].records = replacement.records;
+  }
+  const writer = new Writer(frame.length + 1024);
+  writer.raw(frame.subarray(0, header.bodyOffset));
+  encodeProduceRequest(writer, request, route.apiVersion);
+  return writer.result();
+}
+
+/**
+ * Produce requests go through the middleware pipeline: records of topics some middleware wants are
+ * decoded and judged; the request is forwarded as it came, forwarded with re-encoded batches, or
+ * answered by the gateway with the reasons it was refused. acks=0 requests get no response from
+ * the broker, so none is awaited (and a refused one closes the connection, as a broker does).
+ */
+export function produceHandler(options: ProduceHandlerOptions): ApiHandler {
+  const { book, observer } = options;
   return {
-    onRequest(frame, route) {
-      return readProduceAcks(frame, route) === 0 ? FORWARD_WITHOUT_RESPONSE : FORWARD_WITH_RESPONSE;
+    onRequest(frame, route, connection) {
+      const pipeline = options.pipeline();
+      if (pipeline.empty) return readProduceAcks(frame, route) === 0 ? FORWARD_WITHOUT_RESPONSE : FORWARD_WITH_RESPONSE;
+
+      let header: RequestHeader;
+      let request: ProduceRequest;
+      try {
+        const reader = new Reader(frame);
+        header = decodeRequestHeader(reader);
+        request = decodeProduceRequest(reader, route.apiVersion);
+      } catch (error) {
+        throw withApi(error, route);
+      }
+      connection.clientId = header.clientId;
+      const context: ProduceContext = {
+        clientId: header.clientId,
+        clientAddress: connection.clientAddress,
+        acks: request.acks,
+        transactionalId: request.transactionalId,
+        apiVersion: route.apiVersion,
+      };
+
+      const topicNames: string[] = [];
+      const unknownIds: PartitionRejection[] = [];
+      request.topicData.forEach((topicData, t) => {
+        if (route.apiVersion < FIRST_VERSION_WITH_TOPIC_IDS) {
+          topicNames.push(topicData.name);
+          return;
+        }
+        const name = book.topicName(topicData.topicId);
+        topicNames.push(name ?? topicData.topicId);
+        if (name === undefined) {
+          topicData.partitionData.forEach((_, p) =>
+            unknownIds.push({
+              topicIndex: t,
+              partitionIndex: p,
+              errorCode: ErrorCode.UnknownTopicId,
+              records: [{ index: 0, message: `topic id ${topicData.topicId} is unknown to the gateway; refresh metadata and retry` }],
+            }),
+          );
+        }
+      });
+      if (unknownIds.length > 0) return refuse(route, request, topicNames, unknownIds, context);
+
+      const outcome = pipeline.run(request, topicNames, context);
+      const decide = (settled: PipelineOutcome): RequestDecision => {
+        if (settled.rejections.length > 0) return refuse(route, request, topicNames, settled.rejections, context);
+        const expectResponse = request.acks !== 0;
+        if (settled.replacements.length === 0) return expectResponse ? FORWARD_WITH_RESPONSE : FORWARD_WITHOUT_RESPONSE;
+        return { action: 'forward', frame: reencodeRequest(frame, header, request, route, settled), expectResponse };
+      };
+      return outcome instanceof Promise ? outcome.then(decide) : decide(outcome);
     },
     ...nodeEndpointsHandler(book, decodeProduceResponse, encodeProduceResponse, FIRST_VERSION_WITH_NODE_ENDPOINTS),
   };
+
+  function refuse(
+    route: RequestRoute,
+    request: ProduceRequest,
+    topicNames: string[],
+    rejections: PartitionRejection[],
+    context: ProduceContext,
+  ): RequestDecision {
+    for (const rejection of rejections) {
+      const topic = topicNames[rejection.topicIndex];
+      const partition = request.topicData[rejection.topicIndex].partitionData[rejection.partitionIndex].index;
+      observer?.rejected?.(context, topic, partition, rejection, describeRejection(rejection, topic, partition));
+    }
+    if (request.acks === 0) {
+      return { action: 'close', reason: 'refused an acks=0 produce request (the producer cannot be told why)' };
+    }
+    return { action: 'respond', response: produceRejection(route, request, topicNames, rejections) };
+  }
 }

@@ -1,0 +1,60 @@
+import type { RecordHeader } from '../protocol/records';
+
+/**
+ * The middleware contract. A middleware sees every record of a produce request whose topic it
+ * wants and, for each, may let it pass (do nothing), annotate it (add headers) or reject it.
+ * A request with any rejected record is answered by the gateway and nothing of it reaches the
+ * broker; annotated records are forwarded in re-encoded batches; untouched batches are
+ * forwarded as the bytes the producer sent.
+ */
+
+/** One produced record, as a middleware sees it. Buffers are views: copy what you keep. */
+export interface ProducedRecord {
+  readonly topic: string;
+  readonly partition: number;
+  /** Position of the record within its partition's data: the index Kafka reports record errors by. */
+  readonly index: number;
+  readonly key: Buffer | null;
+  readonly value: Buffer | null;
+  readonly headers: readonly RecordHeader[];
+}
+
+/** Facts about the request the record came in. */
+export interface ProduceContext {
+  readonly clientId: string | null;
+  readonly clientAddress: string;
+  readonly acks: number;
+  readonly transactionalId: string | null;
+  readonly apiVersion: number;
+}
+
+/** How a middleware reports its decision about the record it is looking at. */
+export interface RecordVerdict {
+  /** Refuses the record (and so the request). The reason reaches the producer and the logs. */
+  reject(reason: string, errorCode?: number): void;
+  /** Adds a header to the record; its batch is then re-encoded before forwarding. */
+  addHeader(key: string, value: Buffer | string): void;
+  /** True once an earlier middleware rejected this record. */
+  readonly rejected: boolean;
+}
+
+export interface Middleware {
+  readonly name: string;
+  /**
+   * Whether records of `topic` concern this middleware. Asked per topic per request; when no
+   * middleware wants a topic its records are not even decoded.
+   */
+  wants?(topic: string): boolean;
+  /** Called once per record, in order. Return a promise only when the decision really is asynchronous. */
+  onRecord(record: ProducedRecord, verdict: RecordVerdict, context: ProduceContext): void | Promise<void>;
+  /** Called when the gateway stops or the pipeline is replaced. */
+  close?(): void | Promise<void>;
+}
+
+/** What a middleware module exports (as `default` or `create`): a factory given its configured options. */
+export type MiddlewareFactory = (options: Record<string, unknown>, tools: MiddlewareTools) => Middleware | Promise<Middleware>;
+
+/** What the gateway lends a middleware module. */
+export interface MiddlewareTools {
+  logger: { info(obj: object, msg?: string): void; warn(obj: object, msg?: string): void; error(obj: object, msg?: string): void };
+}

@@ -1,0 +1,257 @@
+import { ErrorCode } from '../protocol/error-codes';
+import type { ProduceRequest } from '../protocol/messages';
+import { ProtocolError } from '../protocol/primitives';
+import {
+  decodeRecords,
+  encodeRecordBatch,
+  isControlBatch,
+  readRecordBatches,
+  type DecodedRecord,
+  type RecordBatch,
+  type RecordHeader,
+} from '../protocol/records';
+import type { Middleware, ProduceContext, ProducedRecord, RecordVerdict } from './middleware';
+
+/** A record the pipeline refused, by its index in the partition's data. */
+export interface RecordRejection {
+  index: number;
+  message: string;
+}
+
+export interface PartitionRejection {
+  topicIndex: number;
+  partitionIndex: number;
+  errorCode: number;
+  records: RecordRejection[];
+}
+
+export interface PipelineOutcome {
+  /** Non-empty: the request must be refused, nothing of it forwarded. */
+  rejections: PartitionRejection[];
+  /** Partitions whose records were re-encoded (with added headers): the new `records` bytes. */
+  replacements: { topicIndex: number; partitionIndex: number; records: Buffer }[];
+}
+
+const UNCHANGED: PipelineOutcome = Object.freeze({ rejections: [], replacements: [] }) as PipelineOutcome;
+
+/** The verdict of one record: what middlewares decided about it. */
+class RecordState implements RecordVerdict {
+  rejected = false;
+  reason = '';
+  errorCode: number = ErrorCode.InvalidRecord;
+  added: RecordHeader[] | null = null;
+
+  reject(reason: string, errorCode: number = ErrorCode.InvalidRecord): void {
+    if (this.rejected) return;
+    this.rejected = true;
+    this.reason = reason;
+    this.errorCode = errorCode;
+  }
+
+  addHeader(key: string, value: Buffer | string): void {
+    (this.added ??= []).push({ key, value: typeof value === 'string' ? Buffer.from(value) : value });
+  }
+}
+
+/** One batch that was decoded, with what happened to its records. */
+interface DecodedBatch {
+  topicIndex: number;
+  partitionIndex: number;
+  batch: RecordBatch;
+  records: DecodedRecord[];
+  states: RecordState[];
+}
+
+/** A partition's records, as they will be forwarded: untouched slices and decoded batches, in order. */
+interface PartitionPlan {
+  topicIndex: number;
+  partitionIndex: number;
+  pieces: (Buffer | DecodedBatch)[];
+}
+
+function isThenable(value: unknown): value is Promise<void> {
+  return typeof (value as Promise<void> | undefined)?.then === 'function';
+}
+
+export interface PipelineOptions {
+  /** Cap on the decompressed size of one batch; larger batches are refused as corrupt. */
+  maxDecompressedBytes?: number;
+  /** Told how many records of a topic no middleware wanted (read from batch headers, nothing decoded). */
+  countPassedThrough?: (topic: string, records: number) => void;
+}
+
+/**
+ * Runs the configured middlewares over the records of a produce request. Decodes only the topics
+ * some middleware wants and re-encodes only batches whose records gained headers; everything else
+ * stays the producer's original bytes.
+ */
+export class Pipeline {
+  constructor(
+    readonly middlewares: readonly Middleware[],
+    private readonly options: PipelineOptions = {},
+  ) {}
+
+  get empty(): boolean {
+    return this.middlewares.length === 0;
+  }
+
+  private interested(topic: string): Middleware[] {
+    const wanted: Middleware[] = [];
+    for (const middleware of this.middlewares) {
+      if (middleware.wants === undefined || middleware.wants(topic)) wanted.push(middleware);
+    }
+    return wanted;
+  }
+
+  run(request: ProduceRequest, topicNames: readonly string[], context: ProduceContext): PipelineOutcome | Promise<PipelineOutcome> {
+    const rejections: PartitionRejection[] = [];
+    const plans: PartitionPlan[] = [];
+    let pending: Promise<void>[] | null = null;
+
+    for (let t = 0; t < request.topicData.length; t++) {
+      const topicData = request.topicData[t];
+      const topic = topicNames[t];
+      const middlewares = this.interested(topic);
+      if (middlewares.length === 0) {
+        if (this.options.countPassedThrough !== undefined) this.countRecords(topic, topicData.partitionData);
+        continue;
+      }
+      for (let p = 0; p < topicData.partitionData.length; p++) {
+        const partition = topicData.partitionData[p];
+        if (partition.records === null || partition.records.length === 0) continue;
+        const plan: PartitionPlan = { topicIndex: t, partitionIndex: p, pieces: [] };
+        let index = 0;
+        try {
+          for (const view of readRecordBatches(partition.records)) {
+            if (view.magic !== 2) {
+              rejections.push({
+                topicIndex: t,
+                partitionIndex: p,
+                errorCode: ErrorCode.UnsupportedForMessageFormat,
+                records: [{ index, message: `message format v${view.magic} carries no headers and cannot be checked; topic ${topic} accepts record batches (v2) only` }],
+              });
+              plan.pieces.push(view.bytes);
+              continue;
+            }
+            if (isControlBatch(view)) {
+              plan.pieces.push(view.bytes);
+              continue;
+            }
+            const records = decodeRecords(view, { maxDecompressedBytes: this.options.maxDecompressedBytes });
+            const decoded: DecodedBatch = { topicIndex: t, partitionIndex: p, batch: view, records, states: new Array(records.length) };
+            for (let r = 0; r < records.length; r++) {
+              const state = new RecordState();
+              decoded.states[r] = state;
+              const record: ProducedRecord = {
+                topic,
+                partition: partition.index,
+                index: index++,
+                key: records[r].key,
+                value: records[r].value,
+                headers: records[r].headers,
+              };
+              const waiting = this.apply(middlewares, 0, record, state, context);
+              if (waiting !== undefined) (pending ??= []).push(waiting);
+            }
+            plan.pieces.push(decoded);
+          }
+        } catch (error) {
+          if (!(error instanceof ProtocolError)) throw error;
+          rejections.push({
+            topicIndex: t,
+            partitionIndex: p,
+            errorCode: ErrorCode.CorruptMessage,
+            records: [{ index, message: `records could not be read: ${error.message}` }],
+          });
+          continue;
+        }
+        plans.push(plan);
+      }
+    }
+    if (plans.length === 0 && rejections.length === 0) return UNCHANGED;
+    if (pending === null) return this.conclude(plans, rejections);
+    return Promise.all(pending).then(() => this.conclude(plans, rejections));
+  }
+
+  private countRecords(topic: string, partitions: ProduceRequest['topicData'][number]['partitionData']): void {
+    let count = 0;
+    for (const partition of partitions) {
+      if (partition.records === null) continue;
+      try {
+        for (const view of readRecordBatches(partition.records)) count += view.magic === 2 ? view.recordsCount : 1;
+      } catch {
+        // Unreadable records of a topic nobody checks are the broker's to refuse.
+      }
+    }
+    if (count > 0) this.options.countPassedThrough!(topic, count);
+  }
+
+  /** Runs middlewares from `from` on one record; returns a promise only if one of them is asynchronous. */
+  private apply(middlewares: Middleware[], from: number, record: ProducedRecord, state: RecordState, context: ProduceContext): Promise<void> | undefined {
+    for (let m = from; m < middlewares.length; m++) {
+      const result = middlewares[m].onRecord(record, state, context);
+      if (isThenable(result)) {
+        return result.then(() => this.apply(middlewares, m + 1, record, state, context));
+      }
+    }
+    return undefined;
+  }
+
+  private conclude(plans: PartitionPlan[], rejections: PartitionRejection[]): PipelineOutcome {
+    for (const plan of plans) {
+      const refused: RecordRejection[] = [];
+      let errorCode: number = ErrorCode.InvalidRecord;
+      for (const piece of plan.pieces) {
+        if (Buffer.isBuffer(piece)) continue;
+        for (let r = 0; r < piece.states.length; r++) {
+          const state = piece.states[r];
+          if (!state.rejected) continue;
+          if (refused.length === 0) errorCode = state.errorCode;
+          refused.push({ index: this.indexOf(plan, piece, r), message: state.reason });
+        }
+      }
+      if (refused.length > 0) {
+        rejections.push({ topicIndex: plan.topicIndex, partitionIndex: plan.partitionIndex, errorCode, records: refused });
+      }
+    }
+    if (rejections.length > 0) return { rejections, replacements: [] };
+
+    const replacements: PipelineOutcome['replacements'] = [];
+    for (const plan of plans) {
+      let changed = false;
+      const parts: Buffer[] = [];
+      for (const piece of plan.pieces) {
+        if (Buffer.isBuffer(piece)) {
+          parts.push(piece);
+          continue;
+        }
+        if (!piece.states.some((state) => state.added !== null)) {
+          parts.push(piece.batch.bytes);
+          continue;
+        }
+        changed = true;
+        for (let r = 0; r < piece.records.length; r++) {
+          const added = piece.states[r].added;
+          if (added !== null) piece.records[r] = { ...piece.records[r], headers: [...piece.records[r].headers, ...added] };
+        }
+        parts.push(encodeRecordBatch(piece.batch, piece.records));
+      }
+      if (changed) replacements.push({ topicIndex: plan.topicIndex, partitionIndex: plan.partitionIndex, records: Buffer.concat(parts) });
+    }
+    return replacements.length === 0 ? UNCHANGED : { rejections: [], replacements };
+  }
+
+  /** Index of record `r` of `piece` within its partition (records of earlier batches come first). */
+  private indexOf(plan: PartitionPlan, piece: DecodedBatch, r: number): number {
+    let index = 0;
+    for (const other of plan.pieces) {
+      if (other === piece) return index + r;
+      if (!Buffer.isBuffer(other)) index += other.records.length;
+    }
+    return index + r;
+  }
+
+  async close(): Promise<void> {
+    for (const middleware of this.middlewares) await middleware.close?.();
+  }
+}

@@ -1,4 +1,4 @@
-import { Counter, Gauge, Histogram, Registry, collectDefaultMetrics } from 'prom-client';
+import { Counter, Gauge, Registry, collectDefaultMetrics } from 'prom-client';
 
 /** Topics beyond this many distinct names share the label value "_other", so series stay bounded. */
 const MAX_TOPIC_LABELS = 1000;
@@ -10,10 +10,6 @@ const MAX_TOPIC_LABELS = 1000;
 export class GatewayMetrics {
   readonly registry = new Registry();
   readonly records: Counter<'topic' | 'outcome'>;
-  readonly requests: Counter<'api_key'>;
-  readonly requestDuration: Histogram<'api_key'>;
-  readonly bytes: Counter<'direction'>;
-  readonly connections: Gauge<'side'>;
   readonly specsLoaded: Gauge;
   private readonly topics = new Set<string>();
 
@@ -23,31 +19,6 @@ export class GatewayMetrics {
       name: 'event_gateway_records_total',
       help: 'Produced records by topic and validation outcome (valid, invalid_tagged, invalid_rejected, unvalidated)',
       labelNames: ['topic', 'outcome'],
-      registers: [this.registry],
-    });
-    this.requests = new Counter({
-      name: 'event_gateway_requests_total',
-      help: 'Client requests by Kafka API key',
-      labelNames: ['api_key'],
-      registers: [this.registry],
-    });
-    this.requestDuration = new Histogram({
-      name: 'event_gateway_request_duration_seconds',
-      help: 'Time from forwarding a request to the broker until its response arrived, by API key',
-      labelNames: ['api_key'],
-      buckets: [0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5],
-      registers: [this.registry],
-    });
-    this.bytes = new Counter({
-      name: 'event_gateway_bytes_total',
-      help: 'Bytes proxied, by direction (client_to_broker, broker_to_client)',
-      labelNames: ['direction'],
-      registers: [this.registry],
-    });
-    this.connections = new Gauge({
-      name: 'event_gateway_connections',
-      help: 'Open connections by side (client, broker)',
-      labelNames: ['side'],
       registers: [this.registry],
     });
     this.specsLoaded = new Gauge({

@@ -1,0 +1,170 @@
+/**
+ * Request and response headers. Their layout depends on the api key and version of the request
+ * (flexible versions add a tagged-field section), so every function here takes those and derives
+ * the header version from the generated api-key table.
+ *
+ * Frames the table does not describe must still be routable: the proxy forwards them untouched and
+ * mostly needs the api key, api version and correlation id, which sit at fixed offsets in every
+ * header version. For those frames the header version is inferred, never refused:
+ *  - a known api key at a version outside its range is flexible iff version >= its first flexible
+ *    version. Above the range this is right because Kafka never makes a flexible API rigid again;
+ *    below it (versions Kafka has removed) because flexibility only ever came with newer versions.
+ *    APIs Kafka removed altogether keep the flexible-from they last had, recorded in the table.
+ *  - an unknown api key is taken as flexible: every API added since Kafka 2.4 (KIP-482) has been
+ *    flexible from its first version, so any key newer than our table is.
+ * Only what is not a Kafka header at all (negative api key or version, too few bytes) raises a
+ * ProtocolError.
+ */
+import { ProtocolError, type RawTaggedField, type Reader, type Writer } from './primitives';
+import {
+  apiKeyInfo,
+  decodeRequestHeaderData,
+  decodeResponseHeaderData,
+  encodeRequestHeaderData,
+  encodeResponseHeaderData,
+  requestHeaderVersion,
+  responseHeaderVersion,
+} from './messages/generated';
+import { NO_TAGGED_FIELDS } from './messages/runtime';
+
+/** The fixed-position fields of a request header: enough to route or forward a frame. */
+export interface RequestRoute {
+  apiKey: number;
+  apiVersion: number;
+  correlationId: number;
+}
+
+export interface RequestHeader extends RequestRoute {
+  /** Null when the client sent none; empty for header v0, which has no client id. */
+  clientId: string | null;
+  headerVersion: number;
+  unknownTaggedFields: RawTaggedField[];
+  /** Offset in the decoded buffer at which the request body starts. */
+  bodyOffset: number;
+}
+
+export interface ResponseHeader {
+  correlationId: number;
+  headerVersion: number;
+  unknownTaggedFields: RawTaggedField[];
+  /** Offset in the decoded buffer at which the response body starts. */
+  bodyOffset: number;
+}
+
+const ROUTE_BYTES = 8;
+
+function isFlexible(apiKey: number, apiVersion: number): boolean {
+  const info = apiKeyInfo(apiKey);
+  if (info === undefined) return true;
+  return info.flexibleFrom !== null && apiVersion >= info.flexibleFrom;
+}
+
+/** Request header version for any api key and version, inferred for unknown ones (see above). */
+export function requestHeaderVersionFor(apiKey: number, apiVersion: number): number {
+  return requestHeaderVersion(apiKey, apiVersion) ?? (isFlexible(apiKey, apiVersion) ? 2 : 1);
+}
+
+/** Response header version for any api key and version, inferred for unknown ones (see above). */
+export function responseHeaderVersionFor(apiKey: number, apiVersion: number): number {
+  return responseHeaderVersion(apiKey, apiVersion) ?? (isFlexible(apiKey, apiVersion) ? 1 : 0);
+}
+
+/**
+ * Reads api key, api version and correlation id of a request without decoding anything else.
+ * `offset` is where the header starts (just past the frame's size prefix). The values are returned
+ * as they are; decodeRequestHeader is the one that validates them.
+ */
+export function peekRequestRoute(buffer: Buffer, offset = 0): RequestRoute {
+  if (offset < 0 || buffer.length - offset < ROUTE_BYTES) {
+    throw new ProtocolError(
+      `request header needs ${ROUTE_BYTES} bytes, frame has ${buffer.length - offset}`,
+      offset,
+    );
+  }
+  return {
+    apiKey: buffer.readInt16BE(offset),
+    apiVersion: buffer.readInt16BE(offset + 2),
+    correlationId: buffer.readInt32BE(offset + 4),
+  };
+}
+
+/** Decodes a request header at the reader's position and leaves the reader at the body. */
+export function decodeRequestHeader(reader: Reader): RequestHeader {
+  const start = reader.offset;
+  if (reader.remaining() < ROUTE_BYTES) {
+    throw new ProtocolError(`request header needs ${ROUTE_BYTES} bytes, ${reader.remaining()} remain`, start);
+  }
+  const apiKey = reader.buffer.readInt16BE(start);
+  const apiVersion = reader.buffer.readInt16BE(start + 2);
+  if (apiKey < 0) throw new ProtocolError(`invalid api key ${apiKey}`, start);
+  if (apiVersion < 0) throw new ProtocolError(`invalid api version ${apiVersion}`, start + 2);
+  const headerVersion = requestHeaderVersionFor(apiKey, apiVersion);
+  const data = decodeRequestHeaderData(reader, headerVersion);
+  return {
+    apiKey,
+    apiVersion,
+    correlationId: data.correlationId,
+    clientId: data.clientId,
+    headerVersion,
+    unknownTaggedFields: data.unknownTaggedFields,
+    bodyOffset: reader.offset,
+  };
+}
+
+export interface RequestHeaderInput extends RequestRoute {
+  clientId: string | null;
+  unknownTaggedFields?: RawTaggedField[];
+  /** Derived from api key and version when absent. */
+  headerVersion?: number;
+}
+
+export function encodeRequestHeader(writer: Writer, header: RequestHeaderInput): void {
+  const headerVersion = header.headerVersion ?? requestHeaderVersionFor(header.apiKey, header.apiVersion);
+  encodeRequestHeaderData(
+    writer,
+    {
+      requestApiKey: header.apiKey,
+      requestApiVersion: header.apiVersion,
+      correlationId: header.correlationId,
+      clientId: header.clientId,
+      unknownTaggedFields: header.unknownTaggedFields ?? NO_TAGGED_FIELDS,
+    },
+    headerVersion,
+  );
+}
+
+/**
+ * Decodes the header of a response to a request with the given api key and version (responses do
+ * not repeat them) and leaves the reader at the body.
+ */
+export function decodeResponseHeader(reader: Reader, apiKey: number, apiVersion: number): ResponseHeader {
+  const headerVersion = responseHeaderVersionFor(apiKey, apiVersion);
+  const data = decodeResponseHeaderData(reader, headerVersion);
+  return {
+    correlationId: data.correlationId,
+    headerVersion,
+    unknownTaggedFields: data.unknownTaggedFields,
+    bodyOffset: reader.offset,
+  };
+}
+
+export interface ResponseHeaderInput {
+  correlationId: number;
+  unknownTaggedFields?: RawTaggedField[];
+}
+
+export function encodeResponseHeader(
+  writer: Writer,
+  header: ResponseHeaderInput,
+  apiKey: number,
+  apiVersion: number,
+): void {
+  encodeResponseHeaderData(
+    writer,
+    {
+      correlationId: header.correlationId,
+      unknownTaggedFields: header.unknownTaggedFields ?? NO_TAGGED_FIELDS,
+    },
+    responseHeaderVersionFor(apiKey, apiVersion),
+  );
+}

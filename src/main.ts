@@ -33,13 +33,13 @@ async function loadSpecFiles(store: SpecStore, config: GatewayConfig, logger: Lo
     try {
       text = readFileSync(file, 'utf8');
     } catch (error) {
-      throw new Error(`asyncapi.specs: cannot read ${file}: ${(error as Error).message}`);
+      throw new Error(`asyncapi.specs: cannot read ${file}: ${(error as Error).message}`, { cause: error });
     }
     try {
       const { summary } = await store.put(id, text, 'file');
       logger.info({ spec: id, file, channels: summary.channels.map((c) => c.topic) }, 'AsyncAPI spec loaded');
     } catch (error) {
-      throw new Error(`asyncapi.specs: ${file}: ${(error as Error).message}`);
+      throw new Error(`asyncapi.specs: ${file}: ${(error as Error).message}`, { cause: error });
     }
   }
 }

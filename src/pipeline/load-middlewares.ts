@@ -31,9 +31,11 @@ export async function loadMiddlewares(
     const file = path.resolve(entry.module);
     let exported: unknown;
     try {
+      // Middleware modules are CommonJS or transpiled to it, like the gateway itself.
+      // eslint-disable-next-line @typescript-eslint/no-require-imports
       exported = require(file);
     } catch (error) {
-      throw new Error(`pipeline.middlewares: cannot load module ${file}: ${(error as Error).message}`);
+      throw new Error(`pipeline.middlewares: cannot load module ${file}: ${(error as Error).message}`, { cause: error });
     }
     const factory = factoryOf(exported);
     if (factory === undefined) throw new Error(`pipeline.middlewares: ${file} exports no middleware factory function`);

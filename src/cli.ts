@@ -31,7 +31,9 @@ async function main(): Promise<void> {
 }
 
 main().catch((error: Error) => {
-  console.error(error instanceof ConfigError ? error.message : `event-gateway failed to start: ${error.message}`);
+  console.error(
+    error instanceof ConfigError ? error.message : `event-gateway failed to start: ${error.message}`,
+  );
   if (!(error instanceof ConfigError)) console.error(USAGE.split('\n')[0]);
   process.exit(error instanceof ConfigError ? 2 : 1);
 });

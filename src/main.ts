@@ -28,7 +28,9 @@ export interface RunningGateway {
 async function loadSpecFiles(store: SpecStore, config: GatewayConfig, logger: Logger): Promise<void> {
   for (const entry of config.asyncapi.specs) {
     const file = typeof entry === 'string' ? entry : entry.file;
-    const id = (typeof entry === 'string' ? undefined : entry.id) ?? path.basename(file).replace(/\.(ya?ml|json)$/i, '');
+    const id =
+      (typeof entry === 'string' ? undefined : entry.id) ??
+      path.basename(file).replace(/\.(ya?ml|json)$/i, '');
     let text: string;
     try {
       text = readFileSync(file, 'utf8');
@@ -45,7 +47,10 @@ async function loadSpecFiles(store: SpecStore, config: GatewayConfig, logger: Lo
 }
 
 /** Wires the parts together and starts listening; used by the CLI and by tests. */
-export async function startGateway(config: GatewayConfig, logger = createLogger(config.logging.level)): Promise<RunningGateway> {
+export async function startGateway(
+  config: GatewayConfig,
+  logger = createLogger(config.logging.level),
+): Promise<RunningGateway> {
   const metrics = new GatewayMetrics();
   const specs = new SpecStore();
   specs.onChange(() => metrics.specsLoaded.set(specs.size()));
@@ -57,7 +62,13 @@ export async function startGateway(config: GatewayConfig, logger = createLogger(
     if (outcome === 'invalid_tagged') {
       invalidLog.warn(
         `tagged:${context.clientId}:${record.topic}`,
-        { clientId: context.clientId, client: context.clientAddress, topic: record.topic, partition: record.partition, errors },
+        {
+          clientId: context.clientId,
+          client: context.clientAddress,
+          topic: record.topic,
+          partition: record.partition,
+          errors,
+        },
         'invalid record forwarded with a validation error header',
       );
     }
@@ -66,7 +77,14 @@ export async function startGateway(config: GatewayConfig, logger = createLogger(
     rejected(context, topic, partition, rejection, description) {
       invalidLog.warn(
         `rejected:${context.clientId}:${topic}`,
-        { clientId: context.clientId, client: context.clientAddress, topic, partition, errorCode: rejection.errorCode, reason: description },
+        {
+          clientId: context.clientId,
+          client: context.clientAddress,
+          topic,
+          partition,
+          errorCode: rejection.errorCode,
+          reason: description,
+        },
         'produce request refused',
       );
     },
@@ -105,7 +123,11 @@ export async function startGateway(config: GatewayConfig, logger = createLogger(
     res.writeHead(200, { 'content-type': metrics.registry.contentType });
     res.end(await metrics.registry.metrics());
   });
-  registerSpecRoutes(http, { store: specs, maxSpecBytes: config.asyncapi.maxSpecBytes, adminToken: config.http.adminToken });
+  registerSpecRoutes(http, {
+    store: specs,
+    maxSpecBytes: config.asyncapi.maxSpecBytes,
+    adminToken: config.http.adminToken,
+  });
   await http.listen();
   try {
     await gateway.start();

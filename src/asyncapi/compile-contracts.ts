@@ -5,7 +5,8 @@ import type { ChannelContract, HeaderReading, KeyReading, MessageContract } from
 import { SpecError, type SpecDiagnostic } from './spec-error';
 
 const FAIL_WHEN_INVALID_EXTENSION = 'x-eg-fail-when-invalid';
-const JSON_SCHEMA_FORMATS = /^application\/(vnd\.aai\.asyncapi(\+json|\+yaml)?|schema\+json|schema\+yaml)(;|$)/;
+const JSON_SCHEMA_FORMATS =
+  /^application\/(vnd\.aai\.asyncapi(\+json|\+yaml)?|schema\+json|schema\+yaml)(;|$)/;
 
 function createAjv(): Ajv {
   // strict: false because AsyncAPI schemas carry keywords JSON Schema does not know
@@ -18,7 +19,10 @@ function createAjv(): Ajv {
 /** Schemas as JSON; models from the parser expose json(), plain binding values are already JSON. */
 function schemaJson(schema: unknown): Record<string, unknown> | null {
   if (schema === undefined || schema === null) return null;
-  const json = typeof (schema as { json?: unknown }).json === 'function' ? (schema as { json(): unknown }).json() : schema;
+  const json =
+    typeof (schema as { json?: unknown }).json === 'function'
+      ? (schema as { json(): unknown }).json()
+      : schema;
   if (typeof json === 'boolean') return json ? {} : { not: {} };
   if (typeof json !== 'object' || json === null) return null;
   const { $schema: _ignored, ...rest } = json as Record<string, unknown>;
@@ -58,7 +62,9 @@ export function addressPattern(address: string): RegExp | null {
   return new RegExp(`^${parts.join('(.+?)')}$`);
 }
 
-function kafkaBinding(holder: { bindings(): { get(name: string): { value(): unknown } | undefined } }): Record<string, unknown> | undefined {
+function kafkaBinding(holder: {
+  bindings(): { get(name: string): { value(): unknown } | undefined };
+}): Record<string, unknown> | undefined {
   const value = holder.bindings().get('kafka')?.value();
   return value && typeof value === 'object' ? (value as Record<string, unknown>) : undefined;
 }
@@ -69,11 +75,20 @@ function channelTopic(channel: ChannelInterface): string {
   return channel.address() ?? channel.id();
 }
 
-function compileMessage(ajv: Ajv, message: MessageInterface, where: string, problems: SpecDiagnostic[]): MessageContract | null {
+function compileMessage(
+  ajv: Ajv,
+  message: MessageInterface,
+  where: string,
+  problems: SpecDiagnostic[],
+): MessageContract | null {
   const name = message.name() ?? message.id();
   const format = message.schemaFormat() ?? 'application/vnd.aai.asyncapi+json';
   if (!JSON_SCHEMA_FORMATS.test(format)) {
-    problems.push({ path: where, message: `message ${name}: unsupported schema format '${format}' (JSON Schema and AsyncAPI schemas are supported)`, code: 'unsupported-schema-format' });
+    problems.push({
+      path: where,
+      message: `message ${name}: unsupported schema format '${format}' (JSON Schema and AsyncAPI schemas are supported)`,
+      code: 'unsupported-schema-format',
+    });
     return null;
   }
   const compile = (schema: Record<string, unknown> | null, part: string): ValidateFunction | null => {
@@ -81,8 +96,15 @@ function compileMessage(ajv: Ajv, message: MessageInterface, where: string, prob
     try {
       return ajv.compile(schema);
     } catch (error) {
-      const reason = error instanceof RangeError ? 'the schema is recursive, which the gateway cannot validate' : (error as Error).message;
-      problems.push({ path: where, message: `message ${name}: ${part} schema: ${reason}`, code: 'schema-compile' });
+      const reason =
+        error instanceof RangeError
+          ? 'the schema is recursive, which the gateway cannot validate'
+          : (error as Error).message;
+      problems.push({
+        path: where,
+        message: `message ${name}: ${part} schema: ${reason}`,
+        code: 'schema-compile',
+      });
       return null;
     }
   };
@@ -114,7 +136,11 @@ export function compileContracts(specId: string, document: AsyncAPIDocumentInter
     const topic = channelTopic(channel);
     const extension = channel.extensions().get(FAIL_WHEN_INVALID_EXTENSION)?.value();
     if (extension !== undefined && typeof extension !== 'boolean') {
-      problems.push({ path: `${where}.${FAIL_WHEN_INVALID_EXTENSION}`, message: 'must be true or false', code: 'extension-type' });
+      problems.push({
+        path: `${where}.${FAIL_WHEN_INVALID_EXTENSION}`,
+        message: 'must be true or false',
+        code: 'extension-type',
+      });
     }
     contracts.push({
       specId,

@@ -71,7 +71,11 @@ function reasonOf(error: ErrorObject, data: unknown): string {
  * Turns Ajv's errors into "<path>: <reason>" lines. `prefix` names the part of the record that was
  * validated ('' for the value, 'key', 'headers'); `data` is what was validated, to name given types.
  */
-export function describeSchemaErrors(errors: readonly ErrorObject[], prefix: string, data: unknown): string[] {
+export function describeSchemaErrors(
+  errors: readonly ErrorObject[],
+  prefix: string,
+  data: unknown,
+): string[] {
   const lines: string[] = [];
   for (const error of errors) {
     // anyOf/oneOf summaries repeat what their branches already said.

@@ -42,7 +42,9 @@ export async function parseSpec(text: string, source: string): Promise<ParsedSpe
   try {
     raw = parseYaml(text, { maxAliasCount: 100 });
   } catch (error) {
-    throw new SpecError('the document is neither YAML nor JSON', [{ path: '', message: (error as Error).message }]);
+    throw new SpecError('the document is neither YAML nor JSON', [
+      { path: '', message: (error as Error).message },
+    ]);
   }
   if (raw === null || typeof raw !== 'object' || Array.isArray(raw)) {
     throw new SpecError('the document must be a YAML or JSON object');
@@ -50,7 +52,10 @@ export async function parseSpec(text: string, source: string): Promise<ParsedSpe
   const version = (raw as { asyncapi?: unknown }).asyncapi;
   if (typeof version !== 'string' || !/^(2\.[0-6]|3\.[01])\.\d+$/.test(version)) {
     throw new SpecError('unsupported document', [
-      { path: 'asyncapi', message: `AsyncAPI version ${JSON.stringify(version ?? null)} is not supported (2.0-2.6 and 3.0-3.1 are)` },
+      {
+        path: 'asyncapi',
+        message: `AsyncAPI version ${JSON.stringify(version ?? null)} is not supported (2.0-2.6 and 3.0-3.1 are)`,
+      },
     ]);
   }
   const external: SpecDiagnostic[] = [];
@@ -64,7 +69,8 @@ export async function parseSpec(text: string, source: string): Promise<ParsedSpe
     code: String(d.code),
   });
   const errors = diagnostics.filter((d) => d.severity === SEVERITY_ERROR).map(toDiagnostic);
-  if (document === undefined || errors.length > 0) throw new SpecError('the document is not a valid AsyncAPI document', errors);
+  if (document === undefined || errors.length > 0)
+    throw new SpecError('the document is not a valid AsyncAPI document', errors);
   return {
     document,
     version,

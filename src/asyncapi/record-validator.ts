@@ -55,7 +55,10 @@ function readKey(key: Buffer | null, reading: KeyReading): Parsed {
   return { ok: true, data: readTyped(text, reading) };
 }
 
-function readHeaders(record: ValidatedRecord, readings: ReadonlyMap<string, HeaderReading>): Record<string, unknown> {
+function readHeaders(
+  record: ValidatedRecord,
+  readings: ReadonlyMap<string, HeaderReading>,
+): Record<string, unknown> {
   const headers: Record<string, unknown> = {};
   for (const header of record.headers) {
     // The first occurrence of a repeated header is the one validated, as most consumers read it.
@@ -79,11 +82,13 @@ function messageErrors(message: MessageContract, value: unknown, record: Validat
   if (message.key !== null) {
     const key = readKey(record.key, message.keyReading);
     if (!key.ok) errors.push(`key: ${key.reason}`);
-    else if (!message.key(key.data)) errors.push(...describeSchemaErrors(message.key.errors ?? [], 'key', key.data));
+    else if (!message.key(key.data))
+      errors.push(...describeSchemaErrors(message.key.errors ?? [], 'key', key.data));
   }
   if (message.headers !== null) {
     const headers = readHeaders(record, message.headerReadings);
-    if (!message.headers(headers)) errors.push(...describeSchemaErrors(message.headers.errors ?? [], 'headers', headers));
+    if (!message.headers(headers))
+      errors.push(...describeSchemaErrors(message.headers.errors ?? [], 'headers', headers));
   }
   return errors;
 }

@@ -13,6 +13,10 @@ export class SpecError extends Error {
     message: string,
     readonly diagnostics: SpecDiagnostic[] = [],
   ) {
-    super(diagnostics.length === 0 ? message : `${message}: ${diagnostics.map((d) => (d.path ? `${d.path}: ${d.message}` : d.message)).join('; ')}`);
+    super(
+      diagnostics.length === 0
+        ? message
+        : `${message}: ${diagnostics.map((d) => (d.path ? `${d.path}: ${d.message}` : d.message)).join('; ')}`,
+    );
   }
 }

@@ -71,9 +71,15 @@ export class SpecStore {
     return true;
   }
 
-  private async load(id: string, text: string, source: 'file' | 'api'): Promise<{ created: boolean; summary: SpecSummary }> {
+  private async load(
+    id: string,
+    text: string,
+    source: 'file' | 'api',
+  ): Promise<{ created: boolean; summary: SpecSummary }> {
     if (!SPEC_ID_PATTERN.test(id)) {
-      throw new SpecError('invalid spec id', [{ path: '', message: `'${id}' must match ${SPEC_ID_PATTERN.source}` }]);
+      throw new SpecError('invalid spec id', [
+        { path: '', message: `'${id}' must match ${SPEC_ID_PATTERN.source}` },
+      ]);
     }
     const parsed = await parseSpec(text, id);
     const contracts = compileContracts(id, parsed.document);

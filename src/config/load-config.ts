@@ -51,7 +51,9 @@ function describeErrors(all: NonNullable<typeof validate.errors>): string[] {
   // A value that fits none of a oneOf's forms is reported once, not once per form.
   const alternatives = all.filter((e) => e.keyword === 'oneOf').map((e) => e.instancePath);
   const errors = all.filter(
-    (e) => e.keyword === 'oneOf' || !alternatives.some((at) => e.instancePath === at || e.instancePath.startsWith(`${at}/`)),
+    (e) =>
+      e.keyword === 'oneOf' ||
+      !alternatives.some((at) => e.instancePath === at || e.instancePath.startsWith(`${at}/`)),
   );
   return errors.map((error) => {
     if (error.keyword === 'oneOf') {
@@ -81,9 +83,7 @@ export function resolveConfig(input: unknown, source = 'configuration'): Gateway
   if (!validate(config)) throw new ConfigError(source, describeErrors(validate.errors ?? []));
   const resolved = config as unknown as GatewayConfig;
   const problems: string[] = [];
-  const ports = new Map<number, string>([
-    [resolved.listeners.bootstrapPort, 'listeners.bootstrapPort'],
-  ]);
+  const ports = new Map<number, string>([[resolved.listeners.bootstrapPort, 'listeners.bootstrapPort']]);
   for (const [node, p] of Object.entries(resolved.listeners.brokerPorts)) {
     const other = ports.get(p);
     if (other) problems.push(`listeners.brokerPorts.${node}: port ${p} is already used by ${other}`);

@@ -1,7 +1,10 @@
 import http from 'node:http';
 import type { Logger } from '../observability/logger';
 
-export type RouteHandler = (request: http.IncomingMessage, response: http.ServerResponse) => void | Promise<void>;
+export type RouteHandler = (
+  request: http.IncomingMessage,
+  response: http.ServerResponse,
+) => void | Promise<void>;
 
 export interface HttpServerOptions {
   host: string;
@@ -13,7 +16,10 @@ export interface HttpServerOptions {
 
 export function sendJson(response: http.ServerResponse, status: number, body: unknown): void {
   const text = JSON.stringify(body);
-  response.writeHead(status, { 'content-type': 'application/json; charset=utf-8', 'content-length': Buffer.byteLength(text) });
+  response.writeHead(status, {
+    'content-type': 'application/json; charset=utf-8',
+    'content-length': Buffer.byteLength(text),
+  });
   response.end(text);
 }
 
@@ -60,7 +66,9 @@ export class HttpServer {
   listen(): Promise<void> {
     return new Promise((resolve, reject) => {
       this.server.once('error', (error: Error) =>
-        reject(new Error(`cannot listen on ${this.options.host}:${this.options.port} for http: ${error.message}`)),
+        reject(
+          new Error(`cannot listen on ${this.options.host}:${this.options.port} for http: ${error.message}`),
+        ),
       );
       this.server.listen({ host: this.options.host, port: this.options.port }, () => resolve());
     });

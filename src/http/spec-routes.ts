@@ -21,7 +21,8 @@ class HttpError extends Error {
 
 function readBody(request: http.IncomingMessage, limit: number): Promise<string> {
   const declared = Number(request.headers['content-length'] ?? 0);
-  if (declared > limit) return Promise.reject(new HttpError(413, `the document is larger than the ${limit}-byte limit`));
+  if (declared > limit)
+    return Promise.reject(new HttpError(413, `the document is larger than the ${limit}-byte limit`));
   return new Promise((resolve, reject) => {
     const chunks: Buffer[] = [];
     let size = 0;
@@ -49,7 +50,13 @@ function authorized(request: http.IncomingMessage, token: string | undefined): b
 export function registerSpecRoutes(server: HttpServer, options: SpecRoutesOptions): void {
   const { store } = options;
   const guard =
-    (handler: (request: http.IncomingMessage, response: http.ServerResponse, id: string) => Promise<void> | void) =>
+    (
+      handler: (
+        request: http.IncomingMessage,
+        response: http.ServerResponse,
+        id: string,
+      ) => Promise<void> | void,
+    ) =>
     async (request: http.IncomingMessage, response: http.ServerResponse) => {
       if (!authorized(request, options.adminToken)) {
         response.setHeader('www-authenticate', 'Bearer');
@@ -64,13 +71,18 @@ export function registerSpecRoutes(server: HttpServer, options: SpecRoutesOption
       }
     };
 
-  server.route('GET', '/specs', guard((_req, res) => sendJson(res, 200, { specs: store.list() })));
+  server.route(
+    'GET',
+    '/specs',
+    guard((_req, res) => sendJson(res, 200, { specs: store.list() })),
+  );
 
   server.route(
     'PUT',
     '/specs/',
     guard(async (req, res, id) => {
-      if (!SPEC_ID_PATTERN.test(id)) throw new HttpError(400, `spec id '${id}' must match ${SPEC_ID_PATTERN.source}`);
+      if (!SPEC_ID_PATTERN.test(id))
+        throw new HttpError(400, `spec id '${id}' must match ${SPEC_ID_PATTERN.source}`);
       const text = await readBody(req, options.maxSpecBytes);
       if (text.trim() === '') throw new HttpError(400, 'the request body must be an AsyncAPI document');
       try {

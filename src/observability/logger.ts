@@ -7,5 +7,8 @@ export type { Logger };
  * address and id; record contents are never logged at info level.
  */
 export function createLogger(level: string, destination?: pino.DestinationStream): Logger {
-  return pino({ level, base: { service: 'event-gateway' }, timestamp: pino.stdTimeFunctions.isoTime }, destination);
+  return pino(
+    { level, base: { service: 'event-gateway' }, timestamp: pino.stdTimeFunctions.isoTime },
+    destination,
+  );
 }

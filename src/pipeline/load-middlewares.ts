@@ -6,7 +6,11 @@ import type { Middleware, MiddlewareFactory, MiddlewareTools } from './middlewar
 export type BuiltinMiddlewares = Record<string, () => Middleware>;
 
 function factoryOf(exported: unknown): MiddlewareFactory | undefined {
-  const candidates = [exported, (exported as { default?: unknown })?.default, (exported as { create?: unknown })?.create];
+  const candidates = [
+    exported,
+    (exported as { default?: unknown })?.default,
+    (exported as { create?: unknown })?.create,
+  ];
   return candidates.find((candidate): candidate is MiddlewareFactory => typeof candidate === 'function');
 }
 
@@ -24,7 +28,8 @@ export async function loadMiddlewares(
   for (const entry of entries) {
     if (typeof entry === 'string') {
       const create = builtins[entry];
-      if (create === undefined) throw new Error(`pipeline.middlewares: unknown built-in middleware '${entry}'`);
+      if (create === undefined)
+        throw new Error(`pipeline.middlewares: unknown built-in middleware '${entry}'`);
       middlewares.push(create());
       continue;
     }
@@ -35,13 +40,18 @@ export async function loadMiddlewares(
       // eslint-disable-next-line @typescript-eslint/no-require-imports
       exported = require(file);
     } catch (error) {
-      throw new Error(`pipeline.middlewares: cannot load module ${file}: ${(error as Error).message}`, { cause: error });
+      throw new Error(`pipeline.middlewares: cannot load module ${file}: ${(error as Error).message}`, {
+        cause: error,
+      });
     }
     const factory = factoryOf(exported);
-    if (factory === undefined) throw new Error(`pipeline.middlewares: ${file} exports no middleware factory function`);
+    if (factory === undefined)
+      throw new Error(`pipeline.middlewares: ${file} exports no middleware factory function`);
     const middleware = await factory(entry.options ?? {}, tools);
     if (typeof middleware?.onRecord !== 'function' || typeof middleware.name !== 'string') {
-      throw new Error(`pipeline.middlewares: the factory in ${file} must return an object with a name and an onRecord function`);
+      throw new Error(
+        `pipeline.middlewares: the factory in ${file} must return an object with a name and an onRecord function`,
+      );
     }
     middlewares.push(middleware);
   }

@@ -52,9 +52,16 @@ export interface Middleware {
 }
 
 /** What a middleware module exports (as `default` or `create`): a factory given its configured options. */
-export type MiddlewareFactory = (options: Record<string, unknown>, tools: MiddlewareTools) => Middleware | Promise<Middleware>;
+export type MiddlewareFactory = (
+  options: Record<string, unknown>,
+  tools: MiddlewareTools,
+) => Middleware | Promise<Middleware>;
 
 /** What the gateway lends a middleware module. */
 export interface MiddlewareTools {
-  logger: { info(obj: object, msg?: string): void; warn(obj: object, msg?: string): void; error(obj: object, msg?: string): void };
+  logger: {
+    info(obj: object, msg?: string): void;
+    warn(obj: object, msg?: string): void;
+    error(obj: object, msg?: string): void;
+  };
 }

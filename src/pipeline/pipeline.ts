@@ -103,7 +103,11 @@ export class Pipeline {
     return wanted;
   }
 
-  run(request: ProduceRequest, topicNames: readonly string[], context: ProduceContext): PipelineOutcome | Promise<PipelineOutcome> {
+  run(
+    request: ProduceRequest,
+    topicNames: readonly string[],
+    context: ProduceContext,
+  ): PipelineOutcome | Promise<PipelineOutcome> {
     const rejections: PartitionRejection[] = [];
     const plans: PartitionPlan[] = [];
     let pending: Promise<void>[] | null = null;
@@ -128,7 +132,12 @@ export class Pipeline {
                 topicIndex: t,
                 partitionIndex: p,
                 errorCode: ErrorCode.UnsupportedForMessageFormat,
-                records: [{ index, message: `message format v${view.magic} carries no headers and cannot be checked; topic ${topic} accepts record batches (v2) only` }],
+                records: [
+                  {
+                    index,
+                    message: `message format v${view.magic} carries no headers and cannot be checked; topic ${topic} accepts record batches (v2) only`,
+                  },
+                ],
               });
               plan.pieces.push(view.bytes);
               continue;
@@ -138,7 +147,13 @@ export class Pipeline {
               continue;
             }
             const records = decodeRecords(view, { maxDecompressedBytes: this.options.maxDecompressedBytes });
-            const decoded: DecodedBatch = { topicIndex: t, partitionIndex: p, batch: view, records, states: new Array(records.length) };
+            const decoded: DecodedBatch = {
+              topicIndex: t,
+              partitionIndex: p,
+              batch: view,
+              records,
+              states: new Array(records.length),
+            };
             for (let r = 0; r < records.length; r++) {
               const state = new RecordState();
               decoded.states[r] = state;
@@ -173,12 +188,16 @@ export class Pipeline {
     return Promise.all(pending).then(() => this.conclude(plans, rejections));
   }
 
-  private countRecords(topic: string, partitions: ProduceRequest['topicData'][number]['partitionData']): void {
+  private countRecords(
+    topic: string,
+    partitions: ProduceRequest['topicData'][number]['partitionData'],
+  ): void {
     let count = 0;
     for (const partition of partitions) {
       if (partition.records === null) continue;
       try {
-        for (const view of readRecordBatches(partition.records)) count += view.magic === 2 ? view.recordsCount : 1;
+        for (const view of readRecordBatches(partition.records))
+          count += view.magic === 2 ? view.recordsCount : 1;
       } catch {
         // Unreadable records of a topic nobody checks are the broker's to refuse.
       }
@@ -187,7 +206,13 @@ export class Pipeline {
   }
 
   /** Runs middlewares from `from` on one record; returns a promise only if one of them is asynchronous. */
-  private apply(middlewares: Middleware[], from: number, record: ProducedRecord, state: RecordState, context: ProduceContext): Promise<void> | undefined {
+  private apply(
+    middlewares: Middleware[],
+    from: number,
+    record: ProducedRecord,
+    state: RecordState,
+    context: ProduceContext,
+  ): Promise<void> | undefined {
     for (let m = from; m < middlewares.length; m++) {
       const result = middlewares[m].onRecord(record, state, context);
       if (isThenable(result)) {
@@ -211,7 +236,12 @@ export class Pipeline {
         }
       }
       if (refused.length > 0) {
-        rejections.push({ topicIndex: plan.topicIndex, partitionIndex: plan.partitionIndex, errorCode, records: refused });
+        rejections.push({
+          topicIndex: plan.topicIndex,
+          partitionIndex: plan.partitionIndex,
+          errorCode,
+          records: refused,
+        });
       }
     }
     if (rejections.length > 0) return { rejections, replacements: [] };
@@ -232,11 +262,17 @@ export class Pipeline {
         changed = true;
         for (let r = 0; r < piece.records.length; r++) {
           const added = piece.states[r].added;
-          if (added !== null) piece.records[r] = { ...piece.records[r], headers: [...piece.records[r].headers, ...added] };
+          if (added !== null)
+            piece.records[r] = { ...piece.records[r], headers: [...piece.records[r].headers, ...added] };
         }
         parts.push(encodeRecordBatch(piece.batch, piece.records));
       }
-      if (changed) replacements.push({ topicIndex: plan.topicIndex, partitionIndex: plan.partitionIndex, records: Buffer.concat(parts) });
+      if (changed)
+        replacements.push({
+          topicIndex: plan.topicIndex,
+          partitionIndex: plan.partitionIndex,
+          records: Buffer.concat(parts),
+        });
     }
     return replacements.length === 0 ? UNCHANGED : { rejections: [], replacements };
   }

@@ -28,7 +28,11 @@ export type ValidationObserver = (
  * Checks each record against the AsyncAPI contract of its topic. Invalid records are tagged with
  * a header describing why (the default) or rejected, per channel.
  */
-export function validationMiddleware(store: SpecStore, settings: ValidationSettings, observe?: ValidationObserver): Middleware {
+export function validationMiddleware(
+  store: SpecStore,
+  settings: ValidationSettings,
+  observe?: ValidationObserver,
+): Middleware {
   return {
     name: 'validation',
     wants(topic) {

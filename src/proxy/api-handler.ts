@@ -31,7 +31,11 @@ export interface ConnectionContext {
  * APIs whose requests the gateway inspects or whose responses carry broker addresses.
  */
 export interface ApiHandler {
-  onRequest?(frame: Buffer, route: RequestRoute, context: ConnectionContext): RequestDecision | Promise<RequestDecision>;
+  onRequest?(
+    frame: Buffer,
+    route: RequestRoute,
+    context: ConnectionContext,
+  ): RequestDecision | Promise<RequestDecision>;
   /** Returns the payload to send to the client: the same buffer when nothing changed. */
   onResponse?(frame: Buffer, route: RequestRoute, context: ConnectionContext): Buffer | Promise<Buffer>;
 }
@@ -39,4 +43,7 @@ export interface ApiHandler {
 /** Handlers indexed by API key: a plain array lookup on the hot path. */
 export type ApiHandlers = ReadonlyArray<ApiHandler | undefined>;
 
-export const FORWARD_EXPECTING_RESPONSE: RequestDecision = Object.freeze({ action: 'forward', expectResponse: true });
+export const FORWARD_EXPECTING_RESPONSE: RequestDecision = Object.freeze({
+  action: 'forward',
+  expectResponse: true,
+});

@@ -34,7 +34,11 @@ export class BrokerDirectory {
       const known = this.brokers.get(endpoint.nodeId);
       if (known === undefined) added.push(endpoint.nodeId);
       if (known === undefined || known.host !== endpoint.host || known.port !== endpoint.port) {
-        this.brokers.set(endpoint.nodeId, { nodeId: endpoint.nodeId, host: endpoint.host, port: endpoint.port });
+        this.brokers.set(endpoint.nodeId, {
+          nodeId: endpoint.nodeId,
+          host: endpoint.host,
+          port: endpoint.port,
+        });
       }
     }
     return added;

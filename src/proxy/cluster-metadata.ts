@@ -1,6 +1,12 @@
 import type { Socket } from 'node:net';
 import { encodeRequestHeader } from '../protocol/headers';
-import { ApiKey, createMetadataRequest, decodeMetadataResponse, encodeMetadataRequest, ZERO_UUID } from '../protocol/messages';
+import {
+  ApiKey,
+  createMetadataRequest,
+  decodeMetadataResponse,
+  encodeMetadataRequest,
+  ZERO_UUID,
+} from '../protocol/messages';
 import { Writer } from '../protocol/primitives';
 import type { BrokerEndpoint } from './broker-directory';
 import { FrameReader } from './frame-reader';
@@ -16,7 +22,12 @@ const TIMEOUT_MS = 10_000;
 function metadataRequestFrame(correlationId: number): Buffer {
   const writer = new Writer(64);
   const size = writer.reserveInt32();
-  encodeRequestHeader(writer, { apiKey: ApiKey.Metadata, apiVersion: METADATA_VERSION, correlationId, clientId: CLIENT_ID });
+  encodeRequestHeader(writer, {
+    apiKey: ApiKey.Metadata,
+    apiVersion: METADATA_VERSION,
+    correlationId,
+    clientId: CLIENT_ID,
+  });
   const request = createMetadataRequest();
   request.topics = null;
   request.allowAutoTopicCreation = false;
@@ -29,7 +40,10 @@ function askOne(connector: UpstreamConnector, target: BrokerEndpoint): ReturnTyp
   return new Promise((resolve, reject) => {
     const socket: Socket = connector.connect(target.host, target.port);
     const frames = new FrameReader(0x7fffffff);
-    const timer = setTimeout(() => socket.destroy(new Error(`no metadata answer within ${TIMEOUT_MS} ms`)), TIMEOUT_MS);
+    const timer = setTimeout(
+      () => socket.destroy(new Error(`no metadata answer within ${TIMEOUT_MS} ms`)),
+      TIMEOUT_MS,
+    );
     const finish = (error: Error | null, value?: Awaited<ReturnType<ClusterMetadataFetcher>>) => {
       clearTimeout(timer);
       socket.destroy();

@@ -83,7 +83,9 @@ export class Gateway implements AddressBook {
     this.logger.info(
       {
         bootstrap: `${this.advertisedHost}:${this.config.listeners.bootstrapPort}`,
-        brokers: this.directory.all().map((b) => `${b.nodeId}=${b.host}:${b.port}->${this.directory.gatewayPortFor(b.nodeId)}`),
+        brokers: this.directory
+          .all()
+          .map((b) => `${b.nodeId}=${b.host}:${b.port}->${this.directory.gatewayPortFor(b.nodeId)}`),
       },
       'gateway listening',
     );
@@ -134,10 +136,16 @@ export class Gateway implements AddressBook {
   private listen(name: string, port: number, nodeId?: number): Promise<void> {
     const onSocket = (socket: Socket) => this.accept(socket, name, nodeId);
     const server = this.serverTls ? tls.createServer(this.serverTls, onSocket) : net.createServer(onSocket);
-    server.on('error', (error) => this.logger.error({ listener: name, err: error.message }, 'listener error'));
+    server.on('error', (error) =>
+      this.logger.error({ listener: name, err: error.message }, 'listener error'),
+    );
     return new Promise((resolve, reject) => {
       server.once('error', (error: Error) =>
-        reject(new Error(`cannot listen on ${this.config.listeners.bindHost}:${port} for ${name}: ${error.message}`)),
+        reject(
+          new Error(
+            `cannot listen on ${this.config.listeners.bindHost}:${port} for ${name}: ${error.message}`,
+          ),
+        ),
       );
       server.listen({ host: this.config.listeners.bindHost, port }, () => {
         this.servers.set(name, server);
@@ -173,7 +181,10 @@ export class Gateway implements AddressBook {
         client.resume();
       })
       .catch((error: Error) => {
-        this.logger.warn({ listener, client: `${client.remoteAddress}:${client.remotePort}`, err: error.message }, 'no broker reachable for client');
+        this.logger.warn(
+          { listener, client: `${client.remoteAddress}:${client.remotePort}`, err: error.message },
+          'no broker reachable for client',
+        );
         client.destroy();
       });
   }
@@ -183,7 +194,11 @@ export class Gateway implements AddressBook {
     const known = this.directory.all();
     const list = known.length > 0 ? known : this.bootstrapServers;
     const start = this.bootstrapCursor++ % list.length;
-    return [...list.slice(start), ...list.slice(0, start), ...(known.length > 0 ? this.bootstrapServers : [])];
+    return [
+      ...list.slice(start),
+      ...list.slice(0, start),
+      ...(known.length > 0 ? this.bootstrapServers : []),
+    ];
   }
 
   private connectUpstream(candidates: BrokerEndpoint[], index: number): Promise<Socket> {
@@ -207,7 +222,9 @@ export class Gateway implements AddressBook {
     if (this.stopping) return;
     this.stopping = true;
     if (this.refreshTimer) clearInterval(this.refreshTimer);
-    const closed = [...this.servers.values()].map((server) => new Promise<void>((resolve) => server.close(() => resolve())));
+    const closed = [...this.servers.values()].map(
+      (server) => new Promise<void>((resolve) => server.close(() => resolve())),
+    );
     const drained = Promise.all([...this.connections].map((connection) => connection.drain()));
     let timer: NodeJS.Timeout | undefined;
     const timeout = new Promise<void>((resolve) => {

@@ -60,7 +60,11 @@ export class ProxyConnection implements ConnectionContext {
     this.id = options.id;
     this.listener = options.listener;
     this.clientAddress = `${client.remoteAddress}:${client.remotePort}`;
-    this.logger = options.logger.child({ conn: options.id, client: this.clientAddress, listener: options.listener });
+    this.logger = options.logger.child({
+      conn: options.id,
+      client: this.clientAddress,
+      listener: options.listener,
+    });
     this.handlers = options.handlers;
     this.requestFrames = new FrameReader(options.maxFrameBytes);
     // Response sizes are chosen by the client (fetch.max.bytes), not by the request limit; the
@@ -180,7 +184,12 @@ export class ProxyConnection implements ConnectionContext {
     while (!this.closed && !this.deciding && this.backlog.length > 0) {
       this.handleRequest(this.backlog.shift()!);
     }
-    if (!this.closed && !this.deciding && this.draining === null && this.upstream.writableNeedDrain === false) {
+    if (
+      !this.closed &&
+      !this.deciding &&
+      this.draining === null &&
+      this.upstream.writableNeedDrain === false
+    ) {
       this.client.resume();
     }
     this.checkDrained();
@@ -229,7 +238,10 @@ export class ProxyConnection implements ConnectionContext {
     if (correlationId !== entry.route.correlationId) {
       this.fail(
         'broker',
-        new ProtocolError(`response correlation id ${correlationId}, expected ${entry.route.correlationId}`, 0),
+        new ProtocolError(
+          `response correlation id ${correlationId}, expected ${entry.route.correlationId}`,
+          0,
+        ),
       );
       return;
     }

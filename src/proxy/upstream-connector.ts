@@ -29,10 +29,17 @@ export class UpstreamConnector {
 
   connect(host: string, port: number): Socket {
     const socket = this.tlsOptions
-      ? tls.connect({ ...this.tlsOptions, host, port, servername: this.options.tls.servername ?? (net.isIP(host) ? undefined : host) })
+      ? tls.connect({
+          ...this.tlsOptions,
+          host,
+          port,
+          servername: this.options.tls.servername ?? (net.isIP(host) ? undefined : host),
+        })
       : net.connect({ host, port });
     socket.setTimeout(this.options.connectTimeoutMs, () => {
-      socket.destroy(new Error(`connecting to broker ${host}:${port} timed out after ${this.options.connectTimeoutMs} ms`));
+      socket.destroy(
+        new Error(`connecting to broker ${host}:${port} timed out after ${this.options.connectTimeoutMs} ms`),
+      );
     });
     socket.once(this.tlsOptions ? 'secureConnect' : 'connect', () => socket.setTimeout(0));
     return socket;

@@ -2,6 +2,7 @@ import { ProtocolError } from './protocol-error';
 import type { RawTaggedField } from './tagged-fields';
 
 const NO_TAGGED_FIELDS: RawTaggedField[] = [];
+const MAX_SAFE_BIGINT = BigInt(Number.MAX_SAFE_INTEGER);
 
 /**
  * Sequential reader over one Kafka message. Every length and count is checked against the bytes
@@ -19,7 +20,10 @@ export class Reader {
     end = buffer.length,
   ) {
     if (offset < 0 || end > buffer.length || offset > end) {
-      throw new ProtocolError(`reader bounds ${offset}..${end} outside a ${buffer.length}-byte buffer`, offset);
+      throw new ProtocolError(
+        `reader bounds ${offset}..${end} outside a ${buffer.length}-byte buffer`,
+        offset,
+      );
     }
     this.offset = offset;
     this.end = end;
@@ -119,7 +123,6 @@ export class Reader {
     result = BigInt.asUintN(64, result);
     return (result >> 1n) ^ -(result & 1n);
   }
-
 
   private text(length: number, what: string): string {
     const at = this.need(length, what);
@@ -238,7 +241,8 @@ export class Reader {
       if (onKnown) {
         const sub = new Reader(this.buffer, this.offset - size, this.offset);
         if (onKnown(tag, sub)) {
-          if (sub.offset !== sub.end) this.fail(`tagged field ${tag} has ${sub.end - sub.offset} trailing bytes`, tagAt);
+          if (sub.offset !== sub.end)
+            this.fail(`tagged field ${tag} has ${sub.end - sub.offset} trailing bytes`, tagAt);
           continue;
         }
       }
@@ -254,5 +258,29 @@ export class Reader {
       this.uvarint();
       this.raw(this.uvarint());
     }
+  }
+
+  /**
+   * Zigzag-encoded signed 64-bit varint as a number when that is exact (|v| <= 2^53 - 1), and as
+   * a bigint otherwise. Record timestamp deltas are one or two bytes in practice, and a bigint per
+   * record would cost more than the rest of the record decode; the bigint fallback keeps values
+   * from odd clients exact so that a re-encode reproduces them.
+   */
+  varlongNumber(): number | bigint {
+    const start = this.offset;
+    const buffer = this.buffer;
+    let raw = 0;
+    let scale = 1;
+    // Up to 7 bytes carry at most 49 bits, so the double arithmetic below stays exact.
+    for (let i = 0; i < 7; i++) {
+      if (this.offset >= this.end) this.fail('truncated varlong', start);
+      const byte = buffer[this.offset++];
+      raw += (byte & 0x7f) * scale;
+      if ((byte & 0x80) === 0) return raw % 2 === 0 ? raw / 2 : -(raw + 1) / 2;
+      scale *= 128;
+    }
+    this.offset = start;
+    const value = this.varlong();
+    return value >= -MAX_SAFE_BIGINT && value <= MAX_SAFE_BIGINT ? Number(value) : value;
   }
 }

@@ -181,7 +181,12 @@ export class Writer {
     const knownCount = known?.length ?? 0;
     const unknownCount = unknown?.length ?? 0;
     if (knownCount + unknownCount === 0) return this.uvarint(0);
-    const all = knownCount === 0 ? unknown! : unknownCount === 0 ? known! : [...known!, ...unknown!].sort((a, b) => a.tag - b.tag);
+    const all =
+      knownCount === 0
+        ? unknown!
+        : unknownCount === 0
+          ? known!
+          : [...known!, ...unknown!].sort((a, b) => a.tag - b.tag);
     this.uvarint(all.length);
     for (const field of all) this.uvarint(field.tag).uvarint(field.data.length).raw(field.data);
     return this;
@@ -201,5 +206,37 @@ export class Writer {
 
   setUint32(at: number, value: number): void {
     this.buffer.writeUInt32BE(value, at);
+  }
+
+  /**
+   * Zigzag varlong from a number or a bigint (the counterpart of Reader.varlongNumber). Numbers
+   * must be safe integers; small ones avoid BigInt arithmetic entirely.
+   */
+  varlongNumber(value: number | bigint): this {
+    if (typeof value === 'bigint') return this.varlong(value);
+    if ((value | 0) === value) return this.varint(value);
+    if (!Number.isSafeInteger(value)) throw new RangeError(`varlong value ${value} is not a safe integer`);
+    // Below 2^52 in magnitude the zigzag form stays under 2^53 and double arithmetic is exact.
+    if (value >= 2 ** 52 || value <= -(2 ** 52)) return this.varlong(BigInt(value));
+    this.ensure(8);
+    let raw = value >= 0 ? value * 2 : -value * 2 - 1;
+    while (raw >= 0x80) {
+      this.buffer[this.offset++] = (raw % 0x80) | 0x80;
+      raw = Math.floor(raw / 0x80);
+    }
+    this.buffer[this.offset++] = raw;
+    return this;
+  }
+
+  /** UTF-8 text whose encoded length the caller has already measured (and written, if needed). */
+  utf8(value: string, byteLength: number): this {
+    // Short ASCII strings (header keys, mostly) are cheaper to copy here than through the encoder.
+    if (byteLength === value.length && byteLength <= 32) {
+      this.ensure(byteLength);
+      for (let i = 0; i < byteLength; i++) this.buffer[this.offset++] = value.charCodeAt(i);
+      return this;
+    }
+    this.text(value, byteLength);
+    return this;
   }
 }

@@ -40,7 +40,11 @@ export function rewriteAddresses<T extends AddressField>(
 }
 
 /** Hands back `payload` once the brokers behind it can be reached through the gateway. */
-export function afterRegistering(book: AddressBook, endpoints: BrokerEndpoint[], payload: Buffer): Buffer | Promise<Buffer> {
+export function afterRegistering(
+  book: AddressBook,
+  endpoints: BrokerEndpoint[],
+  payload: Buffer,
+): Buffer | Promise<Buffer> {
   const pending = endpoints.length > 0 ? book.registerBrokers(endpoints) : undefined;
   return pending === undefined ? payload : pending.then(() => payload);
 }

@@ -1,4 +1,9 @@
-import { apiKeyInfo, decodeApiVersionsResponse, encodeApiVersionsResponse, ApiKey } from '../../protocol/messages';
+import {
+  apiKeyInfo,
+  decodeApiVersionsResponse,
+  encodeApiVersionsResponse,
+  ApiKey,
+} from '../../protocol/messages';
 import type { ApiHandler } from '../api-handler';
 import { decodeResponse, encodeResponse } from './response-codec';
 

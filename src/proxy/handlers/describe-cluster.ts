@@ -17,7 +17,11 @@ export function describeClusterHandler(book: AddressBook): ApiHandler {
       if (body.endpointType !== BROKER_ENDPOINTS) return frame;
       const endpoints = rewriteAddresses(book, body.brokers, (broker) => broker.brokerId);
       if (endpoints.length === 0) return frame;
-      return afterRegistering(book, endpoints, encodeResponse(route, header, body, encodeDescribeClusterResponse, frame.length + 64));
+      return afterRegistering(
+        book,
+        endpoints,
+        encodeResponse(route, header, body, encodeDescribeClusterResponse, frame.length + 64),
+      );
     },
   };
 }

@@ -13,7 +13,11 @@ export function findCoordinatorHandler(book: AddressBook): ApiHandler {
           ? rewriteAddresses(book, body.coordinators, (coordinator) => coordinator.nodeId)
           : rewriteAddresses(book, [body], (single) => single.nodeId);
       if (endpoints.length === 0) return frame;
-      return afterRegistering(book, endpoints, encodeResponse(route, header, body, encodeFindCoordinatorResponse, frame.length + 64));
+      return afterRegistering(
+        book,
+        endpoints,
+        encodeResponse(route, header, body, encodeFindCoordinatorResponse, frame.length + 64),
+      );
     },
   };
 }

@@ -42,7 +42,12 @@ export function createApiHandlers(book: AddressBook, options: ApiHandlerOptions 
     observer: options.produceObserver,
   });
   handlers[ApiKey.Fetch] = nodeEndpointsHandler(book, decodeFetchResponse, encodeFetchResponse, 16);
-  handlers[ApiKey.ShareFetch] = nodeEndpointsHandler(book, decodeShareFetchResponse, encodeShareFetchResponse, 0);
+  handlers[ApiKey.ShareFetch] = nodeEndpointsHandler(
+    book,
+    decodeShareFetchResponse,
+    encodeShareFetchResponse,
+    0,
+  );
   handlers[ApiKey.ShareAcknowledge] = nodeEndpointsHandler(
     book,
     decodeShareAcknowledgeResponse,

@@ -12,7 +12,11 @@ export function metadataHandler(book: AddressBook): ApiHandler {
         if (topic.name !== null && topic.topicId !== ZERO_UUID) book.rememberTopic(topic.topicId, topic.name);
       }
       const endpoints = rewriteAddresses(book, body.brokers, (broker) => broker.nodeId);
-      return afterRegistering(book, endpoints, encodeResponse(route, header, body, encodeMetadataResponse, frame.length + 64));
+      return afterRegistering(
+        book,
+        endpoints,
+        encodeResponse(route, header, body, encodeMetadataResponse, frame.length + 64),
+      );
     },
   };
 }

@@ -24,7 +24,11 @@ export function nodeEndpointsHandler<T extends WithNodeEndpoints>(
       const { header, body } = decodeResponse(frame, route, decode);
       if (body.nodeEndpoints.length === 0) return frame;
       const endpoints = rewriteAddresses(book, body.nodeEndpoints, (endpoint) => endpoint.nodeId);
-      return afterRegistering(book, endpoints, encodeResponse(route, header, body, encode, frame.length + 64));
+      return afterRegistering(
+        book,
+        endpoints,
+        encodeResponse(route, header, body, encode, frame.length + 64),
+      );
     },
   };
 }

@@ -19,7 +19,8 @@ function clip(text: string): string {
 
 export function describeRejection(rejection: PartitionRejection, topic: string, partition: number): string {
   const first = rejection.records[0];
-  const more = rejection.records.length > 1 ? ` (and ${rejection.records.length - 1} more invalid records)` : '';
+  const more =
+    rejection.records.length > 1 ? ` (and ${rejection.records.length - 1} more invalid records)` : '';
   return clip(`record ${first.index} of ${topic}-${partition}: ${first.message}${more}`);
 }
 
@@ -36,7 +37,8 @@ export function produceRejection(
   rejections: readonly PartitionRejection[],
 ): Buffer {
   const byPartition = new Map<string, PartitionRejection>();
-  for (const rejection of rejections) byPartition.set(`${rejection.topicIndex}:${rejection.partitionIndex}`, rejection);
+  for (const rejection of rejections)
+    byPartition.set(`${rejection.topicIndex}:${rejection.partitionIndex}`, rejection);
   const first = rejections[0];
   const firstTopic = topicNames[first.topicIndex];
   const firstPartition = request.topicData[first.topicIndex].partitionData[first.partitionIndex].index;

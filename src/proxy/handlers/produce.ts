@@ -44,7 +44,13 @@ export function readProduceAcks(frame: Buffer, route: RequestRoute): number {
 
 /** Observes what the produce path decided (metrics and logs). */
 export interface ProduceObserver {
-  rejected?(context: ProduceContext, topic: string, partition: number, rejection: PartitionRejection, description: string): void;
+  rejected?(
+    context: ProduceContext,
+    topic: string,
+    partition: number,
+    rejection: PartitionRejection,
+    description: string,
+  ): void;
 }
 
 export interface ProduceHandlerOptions {
@@ -55,9 +61,16 @@ export interface ProduceHandlerOptions {
 }
 
 /** The request with its records replaced; the header travels as the producer's own bytes. */
-function reencodeRequest(frame: Buffer, header: RequestHeader, request: ProduceRequest, route: RequestRoute, outcome: PipelineOutcome): Buffer {
+function reencodeRequest(
+  frame: Buffer,
+  header: RequestHeader,
+  request: ProduceRequest,
+  route: RequestRoute,
+  outcome: PipelineOutcome,
+): Buffer {
   for (const replacement of outcome.replacements) {
-    request.topicData[replacement.topicIndex].partitionData[replacement.partitionIndex].records = replacement.records;
+    request.topicData[replacement.topicIndex].partitionData[replacement.partitionIndex].records =
+      replacement.records;
   }
   const writer = new Writer(frame.length + 1024);
   writer.raw(frame.subarray(0, header.bodyOffset));
@@ -76,7 +89,8 @@ export function produceHandler(options: ProduceHandlerOptions): ApiHandler {
   return {
     onRequest(frame, route, connection) {
       const pipeline = options.pipeline();
-      if (pipeline.empty) return readProduceAcks(frame, route) === 0 ? FORWARD_WITHOUT_RESPONSE : FORWARD_WITH_RESPONSE;
+      if (pipeline.empty)
+        return readProduceAcks(frame, route) === 0 ? FORWARD_WITHOUT_RESPONSE : FORWARD_WITH_RESPONSE;
 
       let header: RequestHeader;
       let request: ProduceRequest;
@@ -111,7 +125,12 @@ export function produceHandler(options: ProduceHandlerOptions): ApiHandler {
               topicIndex: t,
               partitionIndex: p,
               errorCode: ErrorCode.UnknownTopicId,
-              records: [{ index: 0, message: `topic id ${topicData.topicId} is unknown to the gateway; refresh metadata and retry` }],
+              records: [
+                {
+                  index: 0,
+                  message: `topic id ${topicData.topicId} is unknown to the gateway; refresh metadata and retry`,
+                },
+              ],
             }),
           );
         }
@@ -120,14 +139,25 @@ export function produceHandler(options: ProduceHandlerOptions): ApiHandler {
 
       const outcome = pipeline.run(request, topicNames, context);
       const decide = (settled: PipelineOutcome): RequestDecision => {
-        if (settled.rejections.length > 0) return refuse(route, request, topicNames, settled.rejections, context);
+        if (settled.rejections.length > 0)
+          return refuse(route, request, topicNames, settled.rejections, context);
         const expectResponse = request.acks !== 0;
-        if (settled.replacements.length === 0) return expectResponse ? FORWARD_WITH_RESPONSE : FORWARD_WITHOUT_RESPONSE;
-        return { action: 'forward', frame: reencodeRequest(frame, header, request, route, settled), expectResponse };
+        if (settled.replacements.length === 0)
+          return expectResponse ? FORWARD_WITH_RESPONSE : FORWARD_WITHOUT_RESPONSE;
+        return {
+          action: 'forward',
+          frame: reencodeRequest(frame, header, request, route, settled),
+          expectResponse,
+        };
       };
       return outcome instanceof Promise ? outcome.then(decide) : decide(outcome);
     },
-    ...nodeEndpointsHandler(book, decodeProduceResponse, encodeProduceResponse, FIRST_VERSION_WITH_NODE_ENDPOINTS),
+    ...nodeEndpointsHandler(
+      book,
+      decodeProduceResponse,
+      encodeProduceResponse,
+      FIRST_VERSION_WITH_NODE_ENDPOINTS,
+    ),
   };
 
   function refuse(
@@ -140,10 +170,19 @@ export function produceHandler(options: ProduceHandlerOptions): ApiHandler {
     for (const rejection of rejections) {
       const topic = topicNames[rejection.topicIndex];
       const partition = request.topicData[rejection.topicIndex].partitionData[rejection.partitionIndex].index;
-      observer?.rejected?.(context, topic, partition, rejection, describeRejection(rejection, topic, partition));
+      observer?.rejected?.(
+        context,
+        topic,
+        partition,
+        rejection,
+        describeRejection(rejection, topic, partition),
+      );
     }
     if (request.acks === 0) {
-      return { action: 'close', reason: 'refused an acks=0 produce request (the producer cannot be told why)' };
+      return {
+        action: 'close',
+        reason: 'refused an acks=0 produce request (the producer cannot be told why)',
+      };
     }
     return { action: 'respond', response: produceRejection(route, request, topicNames, rejections) };
   }

@@ -11,12 +11,17 @@ export interface DecodedResponse<T> {
 }
 
 /** Decodes a whole response payload; trailing bytes mean we misread it, so they are an error. */
-export function decodeResponse<T>(frame: Buffer, route: RequestRoute, decode: BodyDecoder<T>): DecodedResponse<T> {
+export function decodeResponse<T>(
+  frame: Buffer,
+  route: RequestRoute,
+  decode: BodyDecoder<T>,
+): DecodedResponse<T> {
   try {
     const reader = new Reader(frame);
     const header = decodeResponseHeader(reader, route.apiKey, route.apiVersion);
     const body = decode(reader, route.apiVersion);
-    if (reader.remaining() !== 0) throw new ProtocolError(`${reader.remaining()} trailing bytes after the response`, reader.offset);
+    if (reader.remaining() !== 0)
+      throw new ProtocolError(`${reader.remaining()} trailing bytes after the response`, reader.offset);
     return { header, body };
   } catch (error) {
     throw error instanceof ProtocolError ? error.withApi(route.apiKey, route.apiVersion) : error;

@@ -40,7 +40,9 @@ describe('spec store and record validation', () => {
     const store = new SpecStore();
     await store.put('demo', read(path.join(asyncapiDir, file)), 'file');
     expect(errorsFor(store, 'event-gateway-demo', record({ lumens: 100 }))).toBeNull();
-    expect(errorsFor(store, 'event-gateway-demo', record({ lumens: 5, sentAt: '2021-12-20T11:33:26.583Z' }))).toBeNull();
+    expect(
+      errorsFor(store, 'event-gateway-demo', record({ lumens: 5, sentAt: '2021-12-20T11:33:26.583Z' })),
+    ).toBeNull();
     expect(errorsFor(store, 'event-gateway-demo', record({ lumens: true }))).toEqual([
       'lumens: Invalid type. Expected: integer, given: boolean',
     ]);
@@ -50,7 +52,9 @@ describe('spec store and record validation', () => {
     expect(errorsFor(store, 'event-gateway-demo', record({ sentAt: 'yesterday' }))).toEqual([
       "sentAt: Does not match format 'date-time'",
     ]);
-    expect(errorsFor(store, 'event-gateway-demo', record('{"lumens": 1'))?.[0]).toMatch(/^\(root\): value is not valid JSON/);
+    expect(errorsFor(store, 'event-gateway-demo', record('{"lumens": 1'))?.[0]).toMatch(
+      /^\(root\): value is not valid JSON/,
+    );
     expect(errorsFor(store, 'event-gateway-demo', record(null))).toEqual([
       '(root): Invalid type. Expected: object, given: null',
     ]);
@@ -66,17 +70,31 @@ describe('spec store and record validation', () => {
     expect(store.contracts().lookup('user..signedup')).toBeUndefined();
     expect(errorsFor(store, 'user.42.signedup', record(signup))).toEqual(['headers: source is required']);
     expect(
-      errorsFor(store, 'user.7.signedup', record(signup, { headers: [...source('web'), { key: 'attempt', value: Buffer.from('0') }] })),
+      errorsFor(
+        store,
+        'user.7.signedup',
+        record(signup, { headers: [...source('web'), { key: 'attempt', value: Buffer.from('0') }] }),
+      ),
     ).toEqual(['headers.attempt: Must be greater than or equal to 1']);
     expect(
-      errorsFor(store, 'user.7.signedup', record(signup, { headers: [...source('web'), { key: 'attempt', value: Buffer.from('two') }] })),
+      errorsFor(
+        store,
+        'user.7.signedup',
+        record(signup, { headers: [...source('web'), { key: 'attempt', value: Buffer.from('two') }] }),
+      ),
     ).toEqual(['headers.attempt: Invalid type. Expected: integer, given: string']);
 
     const lifecycle = store.contracts().lookup('accounts.lifecycle');
     expect(lifecycle?.failWhenInvalid).toBe(true);
     const opened = { type: 'opened', accountId: 'a1', currency: 'EUR' };
     expect(errorsFor(store, 'accounts.lifecycle', record(opened, { key: Buffer.from('acc-1') }))).toBeNull();
-    expect(errorsFor(store, 'accounts.lifecycle', record({ type: 'closed', accountId: 'a1', reason: 'fraud' }, { key: Buffer.from('acc-2') }))).toBeNull();
+    expect(
+      errorsFor(
+        store,
+        'accounts.lifecycle',
+        record({ type: 'closed', accountId: 'a1', reason: 'fraud' }, { key: Buffer.from('acc-2') }),
+      ),
+    ).toBeNull();
     expect(errorsFor(store, 'accounts.lifecycle', record(opened, { key: Buffer.from('bad') }))).toEqual([
       "accountOpened: key: Does not match pattern '^acc-[0-9]+$'",
       'accountClosed: (root): reason is required',
@@ -135,27 +153,34 @@ channels:
 
   const streetlights = ['streetlights-kafka-2.6.yml', 'streetlights-kafka-3.1.yml'];
   const haveExamples = streetlights.every((f) => existsSync(path.join(sharedExamples, f)));
-  (haveExamples ? it : it.skip)('enforces the official Streetlights example identically in 2.6 and 3.1', async () => {
-    const verdicts: (string[] | null)[][] = [];
-    for (const file of streetlights) {
-      const store = new SpecStore();
-      await store.put('streetlights', read(path.join(sharedExamples, file)), 'file');
-      const topic = 'smartylighting.streetlights.1.0.event.lamp-7.lighting.measured';
-      const header = (v: string) => [{ key: 'my-app-header', value: Buffer.from(v) }];
-      verdicts.push([
-        errorsFor(store, topic, record({ lumens: 3, sentAt: '2026-11-23T10:00:00Z' }, { headers: header('42') })),
-        errorsFor(store, topic, record({ lumens: 'bright' }, { headers: header('42') })),
-        errorsFor(store, topic, record({ lumens: 3 }, { headers: header('101') })),
-        errorsFor(store, 'smartylighting.streetlights.1.0.action.lamp-7.dim', record({ percentage: 120 })),
+  (haveExamples ? it : it.skip)(
+    'enforces the official Streetlights example identically in 2.6 and 3.1',
+    async () => {
+      const verdicts: (string[] | null)[][] = [];
+      for (const file of streetlights) {
+        const store = new SpecStore();
+        await store.put('streetlights', read(path.join(sharedExamples, file)), 'file');
+        const topic = 'smartylighting.streetlights.1.0.event.lamp-7.lighting.measured';
+        const header = (v: string) => [{ key: 'my-app-header', value: Buffer.from(v) }];
+        verdicts.push([
+          errorsFor(
+            store,
+            topic,
+            record({ lumens: 3, sentAt: '2026-11-23T10:00:00Z' }, { headers: header('42') }),
+          ),
+          errorsFor(store, topic, record({ lumens: 'bright' }, { headers: header('42') })),
+          errorsFor(store, topic, record({ lumens: 3 }, { headers: header('101') })),
+          errorsFor(store, 'smartylighting.streetlights.1.0.action.lamp-7.dim', record({ percentage: 120 })),
+        ]);
+      }
+      expect(verdicts[0]).toEqual(verdicts[1]);
+      expect(verdicts[0]).toEqual([
+        null,
+        ['lumens: Invalid type. Expected: integer, given: string'],
+        ['headers.my-app-header: Must be less than or equal to 100'],
+        ['percentage: Must be less than or equal to 100'],
       ]);
-    }
-    expect(verdicts[0]).toEqual(verdicts[1]);
-    expect(verdicts[0]).toEqual([
-      null,
-      ['lumens: Invalid type. Expected: integer, given: string'],
-      ['headers.my-app-header: Must be less than or equal to 100'],
-      ['percentage: Must be less than or equal to 100'],
-    ]);
-  });
+    },
+  );
   if (!haveExamples) console.warn(`skipped: Streetlights examples not found in ${sharedExamples}`);
 });

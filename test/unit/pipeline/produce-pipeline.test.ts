@@ -13,7 +13,12 @@ import {
   encodeProduceRequest,
 } from '../../../src/protocol/messages';
 import { Reader, Writer } from '../../../src/protocol/primitives';
-import { decodeRecords, encodeRecordBatch, readRecordBatches, type RecordBatch } from '../../../src/protocol/records';
+import {
+  decodeRecords,
+  encodeRecordBatch,
+  readRecordBatches,
+  type RecordBatch,
+} from '../../../src/protocol/records';
 import { decodeResponseHeader } from '../../../src/protocol/headers';
 import { createLogger } from '../../../src/observability/logger';
 import type { Middleware } from '../../../src/pipeline/middleware';
@@ -50,9 +55,18 @@ function batch(values: (string | null)[], attributes = 0, producerId = -1n, base
   );
 }
 
-function produceFrame(version: number, partitions: { topic: string; partition: number; records: Buffer }[], acks = -1): Buffer {
+function produceFrame(
+  version: number,
+  partitions: { topic: string; partition: number; records: Buffer }[],
+  acks = -1,
+): Buffer {
   const writer = new Writer();
-  encodeRequestHeader(writer, { apiKey: ApiKey.Produce, apiVersion: version, correlationId: 7, clientId: 'unit' });
+  encodeRequestHeader(writer, {
+    apiKey: ApiKey.Produce,
+    apiVersion: version,
+    correlationId: 7,
+    clientId: 'unit',
+  });
   const request = createProduceRequest();
   request.acks = acks;
   request.timeoutMs = 30_000;
@@ -114,40 +128,67 @@ describe('produce pipeline', () => {
   let store: SpecStore;
   beforeAll(async () => {
     store = new SpecStore();
-    await store.put('demo', readFileSync(path.join(__dirname, '../../../asyncapi/demo.yaml'), 'utf8'), 'file');
+    await store.put(
+      'demo',
+      readFileSync(path.join(__dirname, '../../../asyncapi/demo.yaml'), 'utf8'),
+      'file',
+    );
   }, 30_000);
 
   const validating = (failWhenInvalid: boolean) =>
     new Pipeline([validationMiddleware(store, { failWhenInvalid, topicsWithoutSpec: 'pass' })]);
 
   it.each([3, 7, 9, 12])('forwards a valid request as the original bytes (v%i)', async (version) => {
-    const frame = produceFrame(version, [{ topic: TOPIC, partition: 0, records: batch(['{"lumens": 1}', '{"lumens": 2}']) }]);
-    expect(await decide(validating(false), frame, version)).toEqual({ action: 'forward', expectResponse: true });
+    const frame = produceFrame(version, [
+      { topic: TOPIC, partition: 0, records: batch(['{"lumens": 1}', '{"lumens": 2}']) },
+    ]);
+    expect(await decide(validating(false), frame, version)).toEqual({
+      action: 'forward',
+      expectResponse: true,
+    });
   });
 
-  it.each([3, 9, 12])('tags invalid records and keeps compression, producer id and sequence (v%i)', async (version) => {
-    const original = batch(['{"lumens": 1}', '{"lumens": true}', '{"lumens": -1}'], GZIP, 4242n, 17);
-    const frame = produceFrame(version, [{ topic: TOPIC, partition: 3, records: original }]);
-    const decision = await decide(validating(false), frame, version);
-    expect(decision.action).toBe('forward');
-    if (decision.action !== 'forward') return;
-    expect(decision.frame).toBeDefined();
-    const [{ batches, records }] = recordsOf(decision.frame!, version);
-    expect(batches).toHaveLength(1);
-    expect(batches[0]).toMatchObject({ compression: GZIP, producerId: 4242n, baseSequence: 17, recordsCount: 3, lastOffsetDelta: 2 });
-    expect(records.map((r) => r.value!.toString())).toEqual(['{"lumens": 1}', '{"lumens": true}', '{"lumens": -1}']);
-    expect(records[0].headers).toEqual([{ key: 'origin', value: Buffer.from('test') }]);
-    const tag = (i: number) => JSON.parse(records[i].headers.find((h) => h.key === VALIDATION_ERROR_HEADER)!.value!.toString());
-    expect(tag(1).errors).toEqual(['lumens: Invalid type. Expected: integer, given: boolean']);
-    expect(tag(2).errors).toEqual(['lumens: Must be greater than or equal to 0']);
-    expect(new Date(tag(1).ts).toISOString()).toBe(tag(1).ts);
-    // The request header travels as the producer sent it.
-    expect(decision.frame!.subarray(0, 8)).toEqual(frame.subarray(0, 8));
-  });
+  it.each([3, 9, 12])(
+    'tags invalid records and keeps compression, producer id and sequence (v%i)',
+    async (version) => {
+      const original = batch(['{"lumens": 1}', '{"lumens": true}', '{"lumens": -1}'], GZIP, 4242n, 17);
+      const frame = produceFrame(version, [{ topic: TOPIC, partition: 3, records: original }]);
+      const decision = await decide(validating(false), frame, version);
+      expect(decision.action).toBe('forward');
+      if (decision.action !== 'forward') return;
+      expect(decision.frame).toBeDefined();
+      const [{ batches, records }] = recordsOf(decision.frame!, version);
+      expect(batches).toHaveLength(1);
+      expect(batches[0]).toMatchObject({
+        compression: GZIP,
+        producerId: 4242n,
+        baseSequence: 17,
+        recordsCount: 3,
+        lastOffsetDelta: 2,
+      });
+      expect(records.map((r) => r.value!.toString())).toEqual([
+        '{"lumens": 1}',
+        '{"lumens": true}',
+        '{"lumens": -1}',
+      ]);
+      expect(records[0].headers).toEqual([{ key: 'origin', value: Buffer.from('test') }]);
+      const tag = (i: number) =>
+        JSON.parse(records[i].headers.find((h) => h.key === VALIDATION_ERROR_HEADER)!.value!.toString());
+      expect(tag(1).errors).toEqual(['lumens: Invalid type. Expected: integer, given: boolean']);
+      expect(tag(2).errors).toEqual(['lumens: Must be greater than or equal to 0']);
+      expect(new Date(tag(1).ts).toISOString()).toBe(tag(1).ts);
+      // The request header travels as the producer sent it.
+      expect(decision.frame!.subarray(0, 8)).toEqual(frame.subarray(0, 8));
+    },
+  );
 
   it('leaves topics without a spec untouched and undecoded', async () => {
     const seen: string[] = [];
-    const spy: Middleware = { name: 'spy', wants: (topic) => topic === TOPIC, onRecord: (r) => void seen.push(r.topic) };
+    const spy: Middleware = {
+      name: 'spy',
+      wants: (topic) => topic === TOPIC,
+      onRecord: (r) => void seen.push(r.topic),
+    };
     const frame = produceFrame(9, [
       { topic: 'other', partition: 0, records: batch(['not json']) },
       { topic: TOPIC, partition: 0, records: batch(['{}']) },
@@ -156,34 +197,39 @@ describe('produce pipeline', () => {
     expect(seen).toEqual([TOPIC]);
   });
 
-  it.each([3, 7, 8, 9, 12])('refuses the whole request in reject mode, naming the records (v%i)', async (version) => {
-    const frame = produceFrame(version, [
-      { topic: TOPIC, partition: 0, records: batch(['{"lumens": 1}', '{"lumens": true}']) },
-      { topic: TOPIC, partition: 1, records: batch(['{"lumens": 5}']) },
-      { topic: 'other', partition: 0, records: batch(['x']) },
-    ]);
-    const decision = await decide(validating(true), frame, version);
-    expect(decision.action).toBe('respond');
-    if (decision.action !== 'respond') return;
-    const reader = new Reader(decision.response);
-    expect(decodeResponseHeader(reader, ApiKey.Produce, version).correlationId).toBe(7);
-    const response = decodeProduceResponse(reader, version);
-    const partitions = response.responses.flatMap((t) => t.partitionResponses.map((p) => ({ topic: t.name, ...p })));
-    expect(partitions.map((p) => [p.topic, p.index, p.errorCode])).toEqual([
-      [TOPIC, 0, ErrorCode.InvalidRecord],
-      [TOPIC, 1, ErrorCode.InvalidRecord],
-      ['other', 0, ErrorCode.InvalidRecord],
-    ]);
-    if (version >= 8) {
-      expect(partitions[0].recordErrors.map((e) => [e.batchIndex, e.batchIndexErrorMessage])).toEqual([
-        [1, 'lumens: Invalid type. Expected: integer, given: boolean'],
+  it.each([3, 7, 8, 9, 12])(
+    'refuses the whole request in reject mode, naming the records (v%i)',
+    async (version) => {
+      const frame = produceFrame(version, [
+        { topic: TOPIC, partition: 0, records: batch(['{"lumens": 1}', '{"lumens": true}']) },
+        { topic: TOPIC, partition: 1, records: batch(['{"lumens": 5}']) },
+        { topic: 'other', partition: 0, records: batch(['x']) },
       ]);
-      expect(partitions[0].errorMessage).toBe(
-        `record 1 of ${TOPIC}-0: lumens: Invalid type. Expected: integer, given: boolean`,
+      const decision = await decide(validating(true), frame, version);
+      expect(decision.action).toBe('respond');
+      if (decision.action !== 'respond') return;
+      const reader = new Reader(decision.response);
+      expect(decodeResponseHeader(reader, ApiKey.Produce, version).correlationId).toBe(7);
+      const response = decodeProduceResponse(reader, version);
+      const partitions = response.responses.flatMap((t) =>
+        t.partitionResponses.map((p) => ({ topic: t.name, ...p })),
       );
-      expect(partitions[1].errorMessage).toBe(`not written: ${TOPIC}-0 in the same request was refused`);
-    }
-  });
+      expect(partitions.map((p) => [p.topic, p.index, p.errorCode])).toEqual([
+        [TOPIC, 0, ErrorCode.InvalidRecord],
+        [TOPIC, 1, ErrorCode.InvalidRecord],
+        ['other', 0, ErrorCode.InvalidRecord],
+      ]);
+      if (version >= 8) {
+        expect(partitions[0].recordErrors.map((e) => [e.batchIndex, e.batchIndexErrorMessage])).toEqual([
+          [1, 'lumens: Invalid type. Expected: integer, given: boolean'],
+        ]);
+        expect(partitions[0].errorMessage).toBe(
+          `record 1 of ${TOPIC}-0: lumens: Invalid type. Expected: integer, given: boolean`,
+        );
+        expect(partitions[1].errorMessage).toBe(`not written: ${TOPIC}-0 in the same request was refused`);
+      }
+    },
+  );
 
   it('closes the connection for a refused acks=0 request, which cannot be answered', async () => {
     const frame = produceFrame(9, [{ topic: TOPIC, partition: 0, records: batch(['{"lumens": "x"}']) }], 0);

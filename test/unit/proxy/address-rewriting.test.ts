@@ -35,7 +35,13 @@ const book: AddressBook = {
   topicName: (id) => topics.get(id),
 };
 const handlers = createApiHandlers(book);
-const context: ConnectionContext = { id: 1, clientAddress: 'x', listener: 'bootstrap', logger: createLogger('silent'), clientId: null };
+const context: ConnectionContext = {
+  id: 1,
+  clientAddress: 'x',
+  listener: 'bootstrap',
+  logger: createLogger('silent'),
+  clientId: null,
+};
 
 function frame<T>(route: RequestRoute, body: T, encode: (w: Writer, m: T, v: number) => void): Buffer {
   const writer = new Writer();
@@ -60,26 +66,56 @@ describe('address rewriting', () => {
     registered.length = 0;
   });
 
-  it.each([1, 9, 12, 13])('points every Metadata v%i broker at the gateway and registers the real ones', async (version) => {
-    const route = { apiKey: ApiKey.Metadata, apiVersion: version, correlationId: 3 };
-    const metadata = createMetadataResponse();
-    metadata.brokers = [1, 2, 3].map((nodeId) => ({ nodeId, host: `kafka-${nodeId}.internal`, port: 9092, rack: null, unknownTaggedFields: [] }));
-    const out = body(route, await respond(route, frame(route, metadata, encodeMetadataResponse)), decodeMetadataResponse);
-    expect(out.brokers.map((b) => `${b.nodeId}@${b.host}:${b.port}`)).toEqual([
-      '1@gateway.local:20474',
-      '2@gateway.local:20475',
-      '3@gateway.local:20476',
-    ]);
-    expect(registered).toEqual([1, 2, 3].map((nodeId) => ({ nodeId, host: `kafka-${nodeId}.internal`, port: 9092 })));
-  });
+  it.each([1, 9, 12, 13])(
+    'points every Metadata v%i broker at the gateway and registers the real ones',
+    async (version) => {
+      const route = { apiKey: ApiKey.Metadata, apiVersion: version, correlationId: 3 };
+      const metadata = createMetadataResponse();
+      metadata.brokers = [1, 2, 3].map((nodeId) => ({
+        nodeId,
+        host: `kafka-${nodeId}.internal`,
+        port: 9092,
+        rack: null,
+        unknownTaggedFields: [],
+      }));
+      const out = body(
+        route,
+        await respond(route, frame(route, metadata, encodeMetadataResponse)),
+        decodeMetadataResponse,
+      );
+      expect(out.brokers.map((b) => `${b.nodeId}@${b.host}:${b.port}`)).toEqual([
+        '1@gateway.local:20474',
+        '2@gateway.local:20475',
+        '3@gateway.local:20476',
+      ]);
+      expect(registered).toEqual(
+        [1, 2, 3].map((nodeId) => ({ nodeId, host: `kafka-${nodeId}.internal`, port: 9092 })),
+      );
+    },
+  );
 
   it('rewrites single (v3) and batched (v4+) coordinators', async () => {
     for (const version of [3, 4, 6]) {
       const route = { apiKey: ApiKey.FindCoordinator, apiVersion: version, correlationId: 4 };
       const response = createFindCoordinatorResponse();
       if (version < 4) Object.assign(response, { nodeId: 2, host: 'kafka-2', port: 9093 });
-      else response.coordinators = [{ key: 'g', nodeId: 2, host: 'kafka-2', port: 9093, errorCode: 0, errorMessage: null, unknownTaggedFields: [] }];
-      const out = body(route, await respond(route, frame(route, response, encodeFindCoordinatorResponse)), decodeFindCoordinatorResponse);
+      else
+        response.coordinators = [
+          {
+            key: 'g',
+            nodeId: 2,
+            host: 'kafka-2',
+            port: 9093,
+            errorCode: 0,
+            errorMessage: null,
+            unknownTaggedFields: [],
+          },
+        ];
+      const out = body(
+        route,
+        await respond(route, frame(route, response, encodeFindCoordinatorResponse)),
+        decodeFindCoordinatorResponse,
+      );
       const endpoint = version < 4 ? out : out.coordinators[0];
       expect([endpoint.host, endpoint.port]).toEqual(['gateway.local', 20475]);
     }
@@ -91,7 +127,11 @@ describe('address rewriting', () => {
     expect(await respond(route, plain)).toBe(plain);
     const moved = createFetchResponse();
     moved.nodeEndpoints = [{ nodeId: 3, host: 'kafka-3', port: 9094, rack: null, unknownTaggedFields: [] }];
-    const out = body(route, await respond(route, frame(route, moved, encodeFetchResponse)), decodeFetchResponse);
+    const out = body(
+      route,
+      await respond(route, frame(route, moved, encodeFetchResponse)),
+      decodeFetchResponse,
+    );
     expect(out.nodeEndpoints.map((e) => [e.host, e.port])).toEqual([['gateway.local', 20476]]);
   });
 
@@ -103,12 +143,20 @@ describe('address rewriting', () => {
       { apiKey: ApiKey.Metadata, minVersion: 0, maxVersion: metadataMax + 5, unknownTaggedFields: [] },
       { apiKey: ApiKey.OffsetCommit, minVersion: 0, maxVersion: 99, unknownTaggedFields: [] },
     ];
-    const out = body(route, await respond(route, frame(route, response, encodeApiVersionsResponse)), decodeApiVersionsResponse);
+    const out = body(
+      route,
+      await respond(route, frame(route, response, encodeApiVersionsResponse)),
+      decodeApiVersionsResponse,
+    );
     expect(out.apiKeys.map((a) => [a.apiKey, a.maxVersion])).toEqual([
       [ApiKey.Metadata, metadataMax],
       [ApiKey.OffsetCommit, 99],
     ]);
-    const untouched = frame(route, { ...response, apiKeys: [response.apiKeys[1]] }, encodeApiVersionsResponse);
+    const untouched = frame(
+      route,
+      { ...response, apiKeys: [response.apiKeys[1]] },
+      encodeApiVersionsResponse,
+    );
     expect(await respond(route, untouched)).toBe(untouched);
   });
 });

@@ -45,7 +45,9 @@ describe('FrameReader', () => {
     const header = Buffer.alloc(4);
     header.writeInt32BE(2_000_000_000, 0);
     expect(() => reader.push(header)).toThrow(ProtocolError);
-    expect(() => new FrameReader(1024).push(Buffer.from([0xff, 0xff, 0xff, 0xfe]))).toThrow(/negative frame size/);
+    expect(() => new FrameReader(1024).push(Buffer.from([0xff, 0xff, 0xff, 0xfe]))).toThrow(
+      /negative frame size/,
+    );
   });
 
   it('rejects an oversized size prefix that arrives split across chunks', () => {

@@ -12,6 +12,7 @@ import { Pipeline } from './pipeline/pipeline';
 import { validationMiddleware, type ValidationObserver } from './pipeline/validation-middleware';
 import { fetchClusterMetadata } from './proxy/cluster-metadata';
 import { Gateway } from './proxy/gateway';
+import type { FrameTap } from './proxy/proxy-connection';
 import { createApiHandlers } from './proxy/handlers';
 import type { ProduceObserver } from './proxy/handlers/produce';
 
@@ -46,10 +47,16 @@ async function loadSpecFiles(store: SpecStore, config: GatewayConfig, logger: Lo
   }
 }
 
+export interface StartOptions {
+  /** Sees every frame the gateway proxies (fixture capture, debugging tools). */
+  frameTap?: FrameTap;
+}
+
 /** Wires the parts together and starts listening; used by the CLI and by tests. */
 export async function startGateway(
   config: GatewayConfig,
   logger = createLogger(config.logging.level),
+  options: StartOptions = {},
 ): Promise<RunningGateway> {
   const metrics = new GatewayMetrics();
   const specs = new SpecStore();
@@ -103,6 +110,7 @@ export async function startGateway(
     config,
     logger,
     fetchMetadata: fetchClusterMetadata,
+    frameTap: options.frameTap,
     handlers: (g) => createApiHandlers(g, { pipeline: () => pipeline, produceObserver: observeProduce }),
   });
   let started = false;

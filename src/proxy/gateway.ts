@@ -6,7 +6,7 @@ import type { Logger } from '../observability/logger';
 import type { ApiHandlers } from './api-handler';
 import { BrokerDirectory, type BrokerEndpoint } from './broker-directory';
 import type { AddressBook } from './handlers/address-book';
-import { ProxyConnection } from './proxy-connection';
+import { ProxyConnection, type FrameTap } from './proxy-connection';
 import { UpstreamConnector } from './upstream-connector';
 
 /** Asks the cluster which brokers it has (and which topic ids it knows), through one of `candidates`. */
@@ -21,6 +21,7 @@ export interface GatewayParts {
   fetchMetadata: ClusterMetadataFetcher;
   /** Builds the per-API handlers; they need the gateway to register brokers they discover. */
   handlers: (gateway: Gateway) => ApiHandlers;
+  frameTap?: FrameTap;
 }
 
 const BOOTSTRAP = 'bootstrap';
@@ -174,6 +175,7 @@ export class Gateway implements AddressBook {
           listener,
           maxFrameBytes: this.config.listeners.maxFrameBytes,
           handlers: this.handlers,
+          frameTap: this.parts.frameTap,
           logger: this.logger,
           onClose: (closed) => this.connections.delete(closed),
         });

@@ -26,7 +26,12 @@ export interface ProxyConnectionOptions {
   handlers: ApiHandlers;
   logger: Logger;
   onClose?: (connection: ProxyConnection) => void;
+  /** Sees every frame as it arrived (client requests, broker responses): for capture and debugging. */
+  frameTap?: FrameTap;
 }
+
+/** Receives raw frame payloads (without the size prefix); must not keep them without copying. */
+export type FrameTap = (direction: 'request' | 'response', route: RequestRoute, frame: Buffer) => void;
 
 const MIN_REQUEST_HEADER_BYTES = 8;
 
@@ -151,6 +156,7 @@ export class ProxyConnection implements ConnectionContext {
       apiVersion: frame.readInt16BE(2),
       correlationId: frame.readInt32BE(4),
     };
+    this.options.frameTap?.('request', route, frame);
     const handler = this.handlers[route.apiKey];
     let decision: RequestDecision | Promise<RequestDecision> = FORWARD_EXPECTING_RESPONSE;
     if (handler?.onRequest) {
@@ -246,6 +252,7 @@ export class ProxyConnection implements ConnectionContext {
       return;
     }
     entry.awaitingBroker = false;
+    this.options.frameTap?.('response', entry.route, frame);
     const handler = this.handlers[entry.route.apiKey];
     if (!handler?.onResponse) {
       entry.response = frame;

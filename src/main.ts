@@ -111,6 +111,7 @@ export async function startGateway(
     logger,
     fetchMetadata: fetchClusterMetadata,
     frameTap: options.frameTap,
+    connectionObserver: metrics.connectionObserver(),
     handlers: (g) => createApiHandlers(g, { pipeline: () => pipeline, produceObserver: observeProduce }),
   });
   let started = false;

@@ -1,4 +1,6 @@
-import { Counter, Gauge, Registry, collectDefaultMetrics } from 'prom-client';
+import { Counter, Gauge, Histogram, Registry, collectDefaultMetrics } from 'prom-client';
+import { apiKeyInfo } from '../protocol/messages';
+import type { ConnectionObserver } from '../proxy/proxy-connection';
 
 /** Topics beyond this many distinct names share the label value "_other", so series stay bounded. */
 const MAX_TOPIC_LABELS = 1000;
@@ -11,6 +13,10 @@ export class GatewayMetrics {
   readonly registry = new Registry();
   readonly records: Counter<'topic' | 'outcome'>;
   readonly specsLoaded: Gauge;
+  readonly requests: Counter<'api_key'>;
+  readonly requestDuration: Histogram<'api_key'>;
+  readonly bytes: Counter<'direction'>;
+  readonly connections: Gauge<'side'>;
   private readonly topics = new Set<string>();
 
   constructor() {
@@ -19,6 +25,31 @@ export class GatewayMetrics {
       name: 'event_gateway_records_total',
       help: 'Produced records by topic and validation outcome (valid, invalid_tagged, invalid_rejected, unvalidated)',
       labelNames: ['topic', 'outcome'],
+      registers: [this.registry],
+    });
+    this.requests = new Counter({
+      name: 'event_gateway_requests_total',
+      help: 'Client requests by Kafka API',
+      labelNames: ['api_key'],
+      registers: [this.registry],
+    });
+    this.requestDuration = new Histogram({
+      name: 'event_gateway_request_duration_seconds',
+      help: 'Gateway-to-broker round trip of forwarded requests, by Kafka API',
+      labelNames: ['api_key'],
+      buckets: [0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10],
+      registers: [this.registry],
+    });
+    this.bytes = new Counter({
+      name: 'event_gateway_bytes_total',
+      help: 'Bytes proxied, by direction (client_to_broker, broker_to_client)',
+      labelNames: ['direction'],
+      registers: [this.registry],
+    });
+    this.connections = new Gauge({
+      name: 'event_gateway_connections',
+      help: 'Open connections, by side (client, broker)',
+      labelNames: ['side'],
       registers: [this.registry],
     });
     this.specsLoaded = new Gauge({
@@ -38,5 +69,43 @@ export class GatewayMetrics {
 
   countRecords(topic: string, outcome: string, count = 1): void {
     this.records.inc({ topic: this.topicLabel(topic), outcome }, count);
+  }
+
+  /**
+   * The observer every proxied connection reports to. Label children are bound once per API key,
+   * so counting a request is an array lookup and an add, not a label-hash lookup.
+   */
+  connectionObserver(): ConnectionObserver {
+    const requestCounters: ReturnType<Counter<'api_key'>['labels']>[] = [];
+    const durations: ReturnType<Histogram<'api_key'>['labels']>[] = [];
+    const apiLabel = (apiKey: number) => apiKeyInfo(apiKey)?.name ?? `unknown_${apiKey & 0x7fff}`;
+    const upstream = this.bytes.labels('client_to_broker');
+    const downstream = this.bytes.labels('broker_to_client');
+    const clients = this.connections.labels('client');
+    const brokers = this.connections.labels('broker');
+    return {
+      opened() {
+        clients.inc();
+        brokers.inc();
+      },
+      closed() {
+        clients.dec();
+        brokers.dec();
+      },
+      request: (apiKey) => {
+        // Unknown keys beyond the table share one series each; a client cannot mint unbounded labels.
+        const slot = apiKey >= 0 && apiKey < 256 ? apiKey : 256;
+        (requestCounters[slot] ??= this.requests.labels(slot === 256 ? 'unknown' : apiLabel(apiKey))).inc();
+      },
+      brokerResponse: (apiKey, seconds) => {
+        const slot = apiKey >= 0 && apiKey < 256 ? apiKey : 256;
+        (durations[slot] ??= this.requestDuration.labels(
+          slot === 256 ? 'unknown' : apiLabel(apiKey),
+        )).observe(seconds);
+      },
+      bytes(direction, count) {
+        (direction === 'client_to_broker' ? upstream : downstream).inc(count);
+      },
+    };
   }
 }

@@ -6,7 +6,7 @@ import type { Logger } from '../observability/logger';
 import type { ApiHandlers } from './api-handler';
 import { BrokerDirectory, type BrokerEndpoint } from './broker-directory';
 import type { AddressBook } from './handlers/address-book';
-import { ProxyConnection, type FrameTap } from './proxy-connection';
+import { ProxyConnection, type ConnectionObserver, type FrameTap } from './proxy-connection';
 import { UpstreamConnector } from './upstream-connector';
 
 /** Asks the cluster which brokers it has (and which topic ids it knows), through one of `candidates`. */
@@ -22,6 +22,7 @@ export interface GatewayParts {
   /** Builds the per-API handlers; they need the gateway to register brokers they discover. */
   handlers: (gateway: Gateway) => ApiHandlers;
   frameTap?: FrameTap;
+  connectionObserver?: ConnectionObserver;
 }
 
 const BOOTSTRAP = 'bootstrap';
@@ -176,6 +177,7 @@ export class Gateway implements AddressBook {
           maxFrameBytes: this.config.listeners.maxFrameBytes,
           handlers: this.handlers,
           frameTap: this.parts.frameTap,
+          observer: this.parts.connectionObserver,
           logger: this.logger,
           onClose: (closed) => this.connections.delete(closed),
         });

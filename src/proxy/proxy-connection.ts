@@ -17,6 +17,19 @@ interface InFlight {
   awaitingBroker: boolean;
   /** The payload to send to the client, once known. */
   response: Buffer | null;
+  /** performance.now() when the request went upstream (for the round-trip histogram). */
+  sentAt: number;
+}
+
+/** What the connection reports as traffic flows (metrics hang off this). */
+export interface ConnectionObserver {
+  opened(): void;
+  closed(): void;
+  /** A client request arrived. */
+  request(apiKey: number): void;
+  /** The broker answered a forwarded request after `seconds`. */
+  brokerResponse(apiKey: number, seconds: number): void;
+  bytes(direction: 'client_to_broker' | 'broker_to_client', count: number): void;
 }
 
 export interface ProxyConnectionOptions {
@@ -28,6 +41,7 @@ export interface ProxyConnectionOptions {
   onClose?: (connection: ProxyConnection) => void;
   /** Sees every frame as it arrived (client requests, broker responses): for capture and debugging. */
   frameTap?: FrameTap;
+  observer?: ConnectionObserver;
 }
 
 /** Receives raw frame payloads (without the size prefix); must not keep them without copying. */
@@ -75,6 +89,7 @@ export class ProxyConnection implements ConnectionContext {
     // Response sizes are chosen by the client (fetch.max.bytes), not by the request limit; the
     // broker is trusted to honour them, so only the protocol's own bound applies.
     this.responseFrames = new FrameReader(0x7fffffff);
+    options.observer?.opened();
 
     client.setNoDelay(true);
     upstream.setNoDelay(true);
@@ -109,6 +124,7 @@ export class ProxyConnection implements ConnectionContext {
   close(reason: string): void {
     if (this.closed) return;
     this.closed = true;
+    this.options.observer?.closed();
     this.logger.debug({ reason }, 'connection closed');
     this.client.end();
     this.upstream.end();
@@ -132,6 +148,7 @@ export class ProxyConnection implements ConnectionContext {
 
   private onClientData(chunk: Buffer): void {
     if (this.closed) return;
+    this.options.observer?.bytes('client_to_broker', chunk.length);
     let frames: Buffer[];
     try {
       frames = this.requestFrames.push(chunk);
@@ -157,6 +174,7 @@ export class ProxyConnection implements ConnectionContext {
       correlationId: frame.readInt32BE(4),
     };
     this.options.frameTap?.('request', route, frame);
+    this.options.observer?.request(route.apiKey);
     const handler = this.handlers[route.apiKey];
     let decision: RequestDecision | Promise<RequestDecision> = FORWARD_EXPECTING_RESPONSE;
     if (handler?.onRequest) {
@@ -205,11 +223,13 @@ export class ProxyConnection implements ConnectionContext {
     if (this.closed) return;
     switch (decision.action) {
       case 'forward':
-        if (decision.expectResponse) this.inFlight.push({ route, awaitingBroker: true, response: null });
+        if (decision.expectResponse) {
+          this.inFlight.push({ route, awaitingBroker: true, response: null, sentAt: performance.now() });
+        }
         if (!this.write(this.upstream, decision.frame ?? original)) this.client.pause();
         return;
       case 'respond':
-        this.inFlight.push({ route, awaitingBroker: false, response: decision.response });
+        this.inFlight.push({ route, awaitingBroker: false, response: decision.response, sentAt: 0 });
         this.flushResponses();
         return;
       case 'close':
@@ -221,6 +241,7 @@ export class ProxyConnection implements ConnectionContext {
 
   private onUpstreamData(chunk: Buffer): void {
     if (this.closed) return;
+    this.options.observer?.bytes('broker_to_client', chunk.length);
     let frames: Buffer[];
     try {
       frames = this.responseFrames.push(chunk);
@@ -252,6 +273,7 @@ export class ProxyConnection implements ConnectionContext {
       return;
     }
     entry.awaitingBroker = false;
+    this.options.observer?.brokerResponse(entry.route.apiKey, (performance.now() - entry.sentAt) / 1000);
     this.options.frameTap?.('response', entry.route, frame);
     const handler = this.handlers[entry.route.apiKey];
     if (!handler?.onResponse) {

@@ -1,0 +1,31 @@
+export {
+  BatchAttributes,
+  decodeRecords,
+  encodeRecordBatch,
+  isControlBatch,
+  isTransactional,
+  LOG_OVERHEAD,
+  readRecordBatches,
+  RECORD_BATCH_MAGIC,
+  RECORD_BATCH_OVERHEAD,
+  recordsSection,
+  verifyCrc,
+} from './record-batch';
+export type {
+  DecodedRecord,
+  DecodeRecordsOptions,
+  EncodeRecordBatchOptions,
+  LegacyMessage,
+  ReadRecordBatchesOptions,
+  RecordBatch,
+  RecordBatchHeader,
+  RecordBatchView,
+  RecordHeader,
+} from './record-batch';
+export {
+  compressionCodec,
+  compressionCodecByName,
+  CompressionType,
+  DEFAULT_MAX_DECOMPRESSED_BYTES,
+} from './compression';
+export type { CompressionCodec, CompressionName } from './compression';

@@ -4,6 +4,8 @@ import { SpecStore } from './asyncapi/spec-store';
 import type { GatewayConfig } from './config/gateway-config';
 import { HttpServer } from './http/http-server';
 import { registerSpecRoutes } from './http/spec-routes';
+import { TapConsumer } from './http/tap/tap-consumer';
+import { TapServer } from './http/tap/tap-server';
 import { createLogger, type Logger } from './observability/logger';
 import { GatewayMetrics } from './observability/metrics';
 import { RateLimitedLog } from './observability/rate-limited-log';
@@ -21,6 +23,8 @@ export interface RunningGateway {
   http: HttpServer;
   specs: SpecStore;
   metrics: GatewayMetrics;
+  /** The consumer behind the WebSocket tap; null when no topic is mirrored. */
+  tap: TapConsumer | null;
   logger: Logger;
   stop(): Promise<void>;
 }
@@ -137,6 +141,21 @@ export async function startGateway(
     maxSpecBytes: config.asyncapi.maxSpecBytes,
     adminToken: config.http.adminToken,
   });
+  const tap = new TapServer({
+    logger,
+    maxBufferedBytes: config.tap.maxBufferedBytes,
+    maxDroppedBeforeClose: config.tap.maxDroppedBeforeClose,
+    token: config.tap.token,
+    onClients: (count) => metrics.tapClients.set(count),
+    onDropped: () => metrics.tapDropped.inc(),
+  });
+  http.raw.on('upgrade', (request, socket, head) => {
+    if (!tap.handleUpgrade(request, socket, head)) socket.end('HTTP/1.1 404 Not Found\r\n\r\n');
+  });
+  const tapConsumer =
+    config.tap.topics.length > 0
+      ? new TapConsumer(config, logger, (topic, partition, message) => tap.publish(topic, partition, message))
+      : null;
   await http.listen();
   try {
     await gateway.start();
@@ -145,13 +164,17 @@ export async function startGateway(
     throw error;
   }
   started = true;
+  tapConsumer?.start();
   return {
     gateway,
     http,
     specs,
     metrics,
     logger,
+    tap: tapConsumer,
     async stop() {
+      await tapConsumer?.stop();
+      tap.close();
       await gateway.stop();
       await http.close();
       await pipeline.close();

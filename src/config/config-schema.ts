@@ -126,6 +126,19 @@ export const configSchema = {
       },
       default: {},
     },
+    tap: {
+      type: 'object',
+      additionalProperties: false,
+      properties: {
+        topics: { type: 'array', items: { type: 'string', minLength: 1 }, default: [] },
+        token: { type: 'string', minLength: 16 },
+        maxBufferedBytes: { type: 'integer', minimum: 1024, default: 1048576 },
+        maxDroppedBeforeClose: { type: 'integer', minimum: 0, default: 10000 },
+        groupIdPrefix: { type: 'string', minLength: 1, default: 'event-gateway-tap-' },
+        topicRefreshMs: { type: 'integer', minimum: 1000, default: 10000 },
+      },
+      default: {},
+    },
     logging: {
       type: 'object',
       additionalProperties: false,

@@ -47,6 +47,15 @@ export interface GatewayConfig {
     middlewares: ('validation' | { module: string; options: Record<string, unknown> })[];
     maxDecompressedBytes: number;
   };
+  tap: {
+    /** Topics mirrored to WebSocket clients: names, or /regex/ patterns. Empty: no tap. */
+    topics: string[];
+    token?: string;
+    maxBufferedBytes: number;
+    maxDroppedBeforeClose: number;
+    groupIdPrefix: string;
+    topicRefreshMs: number;
+  };
   logging: { level: 'fatal' | 'error' | 'warn' | 'info' | 'debug' | 'trace' | 'silent' };
   shutdown: { drainTimeoutMs: number };
 }

@@ -17,6 +17,8 @@ export class GatewayMetrics {
   readonly requestDuration: Histogram<'api_key'>;
   readonly bytes: Counter<'direction'>;
   readonly connections: Gauge<'side'>;
+  readonly tapClients: Gauge;
+  readonly tapDropped: Counter;
   private readonly topics = new Set<string>();
 
   constructor() {
@@ -50,6 +52,16 @@ export class GatewayMetrics {
       name: 'event_gateway_connections',
       help: 'Open connections, by side (client, broker)',
       labelNames: ['side'],
+      registers: [this.registry],
+    });
+    this.tapClients = new Gauge({
+      name: 'event_gateway_tap_clients',
+      help: 'WebSocket tap clients connected',
+      registers: [this.registry],
+    });
+    this.tapDropped = new Counter({
+      name: 'event_gateway_tap_dropped_total',
+      help: 'Records not sent to a tap client because it was too slow',
       registers: [this.registry],
     });
     this.specsLoaded = new Gauge({

@@ -1,4 +1,5 @@
 import { compressSync, uncompressSync } from 'lz4-napi';
+import { xxh32 as xxh32Native } from '@node-rs/xxhash';
 import { ProtocolError } from '../primitives/protocol-error';
 
 /**
@@ -35,46 +36,9 @@ const JAVA_FRAME_HEADER = Buffer.from([
 ]);
 const END_MARK = Buffer.alloc(4);
 
-// ---- xxHash32, for the frame's header, block and content checksums ----
-
-const P1 = 0x9e3779b1;
-const P2 = 0x85ebca77;
-const P3 = 0xc2b2ae3d;
-const P4 = 0x27d4eb2f;
-const P5 = 0x165667b1;
-
-function rotl(x: number, r: number): number {
-  return (x << r) | (x >>> (32 - r));
-}
-
-function round(acc: number, lane: number): number {
-  return Math.imul(rotl((acc + Math.imul(lane, P2)) | 0, 13), P1);
-}
-
+/** xxHash32 of a range, for the frame's header, block and content checksums. */
 export function xxh32(data: Buffer, start = 0, end = data.length, seed = 0): number {
-  let p = start;
-  let h: number;
-  if (end - start >= 16) {
-    let v1 = (seed + P1 + P2) | 0;
-    let v2 = (seed + P2) | 0;
-    let v3 = seed | 0;
-    let v4 = (seed - P1) | 0;
-    for (const limit = end - 16; p <= limit; p += 16) {
-      v1 = round(v1, data.readInt32LE(p));
-      v2 = round(v2, data.readInt32LE(p + 4));
-      v3 = round(v3, data.readInt32LE(p + 8));
-      v4 = round(v4, data.readInt32LE(p + 12));
-    }
-    h = (rotl(v1, 1) + rotl(v2, 7) + rotl(v3, 12) + rotl(v4, 18)) | 0;
-  } else {
-    h = (seed + P5) | 0;
-  }
-  h = (h + (end - start)) | 0;
-  for (; p + 4 <= end; p += 4) h = Math.imul(rotl((h + Math.imul(data.readInt32LE(p), P3)) | 0, 17), P4);
-  for (; p < end; p++) h = Math.imul(rotl((h + Math.imul(data[p], P5)) | 0, 11), P1);
-  h = Math.imul(h ^ (h >>> 15), P2);
-  h = Math.imul(h ^ (h >>> 13), P3);
-  return (h ^ (h >>> 16)) >>> 0;
+  return xxh32Native(start === 0 && end === data.length ? data : data.subarray(start, end), seed) >>> 0;
 }
 
 // ---- decoding ----

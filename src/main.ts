@@ -8,6 +8,9 @@ import { TapConsumer } from './http/tap/tap-consumer';
 import { TapServer } from './http/tap/tap-server';
 import { createLogger, type Logger } from './observability/logger';
 import { GatewayMetrics } from './observability/metrics';
+import { ProduceTracing } from './observability/produce-tracing';
+import { createTracer } from './observability/tracer';
+import type { Tracer } from '@opentelemetry/api';
 import { RateLimitedLog } from './observability/rate-limited-log';
 import { loadMiddlewares } from './pipeline/load-middlewares';
 import { Pipeline } from './pipeline/pipeline';
@@ -52,6 +55,8 @@ async function loadSpecFiles(store: SpecStore, config: GatewayConfig, logger: Lo
 }
 
 export interface StartOptions {
+  /** Overrides the configured tracer (tests use an in-memory exporter). */
+  tracer?: Tracer;
   /** Sees every frame the gateway proxies (fixture capture, debugging tools). */
   frameTap?: FrameTap;
 }
@@ -100,11 +105,19 @@ export async function startGateway(
       );
     },
   };
-  const middlewares = await loadMiddlewares(
+  const tracer = options.tracer
+    ? { tracer: options.tracer, shutdown: async () => undefined }
+    : createTracer(config.tracing);
+  const tracing = config.tracing.enabled
+    ? new ProduceTracing({ tracer: tracer.tracer, inject: config.tracing.injectTraceparent })
+    : undefined;
+  const configured = await loadMiddlewares(
     config.pipeline.middlewares,
     { validation: () => validationMiddleware(specs, config.asyncapi, observeValidation) },
     { logger },
   );
+  // Tracing reads every record's trace context, so it runs first and sees every topic.
+  const middlewares = tracing ? [tracing.middleware(), ...configured] : configured;
   const pipeline = new Pipeline(middlewares, {
     maxDecompressedBytes: config.pipeline.maxDecompressedBytes,
     countPassedThrough: (topic, count) => metrics.countRecords(topic, 'unvalidated', count),
@@ -116,7 +129,8 @@ export async function startGateway(
     fetchMetadata: fetchClusterMetadata,
     frameTap: options.frameTap,
     connectionObserver: metrics.connectionObserver(),
-    handlers: (g) => createApiHandlers(g, { pipeline: () => pipeline, produceObserver: observeProduce }),
+    handlers: (g) =>
+      createApiHandlers(g, { pipeline: () => pipeline, produceObserver: observeProduce, tracing }),
   });
   let started = false;
   const http = new HttpServer({
@@ -178,6 +192,7 @@ export async function startGateway(
       await gateway.stop();
       await http.close();
       await pipeline.close();
+      await tracer.shutdown();
     },
   };
 }

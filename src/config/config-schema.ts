@@ -139,6 +139,17 @@ export const configSchema = {
       },
       default: {},
     },
+    tracing: {
+      type: 'object',
+      additionalProperties: false,
+      properties: {
+        enabled: { type: 'boolean', default: false },
+        otlpEndpoint: { type: 'string', pattern: '^https?://' },
+        injectTraceparent: { type: 'boolean', default: false },
+        serviceName: { type: 'string', minLength: 1, default: 'event-gateway' },
+      },
+      default: {},
+    },
     logging: {
       type: 'object',
       additionalProperties: false,

@@ -56,6 +56,14 @@ export interface GatewayConfig {
     groupIdPrefix: string;
     topicRefreshMs: number;
   };
+  tracing: {
+    /** A span per produce request; W3C trace context read from (and optionally written to) records. */
+    enabled: boolean;
+    /** OTLP/HTTP traces endpoint, e.g. http://collector:4318/v1/traces; unset: the global provider. */
+    otlpEndpoint?: string;
+    injectTraceparent: boolean;
+    serviceName: string;
+  };
   logging: { level: 'fatal' | 'error' | 'warn' | 'info' | 'debug' | 'trace' | 'silent' };
   shutdown: { drainTimeoutMs: number };
 }

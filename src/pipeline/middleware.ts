@@ -1,3 +1,4 @@
+import type { ProduceTrace } from '../observability/produce-tracing';
 import type { RecordHeader } from '../protocol/records';
 
 /**
@@ -26,6 +27,8 @@ export interface ProduceContext {
   readonly acks: number;
   readonly transactionalId: string | null;
   readonly apiVersion: number;
+  /** The request's trace when tracing is on (read by the built-in trace middleware). */
+  readonly trace?: ProduceTrace;
 }
 
 /** How a middleware reports its decision about the record it is looking at. */

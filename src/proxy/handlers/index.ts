@@ -16,6 +16,7 @@ import { metadataHandler } from './metadata';
 import { nodeEndpointsHandler } from './node-endpoints';
 import { produceHandler, type ProduceObserver } from './produce';
 import { Pipeline } from '../../pipeline/pipeline';
+import type { ProduceTracing } from '../../observability/produce-tracing';
 
 export type { AddressBook } from './address-book';
 
@@ -23,6 +24,7 @@ export interface ApiHandlerOptions {
   /** The produce pipeline in force; asked per request so that it can be replaced at run time. */
   pipeline?: () => Pipeline;
   produceObserver?: ProduceObserver;
+  tracing?: ProduceTracing;
   /** Replaces the handler of an API key (tests, extensions). */
   overrides?: Partial<Record<number, ApiHandler>>;
 }
@@ -40,6 +42,7 @@ export function createApiHandlers(book: AddressBook, options: ApiHandlerOptions 
     book,
     pipeline: options.pipeline ?? (() => NO_MIDDLEWARES),
     observer: options.produceObserver,
+    tracing: options.tracing,
   });
   handlers[ApiKey.Fetch] = nodeEndpointsHandler(book, decodeFetchResponse, encodeFetchResponse, 16);
   handlers[ApiKey.ShareFetch] = nodeEndpointsHandler(

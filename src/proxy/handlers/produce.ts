@@ -11,6 +11,8 @@ import { ProtocolError, Reader, Writer } from '../../protocol/primitives';
 import type { ProduceContext } from '../../pipeline/middleware';
 import type { PartitionRejection, Pipeline, PipelineOutcome } from '../../pipeline/pipeline';
 import type { ApiHandler, RequestDecision, RequestRoute } from '../api-handler';
+import type { ProduceTrace, ProduceTracing } from '../../observability/produce-tracing';
+import type { ConnectionContext } from '../api-handler';
 import type { AddressBook } from './address-book';
 import { nodeEndpointsHandler } from './node-endpoints';
 import { describeRejection, produceRejection } from './produce-rejection';
@@ -55,6 +57,8 @@ export interface ProduceObserver {
 
 export interface ProduceHandlerOptions {
   book: AddressBook;
+  /** When set, every produce request gets a span (ended when the broker answers). */
+  tracing?: ProduceTracing;
   /** The pipeline in force for the next request (it can be swapped at run time). */
   pipeline: () => Pipeline;
   observer?: ProduceObserver;
@@ -86,6 +90,13 @@ function reencodeRequest(
  */
 export function produceHandler(options: ProduceHandlerOptions): ApiHandler {
   const { book, observer } = options;
+  const traces = new WeakMap<ConnectionContext, Map<number, { trace: ProduceTrace; outcome: string }>>();
+  const rewriteEndpoints = nodeEndpointsHandler(
+    book,
+    decodeProduceResponse,
+    encodeProduceResponse,
+    FIRST_VERSION_WITH_NODE_ENDPOINTS,
+  );
   return {
     onRequest(frame, route, connection) {
       const pipeline = options.pipeline();
@@ -102,14 +113,6 @@ export function produceHandler(options: ProduceHandlerOptions): ApiHandler {
         throw withApi(error, route);
       }
       connection.clientId = header.clientId;
-      const context: ProduceContext = {
-        clientId: header.clientId,
-        clientAddress: connection.clientAddress,
-        acks: request.acks,
-        transactionalId: request.transactionalId,
-        apiVersion: route.apiVersion,
-      };
-
       const topicNames: string[] = [];
       const unknownIds: PartitionRejection[] = [];
       request.topicData.forEach((topicData, t) => {
@@ -135,6 +138,15 @@ export function produceHandler(options: ProduceHandlerOptions): ApiHandler {
           );
         }
       });
+      const trace = options.tracing?.begin(topicNames, header.clientId);
+      const context: ProduceContext = {
+        clientId: header.clientId,
+        clientAddress: connection.clientAddress,
+        acks: request.acks,
+        transactionalId: request.transactionalId,
+        apiVersion: route.apiVersion,
+        trace,
+      };
       if (unknownIds.length > 0) return refuse(route, request, topicNames, unknownIds, context);
 
       const outcome = pipeline.run(request, topicNames, context);
@@ -142,6 +154,11 @@ export function produceHandler(options: ProduceHandlerOptions): ApiHandler {
         if (settled.rejections.length > 0)
           return refuse(route, request, topicNames, settled.rejections, context);
         const expectResponse = request.acks !== 0;
+        if (trace !== undefined) {
+          const outcome = settled.replacements.length === 0 ? 'forwarded' : 'forwarded_modified';
+          if (expectResponse) awaitResponse(connection, route.correlationId, trace, outcome);
+          else trace.end(outcome);
+        }
         if (settled.replacements.length === 0)
           return expectResponse ? FORWARD_WITH_RESPONSE : FORWARD_WITHOUT_RESPONSE;
         return {
@@ -152,13 +169,27 @@ export function produceHandler(options: ProduceHandlerOptions): ApiHandler {
       };
       return outcome instanceof Promise ? outcome.then(decide) : decide(outcome);
     },
-    ...nodeEndpointsHandler(
-      book,
-      decodeProduceResponse,
-      encodeProduceResponse,
-      FIRST_VERSION_WITH_NODE_ENDPOINTS,
-    ),
+    onResponse(frame, route, connection) {
+      const pending = traces.get(connection)?.get(route.correlationId);
+      if (pending !== undefined) {
+        traces.get(connection)!.delete(route.correlationId);
+        pending.trace.end(pending.outcome);
+      }
+      return rewriteEndpoints.onResponse!(frame, route, connection);
+    },
   };
+
+  /** Spans of forwarded requests, ended when the broker's response passes. */
+  function awaitResponse(
+    connection: ConnectionContext,
+    correlationId: number,
+    trace: ProduceTrace,
+    outcome: string,
+  ) {
+    let pending = traces.get(connection);
+    if (pending === undefined) traces.set(connection, (pending = new Map()));
+    pending.set(correlationId, { trace, outcome });
+  }
 
   function refuse(
     route: RequestRoute,
@@ -167,17 +198,14 @@ export function produceHandler(options: ProduceHandlerOptions): ApiHandler {
     rejections: PartitionRejection[],
     context: ProduceContext,
   ): RequestDecision {
-    for (const rejection of rejections) {
+    const descriptions = rejections.map((rejection) => {
       const topic = topicNames[rejection.topicIndex];
       const partition = request.topicData[rejection.topicIndex].partitionData[rejection.partitionIndex].index;
-      observer?.rejected?.(
-        context,
-        topic,
-        partition,
-        rejection,
-        describeRejection(rejection, topic, partition),
-      );
-    }
+      const description = describeRejection(rejection, topic, partition);
+      observer?.rejected?.(context, topic, partition, rejection, description);
+      return description;
+    });
+    context.trace?.end('rejected', descriptions[0]);
     if (request.acks === 0) {
       return {
         action: 'close',

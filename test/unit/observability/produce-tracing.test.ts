@@ -1,0 +1,136 @@
+import { InMemorySpanExporter, SimpleSpanProcessor, TracerProvider } from '@opentelemetry/sdk-trace';
+import { encodeRequestHeader } from '../../../src/protocol/headers';
+import {
+  ApiKey,
+  createProduceRequest,
+  createProduceRequestPartitionProduceData,
+  createProduceRequestTopicProduceData,
+  decodeProduceRequest,
+  encodeProduceRequest,
+} from '../../../src/protocol/messages';
+import { Reader, Writer } from '../../../src/protocol/primitives';
+import {
+  decodeRecords,
+  encodeRecordBatch,
+  readRecordBatches,
+  type RecordBatch,
+} from '../../../src/protocol/records';
+import { decodeRequestHeader } from '../../../src/protocol/headers';
+import { createLogger } from '../../../src/observability/logger';
+import { ProduceTracing } from '../../../src/observability/produce-tracing';
+import { Pipeline } from '../../../src/pipeline/pipeline';
+import type { ConnectionContext, RequestDecision } from '../../../src/proxy/api-handler';
+import { produceHandler } from '../../../src/proxy/handlers/produce';
+
+const PARENT_TRACE = '4bf92f3577b34da6a3ce929d0e0e4736';
+const PARENT_SPAN = '00f067aa0ba902b7';
+
+function produceFrame(headers: { key: string; value: Buffer }[][]): Buffer {
+  const records = encodeRecordBatch(
+    {
+      baseOffset: 0n,
+      partitionLeaderEpoch: -1,
+      attributes: 0,
+      lastOffsetDelta: headers.length - 1,
+      baseTimestamp: 0n,
+      maxTimestamp: 0n,
+      producerId: -1n,
+      producerEpoch: -1,
+      baseSequence: -1,
+    },
+    headers.map((h, i) => ({
+      attributes: 0,
+      timestampDelta: 0,
+      offsetDelta: i,
+      key: null,
+      value: Buffer.from('{}'),
+      headers: h,
+    })),
+  );
+  const writer = new Writer();
+  encodeRequestHeader(writer, {
+    apiKey: ApiKey.Produce,
+    apiVersion: 9,
+    correlationId: 11,
+    clientId: 'traced-app',
+  });
+  const request = createProduceRequest();
+  request.acks = -1;
+  const topic = createProduceRequestTopicProduceData();
+  topic.name = 'orders';
+  const partition = createProduceRequestPartitionProduceData();
+  partition.records = records;
+  topic.partitionData.push(partition);
+  request.topicData.push(topic);
+  encodeProduceRequest(writer, request, 9);
+  return Buffer.from(writer.result());
+}
+
+const connection: ConnectionContext = {
+  id: 1,
+  clientAddress: 'x',
+  listener: 'bootstrap',
+  logger: createLogger('silent'),
+  clientId: null,
+};
+const route = { apiKey: ApiKey.Produce, apiVersion: 9, correlationId: 11 };
+const book = {
+  advertisedHost: 'h',
+  gatewayPortFor: () => 1,
+  registerBrokers: () => undefined,
+  rememberTopic: () => undefined,
+  topicName: () => undefined,
+};
+
+function setup(inject: boolean) {
+  const exporter = new InMemorySpanExporter();
+  const provider = new TracerProvider({ spanProcessors: [new SimpleSpanProcessor({ exporter })] });
+  const tracing = new ProduceTracing({ tracer: provider.getTracer('test'), inject });
+  const pipeline = new Pipeline([tracing.middleware()]);
+  const handler = produceHandler({ book, pipeline: () => pipeline, tracing });
+  return { exporter, handler };
+}
+
+describe('produce tracing', () => {
+  it('continues the trace a producer started and ends the span when the broker answers', async () => {
+    const { exporter, handler } = setup(false);
+    const traceparent = Buffer.from(`00-${PARENT_TRACE}-${PARENT_SPAN}-01`);
+    const decision = (await handler.onRequest!(
+      produceFrame([[{ key: 'traceparent', value: traceparent }], []]),
+      route,
+      connection,
+    )) as RequestDecision;
+    expect(decision).toEqual({ action: 'forward', expectResponse: true });
+    expect(exporter.getFinishedSpans()).toHaveLength(0);
+    handler.onResponse!(Buffer.alloc(0), route, connection);
+    const [span] = exporter.getFinishedSpans();
+    expect(span.spanContext().traceId).toBe(PARENT_TRACE);
+    expect(span.parentSpanContext?.spanId).toBe(PARENT_SPAN);
+    expect(span.name).toBe('send orders');
+    expect(span.attributes).toMatchObject({
+      'messaging.system': 'kafka',
+      'messaging.destination.name': 'orders',
+      'messaging.batch.message_count': 2,
+      'messaging.client.id': 'traced-app',
+      'event_gateway.outcome': 'forwarded',
+    });
+  });
+
+  it('injects a traceparent pointing at the gateway span into records without one', async () => {
+    const { exporter, handler } = setup(true);
+    const decision = (await handler.onRequest!(produceFrame([[]]), route, connection)) as RequestDecision;
+    expect(decision.action).toBe('forward');
+    if (decision.action !== 'forward') return;
+    const reader = new Reader(decision.frame!);
+    decodeRequestHeader(reader);
+    const request = decodeProduceRequest(reader, 9);
+    const [batch] = readRecordBatches(request.topicData[0].partitionData[0].records!) as RecordBatch[];
+    const [record] = decodeRecords(batch);
+    const injected = record.headers.find((h) => h.key === 'traceparent')!.value!.toString();
+    handler.onResponse!(Buffer.alloc(0), route, connection);
+    const [span] = exporter.getFinishedSpans();
+    expect(injected).toBe(`00-${span.spanContext().traceId}-${span.spanContext().spanId}-01`);
+    expect(span.parentSpanContext).toBeUndefined();
+    expect(span.attributes['event_gateway.outcome']).toBe('forwarded_modified');
+  });
+});

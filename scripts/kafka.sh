@@ -23,6 +23,12 @@
 # broker i listens on KAFKA_PORT+i-1, its controller 10000 above), KAFKA_CLUSTER (default),
 # KAFKA_HOME_DIR (<repo>/.kafka), KAFKA_UP_TIMEOUT (60 s), KAFKA_HEAP_OPTS and KAFKA_JVM_OPTS (broker
 # JVM flags), KAFKA_CDS (1; 0 disables the class-data sharing archive), KAFKA_TOOL_HEAP_OPTS.
+# KAFKA_EXTRA_CONFIG: a properties file merged into every node's server.properties (later keys
+# win; listeners, advertised.listeners and listener.security.protocol.map merge entry by entry,
+# by listener name, so the generated PLAINTEXT and CONTROLLER listeners stay unless redefined;
+# fixed ports in it suit a single-node cluster); `up` restarts a running cluster when it changed.
+# KAFKA_SCRAM_USERS: whitespace-separated `--add-scram` values for the storage format, e.g.
+# 'SCRAM-SHA-256=[name=alice,password=alice-secret]'; changing them recreates the cluster.
 set -euo pipefail
 
 ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
@@ -38,6 +44,8 @@ CONTROLLER_OFFSET=10000
 # them with the requested ones instead.
 REQ_VERSION="${KAFKA_VERSION:-4.3.1}"
 REQ_PORT="${KAFKA_PORT:-9092}"
+REQ_EXTRA="${KAFKA_EXTRA_CONFIG:-}"
+REQ_SCRAM="${KAFKA_SCRAM_USERS:-}"
 
 log() { printf 'kafka.sh: %s\n' "$*" >&2; }
 die() {
@@ -51,6 +59,11 @@ esac
 case "$REQ_PORT" in
   '' | *[!0-9]*) die "KAFKA_PORT must be a number, got '$REQ_PORT'" ;;
 esac
+if [[ -n "$REQ_EXTRA" ]]; then
+  [[ -f "$REQ_EXTRA" ]] || die "KAFKA_EXTRA_CONFIG names no file: '$REQ_EXTRA'"
+  # The path is kept in cluster.env for later start-node calls, made from any directory.
+  REQ_EXTRA="$(realpath "$REQ_EXTRA")"
+fi
 
 cluster_dir() { printf '%s/run/%s' "$KAFKA_HOME_DIR" "${1:-$KAFKA_CLUSTER}"; }
 dist_dir() { printf '%s/dist/%s' "$KAFKA_HOME_DIR" "$1"; }
@@ -106,11 +119,12 @@ main_class() {
 # ---------------------------------------------------------------------------------------------
 # Cluster state
 
-# Loads cluster.env into C_NODES, C_PORT, C_VERSION, C_ID; returns 1 if the cluster was never set up.
+# Loads cluster.env into C_NODES, C_PORT, C_VERSION, C_ID, C_EXTRA, C_EXTRA_SUM, C_SCRAM_SUM;
+# returns 1 if the cluster was never set up.
 load_cluster() {
   local dir
   dir="$(cluster_dir "${1:-}")"
-  C_NODES=0 C_PORT="" C_VERSION="" C_ID=""
+  C_NODES=0 C_PORT="" C_VERSION="" C_ID="" C_EXTRA="" C_EXTRA_SUM="" C_SCRAM_SUM=""
   [[ -f "$dir/cluster.env" ]] || return 1
   # shellcheck disable=SC1091
   source "$dir/cluster.env"
@@ -184,10 +198,15 @@ write_cluster_env() {
   local dir
   dir="$(cluster_dir)"
   mkdir -p "$dir"
-  printf 'C_NODES=%s\nC_PORT=%s\nC_VERSION=%s\nC_ID=%s\n' "$C_NODES" "$C_PORT" "$C_VERSION" "$C_ID" \
-    >"$dir/cluster.env.tmp"
+  printf 'C_NODES=%s\nC_PORT=%s\nC_VERSION=%s\nC_ID=%s\nC_EXTRA=%q\nC_EXTRA_SUM=%s\nC_SCRAM_SUM=%s\n' \
+    "$C_NODES" "$C_PORT" "$C_VERSION" "$C_ID" "$C_EXTRA" "$C_EXTRA_SUM" "$C_SCRAM_SUM" >"$dir/cluster.env.tmp"
   mv "$dir/cluster.env.tmp" "$dir/cluster.env"
 }
+
+# Fingerprints of what `up` was given, so a change is noticed: empty when nothing was given, as
+# in a cluster.env from before these settings. Passwords stay out of the file.
+extra_sum() { [[ -z "$1" ]] || { printf '%s\n' "$1" && cat "$1"; } | sha256sum | cut -c1-16; }
+scram_sum() { [[ -z "$1" ]] || printf '%s' "$1" | sha256sum | cut -c1-16; }
 
 random_cluster_id() {
   local id
@@ -245,17 +264,75 @@ share.coordinator.state.topic.min.isr=$((rf < 2 ? 1 : 2))
 share.coordinator.state.topic.num.partitions=8
 EOF
   fi
+  if [[ -n "$C_EXTRA" ]]; then
+    [[ -f "$C_EXTRA" ]] || die "KAFKA_EXTRA_CONFIG $C_EXTRA of cluster '$KAFKA_CLUSTER' is gone; run up again"
+    { cat "$dir/server.properties" && printf '\n# From %s:\n' "$C_EXTRA" && cat "$C_EXTRA"; } |
+      merge_properties >"$dir/server.properties.tmp"
+    mv "$dir/server.properties.tmp" "$dir/server.properties"
+  fi
+}
+
+# One line per key, the last value winning where the key first appeared, so the file reads as
+# what the broker gets (java.util.Properties would take the last duplicate silently). Continuation
+# lines are joined first. Listener lists merge by listener name instead: an added SASL listener
+# must not drop the PLAINTEXT one that health checks and replication use.
+merge_properties() {
+  awk '
+    function listener(entry) { sub(/^[ \t]+/, "", entry); sub(/:.*/, "", entry); return toupper(entry) }
+    function merge_list(old, new, a, b, na, nb, i, j, out, taken) {
+      na = split(old, a, /[ \t]*,[ \t]*/)
+      nb = split(new, b, /[ \t]*,[ \t]*/)
+      out = ""
+      for (i = 1; i <= na; i++) {
+        for (j = 1; j <= nb; j++) {
+          if (!(j in taken) && listener(a[i]) == listener(b[j])) {
+            a[i] = b[j]
+            taken[j] = 1
+          }
+        }
+        if (a[i] != "") out = out (out == "" ? "" : ",") a[i]
+      }
+      for (j = 1; j <= nb; j++) if (!(j in taken) && b[j] != "") out = out (out == "" ? "" : ",") b[j]
+      return out
+    }
+    BEGIN { lists["listeners"]; lists["advertised.listeners"]; lists["listener.security.protocol.map"] }
+    {
+      line = $0
+      while (line ~ /\\$/ && (getline more) > 0) {
+        sub(/\\$/, "", line)
+        sub(/^[ \t]+/, "", more)
+        line = line more
+      }
+      if (line ~ /^[ \t]*([#!]|$)/) {
+        text[++n] = line
+        next
+      }
+      key = line
+      sub(/^[ \t]+/, "", key)
+      sub(/[ \t]*[=:].*$/, "", key)
+      value = line
+      if (!sub(/^[^=:]*[=:][ \t]*/, "", value)) value = ""
+      if ((key in lists) && (key in values)) value = merge_list(values[key], value)
+      if (!(key in at)) at[key] = ++n
+      values[key] = value
+      text[at[key]] = key "=" value
+    }
+    END { for (i = 1; i <= n; i++) print text[i] }
+  '
 }
 
 format_nodes() {
-  local i pids=() rc=0
+  local i pids=() rc=0 user
+  local -a users scram=()
+  read -r -a users <<<"$REQ_SCRAM"
+  for user in "${users[@]}"; do scram+=(--add-scram "$user"); done
   for ((i = 1; i <= C_NODES; i++)); do
     local dir
     dir="$(node_dir "$i")"
     rm -rf "$dir/data"
     mkdir -p "$dir/data"
     java_tool "$C_VERSION" kafka.tools.StorageTool format -t "$C_ID" -c "$dir/server.properties" \
-      >"$dir/format.out" 2>&1 &
+      "${scram[@]}" >"$dir/format.out" 2>&1 &
     pids+=($!)
   done
   for i in "${!pids[@]}"; do
@@ -422,6 +499,9 @@ cmd_up() {
   [[ "$n" =~ ^[1-9][0-9]*$ ]] || die "usage: kafka.sh up [NODES]"
   fetch "$REQ_VERSION"
   lock_cluster
+  local extra scram
+  extra="$(extra_sum "$REQ_EXTRA")"
+  scram="$(scram_sum "$REQ_SCRAM")"
   if load_cluster; then
     if [[ "$C_NODES" != "$n" || "$C_PORT" != "$REQ_PORT" || "$C_VERSION" != "$REQ_VERSION" ]]; then
       log "cluster '$KAFKA_CLUSTER' exists with $C_NODES node(s), port $C_PORT, Kafka $C_VERSION;" \
@@ -429,6 +509,15 @@ cmd_up() {
       stop_cluster
       rm -rf "$(cluster_dir)"/node-* "$(cluster_dir)/.formatted"
       reformat=1
+    elif [[ "$C_SCRAM_SUM" != "$scram" ]]; then
+      # Credentials only enter at format time.
+      log "cluster '$KAFKA_CLUSTER' was formatted with other KAFKA_SCRAM_USERS; recreating it"
+      stop_cluster --quiet
+      rm -rf "$(cluster_dir)"/node-* "$(cluster_dir)/.formatted"
+      reformat=1
+    elif [[ "$C_EXTRA" != "$REQ_EXTRA" || "$C_EXTRA_SUM" != "$extra" ]]; then
+      log "KAFKA_EXTRA_CONFIG of cluster '$KAFKA_CLUSTER' changed; restarting it"
+      stop_cluster --quiet
     elif is_healthy "$n"; then
       log "cluster '$KAFKA_CLUSTER' is already up: $n node(s), bootstrap $(bootstrap)"
       return 0
@@ -438,6 +527,7 @@ cmd_up() {
   fi
   [[ -f "$(cluster_dir)/.formatted" ]] || reformat=1
   C_NODES="$n" C_PORT="$REQ_PORT" C_VERSION="$REQ_VERSION"
+  C_EXTRA="$REQ_EXTRA" C_EXTRA_SUM="$extra" C_SCRAM_SUM="$scram"
   for ((i = 1; i <= C_NODES; i++)); do
     [[ -z "$(node_pid "$i")" ]] || continue
     for p in "$(broker_port "$i")" "$(controller_port "$i")"; do
@@ -452,6 +542,8 @@ cmd_up() {
     for ((i = 1; i <= C_NODES; i++)); do write_properties "$i"; done
     log "formatting $n node(s) of cluster '$KAFKA_CLUSTER' (Kafka $C_VERSION, cluster id $C_ID)"
     format_nodes
+  else
+    write_cluster_env
   fi
   log "starting cluster '$KAFKA_CLUSTER': $n node(s), Kafka $C_VERSION"
   local -a nodes=()

@@ -138,7 +138,9 @@ export async function startGateway(
     port: config.http.port,
     logger,
     readiness: () => ({
-      ready: started && gateway.directory.all().length > 0,
+      // Behind SASL-only listeners brokers become known once a client authenticates, so knowing
+      // none yet must not keep traffic away.
+      ready: started && (gateway.directory.all().length > 0 || gateway.learnsBrokersFromClients),
       checks: {
         brokers: `${gateway.directory.all().length} known`,
         listening: String(started),

@@ -5,6 +5,7 @@ import type { GatewayConfig } from '../config/gateway-config';
 import type { Logger } from '../observability/logger';
 import type { ApiHandlers } from './api-handler';
 import { BrokerDirectory, type BrokerEndpoint } from './broker-directory';
+import { AuthenticationRequiredError } from './cluster-metadata';
 import type { AddressBook } from './handlers/address-book';
 import { ProxyConnection, type ConnectionObserver, type FrameTap } from './proxy-connection';
 import { UpstreamConnector } from './upstream-connector';
@@ -47,6 +48,8 @@ export class Gateway implements AddressBook {
   private nextConnectionId = 1;
   private bootstrapCursor = 0;
   private refreshTimer: NodeJS.Timeout | null = null;
+  /** True when the cluster refused the gateway's own metadata request for want of credentials. */
+  learnsBrokersFromClients = false;
   private stopping = false;
 
   constructor(private readonly parts: GatewayParts) {
@@ -74,14 +77,30 @@ export class Gateway implements AddressBook {
 
   /** Learns the cluster, then opens the bootstrap listener and one listener per known broker. */
   async start(): Promise<void> {
-    await this.refreshMetadata();
-    await this.listen(BOOTSTRAP, this.config.listeners.bootstrapPort);
-    this.refreshTimer = setInterval(() => {
-      this.refreshMetadata().catch((error: Error) =>
-        this.logger.warn({ err: error.message }, 'periodic metadata refresh failed'),
+    let refreshing = true;
+    try {
+      await this.refreshMetadata();
+    } catch (error) {
+      if (!(error instanceof AuthenticationRequiredError)) throw error;
+      // SASL on every listener: the gateway has no credentials to ask with, but every metadata
+      // response its authenticated clients get registers the brokers, so it can still serve
+      // them. Periodic refreshes would only fail the same way.
+      refreshing = false;
+      this.learnsBrokersFromClients = true;
+      this.logger.warn(
+        { err: error.message },
+        'the cluster requires authentication: brokers are learned from the metadata clients fetch',
       );
-    }, this.config.kafka.metadataRefreshMs);
-    this.refreshTimer.unref();
+    }
+    await this.listen(BOOTSTRAP, this.config.listeners.bootstrapPort);
+    if (refreshing) {
+      this.refreshTimer = setInterval(() => {
+        this.refreshMetadata().catch((error: Error) =>
+          this.logger.warn({ err: error.message }, 'periodic metadata refresh failed'),
+        );
+      }, this.config.kafka.metadataRefreshMs);
+      this.refreshTimer.unref();
+    }
     this.logger.info(
       {
         bootstrap: `${this.advertisedHost}:${this.config.listeners.bootstrapPort}`,

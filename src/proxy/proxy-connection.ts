@@ -70,6 +70,8 @@ export class ProxyConnection implements ConnectionContext {
   private deciding = false;
   private closed = false;
   private draining: (() => void) | null = null;
+  /** Set once shutdown asked this connection to stop reading; it never reads again. */
+  private drainRequested = false;
 
   constructor(
     private readonly client: Socket,
@@ -97,9 +99,15 @@ export class ProxyConnection implements ConnectionContext {
     upstream.on('data', (chunk: Buffer) => this.onUpstreamData(chunk));
     client.on('drain', () => upstream.resume());
     upstream.on('drain', () => {
-      if (!this.deciding && this.draining === null) client.resume();
+      if (!this.deciding && !this.drainRequested) client.resume();
     });
-    client.on('end', () => this.close('client closed the connection'));
+    client.on('end', () => {
+      const partial = this.requestFrames.bufferedBytes();
+      if (partial > 0) {
+        this.logger.warn({ bufferedBytes: partial }, 'client closed the connection in the middle of a frame');
+      }
+      this.close('client closed the connection');
+    });
     upstream.on('end', () => this.close('broker closed the connection'));
     client.on('error', (error) => this.close(`client socket error: ${error.message}`));
     upstream.on('error', (error) => this.close(`broker socket error: ${error.message}`));
@@ -114,6 +122,7 @@ export class ProxyConnection implements ConnectionContext {
 
   /** Stops reading new requests and resolves once every accepted request has been answered. */
   drain(): Promise<void> {
+    this.drainRequested = true;
     this.client.pause();
     if (this.closed || (this.inFlight.length === 0 && !this.deciding)) return Promise.resolve();
     return new Promise((resolve) => {
@@ -208,12 +217,7 @@ export class ProxyConnection implements ConnectionContext {
     while (!this.closed && !this.deciding && this.backlog.length > 0) {
       this.handleRequest(this.backlog.shift()!);
     }
-    if (
-      !this.closed &&
-      !this.deciding &&
-      this.draining === null &&
-      this.upstream.writableNeedDrain === false
-    ) {
+    if (!this.closed && !this.deciding && !this.drainRequested && this.upstream.writableNeedDrain === false) {
       this.client.resume();
     }
     this.checkDrained();

@@ -36,6 +36,11 @@ export interface ApiHandler {
     route: RequestRoute,
     context: ConnectionContext,
   ): RequestDecision | Promise<RequestDecision>;
+  /**
+   * True when responses to this request never need rewriting (e.g. versions without node
+   * endpoints): they are then streamed to the client as they arrive instead of being held whole.
+   */
+  passesUntouched?(route: RequestRoute): boolean;
   /** Returns the payload to send to the client: the same buffer when nothing changed. */
   onResponse?(frame: Buffer, route: RequestRoute, context: ConnectionContext): Buffer | Promise<Buffer>;
 }

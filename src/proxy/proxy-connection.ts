@@ -70,6 +70,8 @@ export class ProxyConnection implements ConnectionContext {
   private deciding = false;
   private closed = false;
   private draining: (() => void) | null = null;
+  /** Bytes of the response being streamed to the client that have not arrived from the broker yet. */
+  private streamingRemaining = 0;
   /** Set once shutdown asked this connection to stop reading; it never reads again. */
   private drainRequested = false;
 
@@ -246,9 +248,19 @@ export class ProxyConnection implements ConnectionContext {
   private onUpstreamData(chunk: Buffer): void {
     if (this.closed) return;
     this.options.observer?.bytes('broker_to_client', chunk.length);
+    let data = chunk;
+    if (this.streamingRemaining > 0) {
+      const passed = Math.min(this.streamingRemaining, data.length);
+      this.streamingRemaining -= passed;
+      if (!this.client.write(data.subarray(0, passed))) this.upstream.pause();
+      if (this.streamingRemaining === 0) this.flushResponses();
+      if (passed === data.length) return;
+      data = data.subarray(passed);
+    }
+    if (this.responseFrames.bufferedBytes() === 0 && this.startStreaming(data)) return;
     let frames: Buffer[];
     try {
-      frames = this.responseFrames.push(chunk);
+      frames = this.responseFrames.push(data);
     } catch (error) {
       this.fail('broker', error);
       return;
@@ -257,6 +269,28 @@ export class ProxyConnection implements ConnectionContext {
       this.handleResponse(frame);
       if (this.closed) return;
     }
+  }
+
+  /**
+   * Cut-through for large responses nobody needs to read (most Fetch responses): when `data`
+   * starts a response that is not complete yet, belongs to the oldest request, and its API never
+   * rewrites it at this version, its bytes go to the client as they arrive instead of after the
+   * whole response has been buffered.
+   */
+  private startStreaming(data: Buffer): boolean {
+    if (data.length < 8 || this.options.frameTap !== undefined) return false;
+    const size = data.readInt32BE(0);
+    if (size < 4 || size > 0x7ffffff0 || 4 + size <= data.length) return false;
+    const head = this.inFlight[0];
+    if (head === undefined || !head.awaitingBroker || data.readInt32BE(4) !== head.route.correlationId)
+      return false;
+    const handler = this.handlers[head.route.apiKey];
+    if (handler?.onResponse !== undefined && handler.passesUntouched?.(head.route) !== true) return false;
+    this.inFlight.shift();
+    this.options.observer?.brokerResponse(head.route.apiKey, (performance.now() - head.sentAt) / 1000);
+    this.streamingRemaining = 4 + size - data.length;
+    if (!this.client.write(data)) this.upstream.pause();
+    return true;
   }
 
   private handleResponse(frame: Buffer): void {
@@ -308,7 +342,8 @@ export class ProxyConnection implements ConnectionContext {
 
   /** Sends every response at the head of the queue that is ready, preserving request order. */
   private flushResponses(): void {
-    if (this.closed) return;
+    // A response still being streamed owns the client socket until its last byte.
+    if (this.closed || this.streamingRemaining > 0) return;
     let blocked = false;
     while (this.inFlight.length > 0 && this.inFlight[0].response !== null) {
       const { response } = this.inFlight.shift()!;
@@ -319,7 +354,13 @@ export class ProxyConnection implements ConnectionContext {
   }
 
   private checkDrained(): void {
-    if (this.draining !== null && this.inFlight.length === 0 && !this.deciding && this.backlog.length === 0) {
+    if (
+      this.draining !== null &&
+      this.inFlight.length === 0 &&
+      this.streamingRemaining === 0 &&
+      !this.deciding &&
+      this.backlog.length === 0
+    ) {
       const done = this.draining;
       this.draining = null;
       done();

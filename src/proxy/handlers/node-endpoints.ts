@@ -17,8 +17,9 @@ export function nodeEndpointsHandler<T extends WithNodeEndpoints>(
   decode: BodyDecoder<T>,
   encode: BodyEncoder<T>,
   minVersionWithEndpoints: number,
-): Pick<ApiHandler, 'onResponse'> {
+): Pick<ApiHandler, 'onResponse' | 'passesUntouched'> {
   return {
+    passesUntouched: (route) => route.apiVersion < minVersionWithEndpoints,
     onResponse(frame, route) {
       if (route.apiVersion < minVersionWithEndpoints) return frame;
       const { header, body } = decodeResponse(frame, route, decode);

@@ -1,0 +1,411 @@
+/**
+ * What AsyncAPI validation costs a producer: Kafka's own ProducerPerformance sends ~1 KB JSON
+ * values (the demo contract: lumens, sentAt) straight to the broker and through a gateway that
+ * validates every record, in the same run. Two payload sets: all valid (every batch is checked
+ * and forwarded as sent) and 10% invalid (most batches also get re-encoded with a verdict header).
+ *
+ *   scripts/with-kafka.sh npx tsx bench/validation.bench.ts     (or `make bench`, via bench/run.sh)
+ *
+ * Environment: KAFKA_BOOTSTRAP (127.0.0.1:9092), BENCH_RECORDS (100000 per run), BENCH_ROUNDS (2;
+ * the best round counts), BENCH_PARTITIONS (3), BENCH_PRODUCER_PROPS ("acks=1 linger.ms=5", as in
+ * bench/proxy-throughput.sh), BENCH_VALIDATION_PORT (24060; broker N on +N),
+ * BENCH_VALIDATION_HTTP_PORT (24096), BENCH_SKIP_BUILD=1 to reuse dist/. Appends the result table to bench/results/validation.md.
+ *
+ * The gateway is `node dist/cli.js` in its own process, so its CPU time is its own. Targets:
+ * gateway/direct records/s at least 0.8 with valid payloads and 0.7 with 10% invalid (tag mode).
+ * Broker, load generator and gateway share the machine's cores: compare runs on one host only.
+ */
+import { execFileSync, spawn, type ChildProcess } from 'node:child_process';
+import {
+  appendFileSync,
+  existsSync,
+  mkdirSync,
+  mkdtempSync,
+  openSync,
+  readFileSync,
+  rmSync,
+  writeFileSync,
+} from 'node:fs';
+import { cpus, loadavg, tmpdir } from 'node:os';
+import * as path from 'node:path';
+import { kafkaClient, REPO_ROOT, run } from '../test/integration/support/kafka-harness';
+
+const BOOTSTRAP = process.env.KAFKA_BOOTSTRAP ?? '127.0.0.1:9092';
+const RECORDS = Number(process.env.BENCH_RECORDS ?? 100_000);
+const ROUNDS = Number(process.env.BENCH_ROUNDS ?? 2);
+const PARTITIONS = Number(process.env.BENCH_PARTITIONS ?? 3);
+const PRODUCER_PROPS = (process.env.BENCH_PRODUCER_PROPS ?? 'acks=1 linger.ms=5')
+  .split(/\s+/)
+  .filter(Boolean);
+const GATEWAY_PORT = Number(process.env.BENCH_VALIDATION_PORT ?? 24060);
+const HTTP_PORT = Number(process.env.BENCH_VALIDATION_HTTP_PORT ?? 24096);
+const GATEWAY_BOOTSTRAP = `127.0.0.1:${GATEWAY_PORT}`;
+const KAFKA_SH = path.join(REPO_ROOT, 'scripts', 'kafka.sh');
+const RESULTS = path.join(REPO_ROOT, 'bench', 'results', 'validation.md');
+const VALUE_SIZE = 1024;
+const DISTINCT_PAYLOADS = 1000;
+const TARGET = { valid: 0.8, mixed: 0.7 } as const;
+
+type PayloadSet = keyof typeof TARGET;
+type Route = 'direct' | 'gateway';
+
+const log = (message: string) => process.stderr.write(`validation.bench: ${message}\n`);
+
+// ---------------------------------------------------------------------------------------------
+// Payloads
+
+/** A demo-contract value padded to VALUE_SIZE bytes; invalid ones break it in varied ways. */
+function payload(i: number, valid: boolean): string {
+  const sentAt = new Date(Date.UTC(2024, 0, 1) + i * 1_000).toISOString();
+  const faults = [
+    { lumens: -1 - i },
+    { lumens: 'bright' },
+    { lumens: i, sentAt: 'yesterday' },
+    { lumens: i + 0.5 },
+  ];
+  const fields = valid ? { lumens: (i * 37) % 5000, sentAt } : { sentAt, ...faults[i % faults.length] };
+  const value = {
+    ...fields,
+    sensor: { id: `sensor-${i % 97}`, site: ['north', 'east', 'south', 'west'][i % 4], firmware: '2.4.1' },
+    note: '',
+  };
+  const filler = 'light level reading from the roof-top sensor array, ';
+  const bare = JSON.stringify(value).length;
+  value.note = filler.repeat(Math.ceil(VALUE_SIZE / filler.length)).slice(0, Math.max(0, VALUE_SIZE - bare));
+  return JSON.stringify(value);
+}
+
+/** One value per line, for --payload-file: ProducerPerformance picks a random line per record. */
+function writePayloads(file: string, invalidEvery: number | null): void {
+  const lines = Array.from({ length: DISTINCT_PAYLOADS }, (_, i) =>
+    payload(i, invalidEvery === null || i % invalidEvery !== 0),
+  );
+  writeFileSync(file, `${lines.join('\n')}\n`);
+}
+
+// ---------------------------------------------------------------------------------------------
+// The gateway process
+
+interface Gateway {
+  process: ChildProcess;
+  /** CPU seconds (user + system) used so far, from /proc/PID/stat. */
+  cpuSeconds(): number;
+  recordsCounted(topic: string, outcome: string): Promise<number>;
+  stop(): Promise<void>;
+}
+
+const CLOCK_TICKS = Number(execFileSync('getconf', ['CLK_TCK'], { encoding: 'utf8' }).trim());
+
+async function startGateway(work: string, specFiles: { id: string; file: string }[]): Promise<Gateway> {
+  if (process.env.BENCH_SKIP_BUILD !== '1' || !existsSync(path.join(REPO_ROOT, 'dist', 'cli.js'))) {
+    log('building the gateway (npm run build)');
+    await run('npm', ['run', '--silent', 'build'], { timeoutMs: 180_000 });
+  }
+  const config = path.join(work, 'gateway.yaml');
+  writeFileSync(
+    config,
+    [
+      'kafka:',
+      `  bootstrapServers: ["${BOOTSTRAP}"]`,
+      'listeners:',
+      '  bindHost: 127.0.0.1',
+      `  bootstrapPort: ${GATEWAY_PORT}`,
+      `  brokerPortBase: ${GATEWAY_PORT}`,
+      'http:',
+      '  host: 127.0.0.1',
+      `  port: ${HTTP_PORT}`,
+      'asyncapi:',
+      '  failWhenInvalid: false',
+      '  specs:',
+      ...specFiles.map((spec) => `    - { id: "${spec.id}", file: "${spec.file}" }`),
+      'pipeline:',
+      '  middlewares: [validation]',
+      'logging:',
+      '  level: info',
+      '',
+    ].join('\n'),
+  );
+  const logFile = path.join(work, 'gateway.log');
+  const output = openSync(logFile, 'a');
+  const child = spawn('node', [path.join(REPO_ROOT, 'dist', 'cli.js'), '--config', config], {
+    cwd: REPO_ROOT,
+    stdio: ['ignore', output, output],
+  });
+  const exited = new Promise<void>((resolve) => child.once('exit', () => resolve()));
+  const base = `http://127.0.0.1:${HTTP_PORT}`;
+  const deadline = Date.now() + 30_000;
+  for (;;) {
+    if (child.exitCode !== null)
+      throw new Error(`the gateway exited during start-up:\n${readFileSync(logFile, 'utf8')}`);
+    const ready = await fetch(`${base}/readyz`).then(
+      (response) => response.ok,
+      () => false,
+    );
+    if (ready) break;
+    if (Date.now() > deadline)
+      throw new Error(`the gateway was not ready within 30 s:\n${readFileSync(logFile, 'utf8')}`);
+    await new Promise((resolve) => setTimeout(resolve, 200));
+  }
+  log(`gateway pid ${child.pid} on ${GATEWAY_BOOTSTRAP} (broker ${BOOTSTRAP}), ${specFiles.length} specs`);
+  return {
+    process: child,
+    cpuSeconds() {
+      // Fields after the ')' that closes the command name, which may itself contain spaces.
+      const fields = readFileSync(`/proc/${child.pid}/stat`, 'utf8').split(') ')[1].split(' ');
+      return (Number(fields[11]) + Number(fields[12])) / CLOCK_TICKS;
+    },
+    async recordsCounted(topic, outcome) {
+      const text = await (await fetch(`${base}/metrics`)).text();
+      const line = text
+        .split('\n')
+        .find(
+          (l) =>
+            l.startsWith('event_gateway_records_total{') &&
+            l.includes(`topic="${topic}"`) &&
+            l.includes(`outcome="${outcome}"`),
+        );
+      return line === undefined ? 0 : Number(line.slice(line.lastIndexOf(' ') + 1));
+    },
+    async stop() {
+      if (child.exitCode === null) child.kill('SIGTERM');
+      await exited;
+    },
+  };
+}
+
+// ---------------------------------------------------------------------------------------------
+// Load
+
+interface ProducerResult {
+  recordsPerSecond: number;
+  megabytesPerSecond: number;
+  avgLatencyMs: number;
+  p99Ms: number;
+}
+
+async function producerPerformance(
+  bootstrap: string,
+  topic: string,
+  payloadFile: string,
+  records: number,
+): Promise<ProducerResult> {
+  const result = await run(
+    KAFKA_SH,
+    [
+      'producer-perf',
+      '--topic',
+      topic,
+      '--num-records',
+      String(records),
+      '--payload-file',
+      payloadFile,
+      '--throughput',
+      '-1',
+      '--producer-props',
+      `bootstrap.servers=${bootstrap}`,
+      ...PRODUCER_PROPS,
+    ],
+    { timeoutMs: 300_000 },
+  );
+  // "100000 records sent, 51234.5 records/sec (50.03 MB/sec), 310.20 ms avg latency, 812.00 ms max
+  // latency, 290 ms 50th, 700 ms 95th, 780 ms 99th, 805 ms 99.9th."
+  const summary = new RegExp(
+    `^${records} records sent, ([\\d.]+) records/sec \\(([\\d.]+) MB/sec\\), ([\\d.]+) ms avg latency, [\\d.]+ ms max latency, \\d+ ms 50th, \\d+ ms 95th, (\\d+) ms 99th`,
+    'm',
+  ).exec(result.stdout);
+  if (summary === null)
+    throw new Error(
+      `no summary from ProducerPerformance against ${bootstrap}:\n${result.stdout}${result.stderr}`,
+    );
+  return {
+    recordsPerSecond: Number(summary[1]),
+    megabytesPerSecond: Number(summary[2]),
+    avgLatencyMs: Number(summary[3]),
+    p99Ms: Number(summary[4]),
+  };
+}
+
+async function createTopics(topics: string[]): Promise<void> {
+  const admin = kafkaClient(BOOTSTRAP, 'validation-bench').admin();
+  await admin.connect();
+  try {
+    await admin.createTopics({
+      topics: topics.map((topic) => ({ topic, numPartitions: PARTITIONS, replicationFactor: 1 })),
+      waitForLeaders: true,
+    });
+  } finally {
+    await admin.disconnect();
+  }
+}
+
+// ---------------------------------------------------------------------------------------------
+
+interface Run {
+  round: number;
+  payloads: PayloadSet;
+  route: Route;
+  topic: string;
+  result: ProducerResult;
+  cpuSeconds?: number;
+  valid?: number;
+  tagged?: number;
+}
+
+const fixed = (n: number, digits = 0) => n.toFixed(digits);
+
+async function main(): Promise<void> {
+  const work = mkdtempSync(path.join(tmpdir(), 'validation-bench-'));
+  try {
+    await benchmark(work);
+  } finally {
+    rmSync(work, { recursive: true, force: true });
+  }
+}
+
+async function benchmark(work: string): Promise<void> {
+  const runId = `${Date.now().toString(36)}`;
+  const payloadFiles: Record<PayloadSet, string> = {
+    valid: path.join(work, 'valid.txt'),
+    mixed: path.join(work, 'mixed.txt'),
+  };
+  writePayloads(payloadFiles.valid, null);
+  writePayloads(payloadFiles.mixed, 10);
+
+  const order: [PayloadSet, Route][] = [
+    ['valid', 'direct'],
+    ['valid', 'gateway'],
+    ['mixed', 'direct'],
+    ['mixed', 'gateway'],
+  ];
+  const topicOf = (round: number, payloads: PayloadSet, route: Route) =>
+    `bench-validation-${runId}-${round}-${payloads}-${route}`;
+  const warmUpTopic = `bench-validation-${runId}-warm-up`;
+  const gatewayTopics = [warmUpTopic];
+  const directTopics: string[] = [];
+  for (let round = 1; round <= ROUNDS; round++) {
+    for (const [payloads, route] of order)
+      (route === 'gateway' ? gatewayTopics : directTopics).push(topicOf(round, payloads, route));
+  }
+  // One spec per topic, each asyncapi/demo.yaml bound to it: lookups stay exact-name lookups.
+  const demo = readFileSync(path.join(REPO_ROOT, 'asyncapi', 'demo.yaml'), 'utf8');
+  const specFiles = gatewayTopics.map((topic) => {
+    const file = path.join(work, `${topic}.yaml`);
+    writeFileSync(file, demo.replace(/event-gateway-demo/g, topic));
+    return { id: topic, file };
+  });
+  await createTopics([...gatewayTopics, ...directTopics]);
+
+  const gateway = await startGateway(work, specFiles);
+  const runs: Run[] = [];
+  try {
+    log(`warming up: ${Math.min(RECORDS, 20_000)} records through the gateway (not measured)`);
+    await producerPerformance(GATEWAY_BOOTSTRAP, warmUpTopic, payloadFiles.mixed, Math.min(RECORDS, 20_000));
+    for (let round = 1; round <= ROUNDS; round++) {
+      // Alternating the order spreads drift (page cache, broker GC, neighbours) over both routes.
+      const steps = round % 2 === 1 ? order : [...order].reverse();
+      for (const [payloads, route] of steps) {
+        const topic = topicOf(round, payloads, route);
+        log(
+          `round ${round}: ${RECORDS} ${payloads} records ${route === 'direct' ? 'straight to the broker' : 'through the gateway'}`,
+        );
+        const cpuBefore = route === 'gateway' ? gateway.cpuSeconds() : 0;
+        const result = await producerPerformance(
+          route === 'direct' ? BOOTSTRAP : GATEWAY_BOOTSTRAP,
+          topic,
+          payloadFiles[payloads],
+          RECORDS,
+        );
+        const entry: Run = { round, payloads, route, topic, result };
+        if (route === 'gateway') {
+          entry.cpuSeconds = gateway.cpuSeconds() - cpuBefore;
+          entry.valid = await gateway.recordsCounted(topic, 'valid');
+          entry.tagged = await gateway.recordsCounted(topic, 'invalid_tagged');
+          // A ratio near 1 means nothing if the gateway did not validate: every record must be judged.
+          if (entry.valid + entry.tagged !== RECORDS) {
+            throw new Error(
+              `the gateway judged ${entry.valid + entry.tagged} of ${RECORDS} records of ${topic}`,
+            );
+          }
+        }
+        runs.push(entry);
+      }
+    }
+  } finally {
+    await gateway.stop();
+  }
+
+  const best = (payloads: PayloadSet, route: Route) =>
+    runs
+      .filter((r) => r.payloads === payloads && r.route === route)
+      .reduce((a, b) => (b.result.recordsPerSecond > a.result.recordsPerSecond ? b : a));
+  const kafkaVersion = (() => {
+    try {
+      return (
+        /^C_VERSION=(.*)$/m.exec(
+          readFileSync(path.join(REPO_ROOT, '.kafka', 'run', 'default', 'cluster.env'), 'utf8'),
+        )?.[1] ?? '?'
+      );
+    } catch {
+      return '?';
+    }
+  })();
+  const describe = { valid: 'all valid', mixed: '10% invalid (tagged)' };
+  const lines = [
+    `## ${new Date().toISOString().replace(/\.\d+Z$/, 'Z')}`,
+    '',
+    `${cpus().length} CPUs (${cpus()[0]?.model.trim() ?? '?'}) · load average ${loadavg()
+      .map((l) => l.toFixed(2))
+      .join(' ')} · Node ${process.version} · Kafka ${kafkaVersion} at ${BOOTSTRAP}`,
+    '',
+    `${RECORDS} records per run of ~${VALUE_SIZE} B JSON values (ProducerPerformance --payload-file, ${DISTINCT_PAYLOADS} distinct values), ` +
+      `${PARTITIONS} partitions, a fresh topic per run, best of ${ROUNDS} rounds (order alternating) after an untimed warm-up.`,
+    `Producer: --throughput -1, ${PRODUCER_PROPS.join(' ')}. Gateway: \`node dist/cli.js\`, validation in tag mode, demo.yaml per topic.`,
+    '',
+    '| Payloads | Route | records/s | MB/s | avg latency ms | p99 ms | gateway/direct | target | gateway CPU s | valid / tagged |',
+    '|---|---|---:|---:|---:|---:|---:|---|---:|---:|',
+  ];
+  for (const payloads of ['valid', 'mixed'] as const) {
+    const direct = best(payloads, 'direct');
+    const via = best(payloads, 'gateway');
+    const ratio = via.result.recordsPerSecond / direct.result.recordsPerSecond;
+    const row = (r: Run, extra: string) =>
+      `| ${describe[payloads]} | ${r.route} | ${fixed(r.result.recordsPerSecond)} | ${fixed(r.result.megabytesPerSecond, 2)} | ${fixed(r.result.avgLatencyMs, 1)} | ${r.result.p99Ms} | ${extra} |`;
+    lines.push(row(direct, ' | | | '));
+    lines.push(
+      row(
+        via,
+        `${ratio.toFixed(2)} | ≥ ${TARGET[payloads]} ${ratio >= TARGET[payloads] ? 'met' : '**missed**'} | ${fixed(via.cpuSeconds!, 2)} | ${via.valid} / ${via.tagged}`,
+      ),
+    );
+  }
+  lines.push(
+    '',
+    '<details><summary>Every run</summary>',
+    '',
+    '| Round | Payloads | Route | records/s | MB/s | avg latency ms | p99 ms | gateway CPU s |',
+    '|---:|---|---|---:|---:|---:|---:|---:|',
+  );
+  for (const r of runs) {
+    lines.push(
+      `| ${r.round} | ${describe[r.payloads]} | ${r.route} | ${fixed(r.result.recordsPerSecond)} | ${fixed(r.result.megabytesPerSecond, 2)} | ${fixed(r.result.avgLatencyMs, 1)} | ${r.result.p99Ms} | ${r.cpuSeconds === undefined ? '' : fixed(r.cpuSeconds, 2)} |`,
+    );
+  }
+  lines.push('', '</details>', '', '');
+  const table = lines.join('\n');
+
+  mkdirSync(path.dirname(RESULTS), { recursive: true });
+  if (!existsSync(RESULTS)) {
+    appendFileSync(
+      RESULTS,
+      '# Validation throughput: direct vs through a validating gateway\n\nWritten by bench/validation.bench.ts, newest last.\n\n',
+    );
+  }
+  appendFileSync(RESULTS, table);
+  process.stdout.write(table);
+  log(`appended to ${path.relative(REPO_ROOT, RESULTS)}`);
+}
+
+main().catch((error: Error) => {
+  log(`failed: ${error.message}`);
+  process.exit(1);
+});

@@ -126,7 +126,9 @@ export class ProxyConnection implements ConnectionContext {
   drain(): Promise<void> {
     this.drainRequested = true;
     this.client.pause();
-    if (this.closed || (this.inFlight.length === 0 && !this.deciding)) return Promise.resolve();
+    if (this.closed || (this.inFlight.length === 0 && this.streamingRemaining === 0 && !this.deciding)) {
+      return Promise.resolve();
+    }
     return new Promise((resolve) => {
       this.draining = resolve;
     });

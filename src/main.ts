@@ -4,6 +4,8 @@ import { SpecStore } from './asyncapi/spec-store';
 import type { GatewayConfig } from './config/gateway-config';
 import { HttpServer } from './http/http-server';
 import { registerSpecRoutes } from './http/spec-routes';
+import { registerPatternRoutes } from './http/pattern-routes';
+import { registerThrottleRoutes } from './http/throttle-routes';
 import { TapConsumer } from './http/tap/tap-consumer';
 import { TapServer } from './http/tap/tap-server';
 import { createLogger, type Logger } from './observability/logger';
@@ -13,7 +15,9 @@ import { createTracer } from './observability/tracer';
 import type { Tracer } from '@opentelemetry/api';
 import { RateLimitedLog } from './observability/rate-limited-log';
 import { loadMiddlewares } from './pipeline/load-middlewares';
+import { filterMiddleware } from './pipeline/filter/filter-middleware';
 import { Pipeline } from './pipeline/pipeline';
+import { QuotaManager } from './pipeline/throttle/quota-manager';
 import { validationMiddleware, type ValidationObserver } from './pipeline/validation-middleware';
 import { fetchClusterMetadata } from './proxy/cluster-metadata';
 import { Gateway } from './proxy/gateway';
@@ -26,6 +30,8 @@ export interface RunningGateway {
   http: HttpServer;
   specs: SpecStore;
   metrics: GatewayMetrics;
+  /** Produce quotas and connection limits in force (PUT /throttle replaces them). */
+  quotas: QuotaManager;
   /** The consumer behind the WebSocket tap; null when no topic is mirrored. */
   tap: TapConsumer | null;
   logger: Logger;
@@ -113,7 +119,10 @@ export async function startGateway(
     : undefined;
   const configured = await loadMiddlewares(
     config.pipeline.middlewares,
-    { validation: () => validationMiddleware(specs, config.asyncapi, observeValidation) },
+    {
+      validation: () => validationMiddleware(specs, config.asyncapi, observeValidation),
+      filter: (settings, where) => filterMiddleware(settings, where),
+    },
     { logger },
   );
   // Tracing reads every record's trace context, so it runs first and sees every topic.
@@ -123,14 +132,40 @@ export async function startGateway(
     countPassedThrough: (topic, count) => metrics.countRecords(topic, 'unvalidated', count),
   });
 
+  const throttleLog = new RateLimitedLog(logger);
+  const quotas = new QuotaManager(config.throttle, {
+    observer: {
+      exceeded(quota, entity, action, throttleMs) {
+        metrics.throttledRequests.inc({ quota: quota.name, action });
+        if (action === 'rejected') {
+          throttleLog.warn(
+            `quota:${quota.name}:${entity}`,
+            { quota: quota.name, kind: quota.kind, entity, throttleMs },
+            'produce request refused: hard quota exhausted',
+          );
+        }
+      },
+      delayed: (quota, throttleMs) => metrics.throttleTime.observe({ quota: quota.name }, throttleMs / 1000),
+      connectionRefused(address, limit) {
+        metrics.connectionsRefused.inc();
+        throttleLog.warn(
+          `connections:${address}`,
+          { client: address, limit },
+          'connection refused: too many open connections from this address',
+        );
+      },
+    },
+  });
+
   const gateway = new Gateway({
     config,
     logger,
     fetchMetadata: fetchClusterMetadata,
     frameTap: options.frameTap,
     connectionObserver: metrics.connectionObserver(),
+    connectionGate: quotas.connections,
     handlers: (g) =>
-      createApiHandlers(g, { pipeline: () => pipeline, produceObserver: observeProduce, tracing }),
+      createApiHandlers(g, { pipeline: () => pipeline, produceObserver: observeProduce, tracing, quotas }),
   });
   let started = false;
   const http = new HttpServer({
@@ -152,11 +187,13 @@ export async function startGateway(
     res.writeHead(200, { 'content-type': metrics.registry.contentType });
     res.end(await metrics.registry.metrics());
   });
+  registerPatternRoutes(http);
   registerSpecRoutes(http, {
     store: specs,
     maxSpecBytes: config.asyncapi.maxSpecBytes,
     adminToken: config.http.adminToken,
   });
+  registerThrottleRoutes(http, { quotas, config, adminToken: config.http.adminToken, logger });
   const tap = new TapServer({
     logger,
     maxBufferedBytes: config.tap.maxBufferedBytes,
@@ -186,6 +223,7 @@ export async function startGateway(
     http,
     specs,
     metrics,
+    quotas,
     logger,
     tap: tapConsumer,
     async stop() {

@@ -1,4 +1,5 @@
 import type { ChannelContract, HeaderReading, KeyReading, MessageContract } from './channel-contract';
+import { readJson, type JsonReading } from '../pipeline/record-json';
 import { describeSchemaErrors } from './describe-schema-errors';
 
 /** The parts of a record a contract speaks about. */
@@ -6,26 +7,13 @@ export interface ValidatedRecord {
   key: Buffer | null;
   value: Buffer | null;
   headers: readonly { key: string; value: Buffer | null }[];
+  /** The value already read as JSON (the pipeline's reading, shared with other middlewares). */
+  json?(): JsonReading;
 }
 
 const utf8 = new TextDecoder('utf-8', { fatal: true });
 
-type Parsed = { ok: true; data: unknown } | { ok: false; reason: string };
-
-function readJson(bytes: Buffer | null, what: string): Parsed {
-  if (bytes === null) return { ok: true, data: null };
-  let text: string;
-  try {
-    text = utf8.decode(bytes);
-  } catch {
-    return { ok: false, reason: `${what} is not valid UTF-8 text, so it cannot be JSON` };
-  }
-  try {
-    return { ok: true, data: JSON.parse(text) };
-  } catch (error) {
-    return { ok: false, reason: `${what} is not valid JSON (${(error as Error).message})` };
-  }
-}
+type Parsed = JsonReading;
 
 /** Text that reads as the type a schema asks for; otherwise the text itself, so the schema reports the mismatch. */
 function readTyped(text: string, reading: HeaderReading | KeyReading): unknown {
@@ -101,7 +89,9 @@ function messageErrors(message: MessageContract, value: unknown, record: Validat
 export function validateRecord(contract: ChannelContract, record: ValidatedRecord): string[] | null {
   if (contract.messages.length === 0) return null;
   const needsValue = contract.messages.some((m) => m.value !== null);
-  const value = needsValue ? readJson(record.value, 'value') : ({ ok: true, data: null } as Parsed);
+  const value = needsValue
+    ? (record.json?.() ?? readJson(record.value, 'value'))
+    : ({ ok: true, data: null } as Parsed);
   if (!value.ok) return [`(root): ${value.reason}`];
   if (contract.messages.length === 1) {
     const errors = messageErrors(contract.messages[0], value.data, record);

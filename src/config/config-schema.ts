@@ -118,6 +118,14 @@ export const configSchema = {
                 required: ['module'],
                 properties: { module: { type: 'string' }, options: { type: 'object', default: {} } },
               },
+              {
+                type: 'object',
+                additionalProperties: false,
+                required: ['filter'],
+                // Checked against filterSettingsSchema when the filter is built, so that an error
+                // names its rule instead of "none of the allowed forms".
+                properties: { filter: { type: 'object' } },
+              },
             ],
           },
           default: ['validation'],
@@ -150,6 +158,36 @@ export const configSchema = {
       },
       default: {},
     },
+    throttle: {
+      type: 'object',
+      additionalProperties: false,
+      properties: {
+        quotas: {
+          type: 'array',
+          items: {
+            type: 'object',
+            additionalProperties: false,
+            required: ['name', 'kind'],
+            properties: {
+              name: { type: 'string', pattern: '^[A-Za-z0-9][A-Za-z0-9_.-]{0,63}$' },
+              kind: { enum: ['clientId', 'topic', 'clientAddress'] },
+              match: { type: 'array', minItems: 1, items: { type: 'string', minLength: 1 } },
+              shared: { type: 'boolean', default: false },
+              bytesPerSecond: { type: 'integer', minimum: 1 },
+              burstBytes: { type: 'integer', minimum: 1 },
+              recordsPerSecond: { type: 'integer', minimum: 1 },
+              burstRecords: { type: 'integer', minimum: 1 },
+              hardLimit: { type: 'boolean', default: false },
+            },
+          },
+          default: [],
+        },
+        maxConnectionsPerAddress: { type: 'integer', minimum: 1 },
+        maxThrottleMs: { type: 'integer', minimum: 0, default: 10000 },
+        maxBuckets: { type: 'integer', minimum: 1, default: 10000 },
+      },
+      default: {},
+    },
     logging: {
       type: 'object',
       additionalProperties: false,
@@ -166,5 +204,30 @@ export const configSchema = {
       },
       default: {},
     },
+  },
+} as const;
+
+/** Settings of the built-in filter middleware: `pipeline.middlewares: [{filter: {...}}]`. */
+export const filterSettingsSchema = {
+  type: 'object',
+  additionalProperties: false,
+  required: ['rules'],
+  properties: {
+    rules: {
+      type: 'array',
+      minItems: 1,
+      items: {
+        type: 'object',
+        additionalProperties: false,
+        required: ['name', 'pattern', 'action'],
+        properties: {
+          name: { type: 'string', minLength: 1 },
+          topics: { type: 'array', minItems: 1, items: { type: 'string', minLength: 1 } },
+          pattern: { type: 'object', description: 'an event pattern (docs/pipeline.md)' },
+          action: { enum: ['reject', 'drop'] },
+        },
+      },
+    },
+    dropFallback: { enum: ['reject', 'pass'], default: 'reject' },
   },
 } as const;

@@ -16,6 +16,53 @@ export interface TlsServerOptions {
   requestClientCert: boolean;
 }
 
+/** A produce quota: a rate (bytes, records or both per second) per client id, topic or client address. */
+export interface ThrottleQuota {
+  /** Unique; the `quota` label of the throttle metrics. */
+  name: string;
+  kind: 'clientId' | 'topic' | 'clientAddress';
+  /** Entities it covers: names or /regex/ (client ids, topics), IPs or CIDR blocks (addresses). Unset: all. */
+  match?: string[];
+  /** One bucket for every entity it covers, instead of one each. */
+  shared: boolean;
+  bytesPerSecond?: number;
+  /** Bytes a producer may send at once after being idle; defaults to one second's worth. */
+  burstBytes?: number;
+  recordsPerSecond?: number;
+  burstRecords?: number;
+  /** Refuse with THROTTLING_QUOTA_EXCEEDED while over the quota, instead of throttling. */
+  hardLimit: boolean;
+}
+
+export interface ThrottleConfig {
+  /** Within a kind the first quota that matches applies; quotas of different kinds all apply. */
+  quotas: ThrottleQuota[];
+  /** Open connections allowed per client IP address; unset: no limit. */
+  maxConnectionsPerAddress?: number;
+  /** Longest throttle time given at once (a producer further over its quota is throttled again). */
+  maxThrottleMs: number;
+  /** Buckets kept per quota; the least recently used go first. */
+  maxBuckets: number;
+}
+
+/** One rule of the built-in filter: records of its topics matching its pattern are refused or dropped. */
+export interface FilterRule {
+  /** Unique within the filter; named in refusals. */
+  name: string;
+  /** Topic names or /regex/; unset: every topic. */
+  topics?: string[];
+  /** An EventBridge-style event pattern over the record's value, key and headers. */
+  pattern: Record<string, unknown>;
+  action: 'reject' | 'drop';
+}
+
+export interface FilterSettings {
+  /** Tried in order; the first rule whose pattern matches decides. */
+  rules: FilterRule[];
+  /** What `drop` does to records of idempotent or transactional batches, which cannot lose records. */
+  dropFallback: 'reject' | 'pass';
+}
+
 export interface GatewayConfig {
   kafka: {
     bootstrapServers: string[];
@@ -43,8 +90,13 @@ export interface GatewayConfig {
     maxSpecBytes: number;
   };
   pipeline: {
-    /** In order; 'validation' is the built-in AsyncAPI check, modules are loaded from their path. */
-    middlewares: ('validation' | { module: string; options: Record<string, unknown> })[];
+    /**
+     * In order; 'validation' is the built-in AsyncAPI check, `filter` the built-in pattern filter
+     * (its settings are checked when it is built), modules are loaded from their path.
+     */
+    middlewares: (
+      'validation' | { module: string; options: Record<string, unknown> } | { filter: FilterSettings }
+    )[];
     maxDecompressedBytes: number;
   };
   tap: {
@@ -64,6 +116,8 @@ export interface GatewayConfig {
     injectTraceparent: boolean;
     serviceName: string;
   };
+  /** Produce quotas and connection limits; replaceable at run time (PUT /throttle). */
+  throttle: ThrottleConfig;
   logging: { level: 'fatal' | 'error' | 'warn' | 'info' | 'debug' | 'trace' | 'silent' };
   shutdown: { drainTimeoutMs: number };
 }

@@ -19,6 +19,9 @@ export class GatewayMetrics {
   readonly connections: Gauge<'side'>;
   readonly tapClients: Gauge;
   readonly tapDropped: Counter;
+  readonly throttleTime: Histogram<'quota'>;
+  readonly throttledRequests: Counter<'quota' | 'action'>;
+  readonly connectionsRefused: Counter;
   private readonly topics = new Set<string>();
 
   constructor() {
@@ -62,6 +65,24 @@ export class GatewayMetrics {
     this.tapDropped = new Counter({
       name: 'event_gateway_tap_dropped_total',
       help: 'Records not sent to a tap client because it was too slow',
+      registers: [this.registry],
+    });
+    this.throttleTime = new Histogram({
+      name: 'event_gateway_throttle_time_seconds',
+      help: 'Throttle time given to produce requests over a quota, by the quota that asked for the longest',
+      labelNames: ['quota'],
+      buckets: [0.01, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30],
+      registers: [this.registry],
+    });
+    this.throttledRequests = new Counter({
+      name: 'event_gateway_throttled_requests_total',
+      help: 'Produce requests over a quota, by quota and action (delayed, rejected)',
+      labelNames: ['quota', 'action'],
+      registers: [this.registry],
+    });
+    this.connectionsRefused = new Counter({
+      name: 'event_gateway_connections_refused_total',
+      help: 'Client connections refused because their address had throttle.maxConnectionsPerAddress open',
       registers: [this.registry],
     });
     this.specsLoaded = new Gauge({

@@ -114,6 +114,7 @@ export class ProduceTracing {
     const inject = this.options.inject;
     return {
       name: 'trace',
+      observesOnly: true,
       onRecord(record: ProducedRecord, verdict: RecordVerdict, context: ProduceContext) {
         const requestTrace = context.trace;
         if (requestTrace === undefined) return;

@@ -2,8 +2,11 @@ import path from 'node:path';
 import type { GatewayConfig } from '../config/gateway-config';
 import type { Middleware, MiddlewareFactory, MiddlewareTools } from './middleware';
 
-/** Built-in middlewares by the name the configuration uses. */
-export type BuiltinMiddlewares = Record<string, () => Middleware>;
+/**
+ * Built-in middlewares by the name the configuration uses. `settings` is the value of an object
+ * entry (`- filter: {...}`), undefined for a bare name; `where` is the entry's key path, for errors.
+ */
+export type BuiltinMiddlewares = Record<string, (settings: unknown, where: string) => Middleware>;
 
 function factoryOf(exported: unknown): MiddlewareFactory | undefined {
   const candidates = [
@@ -25,12 +28,20 @@ export async function loadMiddlewares(
   tools: MiddlewareTools,
 ): Promise<Middleware[]> {
   const middlewares: Middleware[] = [];
-  for (const entry of entries) {
+  for (const [i, entry] of entries.entries()) {
     if (typeof entry === 'string') {
       const create = builtins[entry];
       if (create === undefined)
         throw new Error(`pipeline.middlewares: unknown built-in middleware '${entry}'`);
-      middlewares.push(create());
+      middlewares.push(create(undefined, `pipeline.middlewares.${i}`));
+      continue;
+    }
+    if (!('module' in entry)) {
+      const [name, settings] = Object.entries(entry)[0];
+      const create = builtins[name];
+      if (create === undefined)
+        throw new Error(`pipeline.middlewares.${i}: unknown built-in middleware '${name}'`);
+      middlewares.push(create(settings, `pipeline.middlewares.${i}.${name}`));
       continue;
     }
     const file = path.resolve(entry.module);

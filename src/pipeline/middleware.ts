@@ -1,12 +1,13 @@
 import type { ProduceTrace } from '../observability/produce-tracing';
 import type { RecordHeader } from '../protocol/records';
+import type { JsonReading } from './record-json';
 
 /**
  * The middleware contract. A middleware sees every record of a produce request whose topic it
- * wants and, for each, may let it pass (do nothing), annotate it (add headers) or reject it.
- * A request with any rejected record is answered by the gateway and nothing of it reaches the
- * broker; annotated records are forwarded in re-encoded batches; untouched batches are
- * forwarded as the bytes the producer sent.
+ * wants and, for each, may let it pass (do nothing), annotate it (add headers), drop it or reject
+ * it. A request with any rejected record is answered by the gateway and nothing of it reaches the
+ * broker; annotated records and the batches dropped records leave are forwarded re-encoded;
+ * untouched batches are forwarded as the bytes the producer sent.
  */
 
 /** One produced record, as a middleware sees it. Buffers are views: copy what you keep. */
@@ -18,6 +19,13 @@ export interface ProducedRecord {
   readonly key: Buffer | null;
   readonly value: Buffer | null;
   readonly headers: readonly RecordHeader[];
+  /**
+   * False when the record is in an idempotent or transactional batch, whose sequence numbers
+   * forbid removing records: `drop` then falls back (see RecordVerdict.drop).
+   */
+  readonly droppable: boolean;
+  /** The value read as UTF-8 JSON, parsed on the first call and shared by every middleware. */
+  json(): JsonReading;
 }
 
 /** Facts about the request the record came in. */
@@ -35,10 +43,25 @@ export interface ProduceContext {
 export interface RecordVerdict {
   /** Refuses the record (and so the request). The reason reaches the producer and the logs. */
   reject(reason: string, errorCode?: number): void;
+  /**
+   * Removes the record from the request: the rest of its batch is forwarded without it, later
+   * middlewares do not see it, and the producer is told it was written. A record that is not
+   * `droppable` gets `options.fallback` instead: refused with `reason` (the default) or passed.
+   */
+  drop(reason: string, options?: DropOptions): void;
   /** Adds a header to the record; its batch is then re-encoded before forwarding. */
   addHeader(key: string, value: Buffer | string): void;
   /** True once an earlier middleware rejected this record. */
   readonly rejected: boolean;
+  /** True once the record was dropped (its fallback did not apply). */
+  readonly dropped: boolean;
+}
+
+export interface DropOptions {
+  /** What a record of an idempotent or transactional batch gets instead: 'reject' (default) or 'pass'. */
+  fallback?: 'reject' | 'pass';
+  /** The error code of the fallback rejection (INVALID_RECORD by default, as for reject). */
+  errorCode?: number;
 }
 
 export interface Middleware {
@@ -48,6 +71,11 @@ export interface Middleware {
    * middleware wants a topic its records are not even decoded.
    */
   wants?(topic: string): boolean;
+  /**
+   * True for a middleware that reads or annotates records for its own purposes (tracing) but never
+   * judges them: its interest alone leaves a topic's records counted as passed through unchecked.
+   */
+  readonly observesOnly?: boolean;
   /** Called once per record, in order. Return a promise only when the decision really is asynchronous. */
   onRecord(record: ProducedRecord, verdict: RecordVerdict, context: ProduceContext): void | Promise<void>;
   /** Called when the gateway stops or the pipeline is replaced. */

@@ -2,15 +2,18 @@ import { ErrorCode } from '../protocol/error-codes';
 import type { ProduceRequest } from '../protocol/messages';
 import { ProtocolError } from '../protocol/primitives';
 import {
+  BatchAttributes,
   decodeRecords,
   encodeRecordBatch,
   isControlBatch,
+  isTransactional,
   readRecordBatches,
   type DecodedRecord,
   type RecordBatch,
   type RecordHeader,
 } from '../protocol/records';
-import type { Middleware, ProduceContext, ProducedRecord, RecordVerdict } from './middleware';
+import type { DropOptions, Middleware, ProduceContext, ProducedRecord, RecordVerdict } from './middleware';
+import { readJson, type JsonReading } from './record-json';
 
 /** A record the pipeline refused, by its index in the partition's data. */
 export interface RecordRejection {
@@ -28,18 +31,45 @@ export interface PartitionRejection {
 export interface PipelineOutcome {
   /** Non-empty: the request must be refused, nothing of it forwarded. */
   rejections: PartitionRejection[];
-  /** Partitions whose records were re-encoded (with added headers): the new `records` bytes. */
+  /** Partitions whose records were re-encoded (headers added, records dropped): the new `records` bytes. */
   replacements: { topicIndex: number; partitionIndex: number; records: Buffer }[];
+  /**
+   * Partitions every record of which was dropped. Kafka refuses a partition without records (and
+   * a batch without records) as INVALID_RECORD, so these must not be forwarded: the gateway
+   * answers them itself. Absent: none.
+   */
+  emptied?: { topicIndex: number; partitionIndex: number }[];
 }
 
-const UNCHANGED: PipelineOutcome = Object.freeze({ rejections: [], replacements: [] }) as PipelineOutcome;
+const UNCHANGED: PipelineOutcome = Object.freeze({
+  rejections: [],
+  replacements: [],
+  emptied: [],
+}) as PipelineOutcome;
 
 /** The verdict of one record: what middlewares decided about it. */
 class RecordState implements RecordVerdict {
   rejected = false;
+  dropped = false;
   reason = '';
   errorCode: number = ErrorCode.InvalidRecord;
   added: RecordHeader[] | null = null;
+
+  constructor(private readonly droppable: boolean) {}
+
+  drop(reason: string, options: DropOptions = {}): void {
+    if (this.rejected || this.dropped) return;
+    if (this.droppable) {
+      this.dropped = true;
+      return;
+    }
+    if ((options.fallback ?? 'reject') === 'reject') {
+      this.reject(
+        `${reason}; it cannot be dropped from an idempotent or transactional batch without breaking the producer's sequence numbers, so the request is refused`,
+        options.errorCode,
+      );
+    }
+  }
 
   reject(reason: string, errorCode: number = ErrorCode.InvalidRecord): void {
     if (this.rejected) return;
@@ -51,6 +81,53 @@ class RecordState implements RecordVerdict {
   addHeader(key: string, value: Buffer | string): void {
     (this.added ??= []).push({ key, value: typeof value === 'string' ? Buffer.from(value) : value });
   }
+}
+
+/** A record as middlewares see it; its value is parsed as JSON at most once, for all of them. */
+class PipelineRecord implements ProducedRecord {
+  private reading: JsonReading | undefined;
+
+  constructor(
+    readonly topic: string,
+    readonly partition: number,
+    readonly index: number,
+    readonly key: Buffer | null,
+    readonly value: Buffer | null,
+    readonly headers: readonly RecordHeader[],
+    readonly droppable: boolean,
+  ) {}
+
+  json(): JsonReading {
+    return (this.reading ??= readJson(this.value, 'value'));
+  }
+}
+
+/**
+ * Removing records from a batch of a producer without an id cannot upset any sequence, but Kafka
+ * checks what is left: offset deltas must run 0..n-1 with lastOffsetDelta n-1, and an empty batch
+ * is refused, so none is returned (null) when every record went. The max timestamp is recomputed
+ * from the records left unless the broker assigns timestamps (LogAppendTime).
+ */
+function withoutDropped(piece: DecodedBatch): Buffer | null {
+  const kept: DecodedRecord[] = [];
+  let maxDelta: number | bigint = 0;
+  for (let r = 0; r < piece.records.length; r++) {
+    if (piece.states[r].dropped) continue;
+    const record = piece.records[r];
+    if (kept.length === 0 || record.timestampDelta > maxDelta) maxDelta = record.timestampDelta;
+    kept.push(record.offsetDelta === kept.length ? record : { ...record, offsetDelta: kept.length });
+  }
+  if (kept.length === 0) return null;
+  const batch = piece.batch;
+  const logAppendTime = (batch.attributes & BatchAttributes.LogAppendTime) !== 0;
+  return encodeRecordBatch(
+    {
+      ...batch,
+      lastOffsetDelta: kept.length - 1,
+      maxTimestamp: logAppendTime ? batch.maxTimestamp : batch.baseTimestamp + BigInt(maxDelta),
+    },
+    kept,
+  );
 }
 
 /** One batch that was decoded, with what happened to its records. */
@@ -76,14 +153,17 @@ function isThenable(value: unknown): value is Promise<void> {
 export interface PipelineOptions {
   /** Cap on the decompressed size of one batch; larger batches are refused as corrupt. */
   maxDecompressedBytes?: number;
-  /** Told how many records of a topic no middleware wanted (read from batch headers, nothing decoded). */
+  /**
+   * Told how many records of a topic no middleware wanted, or only middlewares that observe (read
+   * from batch headers, not from the decoded records).
+   */
   countPassedThrough?: (topic: string, records: number) => void;
 }
 
 /**
  * Runs the configured middlewares over the records of a produce request. Decodes only the topics
- * some middleware wants and re-encodes only batches whose records gained headers; everything else
- * stays the producer's original bytes.
+ * some middleware wants and re-encodes only batches whose records gained headers or lost records;
+ * everything else stays the producer's original bytes.
  */
 export class Pipeline {
   constructor(
@@ -116,10 +196,9 @@ export class Pipeline {
       const topicData = request.topicData[t];
       const topic = topicNames[t];
       const middlewares = this.interested(topic);
-      if (middlewares.length === 0) {
-        if (this.options.countPassedThrough !== undefined) this.countRecords(topic, topicData.partitionData);
-        continue;
-      }
+      if (this.options.countPassedThrough !== undefined && middlewares.every((m) => m.observesOnly === true))
+        this.countRecords(topic, topicData.partitionData);
+      if (middlewares.length === 0) continue;
       for (let p = 0; p < topicData.partitionData.length; p++) {
         const partition = topicData.partitionData[p];
         if (partition.records === null || partition.records.length === 0) continue;
@@ -154,17 +233,20 @@ export class Pipeline {
               records,
               states: new Array(records.length),
             };
+            // Sequence numbers of idempotent producers count records: none may go missing.
+            const droppable = view.producerId < 0n && !isTransactional(view);
             for (let r = 0; r < records.length; r++) {
-              const state = new RecordState();
+              const state = new RecordState(droppable);
               decoded.states[r] = state;
-              const record: ProducedRecord = {
+              const record = new PipelineRecord(
                 topic,
-                partition: partition.index,
-                index: index++,
-                key: records[r].key,
-                value: records[r].value,
-                headers: records[r].headers,
-              };
+                partition.index,
+                index++,
+                records[r].key,
+                records[r].value,
+                records[r].headers,
+                droppable,
+              );
               const waiting = this.apply(middlewares, 0, record, state, context);
               if (waiting !== undefined) (pending ??= []).push(waiting);
             }
@@ -214,6 +296,8 @@ export class Pipeline {
     context: ProduceContext,
   ): Promise<void> | undefined {
     for (let m = from; m < middlewares.length; m++) {
+      // A dropped record is gone: judging it further could only refuse a request for nothing.
+      if (state.dropped) return undefined;
       const result = middlewares[m].onRecord(record, state, context);
       if (isThenable(result)) {
         return result.then(() => this.apply(middlewares, m + 1, record, state, context));
@@ -244,9 +328,10 @@ export class Pipeline {
         });
       }
     }
-    if (rejections.length > 0) return { rejections, replacements: [] };
+    if (rejections.length > 0) return { rejections, replacements: [], emptied: [] };
 
     const replacements: PipelineOutcome['replacements'] = [];
+    const emptied: { topicIndex: number; partitionIndex: number }[] = [];
     for (const plan of plans) {
       let changed = false;
       const parts: Buffer[] = [];
@@ -255,7 +340,8 @@ export class Pipeline {
           parts.push(piece);
           continue;
         }
-        if (!piece.states.some((state) => state.added !== null)) {
+        const dropping = piece.states.some((state) => state.dropped);
+        if (!dropping && !piece.states.some((state) => state.added !== null)) {
           parts.push(piece.batch.bytes);
           continue;
         }
@@ -265,16 +351,27 @@ export class Pipeline {
           if (added !== null)
             piece.records[r] = { ...piece.records[r], headers: [...piece.records[r].headers, ...added] };
         }
-        parts.push(encodeRecordBatch(piece.batch, piece.records));
+        if (!dropping) {
+          parts.push(encodeRecordBatch(piece.batch, piece.records));
+          continue;
+        }
+        const rest = withoutDropped(piece);
+        if (rest !== null) parts.push(rest);
       }
-      if (changed)
+      if (!changed) continue;
+      if (parts.length === 0) {
+        emptied.push({ topicIndex: plan.topicIndex, partitionIndex: plan.partitionIndex });
+      } else {
         replacements.push({
           topicIndex: plan.topicIndex,
           partitionIndex: plan.partitionIndex,
           records: Buffer.concat(parts),
         });
+      }
     }
-    return replacements.length === 0 ? UNCHANGED : { rejections: [], replacements };
+    return replacements.length === 0 && emptied.length === 0
+      ? UNCHANGED
+      : { rejections: [], replacements, emptied };
   }
 
   /** Index of record `r` of `piece` within its partition (records of earlier batches come first). */

@@ -24,6 +24,14 @@ export interface GatewayParts {
   handlers: (gateway: Gateway) => ApiHandlers;
   frameTap?: FrameTap;
   connectionObserver?: ConnectionObserver;
+  /** Per-address connection limits; every client connection must pass it before anything else. */
+  connectionGate?: ConnectionGate;
+}
+
+/** Admits client connections by address (it reports refusals itself) and is told when admitted ones close. */
+export interface ConnectionGate {
+  open(address: string): boolean;
+  closed(address: string): void;
 }
 
 const BOOTSTRAP = 'bootstrap';
@@ -179,6 +187,16 @@ export class Gateway implements AddressBook {
     if (this.stopping) {
       client.destroy();
       return;
+    }
+    const gate = this.parts.connectionGate;
+    if (gate !== undefined) {
+      // Read once: a socket that is already gone reports no address, and both calls must agree.
+      const address = client.remoteAddress ?? '';
+      if (!gate.open(address)) {
+        client.destroy();
+        return;
+      }
+      client.once('close', () => gate.closed(address));
     }
     client.pause();
     client.on('error', () => undefined);

@@ -4,6 +4,9 @@ import { WebSocketServer, type WebSocket } from 'ws';
 import type { Logger } from '../../observability/logger';
 import type { ConsumedMessage } from './tap-record';
 import { toTapRecord } from './tap-record';
+import type { EventPattern } from '../../pipeline/filter/event-pattern';
+import type { RecordEvent } from '../../pipeline/filter/record-event';
+import { tapEvent, tapPattern } from './tap-pattern';
 
 export interface TapServerOptions {
   logger: Logger;
@@ -21,6 +24,8 @@ interface TapClient {
   socket: WebSocket;
   topics: Set<string> | null;
   invalidOnly: boolean;
+  /** `?pattern=`: only records whose event (value, key, headers) it matches. */
+  pattern: EventPattern | null;
   droppedInARow: number;
 }
 
@@ -50,11 +55,17 @@ export class TapServer {
     }
     const topics = url.searchParams.getAll('topic');
     const invalid = url.searchParams.get('invalid');
+    const pattern = tapPattern(url.searchParams.get('pattern'));
+    if ('error' in pattern) {
+      socket.end(`HTTP/1.1 400 Bad Request\r\ncontent-type: text/plain\r\n\r\n${pattern.error}\n`);
+      return true;
+    }
     this.wss.handleUpgrade(request, socket, head, (ws) => {
       const client: TapClient = {
         socket: ws,
         topics: topics.length > 0 ? new Set(topics) : null,
         invalidOnly: invalid === 'true' || invalid === '1',
+        pattern: pattern.pattern,
         droppedInARow: 0,
       };
       this.clients.add(client);
@@ -73,8 +84,10 @@ export class TapServer {
   publish(topic: string, partition: number, message: ConsumedMessage): void {
     if (this.clients.size === 0) return;
     let built: { text: string; invalid: boolean } | undefined;
+    let event: RecordEvent | undefined;
     for (const client of this.clients) {
       if (client.topics !== null && !client.topics.has(topic)) continue;
+      if (client.pattern !== null && !client.pattern.matches((event ??= tapEvent(message)))) continue;
       if (built === undefined) {
         const { record, invalid } = toTapRecord(topic, partition, message);
         built = { text: JSON.stringify(record), invalid };

@@ -17,6 +17,7 @@ import { nodeEndpointsHandler } from './node-endpoints';
 import { produceHandler, type ProduceObserver } from './produce';
 import { Pipeline } from '../../pipeline/pipeline';
 import type { ProduceTracing } from '../../observability/produce-tracing';
+import type { QuotaManager } from '../../pipeline/throttle/quota-manager';
 
 export type { AddressBook } from './address-book';
 
@@ -25,6 +26,8 @@ export interface ApiHandlerOptions {
   pipeline?: () => Pipeline;
   produceObserver?: ProduceObserver;
   tracing?: ProduceTracing;
+  /** Produce quotas (throttling); none when absent. */
+  quotas?: QuotaManager;
   /** Replaces the handler of an API key (tests, extensions). */
   overrides?: Partial<Record<number, ApiHandler>>;
 }
@@ -43,6 +46,7 @@ export function createApiHandlers(book: AddressBook, options: ApiHandlerOptions 
     pipeline: options.pipeline ?? (() => NO_MIDDLEWARES),
     observer: options.produceObserver,
     tracing: options.tracing,
+    quotas: options.quotas,
   });
   handlers[ApiKey.Fetch] = nodeEndpointsHandler(book, decodeFetchResponse, encodeFetchResponse, 16);
   handlers[ApiKey.ShareFetch] = nodeEndpointsHandler(

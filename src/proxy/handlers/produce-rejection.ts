@@ -72,3 +72,34 @@ export function produceRejection(
   });
   return encodeResponse(route, { correlationId: route.correlationId }, response, encodeProduceResponse);
 }
+
+/**
+ * The gateway's answer to a produce request refused as a whole for one reason (a hard quota):
+ * every partition gets `errorCode` and the reason, none names a record, and `throttleTimeMs`
+ * tells the producer how long to hold off before trying again.
+ */
+export function produceRefusal(
+  route: RequestRoute,
+  request: ProduceRequest,
+  errorCode: number,
+  message: string,
+  throttleTimeMs = 0,
+): Buffer {
+  const response = createProduceResponse();
+  response.throttleTimeMs = throttleTimeMs;
+  for (const topicData of request.topicData) {
+    const topic = createProduceResponseTopicProduceResponse();
+    topic.name = topicData.name;
+    topic.topicId = topicData.topicId;
+    for (const partitionData of topicData.partitionData) {
+      const partition = createProduceResponsePartitionProduceResponse();
+      partition.index = partitionData.index;
+      partition.baseOffset = -1n;
+      partition.errorCode = errorCode;
+      partition.errorMessage = clip(message);
+      topic.partitionResponses.push(partition);
+    }
+    response.responses.push(topic);
+  }
+  return encodeResponse(route, { correlationId: route.correlationId }, response, encodeProduceResponse);
+}

@@ -15,7 +15,10 @@ import type { ProduceTrace, ProduceTracing } from '../../observability/produce-t
 import type { ConnectionContext } from '../api-handler';
 import type { AddressBook } from './address-book';
 import { nodeEndpointsHandler } from './node-endpoints';
-import { describeRejection, produceRejection } from './produce-rejection';
+import { EmptiedPartitions, removeEmptied } from './produce-emptied';
+import { describeRejection, produceRefusal, produceRejection } from './produce-rejection';
+import { ProduceThrottle } from './produce-throttle';
+import type { Admission, QuotaManager } from '../../pipeline/throttle/quota-manager';
 
 const FIRST_FLEXIBLE_VERSION = 9;
 const FIRST_VERSION_WITH_NODE_ENDPOINTS = 10;
@@ -23,6 +26,7 @@ const FIRST_VERSION_WITH_TOPIC_IDS = 13;
 
 const FORWARD_WITH_RESPONSE: RequestDecision = Object.freeze({ action: 'forward', expectResponse: true });
 const FORWARD_WITHOUT_RESPONSE: RequestDecision = Object.freeze({ action: 'forward', expectResponse: false });
+const NOTHING_TO_CHANGE: PipelineOutcome = { rejections: [], replacements: [], emptied: [] };
 
 function withApi(error: unknown, route: RequestRoute): unknown {
   return error instanceof ProtocolError ? error.withApi(route.apiKey, route.apiVersion) : error;
@@ -62,6 +66,8 @@ export interface ProduceHandlerOptions {
   /** The pipeline in force for the next request (it can be swapped at run time). */
   pipeline: () => Pipeline;
   observer?: ProduceObserver;
+  /** Produce quotas: requests over one are throttled (or refused, for hard limits). */
+  quotas?: QuotaManager;
 }
 
 /** The request with its records replaced; the header travels as the producer's own bytes. */
@@ -76,6 +82,7 @@ function reencodeRequest(
     request.topicData[replacement.topicIndex].partitionData[replacement.partitionIndex].records =
       replacement.records;
   }
+  if (outcome.emptied !== undefined) removeEmptied(request, outcome.emptied);
   const writer = new Writer(frame.length + 1024);
   writer.raw(frame.subarray(0, header.bodyOffset));
   encodeProduceRequest(writer, request, route.apiVersion);
@@ -90,17 +97,22 @@ function reencodeRequest(
  */
 export function produceHandler(options: ProduceHandlerOptions): ApiHandler {
   const { book, observer } = options;
+  const throttle = options.quotas === undefined ? undefined : new ProduceThrottle(options.quotas);
   const traces = new WeakMap<ConnectionContext, Map<number, { trace: ProduceTrace; outcome: string }>>();
+  const emptied = new EmptiedPartitions();
   const rewriteEndpoints = nodeEndpointsHandler(
     book,
     decodeProduceResponse,
     encodeProduceResponse,
     FIRST_VERSION_WITH_NODE_ENDPOINTS,
   );
-  return {
+  const handler: ApiHandler = {
     onRequest(frame, route, connection) {
+      // A throttled connection's next request waits, as a broker stops reading a throttled channel.
+      const muted = throttle?.muted(connection);
+      if (muted) return muted.then(() => handler.onRequest!(frame, route, connection));
       const pipeline = options.pipeline();
-      if (pipeline.empty)
+      if (pipeline.empty && !throttle?.active)
         return readProduceAcks(frame, route) === 0 ? FORWARD_WITHOUT_RESPONSE : FORWARD_WITH_RESPONSE;
 
       let header: RequestHeader;
@@ -148,19 +160,24 @@ export function produceHandler(options: ProduceHandlerOptions): ApiHandler {
         trace,
       };
       if (unknownIds.length > 0) return refuse(route, request, topicNames, unknownIds, context);
+      const admission = throttle?.admit(request, topicNames, header.clientId, connection);
+      if (admission?.verdict === 'reject') return refuseOverQuota(route, request, context, admission);
 
-      const outcome = pipeline.run(request, topicNames, context);
+      const outcome = pipeline.empty ? NOTHING_TO_CHANGE : pipeline.run(request, topicNames, context);
       const decide = (settled: PipelineOutcome): RequestDecision => {
         if (settled.rejections.length > 0)
           return refuse(route, request, topicNames, settled.rejections, context);
         const expectResponse = request.acks !== 0;
+        if (admission !== undefined) throttle!.forwarded(connection, route, request.acks, admission);
+        const unchanged = settled.replacements.length === 0 && (settled.emptied?.length ?? 0) === 0;
         if (trace !== undefined) {
-          const outcome = settled.replacements.length === 0 ? 'forwarded' : 'forwarded_modified';
+          const outcome = unchanged ? 'forwarded' : 'forwarded_modified';
           if (expectResponse) awaitResponse(connection, route.correlationId, trace, outcome);
           else trace.end(outcome);
         }
-        if (settled.replacements.length === 0)
-          return expectResponse ? FORWARD_WITH_RESPONSE : FORWARD_WITHOUT_RESPONSE;
+        if (unchanged) return expectResponse ? FORWARD_WITH_RESPONSE : FORWARD_WITHOUT_RESPONSE;
+        if (expectResponse && settled.emptied !== undefined && settled.emptied.length > 0)
+          emptied.remember(connection, route.correlationId, request, settled.emptied);
         return {
           action: 'forward',
           frame: reencodeRequest(frame, header, request, route, settled),
@@ -175,9 +192,12 @@ export function produceHandler(options: ProduceHandlerOptions): ApiHandler {
         traces.get(connection)!.delete(route.correlationId);
         pending.trace.end(pending.outcome);
       }
-      return rewriteEndpoints.onResponse!(frame, route, connection);
+      const answered = emptied.answer(frame, route, connection);
+      const rewritten = rewriteEndpoints.onResponse!(answered, route, connection);
+      return throttle === undefined ? rewritten : throttle.onResponse(rewritten, route, connection);
     },
   };
+  return handler;
 
   /** Spans of forwarded requests, ended when the broker's response passes. */
   function awaitResponse(
@@ -189,6 +209,32 @@ export function produceHandler(options: ProduceHandlerOptions): ApiHandler {
     let pending = traces.get(connection);
     if (pending === undefined) traces.set(connection, (pending = new Map()));
     pending.set(correlationId, { trace, outcome });
+  }
+
+  /** A hard quota is exhausted: the whole request is refused with THROTTLING_QUOTA_EXCEEDED. */
+  function refuseOverQuota(
+    route: RequestRoute,
+    request: ProduceRequest,
+    context: ProduceContext,
+    admission: Extract<Admission, { verdict: 'reject' }>,
+  ): RequestDecision {
+    context.trace?.end('rejected', admission.reason);
+    if (request.acks === 0) {
+      return {
+        action: 'close',
+        reason: `refused an acks=0 produce request over the quota '${admission.quota.name}'`,
+      };
+    }
+    return {
+      action: 'respond',
+      response: produceRefusal(
+        route,
+        request,
+        ErrorCode.ThrottlingQuotaExceeded,
+        admission.reason,
+        admission.throttleMs,
+      ),
+    };
   }
 
   function refuse(

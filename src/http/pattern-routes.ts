@@ -1,0 +1,60 @@
+import type http from 'node:http';
+import { PatternError } from '../pipeline/filter/event-pattern';
+import { compileRecordPattern } from '../pipeline/filter/record-event';
+import { sendJson, type HttpServer } from './http-server';
+
+/** A pattern and an event are small; anything bigger is a mistake or an attack. */
+const MAX_BODY_BYTES = 256 * 1024;
+
+/** The body as text, or null when it exceeds the limit (read to its end all the same, so the 413 arrives). */
+function readBody(request: http.IncomingMessage): Promise<string | null> {
+  return new Promise((resolve, reject) => {
+    const chunks: Buffer[] = [];
+    let size = 0;
+    request.on('data', (chunk: Buffer) => {
+      size += chunk.length;
+      if (size <= MAX_BODY_BYTES) chunks.push(chunk);
+    });
+    request.on('end', () => resolve(size > MAX_BODY_BYTES ? null : Buffer.concat(chunks).toString('utf8')));
+    request.on('error', reject);
+  });
+}
+
+/**
+ * POST /patterns/test with `{"pattern": {...}, "event": {...}}`: whether the pattern matches the
+ * event, the way the filter and the tap would match it against a record whose event (value, key,
+ * headers) is `event`. Stateless, so it needs no token: it lets producers check a rule first.
+ */
+export function registerPatternRoutes(server: HttpServer): void {
+  server.route('POST', '/patterns/test', async (request, response) => {
+    const body = await readBody(request);
+    if (body === null) {
+      sendJson(response, 413, { error: `the body is larger than the ${MAX_BODY_BYTES}-byte limit` });
+      return;
+    }
+    let parsed: unknown;
+    try {
+      parsed = JSON.parse(body);
+    } catch (error) {
+      sendJson(response, 400, { error: `the body is not JSON: ${(error as Error).message}` });
+      return;
+    }
+    if (typeof parsed !== 'object' || parsed === null || Array.isArray(parsed) || !('pattern' in parsed)) {
+      sendJson(response, 400, { error: 'the body is {"pattern": {...}, "event": {...}}' });
+      return;
+    }
+    const { pattern, event } = parsed as { pattern: unknown; event?: unknown };
+    if (typeof event !== 'object' || event === null || Array.isArray(event)) {
+      sendJson(response, 400, {
+        error: 'event must be an object such as {"value": {...}, "key": "...", "headers": {...}}',
+      });
+      return;
+    }
+    try {
+      sendJson(response, 200, { matches: compileRecordPattern(pattern).matches(event) });
+    } catch (error) {
+      if (!(error instanceof PatternError)) throw error;
+      sendJson(response, 400, { error: `invalid pattern: ${error.message}`, path: error.path });
+    }
+  });
+}

@@ -1,0 +1,41 @@
+import type { EventPattern } from '../../pipeline/filter/event-pattern';
+import { PatternError } from '../../pipeline/filter/event-pattern';
+import {
+  compileRecordPattern,
+  consumedMessageParts,
+  RECORD_EVENT_FIELDS,
+  recordEvent,
+  type RecordEvent,
+} from '../../pipeline/filter/record-event';
+import type { ConsumedMessage } from './tap-record';
+
+/**
+ * The `pattern` query parameter of a tap client: no pattern (null), a compiled one, or why it was
+ * refused (one line: it ends up in an HTTP status response).
+ */
+export function tapPattern(raw: string | null): { pattern: EventPattern | null } | { error: string } {
+  if (raw === null) return { pattern: null };
+  let parsed: unknown;
+  try {
+    parsed = JSON.parse(raw);
+  } catch (error) {
+    return { error: oneLine(`pattern is not JSON: ${(error as Error).message}`) };
+  }
+  try {
+    return { pattern: compileRecordPattern(parsed) };
+  } catch (error) {
+    if (!(error instanceof PatternError)) throw error;
+    return { error: oneLine(`invalid pattern: ${error.message}`) };
+  }
+}
+
+function oneLine(text: string): string {
+  return text.replace(/[\r\n]+/g, ' ');
+}
+
+const ALL_FIELDS: ReadonlySet<string> = new Set(RECORD_EVENT_FIELDS);
+
+/** The event patterns see for a record the tap read back (the same shape as for produced records). */
+export function tapEvent(message: ConsumedMessage): RecordEvent {
+  return recordEvent(consumedMessageParts(message), ALL_FIELDS);
+}

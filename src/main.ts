@@ -80,7 +80,6 @@ export async function startGateway(
 
   const invalidLog = new RateLimitedLog(logger);
   const observeValidation: ValidationObserver = (outcome, record, context, errors) => {
-    metrics.countRecords(record.topic, outcome);
     if (outcome === 'invalid_tagged') {
       invalidLog.warn(
         `tagged:${context.clientId}:${record.topic}`,
@@ -96,6 +95,9 @@ export async function startGateway(
     }
   };
   const observeProduce: ProduceObserver = {
+    counted(tally) {
+      for (const { topic, outcome, count } of tally) metrics.countRecords(topic, outcome, count);
+    },
     rejected(context, topic, partition, rejection, description) {
       invalidLog.warn(
         `rejected:${context.clientId}:${topic}`,
@@ -129,7 +131,7 @@ export async function startGateway(
   const middlewares = tracing ? [tracing.middleware(), ...configured] : configured;
   const pipeline = new Pipeline(middlewares, {
     maxDecompressedBytes: config.pipeline.maxDecompressedBytes,
-    countPassedThrough: (topic, count) => metrics.countRecords(topic, 'unvalidated', count),
+    tallyRecords: true,
   });
 
   const throttleLog = new RateLimitedLog(logger);

@@ -114,7 +114,6 @@ export class ProduceTracing {
     const inject = this.options.inject;
     return {
       name: 'trace',
-      observesOnly: true,
       onRecord(record: ProducedRecord, verdict: RecordVerdict, context: ProduceContext) {
         const requestTrace = context.trace;
         if (requestTrace === undefined) return;

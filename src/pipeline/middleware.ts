@@ -51,6 +51,12 @@ export interface RecordVerdict {
   drop(reason: string, options?: DropOptions): void;
   /** Adds a header to the record; its batch is then re-encoded before forwarding. */
   addHeader(key: string, value: Buffer | string): void;
+  /**
+   * Names what a checking middleware found (`valid`, `invalid_tagged`, `invalid_rejected`) for
+   * the records metric. The pipeline reports the record's final fate: refused (the request was
+   * refused for another record), dropped, or this label (`unvalidated` when none was given).
+   */
+  classify(outcome: string): void;
   /** True once an earlier middleware rejected this record. */
   readonly rejected: boolean;
   /** True once the record was dropped (its fallback did not apply). */
@@ -71,11 +77,6 @@ export interface Middleware {
    * middleware wants a topic its records are not even decoded.
    */
   wants?(topic: string): boolean;
-  /**
-   * True for a middleware that reads or annotates records for its own purposes (tracing) but never
-   * judges them: its interest alone leaves a topic's records counted as passed through unchecked.
-   */
-  readonly observesOnly?: boolean;
   /** Called once per record, in order. Return a promise only when the decision really is asynchronous. */
   onRecord(record: ProducedRecord, verdict: RecordVerdict, context: ProduceContext): void | Promise<void>;
   /** Called when the gateway stops or the pipeline is replaced. */

@@ -39,13 +39,34 @@ export interface PipelineOutcome {
    * answers them itself. Absent: none.
    */
   emptied?: { topicIndex: number; partitionIndex: number }[];
+  /** What became of the request's records, counted by topic and outcome (see RecordVerdict.classify). */
+  tally: RecordTally[];
 }
 
-const UNCHANGED: PipelineOutcome = Object.freeze({
-  rejections: [],
-  replacements: [],
-  emptied: [],
-}) as PipelineOutcome;
+export interface RecordTally {
+  topic: string;
+  outcome: string;
+  count: number;
+}
+
+/** Counts by topic and outcome, flattened once per request. */
+class Tally {
+  private readonly counts = new Map<string, Map<string, number>>();
+
+  add(topic: string, outcome: string, count = 1): void {
+    let byOutcome = this.counts.get(topic);
+    if (byOutcome === undefined) this.counts.set(topic, (byOutcome = new Map()));
+    byOutcome.set(outcome, (byOutcome.get(outcome) ?? 0) + count);
+  }
+
+  entries(): RecordTally[] {
+    const entries: RecordTally[] = [];
+    for (const [topic, byOutcome] of this.counts) {
+      for (const [outcome, count] of byOutcome) entries.push({ topic, outcome, count });
+    }
+    return entries;
+  }
+}
 
 /** The verdict of one record: what middlewares decided about it. */
 class RecordState implements RecordVerdict {
@@ -54,6 +75,7 @@ class RecordState implements RecordVerdict {
   reason = '';
   errorCode: number = ErrorCode.InvalidRecord;
   added: RecordHeader[] | null = null;
+  label: string | undefined;
 
   constructor(private readonly droppable: boolean) {}
 
@@ -80,6 +102,10 @@ class RecordState implements RecordVerdict {
 
   addHeader(key: string, value: Buffer | string): void {
     (this.added ??= []).push({ key, value: typeof value === 'string' ? Buffer.from(value) : value });
+  }
+
+  classify(outcome: string): void {
+    this.label = outcome;
   }
 }
 
@@ -141,6 +167,7 @@ interface DecodedBatch {
 
 /** A partition's records, as they will be forwarded: untouched slices and decoded batches, in order. */
 interface PartitionPlan {
+  topic: string;
   topicIndex: number;
   partitionIndex: number;
   pieces: (Buffer | DecodedBatch)[];
@@ -154,10 +181,10 @@ export interface PipelineOptions {
   /** Cap on the decompressed size of one batch; larger batches are refused as corrupt. */
   maxDecompressedBytes?: number;
   /**
-   * Told how many records of a topic no middleware wanted, or only middlewares that observe (read
-   * from batch headers, not from the decoded records).
+   * Count what becomes of every record (PipelineOutcome.tally). Records of topics no middleware
+   * wants are counted from batch headers, without decoding them.
    */
-  countPassedThrough?: (topic: string, records: number) => void;
+  tallyRecords?: boolean;
 }
 
 /**
@@ -190,19 +217,21 @@ export class Pipeline {
   ): PipelineOutcome | Promise<PipelineOutcome> {
     const rejections: PartitionRejection[] = [];
     const plans: PartitionPlan[] = [];
+    const unchecked = this.options.tallyRecords ? new Tally() : null;
     let pending: Promise<void>[] | null = null;
 
     for (let t = 0; t < request.topicData.length; t++) {
       const topicData = request.topicData[t];
       const topic = topicNames[t];
       const middlewares = this.interested(topic);
-      if (this.options.countPassedThrough !== undefined && middlewares.every((m) => m.observesOnly === true))
-        this.countRecords(topic, topicData.partitionData);
-      if (middlewares.length === 0) continue;
+      if (middlewares.length === 0) {
+        if (unchecked !== null) this.countRecords(unchecked, topic, topicData.partitionData);
+        continue;
+      }
       for (let p = 0; p < topicData.partitionData.length; p++) {
         const partition = topicData.partitionData[p];
         if (partition.records === null || partition.records.length === 0) continue;
-        const plan: PartitionPlan = { topicIndex: t, partitionIndex: p, pieces: [] };
+        const plan: PartitionPlan = { topic, topicIndex: t, partitionIndex: p, pieces: [] };
         let index = 0;
         try {
           for (const view of readRecordBatches(partition.records)) {
@@ -265,12 +294,12 @@ export class Pipeline {
         plans.push(plan);
       }
     }
-    if (plans.length === 0 && rejections.length === 0) return UNCHANGED;
-    if (pending === null) return this.conclude(plans, rejections);
-    return Promise.all(pending).then(() => this.conclude(plans, rejections));
+    if (pending === null) return this.conclude(plans, rejections, unchecked);
+    return Promise.all(pending).then(() => this.conclude(plans, rejections, unchecked));
   }
 
   private countRecords(
+    tally: Tally,
     topic: string,
     partitions: ProduceRequest['topicData'][number]['partitionData'],
   ): void {
@@ -284,7 +313,31 @@ export class Pipeline {
         // Unreadable records of a topic nobody checks are the broker's to refuse.
       }
     }
-    if (count > 0) this.options.countPassedThrough!(topic, count);
+    if (count > 0) tally.add(topic, 'unvalidated', count);
+  }
+
+  /** The fate of each decoded record once the request's fate is known. */
+  private tallyOf(plans: PartitionPlan[], unchecked: Tally | null, refused: boolean): RecordTally[] {
+    if (unchecked === null) return [];
+    const tally = new Tally();
+    if (refused) {
+      for (const entry of unchecked.entries()) tally.add(entry.topic, 'refused', entry.count);
+    } else {
+      for (const entry of unchecked.entries()) tally.add(entry.topic, entry.outcome, entry.count);
+    }
+    for (const plan of plans) {
+      for (const piece of plan.pieces) {
+        if (Buffer.isBuffer(piece)) continue;
+        for (const state of piece.states) {
+          let outcome: string;
+          if (refused) outcome = state.label === 'invalid_rejected' ? 'invalid_rejected' : 'refused';
+          else if (state.dropped) outcome = 'dropped';
+          else outcome = state.label ?? 'unvalidated';
+          tally.add(plan.topic, outcome);
+        }
+      }
+    }
+    return tally.entries();
   }
 
   /** Runs middlewares from `from` on one record; returns a promise only if one of them is asynchronous. */
@@ -306,7 +359,11 @@ export class Pipeline {
     return undefined;
   }
 
-  private conclude(plans: PartitionPlan[], rejections: PartitionRejection[]): PipelineOutcome {
+  private conclude(
+    plans: PartitionPlan[],
+    rejections: PartitionRejection[],
+    unchecked: Tally | null,
+  ): PipelineOutcome {
     for (const plan of plans) {
       const refused: RecordRejection[] = [];
       let errorCode: number = ErrorCode.InvalidRecord;
@@ -328,7 +385,9 @@ export class Pipeline {
         });
       }
     }
-    if (rejections.length > 0) return { rejections, replacements: [], emptied: [] };
+    if (rejections.length > 0) {
+      return { rejections, replacements: [], emptied: [], tally: this.tallyOf(plans, unchecked, true) };
+    }
 
     const replacements: PipelineOutcome['replacements'] = [];
     const emptied: { topicIndex: number; partitionIndex: number }[] = [];
@@ -369,9 +428,7 @@ export class Pipeline {
         });
       }
     }
-    return replacements.length === 0 && emptied.length === 0
-      ? UNCHANGED
-      : { rejections: [], replacements, emptied };
+    return { rejections: [], replacements, emptied, tally: this.tallyOf(plans, unchecked, false) };
   }
 
   /** Index of record `r` of `piece` within its partition (records of earlier batches come first). */

@@ -44,20 +44,24 @@ export function validationMiddleware(
         if (settings.topicsWithoutSpec === 'reject') {
           const reason = `topic ${record.topic} is not described by any AsyncAPI spec`;
           verdict.reject(reason);
+          verdict.classify('invalid_rejected');
           observe?.('invalid_rejected', record, context, [reason]);
         }
         return;
       }
       const errors = validateRecord(contract, record);
       if (errors === null) {
+        verdict.classify('valid');
         observe?.('valid', record, context, null);
         return;
       }
       if (contract.failWhenInvalid ?? settings.failWhenInvalid) {
         verdict.reject(errors.join('; '));
+        verdict.classify('invalid_rejected');
         observe?.('invalid_rejected', record, context, errors);
       } else {
         verdict.addHeader(VALIDATION_ERROR_HEADER, JSON.stringify({ ts: new Date().toISOString(), errors }));
+        verdict.classify('invalid_tagged');
         observe?.('invalid_tagged', record, context, errors);
       }
     },

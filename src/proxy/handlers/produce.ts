@@ -9,7 +9,7 @@ import {
 } from '../../protocol/messages';
 import { ProtocolError, Reader, Writer } from '../../protocol/primitives';
 import type { ProduceContext } from '../../pipeline/middleware';
-import type { PartitionRejection, Pipeline, PipelineOutcome } from '../../pipeline/pipeline';
+import type { PartitionRejection, Pipeline, PipelineOutcome, RecordTally } from '../../pipeline/pipeline';
 import type { ApiHandler, RequestDecision, RequestRoute } from '../api-handler';
 import type { ProduceTrace, ProduceTracing } from '../../observability/produce-tracing';
 import type { ConnectionContext } from '../api-handler';
@@ -26,7 +26,7 @@ const FIRST_VERSION_WITH_TOPIC_IDS = 13;
 
 const FORWARD_WITH_RESPONSE: RequestDecision = Object.freeze({ action: 'forward', expectResponse: true });
 const FORWARD_WITHOUT_RESPONSE: RequestDecision = Object.freeze({ action: 'forward', expectResponse: false });
-const NOTHING_TO_CHANGE: PipelineOutcome = { rejections: [], replacements: [], emptied: [] };
+const NOTHING_TO_CHANGE: PipelineOutcome = { rejections: [], replacements: [], emptied: [], tally: [] };
 
 function withApi(error: unknown, route: RequestRoute): unknown {
   return error instanceof ProtocolError ? error.withApi(route.apiKey, route.apiVersion) : error;
@@ -57,6 +57,8 @@ export interface ProduceObserver {
     rejection: PartitionRejection,
     description: string,
   ): void;
+  /** What became of the records of a request the pipeline looked at (the records metric). */
+  counted?(tally: readonly RecordTally[]): void;
 }
 
 export interface ProduceHandlerOptions {
@@ -165,6 +167,7 @@ export function produceHandler(options: ProduceHandlerOptions): ApiHandler {
 
       const outcome = pipeline.empty ? NOTHING_TO_CHANGE : pipeline.run(request, topicNames, context);
       const decide = (settled: PipelineOutcome): RequestDecision => {
+        if (settled.tally.length > 0) observer?.counted?.(settled.tally);
         if (settled.rejections.length > 0)
           return refuse(route, request, topicNames, settled.rejections, context);
         const expectResponse = request.acks !== 0;

@@ -275,3 +275,77 @@ describe('produce pipeline', () => {
     ]);
   });
 });
+
+describe('record tally', () => {
+  let store: SpecStore;
+  beforeAll(async () => {
+    store = new SpecStore();
+    await store.put(
+      'demo',
+      readFileSync(path.join(__dirname, '../../../asyncapi/demo.yaml'), 'utf8'),
+      'file',
+    );
+  }, 30_000);
+
+  function run(pipeline: Pipeline, partitions: { topic: string; partition: number; records: Buffer }[]) {
+    const frame = produceFrame(9, partitions);
+    const reader = new Reader(frame);
+    reader.int16();
+    reader.int16();
+    reader.int32();
+    reader.nullableString();
+    reader.skipTaggedFields();
+    const request = decodeProduceRequest(reader, 9);
+    const context = { clientId: null, clientAddress: 'x', acks: -1, transactionalId: null, apiVersion: 9 };
+    return pipeline.run(
+      request,
+      request.topicData.map((t) => t.name),
+      context,
+    ) as ReturnType<Pipeline['run']> & object;
+  }
+
+  const sorted = (tally: { topic: string; outcome: string; count: number }[]) =>
+    [...tally].sort((a, b) => `${a.topic}${a.outcome}`.localeCompare(`${b.topic}${b.outcome}`));
+
+  it('counts written records by what validation found, and unchecked topics from batch headers', async () => {
+    const pipeline = new Pipeline(
+      [validationMiddleware(store, { failWhenInvalid: false, topicsWithoutSpec: 'pass' })],
+      { tallyRecords: true },
+    );
+    const outcome = await run(pipeline, [
+      { topic: TOPIC, partition: 0, records: batch(['{"lumens": 1}', '{"lumens": -1}']) },
+      { topic: 'other', partition: 0, records: batch(['x', 'y', 'z']) },
+    ]);
+    expect(sorted(outcome.tally)).toEqual([
+      { topic: TOPIC, outcome: 'invalid_tagged', count: 1 },
+      { topic: TOPIC, outcome: 'valid', count: 1 },
+      { topic: 'other', outcome: 'unvalidated', count: 3 },
+    ]);
+  });
+
+  it('counts the valid records of a refused request as refused, not as written', async () => {
+    const pipeline = new Pipeline(
+      [validationMiddleware(store, { failWhenInvalid: true, topicsWithoutSpec: 'pass' })],
+      { tallyRecords: true },
+    );
+    const outcome = await run(pipeline, [
+      { topic: TOPIC, partition: 0, records: batch(['{"lumens": 1}', '{"lumens": -1}']) },
+      { topic: 'other', partition: 0, records: batch(['x']) },
+    ]);
+    expect(sorted(outcome.tally)).toEqual([
+      { topic: TOPIC, outcome: 'invalid_rejected', count: 1 },
+      { topic: TOPIC, outcome: 'refused', count: 1 },
+      { topic: 'other', outcome: 'refused', count: 1 },
+    ]);
+  });
+
+  it('counts records a non-validating middleware decoded as unvalidated', async () => {
+    const spy: Middleware = { name: 'spy', onRecord: () => undefined };
+    const pipeline = new Pipeline(
+      [validationMiddleware(store, { failWhenInvalid: false, topicsWithoutSpec: 'pass' }), spy],
+      { tallyRecords: true },
+    );
+    const outcome = await run(pipeline, [{ topic: 'other', partition: 0, records: batch(['x', 'y']) }]);
+    expect(outcome.tally).toEqual([{ topic: 'other', outcome: 'unvalidated', count: 2 }]);
+  });
+});

@@ -1,24 +1,10 @@
-import type http from 'node:http';
 import { PatternError } from '../pipeline/filter/event-pattern';
 import { compileRecordPattern } from '../pipeline/filter/record-event';
 import { sendJson, type HttpServer } from './http-server';
+import { readBody } from './read-body';
 
 /** A pattern and an event are small; anything bigger is a mistake or an attack. */
 const MAX_BODY_BYTES = 256 * 1024;
-
-/** The body as text, or null when it exceeds the limit (read to its end all the same, so the 413 arrives). */
-function readBody(request: http.IncomingMessage): Promise<string | null> {
-  return new Promise((resolve, reject) => {
-    const chunks: Buffer[] = [];
-    let size = 0;
-    request.on('data', (chunk: Buffer) => {
-      size += chunk.length;
-      if (size <= MAX_BODY_BYTES) chunks.push(chunk);
-    });
-    request.on('end', () => resolve(size > MAX_BODY_BYTES ? null : Buffer.concat(chunks).toString('utf8')));
-    request.on('error', reject);
-  });
-}
 
 /**
  * POST /patterns/test with `{"pattern": {...}, "event": {...}}`: whether the pattern matches the
@@ -27,7 +13,7 @@ function readBody(request: http.IncomingMessage): Promise<string | null> {
  */
 export function registerPatternRoutes(server: HttpServer): void {
   server.route('POST', '/patterns/test', async (request, response) => {
-    const body = await readBody(request);
+    const body = await readBody(request, MAX_BODY_BYTES);
     if (body === null) {
       sendJson(response, 413, { error: `the body is larger than the ${MAX_BODY_BYTES}-byte limit` });
       return;

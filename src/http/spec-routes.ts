@@ -1,7 +1,9 @@
 import type http from 'node:http';
 import { SpecError } from '../asyncapi/spec-error';
 import { SPEC_ID_PATTERN, type SpecStore } from '../asyncapi/spec-store';
+import { checkBearerToken } from './bearer-token';
 import { sendJson, type HttpServer } from './http-server';
+import { readBody } from './read-body';
 
 export interface SpecRoutesOptions {
   store: SpecStore;
@@ -19,33 +21,6 @@ class HttpError extends Error {
   }
 }
 
-function readBody(request: http.IncomingMessage, limit: number): Promise<string> {
-  const declared = Number(request.headers['content-length'] ?? 0);
-  if (declared > limit)
-    return Promise.reject(new HttpError(413, `the document is larger than the ${limit}-byte limit`));
-  return new Promise((resolve, reject) => {
-    const chunks: Buffer[] = [];
-    let size = 0;
-    request.on('data', (chunk: Buffer) => {
-      size += chunk.length;
-      if (size > limit) {
-        reject(new HttpError(413, `the document is larger than the ${limit}-byte limit`));
-        request.destroy();
-        return;
-      }
-      chunks.push(chunk);
-    });
-    request.on('end', () => resolve(Buffer.concat(chunks).toString('utf8')));
-    request.on('error', reject);
-  });
-}
-
-function authorized(request: http.IncomingMessage, token: string | undefined): boolean {
-  if (token === undefined) return true;
-  const header = request.headers.authorization ?? '';
-  return header === `Bearer ${token}`;
-}
-
 /** PUT/GET/DELETE /specs/{id} and GET /specs: AsyncAPI documents, changed at run time without a restart. */
 export function registerSpecRoutes(server: HttpServer, options: SpecRoutesOptions): void {
   const { store } = options;
@@ -58,11 +33,13 @@ export function registerSpecRoutes(server: HttpServer, options: SpecRoutesOption
       ) => Promise<void> | void,
     ) =>
     async (request: http.IncomingMessage, response: http.ServerResponse) => {
-      if (!authorized(request, options.adminToken)) {
-        response.setHeader('www-authenticate', 'Bearer');
-        return sendJson(response, 401, { error: 'a valid bearer token is required' });
+      if (!checkBearerToken(request, response, options.adminToken)) return;
+      let id: string;
+      try {
+        id = decodeURIComponent((request.url ?? '').split('?')[0].slice('/specs/'.length));
+      } catch {
+        return sendJson(response, 400, { error: 'the spec id is not valid percent-encoding' });
       }
-      const id = decodeURIComponent((request.url ?? '').split('?')[0].slice('/specs/'.length));
       try {
         await handler(request, response, id);
       } catch (error) {
@@ -84,6 +61,8 @@ export function registerSpecRoutes(server: HttpServer, options: SpecRoutesOption
       if (!SPEC_ID_PATTERN.test(id))
         throw new HttpError(400, `spec id '${id}' must match ${SPEC_ID_PATTERN.source}`);
       const text = await readBody(req, options.maxSpecBytes);
+      if (text === null)
+        throw new HttpError(413, `the document is larger than the ${options.maxSpecBytes}-byte limit`);
       if (text.trim() === '') throw new HttpError(400, 'the request body must be an AsyncAPI document');
       try {
         const { created, summary } = await store.put(id, text, 'api');

@@ -4,7 +4,9 @@ import type { GatewayConfig } from '../config/gateway-config';
 import { ConfigError, resolveConfig } from '../config/load-config';
 import type { Logger } from '../observability/logger';
 import type { QuotaManager } from '../pipeline/throttle/quota-manager';
+import { checkBearerToken } from './bearer-token';
 import { sendJson, type HttpServer } from './http-server';
+import { readBody } from './read-body';
 
 /** A throttle section is a few quotas; anything this large is a mistake. */
 const MAX_BODY_BYTES = 1024 * 1024;
@@ -18,24 +20,6 @@ export interface ThrottleRoutesOptions {
   logger: Logger;
 }
 
-function readBody(request: http.IncomingMessage): Promise<string | null> {
-  return new Promise((resolve, reject) => {
-    const chunks: Buffer[] = [];
-    let size = 0;
-    request.on('data', (chunk: Buffer) => {
-      size += chunk.length;
-      if (size > MAX_BODY_BYTES) {
-        resolve(null);
-        request.destroy();
-        return;
-      }
-      chunks.push(chunk);
-    });
-    request.on('end', () => resolve(Buffer.concat(chunks).toString('utf8')));
-    request.on('error', reject);
-  });
-}
-
 /**
  * GET and PUT /throttle: the produce quotas and connection limit in force, replaced at run time
  * without a restart. The body of a PUT is the `throttle` section of the configuration file (YAML
@@ -43,13 +27,8 @@ function readBody(request: http.IncomingMessage): Promise<string | null> {
  */
 export function registerThrottleRoutes(server: HttpServer, options: ThrottleRoutesOptions): void {
   const { quotas } = options;
-  const authorized = (request: http.IncomingMessage, response: http.ServerResponse): boolean => {
-    if (options.adminToken === undefined || request.headers.authorization === `Bearer ${options.adminToken}`)
-      return true;
-    response.setHeader('www-authenticate', 'Bearer');
-    sendJson(response, 401, { error: 'a valid bearer token is required' });
-    return false;
-  };
+  const authorized = (request: http.IncomingMessage, response: http.ServerResponse): boolean =>
+    checkBearerToken(request, response, options.adminToken);
   const state = () => ({
     throttle: quotas.config,
     buckets: quotas.bucketCount(),
@@ -62,7 +41,7 @@ export function registerThrottleRoutes(server: HttpServer, options: ThrottleRout
 
   server.route('PUT', '/throttle', async (request, response) => {
     if (!authorized(request, response)) return;
-    const text = await readBody(request);
+    const text = await readBody(request, MAX_BODY_BYTES);
     if (text === null)
       return sendJson(response, 413, { error: `the body is larger than the ${MAX_BODY_BYTES}-byte limit` });
     let section: unknown;

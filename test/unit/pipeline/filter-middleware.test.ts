@@ -42,6 +42,7 @@ import {
 import type { ConnectionContext, RequestDecision, RequestRoute } from '../../../src/proxy/api-handler';
 import type { AddressBook } from '../../../src/proxy/handlers/address-book';
 import { produceHandler } from '../../../src/proxy/handlers/produce';
+import { produceFrame } from '../support/produce-frames';
 
 const BASE_TIMESTAMP = 1_700_000_000_000n;
 
@@ -75,37 +76,6 @@ function batch(values: (string | null)[], options: BatchOptions = {}): Buffer {
       headers: [{ key: 'n', value: Buffer.from(String(i)) }],
     })),
   );
-}
-
-function produceFrame(
-  version: number,
-  partitions: { topic: string; partition: number; records: Buffer }[],
-  acks = -1,
-): Buffer {
-  const writer = new Writer();
-  encodeRequestHeader(writer, {
-    apiKey: ApiKey.Produce,
-    apiVersion: version,
-    correlationId: 7,
-    clientId: 'unit',
-  });
-  const request = createProduceRequest();
-  request.acks = acks;
-  request.timeoutMs = 30_000;
-  for (const p of partitions) {
-    let topic = request.topicData.find((t) => t.name === p.topic);
-    if (topic === undefined) {
-      topic = createProduceRequestTopicProduceData();
-      topic.name = p.topic;
-      request.topicData.push(topic);
-    }
-    const partition = createProduceRequestPartitionProduceData();
-    partition.index = p.partition;
-    partition.records = p.records;
-    topic.partitionData.push(partition);
-  }
-  encodeProduceRequest(writer, request, version);
-  return Buffer.from(writer.result());
 }
 
 function requestOf(frame: Buffer, version: number) {

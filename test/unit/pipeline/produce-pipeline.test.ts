@@ -2,17 +2,8 @@ import { readFileSync } from 'node:fs';
 import path from 'node:path';
 import { SpecStore } from '../../../src/asyncapi/spec-store';
 import { ErrorCode } from '../../../src/protocol/error-codes';
-import { encodeRequestHeader } from '../../../src/protocol/headers';
-import {
-  ApiKey,
-  createProduceRequest,
-  createProduceRequestPartitionProduceData,
-  createProduceRequestTopicProduceData,
-  decodeProduceRequest,
-  decodeProduceResponse,
-  encodeProduceRequest,
-} from '../../../src/protocol/messages';
-import { Reader, Writer } from '../../../src/protocol/primitives';
+import { ApiKey, decodeProduceRequest, decodeProduceResponse } from '../../../src/protocol/messages';
+import { Reader } from '../../../src/protocol/primitives';
 import {
   decodeRecords,
   encodeRecordBatch,
@@ -27,6 +18,7 @@ import { VALIDATION_ERROR_HEADER, validationMiddleware } from '../../../src/pipe
 import type { ConnectionContext, RequestDecision, RequestRoute } from '../../../src/proxy/api-handler';
 import type { AddressBook } from '../../../src/proxy/handlers/address-book';
 import { produceHandler } from '../../../src/proxy/handlers/produce';
+import { produceFrame } from '../support/produce-frames';
 
 const TOPIC = 'event-gateway-demo';
 const GZIP = 1;
@@ -53,37 +45,6 @@ function batch(values: (string | null)[], attributes = 0, producerId = -1n, base
       headers: [{ key: 'origin', value: Buffer.from('test') }],
     })),
   );
-}
-
-function produceFrame(
-  version: number,
-  partitions: { topic: string; partition: number; records: Buffer }[],
-  acks = -1,
-): Buffer {
-  const writer = new Writer();
-  encodeRequestHeader(writer, {
-    apiKey: ApiKey.Produce,
-    apiVersion: version,
-    correlationId: 7,
-    clientId: 'unit',
-  });
-  const request = createProduceRequest();
-  request.acks = acks;
-  request.timeoutMs = 30_000;
-  for (const p of partitions) {
-    let topic = request.topicData.find((t) => t.name === p.topic);
-    if (topic === undefined) {
-      topic = createProduceRequestTopicProduceData();
-      topic.name = p.topic;
-      request.topicData.push(topic);
-    }
-    const partition = createProduceRequestPartitionProduceData();
-    partition.index = p.partition;
-    partition.records = p.records;
-    topic.partitionData.push(partition);
-  }
-  encodeProduceRequest(writer, request, version);
-  return Buffer.from(writer.result());
 }
 
 const book: AddressBook = {

@@ -16,6 +16,7 @@ build: install
 
 # Runs the gateway with its demo spec in front of a local single broker.
 demo: install
+	$(KAFKA) ensure-kcat
 	$(KAFKA) up 1
 	scripts/demo.sh
 

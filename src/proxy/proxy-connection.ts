@@ -117,11 +117,6 @@ export class ProxyConnection implements ConnectionContext {
     upstream.on('close', () => this.close('broker connection closed'));
   }
 
-  /** Requests sent upstream or answered locally whose responses have not reached the client yet. */
-  pendingResponses(): number {
-    return this.inFlight.length;
-  }
-
   /** Stops reading new requests and resolves once every accepted request has been answered. */
   drain(): Promise<void> {
     this.drainRequested = true;

@@ -118,12 +118,6 @@ export class TapConsumer {
     throw new Error('the tap consumer did not join its group in time');
   }
 
-  /** Re-reads the topic list now (a topic was just created). */
-  async refreshNow(): Promise<void> {
-    this.refresh();
-    await this.refreshing;
-  }
-
   async stop(): Promise<void> {
     this.stopped = true;
     if (this.timer) clearInterval(this.timer);

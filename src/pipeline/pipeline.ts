@@ -217,7 +217,8 @@ export class Pipeline {
   ): PipelineOutcome | Promise<PipelineOutcome> {
     const rejections: PartitionRejection[] = [];
     const plans: PartitionPlan[] = [];
-    const unchecked = this.options.tallyRecords ? new Tally() : null;
+    // Records of topics no middleware wants, counted from batch headers: topic -> count.
+    const unchecked = this.options.tallyRecords ? new Map<string, number>() : null;
     let pending: Promise<void>[] | null = null;
 
     for (let t = 0; t < request.topicData.length; t++) {
@@ -299,7 +300,7 @@ export class Pipeline {
   }
 
   private countRecords(
-    tally: Tally,
+    unchecked: Map<string, number>,
     topic: string,
     partitions: ProduceRequest['topicData'][number]['partitionData'],
   ): void {
@@ -313,19 +314,21 @@ export class Pipeline {
         // Unreadable records of a topic nobody checks are the broker's to refuse.
       }
     }
-    if (count > 0) tally.add(topic, 'unvalidated', count);
+    if (count > 0) unchecked.set(topic, (unchecked.get(topic) ?? 0) + count);
   }
 
   /** The fate of each decoded record once the request's fate is known. */
-  private tallyOf(plans: PartitionPlan[], unchecked: Tally | null, refused: boolean): RecordTally[] {
+  private tallyOf(
+    plans: PartitionPlan[],
+    unchecked: Map<string, number> | null,
+    refused: boolean,
+  ): RecordTally[] {
     if (unchecked === null) return [];
     const tally = new Tally();
-    if (refused) {
-      for (const entry of unchecked.entries()) tally.add(entry.topic, 'refused', entry.count);
-    } else {
-      for (const entry of unchecked.entries()) tally.add(entry.topic, entry.outcome, entry.count);
-    }
+    for (const [topic, count] of unchecked) tally.add(topic, refused ? 'refused' : 'unvalidated', count);
     for (const plan of plans) {
+      // Counted per batch first, so the per-topic maps are touched once per outcome, not per record.
+      const counts: Record<string, number> = {};
       for (const piece of plan.pieces) {
         if (Buffer.isBuffer(piece)) continue;
         for (const state of piece.states) {
@@ -333,9 +336,10 @@ export class Pipeline {
           if (refused) outcome = state.label === 'invalid_rejected' ? 'invalid_rejected' : 'refused';
           else if (state.dropped) outcome = 'dropped';
           else outcome = state.label ?? 'unvalidated';
-          tally.add(plan.topic, outcome);
+          counts[outcome] = (counts[outcome] ?? 0) + 1;
         }
       }
+      for (const outcome in counts) tally.add(plan.topic, outcome, counts[outcome]);
     }
     return tally.entries();
   }
@@ -362,7 +366,7 @@ export class Pipeline {
   private conclude(
     plans: PartitionPlan[],
     rejections: PartitionRejection[],
-    unchecked: Tally | null,
+    unchecked: Map<string, number> | null,
   ): PipelineOutcome {
     for (const plan of plans) {
       const refused: RecordRejection[] = [];

@@ -1,5 +1,5 @@
 import type { ChannelContract, HeaderReading, KeyReading, MessageContract } from './channel-contract';
-import { readJson, type JsonReading } from '../pipeline/record-json';
+import { readJson, readUtf8, type JsonReading } from '../pipeline/record-json';
 import { describeSchemaErrors } from './describe-schema-errors';
 
 /** The parts of a record a contract speaks about. */
@@ -10,10 +10,6 @@ export interface ValidatedRecord {
   /** The value already read as JSON (the pipeline's reading, shared with other middlewares). */
   json?(): JsonReading;
 }
-
-const utf8 = new TextDecoder('utf-8', { fatal: true });
-
-type Parsed = JsonReading;
 
 /** Text that reads as the type a schema asks for; otherwise the text itself, so the schema reports the mismatch. */
 function readTyped(text: string, reading: HeaderReading | KeyReading): unknown {
@@ -31,15 +27,11 @@ function readTyped(text: string, reading: HeaderReading | KeyReading): unknown {
   }
 }
 
-function readKey(key: Buffer | null, reading: KeyReading): Parsed {
+function readKey(key: Buffer | null, reading: KeyReading): JsonReading {
   if (key === null) return { ok: true, data: null };
   if (reading === 'json') return readJson(key, 'key');
-  let text: string;
-  try {
-    text = utf8.decode(key);
-  } catch {
-    return { ok: false, reason: 'key is not valid UTF-8 text' };
-  }
+  const text = readUtf8(key);
+  if (text === null) return { ok: false, reason: 'key is not valid UTF-8 text' };
   return { ok: true, data: readTyped(text, reading) };
 }
 
@@ -91,7 +83,7 @@ export function validateRecord(contract: ChannelContract, record: ValidatedRecor
   const needsValue = contract.messages.some((m) => m.value !== null);
   const value = needsValue
     ? (record.json?.() ?? readJson(record.value, 'value'))
-    : ({ ok: true, data: null } as Parsed);
+    : ({ ok: true, data: null } as JsonReading);
   if (!value.ok) return [`(root): ${value.reason}`];
   if (contract.messages.length === 1) {
     const errors = messageErrors(contract.messages[0], value.data, record);

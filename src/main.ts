@@ -18,7 +18,7 @@ import { loadMiddlewares } from './pipeline/load-middlewares';
 import { filterMiddleware } from './pipeline/filter/filter-middleware';
 import { Pipeline } from './pipeline/pipeline';
 import { QuotaManager } from './pipeline/throttle/quota-manager';
-import { validationMiddleware, type ValidationObserver } from './pipeline/validation-middleware';
+import { validationMiddleware, type TaggedObserver } from './pipeline/validation-middleware';
 import { fetchClusterMetadata } from './proxy/cluster-metadata';
 import { Gateway } from './proxy/gateway';
 import type { FrameTap } from './proxy/proxy-connection';
@@ -79,20 +79,18 @@ export async function startGateway(
   await loadSpecFiles(specs, config, logger);
 
   const invalidLog = new RateLimitedLog(logger);
-  const observeValidation: ValidationObserver = (outcome, record, context, errors) => {
-    if (outcome === 'invalid_tagged') {
-      invalidLog.warn(
-        `tagged:${context.clientId}:${record.topic}`,
-        {
-          clientId: context.clientId,
-          client: context.clientAddress,
-          topic: record.topic,
-          partition: record.partition,
-          errors,
-        },
-        'invalid record forwarded with a validation error header',
-      );
-    }
+  const logTagged: TaggedObserver = (record, context, errors) => {
+    invalidLog.warn(
+      `tagged:${context.clientId}:${record.topic}`,
+      {
+        clientId: context.clientId,
+        client: context.clientAddress,
+        topic: record.topic,
+        partition: record.partition,
+        errors,
+      },
+      'invalid record forwarded with a validation error header',
+    );
   };
   const observeProduce: ProduceObserver = {
     counted(tally) {
@@ -122,7 +120,7 @@ export async function startGateway(
   const configured = await loadMiddlewares(
     config.pipeline.middlewares,
     {
-      validation: () => validationMiddleware(specs, config.asyncapi, observeValidation),
+      validation: () => validationMiddleware(specs, config.asyncapi, logTagged),
       filter: (settings, where) => filterMiddleware(settings, where),
     },
     { logger },

@@ -4,8 +4,6 @@ import type { Middleware, ProduceContext, ProducedRecord, RecordVerdict } from '
 
 export const VALIDATION_ERROR_HEADER = '_asyncapi_eg_validation_error';
 
-export type ValidationOutcome = 'valid' | 'invalid_tagged' | 'invalid_rejected' | 'unvalidated';
-
 export interface ValidationSettings {
   /** Default for channels that do not say (x-eg-fail-when-invalid): reject instead of tagging. */
   failWhenInvalid: boolean;
@@ -13,15 +11,11 @@ export interface ValidationSettings {
   topicsWithoutSpec: 'pass' | 'reject';
 }
 
-/**
- * Told about every record the middleware looked at (metrics and logs hang off this). Records of
- * topics it did not want are counted by the pipeline as 'unvalidated' without being decoded.
- */
-export type ValidationObserver = (
-  outcome: ValidationOutcome,
+/** Told about each record that was forwarded with the validation error header (for the logs). */
+export type TaggedObserver = (
   record: ProducedRecord,
   context: ProduceContext,
-  errors: readonly string[] | null,
+  errors: readonly string[],
 ) => void;
 
 /**
@@ -31,7 +25,7 @@ export type ValidationObserver = (
 export function validationMiddleware(
   store: SpecStore,
   settings: ValidationSettings,
-  observe?: ValidationObserver,
+  onTagged?: TaggedObserver,
 ): Middleware {
   return {
     name: 'validation',
@@ -45,24 +39,21 @@ export function validationMiddleware(
           const reason = `topic ${record.topic} is not described by any AsyncAPI spec`;
           verdict.reject(reason);
           verdict.classify('invalid_rejected');
-          observe?.('invalid_rejected', record, context, [reason]);
         }
         return;
       }
       const errors = validateRecord(contract, record);
       if (errors === null) {
         verdict.classify('valid');
-        observe?.('valid', record, context, null);
         return;
       }
       if (contract.failWhenInvalid ?? settings.failWhenInvalid) {
         verdict.reject(errors.join('; '));
         verdict.classify('invalid_rejected');
-        observe?.('invalid_rejected', record, context, errors);
       } else {
         verdict.addHeader(VALIDATION_ERROR_HEADER, JSON.stringify({ ts: new Date().toISOString(), errors }));
         verdict.classify('invalid_tagged');
-        observe?.('invalid_tagged', record, context, errors);
+        onTagged?.(record, context, errors);
       }
     },
   };

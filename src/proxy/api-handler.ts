@@ -9,8 +9,12 @@ export interface RequestRoute {
 
 /** What the connection should do with one client request. */
 export type RequestDecision =
-  /** Send `frame` (or the original bytes when absent) to the broker. */
-  | { action: 'forward'; frame?: Buffer; expectResponse: boolean }
+  /**
+   * Send `frame` (or the original bytes when absent) to the broker. `exchange` is handed back to
+   * onResponse with this request's response, so a handler keeps per-request state without a
+   * lookup table of its own.
+   */
+  | { action: 'forward'; frame?: Buffer; expectResponse: boolean; exchange?: unknown }
   /** Answer the client from the gateway (`response` is a full response payload); nothing goes upstream. */
   | { action: 'respond'; response: Buffer }
   /** Answer nothing and close the connection, as a broker does for a failed acks=0 produce. */
@@ -42,7 +46,12 @@ export interface ApiHandler {
    */
   passesUntouched?(route: RequestRoute): boolean;
   /** Returns the payload to send to the client: the same buffer when nothing changed. */
-  onResponse?(frame: Buffer, route: RequestRoute, context: ConnectionContext): Buffer | Promise<Buffer>;
+  onResponse?(
+    frame: Buffer,
+    route: RequestRoute,
+    context: ConnectionContext,
+    exchange?: unknown,
+  ): Buffer | Promise<Buffer>;
 }
 
 /** Handlers indexed by API key: a plain array lookup on the hot path. */

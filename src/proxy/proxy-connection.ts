@@ -19,6 +19,8 @@ interface InFlight {
   response: Buffer | null;
   /** performance.now() when the request went upstream (for the round-trip histogram). */
   sentAt: number;
+  /** What the request's handler asked to get back with the response. */
+  exchange?: unknown;
 }
 
 /** What the connection reports as traffic flows (metrics hang off this). */
@@ -227,7 +229,13 @@ export class ProxyConnection implements ConnectionContext {
     switch (decision.action) {
       case 'forward':
         if (decision.expectResponse) {
-          this.inFlight.push({ route, awaitingBroker: true, response: null, sentAt: performance.now() });
+          this.inFlight.push({
+            route,
+            awaitingBroker: true,
+            response: null,
+            sentAt: performance.now(),
+            exchange: decision.exchange,
+          });
         }
         if (!this.write(this.upstream, decision.frame ?? original)) this.client.pause();
         return;
@@ -318,7 +326,7 @@ export class ProxyConnection implements ConnectionContext {
     }
     let rewritten: Buffer | Promise<Buffer>;
     try {
-      rewritten = handler.onResponse(frame, entry.route, this);
+      rewritten = handler.onResponse(frame, entry.route, this, entry.exchange);
     } catch (error) {
       this.fail('broker', error);
       return;

@@ -4,16 +4,10 @@ import { hostname } from 'node:os';
 import { Kafka, logLevel, type Consumer, type KafkaConfig } from 'kafkajs';
 import type { GatewayConfig } from '../../config/gateway-config';
 import type { Logger } from '../../observability/logger';
+import { nameMatcher } from '../../pipeline/filter/name-matcher';
 import type { ConsumedMessage } from './tap-record';
 
 export type TapListener = (topic: string, partition: number, message: ConsumedMessage) => void;
-
-/** `/regex/` entries match topic names by pattern; anything else is an exact topic name. */
-function topicMatcher(entries: readonly string[]): (topic: string) => boolean {
-  const names = new Set(entries.filter((e) => !(e.startsWith('/') && e.endsWith('/') && e.length > 2)));
-  const patterns = entries.filter((e) => !names.has(e)).map((e) => new RegExp(e.slice(1, -1)));
-  return (topic) => names.has(topic) || patterns.some((p) => p.test(topic));
-}
 
 /**
  * Reads the mirrored topics back from the brokers (what subscribers see is what Kafka holds) with
@@ -50,7 +44,7 @@ export class TapConsumer {
         : undefined,
     };
     this.kafka = new Kafka(kafkaConfig);
-    this.matches = topicMatcher(config.tap.topics);
+    this.matches = nameMatcher(config.tap.topics);
   }
 
   start(): void {

@@ -1,3 +1,4 @@
+import { readUtf8 } from '../../pipeline/record-json';
 import { VALIDATION_ERROR_HEADER } from '../../pipeline/validation-middleware';
 
 /** One record as the tap sends it to WebSocket clients: a JSON frame per record. */
@@ -16,15 +17,12 @@ export interface TapRecord {
   validationError?: { ts: string; errors: string[] } | { raw: string };
 }
 
-const utf8 = new TextDecoder('utf-8', { fatal: true });
-
 function text(bytes: Buffer | null): { text: string | null; base64: boolean } {
   if (bytes === null) return { text: null, base64: false };
-  try {
-    return { text: utf8.decode(bytes), base64: false };
-  } catch {
-    return { text: bytes.toString('base64'), base64: true };
-  }
+  const decoded = readUtf8(bytes);
+  return decoded === null
+    ? { text: bytes.toString('base64'), base64: true }
+    : { text: decoded, base64: false };
 }
 
 export interface ConsumedMessage {

@@ -1,5 +1,11 @@
 import { childPath, indexPath, PatternError } from './pattern-error';
-import { compileFieldMatchers, OPERATORS, type FieldMatcher, type Leaf } from './value-matchers';
+import {
+  compileFieldMatchers,
+  isPlainObject,
+  OPERATORS,
+  type FieldMatcher,
+  type Leaf,
+} from './value-matchers';
 
 export { PatternError } from './pattern-error';
 
@@ -37,10 +43,6 @@ interface ObjectNode {
 }
 
 type FieldNode = { key: string; object: ObjectNode } | { key: string; matchers: FieldMatcher[] };
-
-function isPlainObject(value: unknown): value is Record<string, unknown> {
-  return typeof value === 'object' && value !== null && !Array.isArray(value);
-}
 
 /** Compiles a pattern (parsed JSON); throws PatternError naming the place that is wrong. */
 export function compileEventPattern(pattern: unknown, options: CompileOptions = {}): EventPattern {
@@ -135,22 +137,33 @@ function matchFields(node: ObjectNode, object: Record<string, unknown> | undefin
       return false;
     }
   }
-  for (const group of node.ors) {
-    if (!group.some((branch) => matchFields(branch, object))) return false;
-  }
+  for (const group of node.ors) if (!matchesOneBranch(group, object)) return false;
   return true;
 }
 
+function matchesOneBranch(
+  group: readonly ObjectNode[],
+  object: Record<string, unknown> | undefined,
+): boolean {
+  for (const branch of group) if (matchFields(branch, object)) return true;
+  return false;
+}
+
 function matchLeaves(matchers: readonly FieldMatcher[], value: unknown): boolean {
+  let leaves: Leaf[] | null = null;
   if (Array.isArray(value)) {
-    const leaves = flatten(value).filter(isLeaf);
-    if (leaves.length > 0) {
-      return matchers.some((m) => (m.kind === 'exists' ? m.exists : leaves.some(m.test)));
-    }
-  } else if (isLeaf(value)) {
-    return matchers.some((m) => (m.kind === 'exists' ? m.exists : m.test(value)));
+    const found = flatten(value).filter(isLeaf);
+    if (found.length > 0) leaves = found;
   }
-  return matchers.some((m) => m.kind === 'exists' && !m.exists);
+  const present = leaves !== null || isLeaf(value);
+  for (const matcher of matchers) {
+    if (matcher.kind === 'exists') {
+      if (matcher.exists === present) return true;
+    } else if (leaves !== null ? leaves.some(matcher.test) : present && matcher.test(value as Leaf)) {
+      return true;
+    }
+  }
+  return false;
 }
 
 function isLeaf(value: unknown): value is Leaf {

@@ -5,6 +5,7 @@ import { ConfigError } from '../../config/load-config';
 import { ErrorCode } from '../../protocol/error-codes';
 import type { Middleware, ProducedRecord, RecordVerdict } from '../middleware';
 import { PatternError, type EventPattern } from './event-pattern';
+import { nameMatcher } from './name-matcher';
 import { compileRecordPattern, producedRecordParts, recordEvent } from './record-event';
 
 const validateSettings = new Ajv({ allErrors: true, useDefaults: true, strict: false }).compile(
@@ -94,7 +95,7 @@ function checkSettings(
     seen.add(rule.name);
     let appliesTo: CompiledRule['appliesTo'];
     try {
-      appliesTo = topicMatcher(rule.topics);
+      appliesTo = rule.topics === undefined ? () => true : nameMatcher(rule.topics);
     } catch (error) {
       problems.push(`${at}: topics: ${(error as Error).message}`);
       return;
@@ -114,23 +115,6 @@ function checkSettings(
   });
   if (problems.length > 0) throw new ConfigError('filter settings', problems);
   return { rules, dropFallback: checked.dropFallback };
-}
-
-/** `/regex/` entries match topic names by pattern, anything else is an exact name; none: every topic. */
-function topicMatcher(entries: readonly string[] | undefined): (topic: string) => boolean {
-  if (entries === undefined) return () => true;
-  const isRegex = (entry: string) => entry.length > 2 && entry.startsWith('/') && entry.endsWith('/');
-  const names = new Set(entries.filter((entry) => !isRegex(entry)));
-  const patterns = entries.filter(isRegex).map((entry) => {
-    try {
-      return new RegExp(entry.slice(1, -1));
-    } catch (error) {
-      throw new Error(`${entry} is not a valid regular expression (${(error as Error).message})`, {
-        cause: error,
-      });
-    }
-  });
-  return (topic) => names.has(topic) || patterns.some((pattern) => pattern.test(topic));
 }
 
 /** Ajv's errors as `<where>.rules.N (rule "name"): <key>: <problem>`, like the pattern errors. */

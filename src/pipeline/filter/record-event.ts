@@ -45,7 +45,8 @@ function headersObject(
     if (!Object.hasOwn(headers, name)) headers[name] = decoded;
     else {
       const earlier = headers[name];
-      headers[name] = Array.isArray(earlier) ? [...earlier, decoded] : [earlier, decoded];
+      if (Array.isArray(earlier)) earlier.push(decoded);
+      else headers[name] = [earlier, decoded];
     }
   }
   return headers;

@@ -12,7 +12,7 @@ import { childPath, indexPath, PatternError } from './pattern-error';
 /** A scalar in an event: what patterns compare. Objects and arrays are never leaves. */
 export type Leaf = string | number | boolean | null;
 
-export type LeafTest = (leaf: Leaf) => boolean;
+type LeafTest = (leaf: Leaf) => boolean;
 
 /** One alternative of a field's list: a test on its leaves, or a statement about their presence. */
 export type FieldMatcher = { kind: 'test'; test: LeafTest } | { kind: 'exists'; exists: boolean };
@@ -29,7 +29,7 @@ export const OPERATORS: ReadonlySet<string> = new Set([
   'cidr',
 ]);
 
-function isPlainObject(value: unknown): value is Record<string, unknown> {
+export function isPlainObject(value: unknown): value is Record<string, unknown> {
   return typeof value === 'object' && value !== null && !Array.isArray(value);
 }
 
@@ -117,8 +117,10 @@ function text(operand: unknown, path: string, operator: string): string {
 
 /** `prefix` / `suffix`: a string, or `{"equals-ignore-case": string}` to ignore case. */
 function affix(operand: unknown, path: string, operator: 'prefix' | 'suffix'): LeafTest {
-  const at = (expected: string, leaf: string) =>
-    operator === 'prefix' ? leaf.startsWith(expected) : leaf.endsWith(expected);
+  const at =
+    operator === 'prefix'
+      ? (expected: string, leaf: string) => leaf.startsWith(expected)
+      : (expected: string, leaf: string) => leaf.endsWith(expected);
   if (typeof operand === 'string') return (leaf) => typeof leaf === 'string' && at(operand, leaf);
   if (isPlainObject(operand)) {
     const keys = Object.keys(operand);
@@ -211,7 +213,7 @@ function compileExcludedValues(values: readonly unknown[], path: string): LeafTe
  * anchors the first and last pieces and finds the middle ones leftmost-first, which is exact for
  * star-only globs and never backtracks.
  */
-export function compileWildcard(glob: string, path: string): (text: string) => boolean {
+function compileWildcard(glob: string, path: string): (text: string) => boolean {
   const pieces: string[] = [];
   let current = '';
   for (let i = 0; i < glob.length; i++) {

@@ -1,6 +1,7 @@
 import { BlockList, isIP } from 'node:net';
 import { ConfigError } from '../../config/load-config';
 import type { ThrottleConfig, ThrottleQuota } from '../../config/gateway-config';
+import { isRegexEntry, nameMatcher } from '../filter/name-matcher';
 import { normalizeIp } from './client-address';
 import { ConnectionLimiter } from './connection-limiter';
 import { LruMap } from './lru-map';
@@ -65,17 +66,6 @@ interface Charge {
   records: number;
 }
 
-function isPattern(entry: string): boolean {
-  return entry.length > 2 && entry.startsWith('/') && entry.endsWith('/');
-}
-
-/** Client ids and topics: exact names, or `/regex/`. */
-function nameMatcher(entries: readonly string[]): (name: string) => boolean {
-  const names = new Set(entries.filter((entry) => !isPattern(entry)));
-  const patterns = entries.filter(isPattern).map((entry) => new RegExp(entry.slice(1, -1)));
-  return (name) => names.has(name) || patterns.some((pattern) => pattern.test(name));
-}
-
 /** Client addresses: IPs or CIDR blocks. */
 function addressMatcher(entries: readonly string[]): (address: string) => boolean {
   const list = new BlockList();
@@ -135,7 +125,7 @@ export function throttleProblems(config: ThrottleConfig): string[] {
           problems.push(`${where}: '${entry}' is not an IP address or CIDR block`);
         else if (prefix !== undefined && !(/^\d{1,3}$/.test(prefix) && Number(prefix) <= bits))
           problems.push(`${where}: '${entry}' has a prefix length outside 0-${bits}`);
-      } else if (isPattern(entry)) {
+      } else if (isRegexEntry(entry)) {
         try {
           new RegExp(entry.slice(1, -1));
         } catch (error) {

@@ -53,14 +53,11 @@ function usageOf(
  * is slowed all the same; older clients get the response only once it has passed.
  */
 export class ProduceThrottle {
-  private readonly now: () => number;
   /** Until when a connection's produce requests are held (a broker mutes the channel). */
   private readonly mutedUntil = new WeakMap<ConnectionContext, number>();
   private readonly responses = new WeakMap<ConnectionContext, Map<number, ThrottledResponse>>();
 
-  constructor(readonly quotas: QuotaManager) {
-    this.now = quotas.now;
-  }
+  constructor(private readonly quotas: QuotaManager) {}
 
   get active(): boolean {
     return this.quotas.active;
@@ -70,7 +67,7 @@ export class ProduceThrottle {
   muted(connection: ConnectionContext): Promise<void> | null {
     const until = this.mutedUntil.get(connection);
     if (until === undefined) return null;
-    const remaining = until - this.now();
+    const remaining = until - this.quotas.now();
     if (remaining <= 0) {
       this.mutedUntil.delete(connection);
       return null;
@@ -94,7 +91,7 @@ export class ProduceThrottle {
   /** A request that was let through is on its way to the broker: its throttle starts now. */
   forwarded(connection: ConnectionContext, route: RequestRoute, acks: number, admission: Admission): void {
     if (admission.throttleMs <= 0) return;
-    const releaseAt = this.now() + admission.throttleMs;
+    const releaseAt = this.quotas.now() + admission.throttleMs;
     // acks=0 gets no response to carry the throttle time, so holding the connection is all there is.
     if (acks === 0 || route.apiVersion >= FIRST_VERSION_CLIENT_THROTTLES)
       this.mutedUntil.set(connection, Math.max(this.mutedUntil.get(connection) ?? 0, releaseAt));
@@ -130,7 +127,7 @@ export class ProduceThrottle {
       response = encodeResponse(route, header, body, encodeProduceResponse, frame.length + 16);
     }
     if (route.apiVersion >= FIRST_VERSION_CLIENT_THROTTLES) return response;
-    const remaining = throttled.releaseAt - this.now();
+    const remaining = throttled.releaseAt - this.quotas.now();
     return remaining <= 0 ? response : sleep(Math.ceil(remaining)).then(() => response);
   }
 }

@@ -867,7 +867,7 @@ function writeValueStmts(
     return [`if (${v} === null) {`, `  ${w}.int8(-1);`, '} else {', `  ${w}.int8(1);`, `  ${write}`, '}'];
   }
   const kind = t.name === 'string' ? 'String' : t.name === 'bytes' || t.name === 'records' ? 'Bytes' : null;
-  if (kind === null) return t.name === 'uuid' ? [`writeUuid(${w}, ${v});`] : [`${w}.${t.name}(${v});`];
+  if (kind === null) return [`${w}.${t.name}(${v});`];
   return splitStmts(
     range,
     flexible,
@@ -900,7 +900,7 @@ function emitWriteStruct(s: StructModel): string[] {
       body.push(
         ...selectStmts(
           flexCond,
-          () => ['_writer.taggedFields(undefined, _m.unknownTaggedFields);'],
+          () => ['_writer.taggedFields(_m.unknownTaggedFields);'],
           () => [],
         ),
       );
@@ -1103,7 +1103,6 @@ const RUNTIME_NAMES = [
   'hasTag',
   'writeUnknownTaggedFieldsBelow',
   'writeTaggedField',
-  'writeUuid',
   'notNull',
   'nullInNonNullable',
   'unsupportedVersion',

@@ -4,13 +4,9 @@
  * decode costs no closure per struct), the bookkeeping that keeps decode -> encode byte-identical,
  * and the errors the generated code raises.
  */
-import { ProtocolError, Reader, type RawTaggedField, type Writer } from '../primitives';
+import { NO_TAGGED_FIELDS, ProtocolError, Reader, type RawTaggedField, type Writer } from '../primitives';
 
-/**
- * Shared by every decoded struct that carried no unknown tagged field. Frozen so that code which
- * pushes into a decoded struct's list fails loudly instead of leaking into every other struct.
- */
-export const NO_TAGGED_FIELDS: RawTaggedField[] = Object.freeze([]) as unknown as RawTaggedField[];
+export { NO_TAGGED_FIELDS };
 
 /** Kafka's default UUID (all zero bits), in the 32-hex-digit form decoders return. */
 export const ZERO_UUID = '00000000000000000000000000000000';
@@ -90,7 +86,7 @@ export function writeUnknownTaggedFieldsBelow(
   let index = from;
   while (index < fields.length && fields[index].tag < belowTag) {
     const field = fields[index++];
-    writer.uvarint(field.tag).uvarint(field.data.length).raw(field.data);
+    writeTaggedField(writer, field.tag, field.data);
   }
   return index;
 }
@@ -99,11 +95,8 @@ export function writeTaggedField(writer: Writer, tag: number, data: Buffer): voi
   writer.uvarint(tag).uvarint(data.length).raw(data);
 }
 
-/** Writer.uuid silently writes short for malformed hex, which would corrupt the whole frame. */
 export function writeUuid(writer: Writer, hex: string): void {
-  const start = writer.offset;
-  if (hex.length === 32) writer.uuid(hex);
-  if (writer.offset - start !== 16) throw new RangeError(`invalid uuid ${JSON.stringify(hex)}`);
+  writer.uuid(hex);
 }
 
 /** A null where the encoded version has no way to express one. */

@@ -1,7 +1,6 @@
 import { ProtocolError } from './protocol-error';
-import type { RawTaggedField } from './tagged-fields';
+import { NO_TAGGED_FIELDS, type RawTaggedField } from './tagged-fields';
 
-const NO_TAGGED_FIELDS: RawTaggedField[] = [];
 const MAX_SAFE_BIGINT = BigInt(Number.MAX_SAFE_INTEGER);
 
 /**
@@ -157,8 +156,13 @@ export class Reader {
     return this.text(lengthPlusOne - 1, 'compact string');
   }
 
+  /** Moves past `length` bytes and returns where they start: raw() without the view. */
+  skip(length: number): number {
+    return this.need(length, 'bytes');
+  }
+
   raw(length: number): Buffer {
-    const at = this.need(length, 'bytes');
+    const at = this.skip(length);
     return this.buffer.subarray(at, at + length);
   }
 
@@ -220,35 +224,23 @@ export class Reader {
   }
 
   /**
-   * Reads a tagged-field section. Known tags are handed to `onKnown`, which must consume exactly
-   * the field's bytes and return true; unknown tags are returned raw so that they survive a
-   * re-encode byte for byte.
+   * Reads a tagged-field section whose tags are all unknown to the caller, returned raw so that
+   * they survive a re-encode byte for byte.
    */
-  taggedFields(onKnown?: (tag: number, reader: Reader) => boolean): RawTaggedField[] {
+  taggedFields(): RawTaggedField[] {
     const count = this.uvarint();
     if (count === 0) return NO_TAGGED_FIELDS;
-    const at = this.offset;
-    this.checkCount(count, 2, at);
-    let unknown: RawTaggedField[] | undefined;
+    this.checkCount(count, 2, this.offset);
+    const fields: RawTaggedField[] = [];
     let previousTag = -1;
     for (let i = 0; i < count; i++) {
       const tagAt = this.offset;
       const tag = this.uvarint();
       if (tag <= previousTag) this.fail(`tagged field ${tag} out of order`, tagAt);
       previousTag = tag;
-      const size = this.uvarint();
-      const data = this.raw(size);
-      if (onKnown) {
-        const sub = new Reader(this.buffer, this.offset - size, this.offset);
-        if (onKnown(tag, sub)) {
-          if (sub.offset !== sub.end)
-            this.fail(`tagged field ${tag} has ${sub.end - sub.offset} trailing bytes`, tagAt);
-          continue;
-        }
-      }
-      (unknown ??= []).push({ tag, data });
+      fields.push({ tag, data: this.raw(this.uvarint()) });
     }
-    return unknown ?? NO_TAGGED_FIELDS;
+    return fields;
   }
 
   /** Skips a tagged-field section without keeping it. */

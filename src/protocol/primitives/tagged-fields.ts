@@ -6,3 +6,9 @@ export interface RawTaggedField {
   tag: number;
   data: Buffer;
 }
+
+/**
+ * Shared by every decoded struct that carried no unknown tagged field. Frozen so that code which
+ * pushes into a decoded struct's list fails loudly instead of leaking into every other struct.
+ */
+export const NO_TAGGED_FIELDS: RawTaggedField[] = Object.freeze([]) as unknown as RawTaggedField[];

@@ -79,9 +79,13 @@ export class Writer {
     return this;
   }
 
+  /** The 32-hex-digit form Reader.uuid returns. Buffer.write stops at the first non-hex digit. */
   uuid(hex: string): this {
     this.ensure(16);
-    this.offset += this.buffer.write(hex, this.offset, 16, 'hex');
+    if (hex.length !== 32 || this.buffer.write(hex, this.offset, 16, 'hex') !== 16) {
+      throw new RangeError(`invalid uuid ${JSON.stringify(hex)}`);
+    }
+    this.offset += 16;
     return this;
   }
 
@@ -173,22 +177,10 @@ export class Writer {
     return this.uvarint(count === null ? 0 : count + 1);
   }
 
-  /**
-   * Writes a tagged-field section: the known fields (already encoded by the caller, in tag order)
-   * merged with preserved unknown ones, all sorted by tag as the protocol requires.
-   */
-  taggedFields(known: RawTaggedField[] | undefined, unknown: RawTaggedField[] | undefined): this {
-    const knownCount = known?.length ?? 0;
-    const unknownCount = unknown?.length ?? 0;
-    if (knownCount + unknownCount === 0) return this.uvarint(0);
-    const all =
-      knownCount === 0
-        ? unknown!
-        : unknownCount === 0
-          ? known!
-          : [...known!, ...unknown!].sort((a, b) => a.tag - b.tag);
-    this.uvarint(all.length);
-    for (const field of all) this.uvarint(field.tag).uvarint(field.data.length).raw(field.data);
+  /** Writes a tagged-field section of fields already encoded and sorted by tag. */
+  taggedFields(fields: readonly RawTaggedField[]): this {
+    this.uvarint(fields.length);
+    for (const field of fields) this.uvarint(field.tag).uvarint(field.data.length).raw(field.data);
     return this;
   }
 

@@ -64,15 +64,15 @@ const gzip: CompressionCodec = {
 const snappy: CompressionCodec = {
   type: CompressionType.Snappy,
   name: 'snappy',
-  compress: (data) => compressXerialSnappy(data),
-  decompress: (data, maxBytes, at = 0) => decompressSnappy(data, maxBytes, at),
+  compress: compressXerialSnappy,
+  decompress: decompressSnappy,
 };
 
 const lz4: CompressionCodec = {
   type: CompressionType.Lz4,
   name: 'lz4',
-  compress: (data) => compressLz4Frame(data),
-  decompress: (data, maxBytes, at = 0) => decompressLz4Frames(data, maxBytes, at),
+  compress: compressLz4Frame,
+  decompress: decompressLz4Frames,
 };
 
 // ---- zstd ----

@@ -1,5 +1,5 @@
 import { compressSync, uncompressSync } from 'lz4-napi';
-import { xxh32 as xxh32Native } from '@node-rs/xxhash';
+import { Xxh32, xxh32 as xxh32Native } from '@node-rs/xxhash';
 import { ProtocolError } from '../primitives/protocol-error';
 
 /**
@@ -37,8 +37,8 @@ const JAVA_FRAME_HEADER = Buffer.from([
 const END_MARK = Buffer.alloc(4);
 
 /** xxHash32 of a range, for the frame's header, block and content checksums. */
-export function xxh32(data: Buffer, start = 0, end = data.length, seed = 0): number {
-  return xxh32Native(start === 0 && end === data.length ? data : data.subarray(start, end), seed) >>> 0;
+export function xxh32(data: Buffer, start = 0, end = data.length): number {
+  return xxh32Native(start === 0 && end === data.length ? data : data.subarray(start, end)) >>> 0;
 }
 
 // ---- decoding ----
@@ -235,7 +235,8 @@ export function decompressLz4Frames(data: Buffer, maxBytes: number, at = 0): Buf
   const parts: Buffer[] = [];
   let total = 0;
   for (const frame of frames) {
-    const first = parts.length;
+    // Hashed block by block, so that checking the frame costs no copy of its content.
+    const hash = frame.contentChecksum === null ? null : new Xxh32();
     let frameTotal = 0;
     for (const block of frame.blocks) {
       const out = block.compressed
@@ -243,6 +244,7 @@ export function decompressLz4Frames(data: Buffer, maxBytes: number, at = 0): Buf
         : data.subarray(block.start, block.start + block.size);
       frameTotal += out.length;
       if (total + frameTotal > maxBytes) throw tooLarge(maxBytes, at + block.start);
+      hash?.update(out);
       parts.push(out);
     }
     total += frameTotal;
@@ -252,11 +254,8 @@ export function decompressLz4Frames(data: Buffer, maxBytes: number, at = 0): Buf
         at + frame.at,
       );
     }
-    if (frame.contentChecksum !== null) {
-      const content = Buffer.concat(parts.slice(first), frameTotal);
-      if (xxh32(content) !== frame.contentChecksum) {
-        throw new ProtocolError('lz4 content checksum mismatch', at + frame.at);
-      }
+    if (hash !== null && hash.digest() >>> 0 !== frame.contentChecksum) {
+      throw new ProtocolError('lz4 content checksum mismatch', at + frame.at);
     }
   }
   if (parts.length === 1) return parts[0];

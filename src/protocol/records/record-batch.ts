@@ -278,8 +278,7 @@ function readRecord(reader: Reader): DecodedRecord {
     const keyAt = reader.offset;
     const keyLength = reader.varint();
     if (keyLength < 0) throw new ProtocolError(`invalid record header key length ${keyLength}`, keyAt);
-    const keyStart = reader.offset;
-    reader.raw(keyLength);
+    const keyStart = reader.skip(keyLength);
     headers.push({
       key: headerKey(reader.buffer, keyStart, reader.offset),
       value: varBytes(reader, 'header value'),
@@ -385,8 +384,11 @@ function checkInt32(value: number, what: string): void {
   if ((value | 0) !== value) throw new RangeError(`record ${what} ${value} is not an int32`);
 }
 
-/** The size of a record after its length prefix. */
-function recordBodySize(record: DecodedRecord): number {
+/**
+ * The size of a record after its length prefix. Appends the UTF-8 length of each header key to
+ * `keyLengths`, so that writeRecords need not measure every key a second time.
+ */
+function recordBodySize(record: DecodedRecord, keyLengths: number[]): number {
   checkInt32(record.offsetDelta, 'offset delta');
   let size =
     1 +
@@ -398,6 +400,7 @@ function recordBodySize(record: DecodedRecord): number {
   size += varintSize(headers.length);
   for (let i = 0; i < headers.length; i++) {
     const keyLength = Buffer.byteLength(headers[i].key, 'utf8');
+    keyLengths.push(keyLength);
     size += varintSize(keyLength) + keyLength + bytesSize(headers[i].value);
   }
   return size;
@@ -408,7 +411,13 @@ function writeBytes(writer: Writer, value: Buffer | null): void {
   else writer.varint(value.length).raw(value);
 }
 
-function writeRecords(writer: Writer, records: readonly DecodedRecord[], bodySizes: number[]): void {
+function writeRecords(
+  writer: Writer,
+  records: readonly DecodedRecord[],
+  bodySizes: number[],
+  keyLengths: number[],
+): void {
+  let k = 0;
   for (let i = 0; i < records.length; i++) {
     const record = records[i];
     writer
@@ -421,7 +430,7 @@ function writeRecords(writer: Writer, records: readonly DecodedRecord[], bodySiz
     const headers = record.headers;
     writer.varint(headers.length);
     for (let j = 0; j < headers.length; j++) {
-      const keyLength = Buffer.byteLength(headers[j].key, 'utf8');
+      const keyLength = keyLengths[k++];
       writer.varint(keyLength).utf8(headers[j].key, keyLength);
       writeBytes(writer, headers[j].value);
     }
@@ -441,9 +450,10 @@ export function encodeRecordBatch(
 ): Buffer {
   const codec = compressionCodec(header.attributes & BatchAttributes.CompressionMask);
   const bodySizes: number[] = new Array<number>(records.length);
+  const keyLengths: number[] = [];
   let recordsSize = 0;
   for (let i = 0; i < records.length; i++) {
-    const size = recordBodySize(records[i]);
+    const size = recordBodySize(records[i], keyLengths);
     bodySizes[i] = size;
     recordsSize += varintSize(size) + size;
   }
@@ -451,7 +461,7 @@ export function encodeRecordBatch(
   let section: Buffer | undefined;
   if (codec.type !== 0) {
     const recordsWriter = new Writer(Math.max(recordsSize, 16));
-    writeRecords(recordsWriter, records, bodySizes);
+    writeRecords(recordsWriter, records, bodySizes, keyLengths);
     section = codec.compress(recordsWriter.result(), options?.compressionLevel);
   }
   const total = RECORD_BATCH_OVERHEAD + (section === undefined ? recordsSize : section.length);
@@ -471,7 +481,7 @@ export function encodeRecordBatch(
     .int16(header.producerEpoch)
     .int32(header.baseSequence)
     .int32(records.length);
-  if (section === undefined) writeRecords(writer, records, bodySizes);
+  if (section === undefined) writeRecords(writer, records, bodySizes, keyLengths);
   else writer.raw(section);
   const out = writer.result();
   if (out.length !== total) throw new Error(`record batch encoded to ${out.length} bytes, expected ${total}`);

@@ -13,7 +13,7 @@ const XERIAL_HEADER_SIZE = 16;
 const XERIAL_VERSION = 1;
 const XERIAL_MIN_COMPATIBLE_VERSION = 1;
 /** snappy-java's default block size, which the Java producer keeps unless configured otherwise. */
-export const XERIAL_BLOCK_SIZE = 32 * 1024;
+const XERIAL_BLOCK_SIZE = 32 * 1024;
 
 function startsWithMagic(data: Buffer, at: number): boolean {
   if (data.length - at < XERIAL_MAGIC.length) return false;
@@ -110,7 +110,7 @@ export function decompressSnappy(data: Buffer, maxBytes: number, at = 0): Buffer
 }
 
 /** Compresses in the xerial form the Java producer writes, so any Kafka consumer can read it. */
-export function compressXerialSnappy(data: Buffer, blockSize = XERIAL_BLOCK_SIZE): Buffer {
+export function compressXerialSnappy(data: Buffer): Buffer {
   const parts: Buffer[] = [];
   const header = Buffer.allocUnsafe(XERIAL_HEADER_SIZE);
   XERIAL_MAGIC.copy(header, 0);
@@ -118,8 +118,8 @@ export function compressXerialSnappy(data: Buffer, blockSize = XERIAL_BLOCK_SIZE
   header.writeInt32BE(XERIAL_MIN_COMPATIBLE_VERSION, 12);
   parts.push(header);
   let total = XERIAL_HEADER_SIZE;
-  for (let offset = 0; offset < data.length; offset += blockSize) {
-    const block = compressSync(data.subarray(offset, Math.min(offset + blockSize, data.length)));
+  for (let offset = 0; offset < data.length; offset += XERIAL_BLOCK_SIZE) {
+    const block = compressSync(data.subarray(offset, Math.min(offset + XERIAL_BLOCK_SIZE, data.length)));
     const length = Buffer.allocUnsafe(4);
     length.writeInt32BE(block.length, 0);
     parts.push(length, block);

@@ -47,7 +47,7 @@ function writeAddOffsetsToTxnRequest(_writer: Writer, _m: AddOffsetsToTxnRequest
     _writer.string(_m.groupId);
   }
   if (_version >= 3) {
-    _writer.taggedFields(undefined, _m.unknownTaggedFields);
+    _writer.taggedFields(_m.unknownTaggedFields);
   }
 }
 
@@ -99,7 +99,7 @@ function writeAddOffsetsToTxnResponse(_writer: Writer, _m: AddOffsetsToTxnRespon
   _writer.int32(_m.throttleTimeMs);
   _writer.int16(_m.errorCode);
   if (_version >= 3) {
-    _writer.taggedFields(undefined, _m.unknownTaggedFields);
+    _writer.taggedFields(_m.unknownTaggedFields);
   }
 }
 

@@ -155,7 +155,7 @@ function writeAddPartitionsToTxnRequest(
     }
   }
   if (_version >= 3) {
-    _writer.taggedFields(undefined, _m.unknownTaggedFields);
+    _writer.taggedFields(_m.unknownTaggedFields);
   }
 }
 
@@ -199,7 +199,7 @@ function writeAddPartitionsToTxnRequestAddPartitionsToTxnTransaction(
       writeAddPartitionsToTxnRequestAddPartitionsToTxnTopic(_writer, _item, _version);
     }
   }
-  _writer.taggedFields(undefined, _m.unknownTaggedFields);
+  _writer.taggedFields(_m.unknownTaggedFields);
 }
 
 function readAddPartitionsToTxnRequestAddPartitionsToTxnTopic(
@@ -244,7 +244,7 @@ function writeAddPartitionsToTxnRequestAddPartitionsToTxnTopic(
     }
   }
   if (_version >= 3) {
-    _writer.taggedFields(undefined, _m.unknownTaggedFields);
+    _writer.taggedFields(_m.unknownTaggedFields);
   }
 }
 
@@ -406,7 +406,7 @@ function writeAddPartitionsToTxnResponse(
     }
   }
   if (_version >= 3) {
-    _writer.taggedFields(undefined, _m.unknownTaggedFields);
+    _writer.taggedFields(_m.unknownTaggedFields);
   }
 }
 
@@ -444,7 +444,7 @@ function writeAddPartitionsToTxnResponseAddPartitionsToTxnResult(
       writeAddPartitionsToTxnResponseAddPartitionsToTxnTopicResult(_writer, _item, _version);
     }
   }
-  _writer.taggedFields(undefined, _m.unknownTaggedFields);
+  _writer.taggedFields(_m.unknownTaggedFields);
 }
 
 function readAddPartitionsToTxnResponseAddPartitionsToTxnTopicResult(
@@ -490,7 +490,7 @@ function writeAddPartitionsToTxnResponseAddPartitionsToTxnTopicResult(
     }
   }
   if (_version >= 3) {
-    _writer.taggedFields(undefined, _m.unknownTaggedFields);
+    _writer.taggedFields(_m.unknownTaggedFields);
   }
 }
 
@@ -512,7 +512,7 @@ function writeAddPartitionsToTxnResponseAddPartitionsToTxnPartitionResult(
   _writer.int32(_m.partitionIndex);
   _writer.int16(_m.partitionErrorCode);
   if (_version >= 3) {
-    _writer.taggedFields(undefined, _m.unknownTaggedFields);
+    _writer.taggedFields(_m.unknownTaggedFields);
   }
 }
 

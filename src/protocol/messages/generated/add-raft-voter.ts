@@ -2,7 +2,7 @@
 // (common/message/*.json in kafka-clients). Do not edit: change scripts/codegen/generate.ts and regenerate.
 
 import { type RawTaggedField, type Reader, type Writer } from '../../primitives';
-import { ZERO_UUID, writeUuid, nullInNonNullable, unsupportedVersion, withApi } from '../runtime';
+import { ZERO_UUID, nullInNonNullable, unsupportedVersion, withApi } from '../runtime';
 
 // AddRaftVoterRequest: versions 0-1, flexible 0+
 
@@ -85,7 +85,7 @@ function writeAddRaftVoterRequest(_writer: Writer, _m: AddRaftVoterRequest, _ver
   _writer.compactNullableString(_m.clusterId);
   _writer.int32(_m.timeoutMs);
   _writer.int32(_m.voterId);
-  writeUuid(_writer, _m.voterDirectoryId);
+  _writer.uuid(_m.voterDirectoryId);
   {
     const _items = _m.listeners;
     _writer.compactArrayLength(_items.length);
@@ -96,7 +96,7 @@ function writeAddRaftVoterRequest(_writer: Writer, _m: AddRaftVoterRequest, _ver
   if (_version >= 1) {
     _writer.bool(_m.ackWhenCommitted);
   }
-  _writer.taggedFields(undefined, _m.unknownTaggedFields);
+  _writer.taggedFields(_m.unknownTaggedFields);
 }
 
 function readAddRaftVoterRequestListener(_reader: Reader, _version: number): AddRaftVoterRequestListener {
@@ -115,7 +115,7 @@ function writeAddRaftVoterRequestListener(
   _writer.compactString(_m.name);
   _writer.compactString(_m.host);
   _writer.uint16(_m.port);
-  _writer.taggedFields(undefined, _m.unknownTaggedFields);
+  _writer.taggedFields(_m.unknownTaggedFields);
 }
 
 /** Decodes a AddRaftVoterRequest body (versions 0-1); byte fields are views into the reader's buffer. */
@@ -169,7 +169,7 @@ function writeAddRaftVoterResponse(_writer: Writer, _m: AddRaftVoterResponse, _v
   _writer.int32(_m.throttleTimeMs);
   _writer.int16(_m.errorCode);
   _writer.compactNullableString(_m.errorMessage);
-  _writer.taggedFields(undefined, _m.unknownTaggedFields);
+  _writer.taggedFields(_m.unknownTaggedFields);
 }
 
 /** Decodes a AddRaftVoterResponse body (versions 0-1); byte fields are views into the reader's buffer. */

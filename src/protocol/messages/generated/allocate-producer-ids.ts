@@ -34,7 +34,7 @@ function writeAllocateProducerIdsRequest(
 ): void {
   _writer.int32(_m.brokerId);
   _writer.int64(_m.brokerEpoch);
-  _writer.taggedFields(undefined, _m.unknownTaggedFields);
+  _writer.taggedFields(_m.unknownTaggedFields);
 }
 
 /** Decodes a AllocateProducerIdsRequest body (version 0); byte fields are views into the reader's buffer. */
@@ -99,7 +99,7 @@ function writeAllocateProducerIdsResponse(
   _writer.int16(_m.errorCode);
   _writer.int64(_m.producerIdStart);
   _writer.int32(_m.producerIdLen);
-  _writer.taggedFields(undefined, _m.unknownTaggedFields);
+  _writer.taggedFields(_m.unknownTaggedFields);
 }
 
 /** Decodes a AllocateProducerIdsResponse body (version 0); byte fields are views into the reader's buffer. */

@@ -100,7 +100,7 @@ function writeAlterClientQuotasRequest(
   }
   _writer.bool(_m.validateOnly);
   if (_version >= 1) {
-    _writer.taggedFields(undefined, _m.unknownTaggedFields);
+    _writer.taggedFields(_m.unknownTaggedFields);
   }
 }
 
@@ -163,7 +163,7 @@ function writeAlterClientQuotasRequestEntryData(
     }
   }
   if (_version >= 1) {
-    _writer.taggedFields(undefined, _m.unknownTaggedFields);
+    _writer.taggedFields(_m.unknownTaggedFields);
   }
 }
 
@@ -194,7 +194,7 @@ function writeAlterClientQuotasRequestEntityData(
     _writer.nullableString(_m.entityName);
   }
   if (_version >= 1) {
-    _writer.taggedFields(undefined, _m.unknownTaggedFields);
+    _writer.taggedFields(_m.unknownTaggedFields);
   }
 }
 
@@ -222,7 +222,7 @@ function writeAlterClientQuotasRequestOpData(
   _writer.float64(_m.value);
   _writer.bool(_m.remove);
   if (_version >= 1) {
-    _writer.taggedFields(undefined, _m.unknownTaggedFields);
+    _writer.taggedFields(_m.unknownTaggedFields);
   }
 }
 
@@ -329,7 +329,7 @@ function writeAlterClientQuotasResponse(
     }
   }
   if (_version >= 1) {
-    _writer.taggedFields(undefined, _m.unknownTaggedFields);
+    _writer.taggedFields(_m.unknownTaggedFields);
   }
 }
 
@@ -379,7 +379,7 @@ function writeAlterClientQuotasResponseEntryData(
     }
   }
   if (_version >= 1) {
-    _writer.taggedFields(undefined, _m.unknownTaggedFields);
+    _writer.taggedFields(_m.unknownTaggedFields);
   }
 }
 
@@ -410,7 +410,7 @@ function writeAlterClientQuotasResponseEntityData(
     _writer.nullableString(_m.entityName);
   }
   if (_version >= 1) {
-    _writer.taggedFields(undefined, _m.unknownTaggedFields);
+    _writer.taggedFields(_m.unknownTaggedFields);
   }
 }
 

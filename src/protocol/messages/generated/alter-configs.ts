@@ -82,7 +82,7 @@ function writeAlterConfigsRequest(_writer: Writer, _m: AlterConfigsRequest, _ver
   }
   _writer.bool(_m.validateOnly);
   if (_version >= 2) {
-    _writer.taggedFields(undefined, _m.unknownTaggedFields);
+    _writer.taggedFields(_m.unknownTaggedFields);
   }
 }
 
@@ -131,7 +131,7 @@ function writeAlterConfigsRequestAlterConfigsResource(
     }
   }
   if (_version >= 2) {
-    _writer.taggedFields(undefined, _m.unknownTaggedFields);
+    _writer.taggedFields(_m.unknownTaggedFields);
   }
 }
 
@@ -161,7 +161,7 @@ function writeAlterConfigsRequestAlterableConfig(
     _writer.nullableString(_m.value);
   }
   if (_version >= 2) {
-    _writer.taggedFields(undefined, _m.unknownTaggedFields);
+    _writer.taggedFields(_m.unknownTaggedFields);
   }
 }
 
@@ -252,7 +252,7 @@ function writeAlterConfigsResponse(_writer: Writer, _m: AlterConfigsResponse, _v
     }
   }
   if (_version >= 2) {
-    _writer.taggedFields(undefined, _m.unknownTaggedFields);
+    _writer.taggedFields(_m.unknownTaggedFields);
   }
 }
 
@@ -287,7 +287,7 @@ function writeAlterConfigsResponseAlterConfigsResourceResponse(
     _writer.string(_m.resourceName);
   }
   if (_version >= 2) {
-    _writer.taggedFields(undefined, _m.unknownTaggedFields);
+    _writer.taggedFields(_m.unknownTaggedFields);
   }
 }
 

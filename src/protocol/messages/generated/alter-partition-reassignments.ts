@@ -88,7 +88,7 @@ function writeAlterPartitionReassignmentsRequest(
       writeAlterPartitionReassignmentsRequestReassignableTopic(_writer, _item, _version);
     }
   }
-  _writer.taggedFields(undefined, _m.unknownTaggedFields);
+  _writer.taggedFields(_m.unknownTaggedFields);
 }
 
 function readAlterPartitionReassignmentsRequestReassignableTopic(
@@ -125,7 +125,7 @@ function writeAlterPartitionReassignmentsRequestReassignableTopic(
       writeAlterPartitionReassignmentsRequestReassignablePartition(_writer, _item, _version);
     }
   }
-  _writer.taggedFields(undefined, _m.unknownTaggedFields);
+  _writer.taggedFields(_m.unknownTaggedFields);
 }
 
 function readAlterPartitionReassignmentsRequestReassignablePartition(
@@ -165,7 +165,7 @@ function writeAlterPartitionReassignmentsRequestReassignablePartition(
       }
     }
   }
-  _writer.taggedFields(undefined, _m.unknownTaggedFields);
+  _writer.taggedFields(_m.unknownTaggedFields);
 }
 
 /** Decodes a AlterPartitionReassignmentsRequest body (versions 0-1); byte fields are views into the reader's buffer. */
@@ -300,7 +300,7 @@ function writeAlterPartitionReassignmentsResponse(
       writeAlterPartitionReassignmentsResponseReassignableTopicResponse(_writer, _item, _version);
     }
   }
-  _writer.taggedFields(undefined, _m.unknownTaggedFields);
+  _writer.taggedFields(_m.unknownTaggedFields);
 }
 
 function readAlterPartitionReassignmentsResponseReassignableTopicResponse(
@@ -337,7 +337,7 @@ function writeAlterPartitionReassignmentsResponseReassignableTopicResponse(
       writeAlterPartitionReassignmentsResponseReassignablePartitionResponse(_writer, _item, _version);
     }
   }
-  _writer.taggedFields(undefined, _m.unknownTaggedFields);
+  _writer.taggedFields(_m.unknownTaggedFields);
 }
 
 function readAlterPartitionReassignmentsResponseReassignablePartitionResponse(
@@ -359,7 +359,7 @@ function writeAlterPartitionReassignmentsResponseReassignablePartitionResponse(
   _writer.int32(_m.partitionIndex);
   _writer.int16(_m.errorCode);
   _writer.compactNullableString(_m.errorMessage);
-  _writer.taggedFields(undefined, _m.unknownTaggedFields);
+  _writer.taggedFields(_m.unknownTaggedFields);
 }
 
 /** Decodes a AlterPartitionReassignmentsResponse body (versions 0-1); byte fields are views into the reader's buffer. */

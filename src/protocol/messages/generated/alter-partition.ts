@@ -2,7 +2,7 @@
 // (common/message/*.json in kafka-clients). Do not edit: change scripts/codegen/generate.ts and regenerate.
 
 import { type RawTaggedField, type Reader, type Writer } from '../../primitives';
-import { ZERO_UUID, writeUuid, nullInNonNullable, unsupportedVersion, withApi } from '../runtime';
+import { ZERO_UUID, nullInNonNullable, unsupportedVersion, withApi } from '../runtime';
 
 // AlterPartitionRequest: versions 2-3, flexible 0+
 
@@ -108,7 +108,7 @@ function writeAlterPartitionRequest(_writer: Writer, _m: AlterPartitionRequest, 
       writeAlterPartitionRequestTopicData(_writer, _item, _version);
     }
   }
-  _writer.taggedFields(undefined, _m.unknownTaggedFields);
+  _writer.taggedFields(_m.unknownTaggedFields);
 }
 
 function readAlterPartitionRequestTopicData(
@@ -137,7 +137,7 @@ function writeAlterPartitionRequestTopicData(
   _m: AlterPartitionRequestTopicData,
   _version: number,
 ): void {
-  writeUuid(_writer, _m.topicId);
+  _writer.uuid(_m.topicId);
   {
     const _items = _m.partitions;
     _writer.compactArrayLength(_items.length);
@@ -145,7 +145,7 @@ function writeAlterPartitionRequestTopicData(
       writeAlterPartitionRequestPartitionData(_writer, _item, _version);
     }
   }
-  _writer.taggedFields(undefined, _m.unknownTaggedFields);
+  _writer.taggedFields(_m.unknownTaggedFields);
 }
 
 function readAlterPartitionRequestPartitionData(
@@ -218,7 +218,7 @@ function writeAlterPartitionRequestPartitionData(
   }
   _writer.int8(_m.leaderRecoveryState);
   _writer.int32(_m.partitionEpoch);
-  _writer.taggedFields(undefined, _m.unknownTaggedFields);
+  _writer.taggedFields(_m.unknownTaggedFields);
 }
 
 function readAlterPartitionRequestBrokerState(
@@ -238,7 +238,7 @@ function writeAlterPartitionRequestBrokerState(
 ): void {
   _writer.int32(_m.brokerId);
   _writer.int64(_m.brokerEpoch);
-  _writer.taggedFields(undefined, _m.unknownTaggedFields);
+  _writer.taggedFields(_m.unknownTaggedFields);
 }
 
 /** Decodes a AlterPartitionRequest body (versions 2-3); byte fields are views into the reader's buffer. */
@@ -355,7 +355,7 @@ function writeAlterPartitionResponse(_writer: Writer, _m: AlterPartitionResponse
       writeAlterPartitionResponseTopicData(_writer, _item, _version);
     }
   }
-  _writer.taggedFields(undefined, _m.unknownTaggedFields);
+  _writer.taggedFields(_m.unknownTaggedFields);
 }
 
 function readAlterPartitionResponseTopicData(
@@ -384,7 +384,7 @@ function writeAlterPartitionResponseTopicData(
   _m: AlterPartitionResponseTopicData,
   _version: number,
 ): void {
-  writeUuid(_writer, _m.topicId);
+  _writer.uuid(_m.topicId);
   {
     const _items = _m.partitions;
     _writer.compactArrayLength(_items.length);
@@ -392,7 +392,7 @@ function writeAlterPartitionResponseTopicData(
       writeAlterPartitionResponsePartitionData(_writer, _item, _version);
     }
   }
-  _writer.taggedFields(undefined, _m.unknownTaggedFields);
+  _writer.taggedFields(_m.unknownTaggedFields);
 }
 
 function readAlterPartitionResponsePartitionData(
@@ -447,7 +447,7 @@ function writeAlterPartitionResponsePartitionData(
   }
   _writer.int8(_m.leaderRecoveryState);
   _writer.int32(_m.partitionEpoch);
-  _writer.taggedFields(undefined, _m.unknownTaggedFields);
+  _writer.taggedFields(_m.unknownTaggedFields);
 }
 
 /** Decodes a AlterPartitionResponse body (versions 2-3); byte fields are views into the reader's buffer. */

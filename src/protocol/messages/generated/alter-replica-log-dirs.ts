@@ -80,7 +80,7 @@ function writeAlterReplicaLogDirsRequest(
     }
   }
   if (_version >= 2) {
-    _writer.taggedFields(undefined, _m.unknownTaggedFields);
+    _writer.taggedFields(_m.unknownTaggedFields);
   }
 }
 
@@ -127,7 +127,7 @@ function writeAlterReplicaLogDirsRequestAlterReplicaLogDir(
     }
   }
   if (_version >= 2) {
-    _writer.taggedFields(undefined, _m.unknownTaggedFields);
+    _writer.taggedFields(_m.unknownTaggedFields);
   }
 }
 
@@ -173,7 +173,7 @@ function writeAlterReplicaLogDirsRequestAlterReplicaLogDirTopic(
     }
   }
   if (_version >= 2) {
-    _writer.taggedFields(undefined, _m.unknownTaggedFields);
+    _writer.taggedFields(_m.unknownTaggedFields);
   }
 }
 
@@ -281,7 +281,7 @@ function writeAlterReplicaLogDirsResponse(
     }
   }
   if (_version >= 2) {
-    _writer.taggedFields(undefined, _m.unknownTaggedFields);
+    _writer.taggedFields(_m.unknownTaggedFields);
   }
 }
 
@@ -328,7 +328,7 @@ function writeAlterReplicaLogDirsResponseAlterReplicaLogDirTopicResult(
     }
   }
   if (_version >= 2) {
-    _writer.taggedFields(undefined, _m.unknownTaggedFields);
+    _writer.taggedFields(_m.unknownTaggedFields);
   }
 }
 
@@ -350,7 +350,7 @@ function writeAlterReplicaLogDirsResponseAlterReplicaLogDirPartitionResult(
   _writer.int32(_m.partitionIndex);
   _writer.int16(_m.errorCode);
   if (_version >= 2) {
-    _writer.taggedFields(undefined, _m.unknownTaggedFields);
+    _writer.taggedFields(_m.unknownTaggedFields);
   }
 }
 

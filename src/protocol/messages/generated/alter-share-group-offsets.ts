@@ -2,7 +2,7 @@
 // (common/message/*.json in kafka-clients). Do not edit: change scripts/codegen/generate.ts and regenerate.
 
 import { type RawTaggedField, type Reader, type Writer } from '../../primitives';
-import { ZERO_UUID, writeUuid, nullInNonNullable, unsupportedVersion, withApi } from '../runtime';
+import { ZERO_UUID, nullInNonNullable, unsupportedVersion, withApi } from '../runtime';
 
 // AlterShareGroupOffsetsRequest: versions 0, flexible 0+
 
@@ -79,7 +79,7 @@ function writeAlterShareGroupOffsetsRequest(
       writeAlterShareGroupOffsetsRequestTopic(_writer, _item, _version);
     }
   }
-  _writer.taggedFields(undefined, _m.unknownTaggedFields);
+  _writer.taggedFields(_m.unknownTaggedFields);
 }
 
 function readAlterShareGroupOffsetsRequestTopic(
@@ -116,7 +116,7 @@ function writeAlterShareGroupOffsetsRequestTopic(
       writeAlterShareGroupOffsetsRequestPartition(_writer, _item, _version);
     }
   }
-  _writer.taggedFields(undefined, _m.unknownTaggedFields);
+  _writer.taggedFields(_m.unknownTaggedFields);
 }
 
 function readAlterShareGroupOffsetsRequestPartition(
@@ -136,7 +136,7 @@ function writeAlterShareGroupOffsetsRequestPartition(
 ): void {
   _writer.int32(_m.partitionIndex);
   _writer.int64(_m.startOffset);
-  _writer.taggedFields(undefined, _m.unknownTaggedFields);
+  _writer.taggedFields(_m.unknownTaggedFields);
 }
 
 /** Decodes a AlterShareGroupOffsetsRequest body (version 0); byte fields are views into the reader's buffer. */
@@ -252,7 +252,7 @@ function writeAlterShareGroupOffsetsResponse(
       writeAlterShareGroupOffsetsResponseTopic(_writer, _item, _version);
     }
   }
-  _writer.taggedFields(undefined, _m.unknownTaggedFields);
+  _writer.taggedFields(_m.unknownTaggedFields);
 }
 
 function readAlterShareGroupOffsetsResponseTopic(
@@ -283,7 +283,7 @@ function writeAlterShareGroupOffsetsResponseTopic(
   _version: number,
 ): void {
   _writer.compactString(_m.topicName);
-  writeUuid(_writer, _m.topicId);
+  _writer.uuid(_m.topicId);
   {
     const _items = _m.partitions;
     _writer.compactArrayLength(_items.length);
@@ -291,7 +291,7 @@ function writeAlterShareGroupOffsetsResponseTopic(
       writeAlterShareGroupOffsetsResponsePartition(_writer, _item, _version);
     }
   }
-  _writer.taggedFields(undefined, _m.unknownTaggedFields);
+  _writer.taggedFields(_m.unknownTaggedFields);
 }
 
 function readAlterShareGroupOffsetsResponsePartition(
@@ -313,7 +313,7 @@ function writeAlterShareGroupOffsetsResponsePartition(
   _writer.int32(_m.partitionIndex);
   _writer.int16(_m.errorCode);
   _writer.compactNullableString(_m.errorMessage);
-  _writer.taggedFields(undefined, _m.unknownTaggedFields);
+  _writer.taggedFields(_m.unknownTaggedFields);
 }
 
 /** Decodes a AlterShareGroupOffsetsResponse body (version 0); byte fields are views into the reader's buffer. */

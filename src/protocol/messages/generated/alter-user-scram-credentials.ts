@@ -112,7 +112,7 @@ function writeAlterUserScramCredentialsRequest(
       writeAlterUserScramCredentialsRequestScramCredentialUpsertion(_writer, _item, _version);
     }
   }
-  _writer.taggedFields(undefined, _m.unknownTaggedFields);
+  _writer.taggedFields(_m.unknownTaggedFields);
 }
 
 function readAlterUserScramCredentialsRequestScramCredentialDeletion(
@@ -132,7 +132,7 @@ function writeAlterUserScramCredentialsRequestScramCredentialDeletion(
 ): void {
   _writer.compactString(_m.name);
   _writer.int8(_m.mechanism);
-  _writer.taggedFields(undefined, _m.unknownTaggedFields);
+  _writer.taggedFields(_m.unknownTaggedFields);
 }
 
 function readAlterUserScramCredentialsRequestScramCredentialUpsertion(
@@ -158,7 +158,7 @@ function writeAlterUserScramCredentialsRequestScramCredentialUpsertion(
   _writer.int32(_m.iterations);
   _writer.compactBytes(_m.salt);
   _writer.compactBytes(_m.saltedPassword);
-  _writer.taggedFields(undefined, _m.unknownTaggedFields);
+  _writer.taggedFields(_m.unknownTaggedFields);
 }
 
 /** Decodes a AlterUserScramCredentialsRequest body (version 0); byte fields are views into the reader's buffer. */
@@ -251,7 +251,7 @@ function writeAlterUserScramCredentialsResponse(
       writeAlterUserScramCredentialsResponseAlterUserScramCredentialsResult(_writer, _item, _version);
     }
   }
-  _writer.taggedFields(undefined, _m.unknownTaggedFields);
+  _writer.taggedFields(_m.unknownTaggedFields);
 }
 
 function readAlterUserScramCredentialsResponseAlterUserScramCredentialsResult(
@@ -273,7 +273,7 @@ function writeAlterUserScramCredentialsResponseAlterUserScramCredentialsResult(
   _writer.compactString(_m.user);
   _writer.int16(_m.errorCode);
   _writer.compactNullableString(_m.errorMessage);
-  _writer.taggedFields(undefined, _m.unknownTaggedFields);
+  _writer.taggedFields(_m.unknownTaggedFields);
 }
 
 /** Decodes a AlterUserScramCredentialsResponse body (version 0); byte fields are views into the reader's buffer. */

@@ -49,7 +49,7 @@ function writeApiVersionsRequest(_writer: Writer, _m: ApiVersionsRequest, _versi
     _writer.compactString(_m.clientSoftwareVersion);
   }
   if (_version >= 3) {
-    _writer.taggedFields(undefined, _m.unknownTaggedFields);
+    _writer.taggedFields(_m.unknownTaggedFields);
   }
 }
 
@@ -330,7 +330,7 @@ function writeApiVersionsResponseApiVersion(
   _writer.int16(_m.minVersion);
   _writer.int16(_m.maxVersion);
   if (_version >= 3) {
-    _writer.taggedFields(undefined, _m.unknownTaggedFields);
+    _writer.taggedFields(_m.unknownTaggedFields);
   }
 }
 
@@ -353,7 +353,7 @@ function writeApiVersionsResponseSupportedFeatureKey(
   _writer.compactString(_m.name);
   _writer.int16(_m.minVersion);
   _writer.int16(_m.maxVersion);
-  _writer.taggedFields(undefined, _m.unknownTaggedFields);
+  _writer.taggedFields(_m.unknownTaggedFields);
 }
 
 function readApiVersionsResponseFinalizedFeatureKey(
@@ -375,7 +375,7 @@ function writeApiVersionsResponseFinalizedFeatureKey(
   _writer.compactString(_m.name);
   _writer.int16(_m.maxVersionLevel);
   _writer.int16(_m.minVersionLevel);
-  _writer.taggedFields(undefined, _m.unknownTaggedFields);
+  _writer.taggedFields(_m.unknownTaggedFields);
 }
 
 /** Decodes a ApiVersionsResponse body (versions 0-4); byte fields are views into the reader's buffer. */

@@ -2,7 +2,7 @@
 // (common/message/*.json in kafka-clients). Do not edit: change scripts/codegen/generate.ts and regenerate.
 
 import { type RawTaggedField, type Reader, type Writer } from '../../primitives';
-import { ZERO_UUID, writeUuid, nullInNonNullable, unsupportedVersion, withApi } from '../runtime';
+import { ZERO_UUID, nullInNonNullable, unsupportedVersion, withApi } from '../runtime';
 
 // AssignReplicasToDirsRequest: versions 0, flexible 0+
 
@@ -95,7 +95,7 @@ function writeAssignReplicasToDirsRequest(
       writeAssignReplicasToDirsRequestDirectoryData(_writer, _item, _version);
     }
   }
-  _writer.taggedFields(undefined, _m.unknownTaggedFields);
+  _writer.taggedFields(_m.unknownTaggedFields);
 }
 
 function readAssignReplicasToDirsRequestDirectoryData(
@@ -124,7 +124,7 @@ function writeAssignReplicasToDirsRequestDirectoryData(
   _m: AssignReplicasToDirsRequestDirectoryData,
   _version: number,
 ): void {
-  writeUuid(_writer, _m.id);
+  _writer.uuid(_m.id);
   {
     const _items = _m.topics;
     _writer.compactArrayLength(_items.length);
@@ -132,7 +132,7 @@ function writeAssignReplicasToDirsRequestDirectoryData(
       writeAssignReplicasToDirsRequestTopicData(_writer, _item, _version);
     }
   }
-  _writer.taggedFields(undefined, _m.unknownTaggedFields);
+  _writer.taggedFields(_m.unknownTaggedFields);
 }
 
 function readAssignReplicasToDirsRequestTopicData(
@@ -161,7 +161,7 @@ function writeAssignReplicasToDirsRequestTopicData(
   _m: AssignReplicasToDirsRequestTopicData,
   _version: number,
 ): void {
-  writeUuid(_writer, _m.topicId);
+  _writer.uuid(_m.topicId);
   {
     const _items = _m.partitions;
     _writer.compactArrayLength(_items.length);
@@ -169,7 +169,7 @@ function writeAssignReplicasToDirsRequestTopicData(
       writeAssignReplicasToDirsRequestPartitionData(_writer, _item, _version);
     }
   }
-  _writer.taggedFields(undefined, _m.unknownTaggedFields);
+  _writer.taggedFields(_m.unknownTaggedFields);
 }
 
 function readAssignReplicasToDirsRequestPartitionData(
@@ -187,7 +187,7 @@ function writeAssignReplicasToDirsRequestPartitionData(
   _version: number,
 ): void {
   _writer.int32(_m.partitionIndex);
-  _writer.taggedFields(undefined, _m.unknownTaggedFields);
+  _writer.taggedFields(_m.unknownTaggedFields);
 }
 
 /** Decodes a AssignReplicasToDirsRequest body (version 0); byte fields are views into the reader's buffer. */
@@ -307,7 +307,7 @@ function writeAssignReplicasToDirsResponse(
       writeAssignReplicasToDirsResponseDirectoryData(_writer, _item, _version);
     }
   }
-  _writer.taggedFields(undefined, _m.unknownTaggedFields);
+  _writer.taggedFields(_m.unknownTaggedFields);
 }
 
 function readAssignReplicasToDirsResponseDirectoryData(
@@ -336,7 +336,7 @@ function writeAssignReplicasToDirsResponseDirectoryData(
   _m: AssignReplicasToDirsResponseDirectoryData,
   _version: number,
 ): void {
-  writeUuid(_writer, _m.id);
+  _writer.uuid(_m.id);
   {
     const _items = _m.topics;
     _writer.compactArrayLength(_items.length);
@@ -344,7 +344,7 @@ function writeAssignReplicasToDirsResponseDirectoryData(
       writeAssignReplicasToDirsResponseTopicData(_writer, _item, _version);
     }
   }
-  _writer.taggedFields(undefined, _m.unknownTaggedFields);
+  _writer.taggedFields(_m.unknownTaggedFields);
 }
 
 function readAssignReplicasToDirsResponseTopicData(
@@ -373,7 +373,7 @@ function writeAssignReplicasToDirsResponseTopicData(
   _m: AssignReplicasToDirsResponseTopicData,
   _version: number,
 ): void {
-  writeUuid(_writer, _m.topicId);
+  _writer.uuid(_m.topicId);
   {
     const _items = _m.partitions;
     _writer.compactArrayLength(_items.length);
@@ -381,7 +381,7 @@ function writeAssignReplicasToDirsResponseTopicData(
       writeAssignReplicasToDirsResponsePartitionData(_writer, _item, _version);
     }
   }
-  _writer.taggedFields(undefined, _m.unknownTaggedFields);
+  _writer.taggedFields(_m.unknownTaggedFields);
 }
 
 function readAssignReplicasToDirsResponsePartitionData(
@@ -401,7 +401,7 @@ function writeAssignReplicasToDirsResponsePartitionData(
 ): void {
   _writer.int32(_m.partitionIndex);
   _writer.int16(_m.errorCode);
-  _writer.taggedFields(undefined, _m.unknownTaggedFields);
+  _writer.taggedFields(_m.unknownTaggedFields);
 }
 
 /** Decodes a AssignReplicasToDirsResponse body (version 0); byte fields are views into the reader's buffer. */

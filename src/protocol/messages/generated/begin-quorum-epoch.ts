@@ -14,7 +14,6 @@ import {
   hasTag,
   writeUnknownTaggedFieldsBelow,
   writeTaggedField,
-  writeUuid,
   nullInNonNullable,
   unsupportedVersion,
   withApi,
@@ -155,7 +154,7 @@ function writeBeginQuorumEpochRequest(_writer: Writer, _m: BeginQuorumEpochReque
     }
   }
   if (_version >= 1) {
-    _writer.taggedFields(undefined, _m.unknownTaggedFields);
+    _writer.taggedFields(_m.unknownTaggedFields);
   }
 }
 
@@ -202,7 +201,7 @@ function writeBeginQuorumEpochRequestTopicData(
     }
   }
   if (_version >= 1) {
-    _writer.taggedFields(undefined, _m.unknownTaggedFields);
+    _writer.taggedFields(_m.unknownTaggedFields);
   }
 }
 
@@ -225,12 +224,12 @@ function writeBeginQuorumEpochRequestPartitionData(
 ): void {
   _writer.int32(_m.partitionIndex);
   if (_version >= 1) {
-    writeUuid(_writer, _m.voterDirectoryId);
+    _writer.uuid(_m.voterDirectoryId);
   }
   _writer.int32(_m.leaderId);
   _writer.int32(_m.leaderEpoch);
   if (_version >= 1) {
-    _writer.taggedFields(undefined, _m.unknownTaggedFields);
+    _writer.taggedFields(_m.unknownTaggedFields);
   }
 }
 
@@ -253,7 +252,7 @@ function writeBeginQuorumEpochRequestLeaderEndpoint(
   _writer.compactString(_m.name);
   _writer.compactString(_m.host);
   _writer.uint16(_m.port);
-  _writer.taggedFields(undefined, _m.unknownTaggedFields);
+  _writer.taggedFields(_m.unknownTaggedFields);
 }
 
 /** Decodes a BeginQuorumEpochRequest body (versions 0-1); byte fields are views into the reader's buffer. */
@@ -482,7 +481,7 @@ function writeBeginQuorumEpochResponseTopicData(
     }
   }
   if (_version >= 1) {
-    _writer.taggedFields(undefined, _m.unknownTaggedFields);
+    _writer.taggedFields(_m.unknownTaggedFields);
   }
 }
 
@@ -508,7 +507,7 @@ function writeBeginQuorumEpochResponsePartitionData(
   _writer.int32(_m.leaderId);
   _writer.int32(_m.leaderEpoch);
   if (_version >= 1) {
-    _writer.taggedFields(undefined, _m.unknownTaggedFields);
+    _writer.taggedFields(_m.unknownTaggedFields);
   }
 }
 
@@ -531,7 +530,7 @@ function writeBeginQuorumEpochResponseNodeEndpoint(
   _writer.int32(_m.nodeId);
   _writer.compactString(_m.host);
   _writer.uint16(_m.port);
-  _writer.taggedFields(undefined, _m.unknownTaggedFields);
+  _writer.taggedFields(_m.unknownTaggedFields);
 }
 
 /** Decodes a BeginQuorumEpochResponse body (versions 0-1); byte fields are views into the reader's buffer. */

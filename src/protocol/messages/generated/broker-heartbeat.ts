@@ -13,7 +13,6 @@ import {
   hasTag,
   writeUnknownTaggedFieldsBelow,
   writeTaggedField,
-  writeUuid,
   nullInNonNullable,
   unsupportedVersion,
   withApi,
@@ -144,7 +143,7 @@ function writeBrokerHeartbeatRequest(_writer: Writer, _m: BrokerHeartbeatRequest
       const _items = _m.offlineLogDirs;
       _field.compactArrayLength(_items.length);
       for (const _item of _items) {
-        writeUuid(_field, _item);
+        _field.uuid(_item);
       }
     }
     writeTaggedField(_writer, 0, _field.result());
@@ -159,7 +158,7 @@ function writeBrokerHeartbeatRequest(_writer: Writer, _m: BrokerHeartbeatRequest
       } else {
         _field.compactArrayLength(_items.length);
         for (const _item of _items) {
-          writeUuid(_field, _item);
+          _field.uuid(_item);
         }
       }
     }
@@ -234,7 +233,7 @@ function writeBrokerHeartbeatResponse(_writer: Writer, _m: BrokerHeartbeatRespon
   _writer.bool(_m.isCaughtUp);
   _writer.bool(_m.isFenced);
   _writer.bool(_m.shouldShutDown);
-  _writer.taggedFields(undefined, _m.unknownTaggedFields);
+  _writer.taggedFields(_m.unknownTaggedFields);
 }
 
 /** Decodes a BrokerHeartbeatResponse body (versions 0-2); byte fields are views into the reader's buffer. */

@@ -2,7 +2,7 @@
 // (common/message/*.json in kafka-clients). Do not edit: change scripts/codegen/generate.ts and regenerate.
 
 import { type RawTaggedField, type Reader, type Writer } from '../../primitives';
-import { ZERO_UUID, writeUuid, nullInNonNullable, unsupportedVersion, withApi } from '../runtime';
+import { ZERO_UUID, nullInNonNullable, unsupportedVersion, withApi } from '../runtime';
 
 // BrokerRegistrationRequest: versions 0-4, flexible 0+
 
@@ -145,7 +145,7 @@ function writeBrokerRegistrationRequest(
 ): void {
   _writer.int32(_m.brokerId);
   _writer.compactString(_m.clusterId);
-  writeUuid(_writer, _m.incarnationId);
+  _writer.uuid(_m.incarnationId);
   {
     const _items = _m.listeners;
     _writer.compactArrayLength(_items.length);
@@ -168,13 +168,13 @@ function writeBrokerRegistrationRequest(
     const _items = _m.logDirs;
     _writer.compactArrayLength(_items.length);
     for (const _item of _items) {
-      writeUuid(_writer, _item);
+      _writer.uuid(_item);
     }
   }
   if (_version >= 3) {
     _writer.int64(_m.previousBrokerEpoch);
   }
-  _writer.taggedFields(undefined, _m.unknownTaggedFields);
+  _writer.taggedFields(_m.unknownTaggedFields);
 }
 
 function readBrokerRegistrationRequestListener(
@@ -198,7 +198,7 @@ function writeBrokerRegistrationRequestListener(
   _writer.compactString(_m.host);
   _writer.uint16(_m.port);
   _writer.int16(_m.securityProtocol);
-  _writer.taggedFields(undefined, _m.unknownTaggedFields);
+  _writer.taggedFields(_m.unknownTaggedFields);
 }
 
 function readBrokerRegistrationRequestFeature(
@@ -220,7 +220,7 @@ function writeBrokerRegistrationRequestFeature(
   _writer.compactString(_m.name);
   _writer.int16(_m.minSupportedVersion);
   _writer.int16(_m.maxSupportedVersion);
-  _writer.taggedFields(undefined, _m.unknownTaggedFields);
+  _writer.taggedFields(_m.unknownTaggedFields);
 }
 
 /** Decodes a BrokerRegistrationRequest body (versions 0-4); byte fields are views into the reader's buffer. */
@@ -278,7 +278,7 @@ function writeBrokerRegistrationResponse(
   _writer.int32(_m.throttleTimeMs);
   _writer.int16(_m.errorCode);
   _writer.int64(_m.brokerEpoch);
-  _writer.taggedFields(undefined, _m.unknownTaggedFields);
+  _writer.taggedFields(_m.unknownTaggedFields);
 }
 
 /** Decodes a BrokerRegistrationResponse body (versions 0-4); byte fields are views into the reader's buffer. */

@@ -2,7 +2,7 @@
 // (common/message/*.json in kafka-clients). Do not edit: change scripts/codegen/generate.ts and regenerate.
 
 import { type RawTaggedField, type Reader, type Writer } from '../../primitives';
-import { ZERO_UUID, writeUuid, nullInNonNullable, unsupportedVersion, withApi } from '../runtime';
+import { ZERO_UUID, nullInNonNullable, unsupportedVersion, withApi } from '../runtime';
 
 // ConsumerGroupDescribeRequest: versions 0-1, flexible 0+
 
@@ -50,7 +50,7 @@ function writeConsumerGroupDescribeRequest(
     }
   }
   _writer.bool(_m.includeAuthorizedOperations);
-  _writer.taggedFields(undefined, _m.unknownTaggedFields);
+  _writer.taggedFields(_m.unknownTaggedFields);
 }
 
 /** Decodes a ConsumerGroupDescribeRequest body (versions 0-1); byte fields are views into the reader's buffer. */
@@ -236,7 +236,7 @@ function writeConsumerGroupDescribeResponse(
       writeConsumerGroupDescribeResponseDescribedGroup(_writer, _item, _version);
     }
   }
-  _writer.taggedFields(undefined, _m.unknownTaggedFields);
+  _writer.taggedFields(_m.unknownTaggedFields);
 }
 
 function readConsumerGroupDescribeResponseDescribedGroup(
@@ -298,7 +298,7 @@ function writeConsumerGroupDescribeResponseDescribedGroup(
     }
   }
   _writer.int32(_m.authorizedOperations);
-  _writer.taggedFields(undefined, _m.unknownTaggedFields);
+  _writer.taggedFields(_m.unknownTaggedFields);
 }
 
 function readConsumerGroupDescribeResponseMember(
@@ -371,7 +371,7 @@ function writeConsumerGroupDescribeResponseMember(
   if (_version >= 1) {
     _writer.int8(_m.memberType);
   }
-  _writer.taggedFields(undefined, _m.unknownTaggedFields);
+  _writer.taggedFields(_m.unknownTaggedFields);
 }
 
 function readConsumerGroupDescribeResponseTopicPartitions(
@@ -400,7 +400,7 @@ function writeConsumerGroupDescribeResponseTopicPartitions(
   _m: ConsumerGroupDescribeResponseTopicPartitions,
   _version: number,
 ): void {
-  writeUuid(_writer, _m.topicId);
+  _writer.uuid(_m.topicId);
   _writer.compactString(_m.topicName);
   {
     const _items = _m.partitions;
@@ -409,7 +409,7 @@ function writeConsumerGroupDescribeResponseTopicPartitions(
       _writer.int32(_item);
     }
   }
-  _writer.taggedFields(undefined, _m.unknownTaggedFields);
+  _writer.taggedFields(_m.unknownTaggedFields);
 }
 
 function readConsumerGroupDescribeResponseAssignment(
@@ -444,7 +444,7 @@ function writeConsumerGroupDescribeResponseAssignment(
       writeConsumerGroupDescribeResponseTopicPartitions(_writer, _item, _version);
     }
   }
-  _writer.taggedFields(undefined, _m.unknownTaggedFields);
+  _writer.taggedFields(_m.unknownTaggedFields);
 }
 
 /** Decodes a ConsumerGroupDescribeResponse body (versions 0-1); byte fields are views into the reader's buffer. */

@@ -2,7 +2,7 @@
 // (common/message/*.json in kafka-clients). Do not edit: change scripts/codegen/generate.ts and regenerate.
 
 import { type RawTaggedField, type Reader, type Writer } from '../../primitives';
-import { ZERO_UUID, writeUuid, nullInNonNullable, unsupportedVersion, withApi } from '../runtime';
+import { ZERO_UUID, nullInNonNullable, unsupportedVersion, withApi } from '../runtime';
 
 // ConsumerGroupHeartbeatRequest: versions 0-1, flexible 0+
 
@@ -147,7 +147,7 @@ function writeConsumerGroupHeartbeatRequest(
       }
     }
   }
-  _writer.taggedFields(undefined, _m.unknownTaggedFields);
+  _writer.taggedFields(_m.unknownTaggedFields);
 }
 
 function readConsumerGroupHeartbeatRequestTopicPartitions(
@@ -175,7 +175,7 @@ function writeConsumerGroupHeartbeatRequestTopicPartitions(
   _m: ConsumerGroupHeartbeatRequestTopicPartitions,
   _version: number,
 ): void {
-  writeUuid(_writer, _m.topicId);
+  _writer.uuid(_m.topicId);
   {
     const _items = _m.partitions;
     _writer.compactArrayLength(_items.length);
@@ -183,7 +183,7 @@ function writeConsumerGroupHeartbeatRequestTopicPartitions(
       _writer.int32(_item);
     }
   }
-  _writer.taggedFields(undefined, _m.unknownTaggedFields);
+  _writer.taggedFields(_m.unknownTaggedFields);
 }
 
 /** Decodes a ConsumerGroupHeartbeatRequest body (versions 0-1); byte fields are views into the reader's buffer. */
@@ -313,7 +313,7 @@ function writeConsumerGroupHeartbeatResponse(
     _writer.int8(1);
     writeConsumerGroupHeartbeatResponseAssignment(_writer, _m.assignment, _version);
   }
-  _writer.taggedFields(undefined, _m.unknownTaggedFields);
+  _writer.taggedFields(_m.unknownTaggedFields);
 }
 
 function readConsumerGroupHeartbeatResponseAssignment(
@@ -348,7 +348,7 @@ function writeConsumerGroupHeartbeatResponseAssignment(
       writeConsumerGroupHeartbeatResponseTopicPartitions(_writer, _item, _version);
     }
   }
-  _writer.taggedFields(undefined, _m.unknownTaggedFields);
+  _writer.taggedFields(_m.unknownTaggedFields);
 }
 
 function readConsumerGroupHeartbeatResponseTopicPartitions(
@@ -376,7 +376,7 @@ function writeConsumerGroupHeartbeatResponseTopicPartitions(
   _m: ConsumerGroupHeartbeatResponseTopicPartitions,
   _version: number,
 ): void {
-  writeUuid(_writer, _m.topicId);
+  _writer.uuid(_m.topicId);
   {
     const _items = _m.partitions;
     _writer.compactArrayLength(_items.length);
@@ -384,7 +384,7 @@ function writeConsumerGroupHeartbeatResponseTopicPartitions(
       _writer.int32(_item);
     }
   }
-  _writer.taggedFields(undefined, _m.unknownTaggedFields);
+  _writer.taggedFields(_m.unknownTaggedFields);
 }
 
 /** Decodes a ConsumerGroupHeartbeatResponse body (versions 0-1); byte fields are views into the reader's buffer. */

@@ -2,7 +2,7 @@
 // (common/message/*.json in kafka-clients). Do not edit: change scripts/codegen/generate.ts and regenerate.
 
 import { type RawTaggedField, type Reader, type Writer } from '../../primitives';
-import { ZERO_UUID, writeUuid, nullInNonNullable, unsupportedVersion, withApi } from '../runtime';
+import { ZERO_UUID, nullInNonNullable, unsupportedVersion, withApi } from '../runtime';
 
 // ControllerRegistrationRequest: versions 0, flexible 0+
 
@@ -112,7 +112,7 @@ function writeControllerRegistrationRequest(
   _version: number,
 ): void {
   _writer.int32(_m.controllerId);
-  writeUuid(_writer, _m.incarnationId);
+  _writer.uuid(_m.incarnationId);
   _writer.bool(_m.zkMigrationReady);
   {
     const _items = _m.listeners;
@@ -128,7 +128,7 @@ function writeControllerRegistrationRequest(
       writeControllerRegistrationRequestFeature(_writer, _item, _version);
     }
   }
-  _writer.taggedFields(undefined, _m.unknownTaggedFields);
+  _writer.taggedFields(_m.unknownTaggedFields);
 }
 
 function readControllerRegistrationRequestListener(
@@ -152,7 +152,7 @@ function writeControllerRegistrationRequestListener(
   _writer.compactString(_m.host);
   _writer.uint16(_m.port);
   _writer.int16(_m.securityProtocol);
-  _writer.taggedFields(undefined, _m.unknownTaggedFields);
+  _writer.taggedFields(_m.unknownTaggedFields);
 }
 
 function readControllerRegistrationRequestFeature(
@@ -174,7 +174,7 @@ function writeControllerRegistrationRequestFeature(
   _writer.compactString(_m.name);
   _writer.int16(_m.minSupportedVersion);
   _writer.int16(_m.maxSupportedVersion);
-  _writer.taggedFields(undefined, _m.unknownTaggedFields);
+  _writer.taggedFields(_m.unknownTaggedFields);
 }
 
 /** Decodes a ControllerRegistrationRequest body (version 0); byte fields are views into the reader's buffer. */
@@ -238,7 +238,7 @@ function writeControllerRegistrationResponse(
   _writer.int32(_m.throttleTimeMs);
   _writer.int16(_m.errorCode);
   _writer.compactNullableString(_m.errorMessage);
-  _writer.taggedFields(undefined, _m.unknownTaggedFields);
+  _writer.taggedFields(_m.unknownTaggedFields);
 }
 
 /** Decodes a ControllerRegistrationResponse body (version 0); byte fields are views into the reader's buffer. */

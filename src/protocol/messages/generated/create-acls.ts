@@ -80,7 +80,7 @@ function writeCreateAclsRequest(_writer: Writer, _m: CreateAclsRequest, _version
     }
   }
   if (_version >= 2) {
-    _writer.taggedFields(undefined, _m.unknownTaggedFields);
+    _writer.taggedFields(_m.unknownTaggedFields);
   }
 }
 
@@ -130,7 +130,7 @@ function writeCreateAclsRequestAclCreation(
   _writer.int8(_m.operation);
   _writer.int8(_m.permissionType);
   if (_version >= 2) {
-    _writer.taggedFields(undefined, _m.unknownTaggedFields);
+    _writer.taggedFields(_m.unknownTaggedFields);
   }
 }
 
@@ -213,7 +213,7 @@ function writeCreateAclsResponse(_writer: Writer, _m: CreateAclsResponse, _versi
     }
   }
   if (_version >= 2) {
-    _writer.taggedFields(undefined, _m.unknownTaggedFields);
+    _writer.taggedFields(_m.unknownTaggedFields);
   }
 }
 
@@ -240,7 +240,7 @@ function writeCreateAclsResponseAclCreationResult(
     _writer.nullableString(_m.errorMessage);
   }
   if (_version >= 2) {
-    _writer.taggedFields(undefined, _m.unknownTaggedFields);
+    _writer.taggedFields(_m.unknownTaggedFields);
   }
 }
 

@@ -88,7 +88,7 @@ function writeCreateDelegationTokenRequest(
   }
   _writer.int64(_m.maxLifetimeMs);
   if (_version >= 2) {
-    _writer.taggedFields(undefined, _m.unknownTaggedFields);
+    _writer.taggedFields(_m.unknownTaggedFields);
   }
 }
 
@@ -118,7 +118,7 @@ function writeCreateDelegationTokenRequestCreatableRenewers(
     _writer.string(_m.principalName);
   }
   if (_version >= 2) {
-    _writer.taggedFields(undefined, _m.unknownTaggedFields);
+    _writer.taggedFields(_m.unknownTaggedFields);
   }
 }
 
@@ -259,7 +259,7 @@ function writeCreateDelegationTokenResponse(
   }
   _writer.int32(_m.throttleTimeMs);
   if (_version >= 2) {
-    _writer.taggedFields(undefined, _m.unknownTaggedFields);
+    _writer.taggedFields(_m.unknownTaggedFields);
   }
 }
 

@@ -84,7 +84,7 @@ function writeCreatePartitionsRequest(_writer: Writer, _m: CreatePartitionsReque
   _writer.int32(_m.timeoutMs);
   _writer.bool(_m.validateOnly);
   if (_version >= 2) {
-    _writer.taggedFields(undefined, _m.unknownTaggedFields);
+    _writer.taggedFields(_m.unknownTaggedFields);
   }
 }
 
@@ -141,7 +141,7 @@ function writeCreatePartitionsRequestCreatePartitionsTopic(
     }
   }
   if (_version >= 2) {
-    _writer.taggedFields(undefined, _m.unknownTaggedFields);
+    _writer.taggedFields(_m.unknownTaggedFields);
   }
 }
 
@@ -181,7 +181,7 @@ function writeCreatePartitionsRequestCreatePartitionsAssignment(
     }
   }
   if (_version >= 2) {
-    _writer.taggedFields(undefined, _m.unknownTaggedFields);
+    _writer.taggedFields(_m.unknownTaggedFields);
   }
 }
 
@@ -274,7 +274,7 @@ function writeCreatePartitionsResponse(
     }
   }
   if (_version >= 2) {
-    _writer.taggedFields(undefined, _m.unknownTaggedFields);
+    _writer.taggedFields(_m.unknownTaggedFields);
   }
 }
 
@@ -307,7 +307,7 @@ function writeCreatePartitionsResponseCreatePartitionsTopicResult(
     _writer.nullableString(_m.errorMessage);
   }
   if (_version >= 2) {
-    _writer.taggedFields(undefined, _m.unknownTaggedFields);
+    _writer.taggedFields(_m.unknownTaggedFields);
   }
 }
 

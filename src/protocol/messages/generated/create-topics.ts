@@ -13,7 +13,6 @@ import {
   addTag,
   hasTag,
   writeUnknownTaggedFieldsBelow,
-  writeUuid,
   nullInNonNullable,
   unsupportedVersion,
   withApi,
@@ -126,7 +125,7 @@ function writeCreateTopicsRequest(_writer: Writer, _m: CreateTopicsRequest, _ver
   _writer.int32(_m.timeoutMs);
   _writer.bool(_m.validateOnly);
   if (_version >= 5) {
-    _writer.taggedFields(undefined, _m.unknownTaggedFields);
+    _writer.taggedFields(_m.unknownTaggedFields);
   }
 }
 
@@ -200,7 +199,7 @@ function writeCreateTopicsRequestCreatableTopic(
     }
   }
   if (_version >= 5) {
-    _writer.taggedFields(undefined, _m.unknownTaggedFields);
+    _writer.taggedFields(_m.unknownTaggedFields);
   }
 }
 
@@ -242,7 +241,7 @@ function writeCreateTopicsRequestCreatableReplicaAssignment(
     }
   }
   if (_version >= 5) {
-    _writer.taggedFields(undefined, _m.unknownTaggedFields);
+    _writer.taggedFields(_m.unknownTaggedFields);
   }
 }
 
@@ -272,7 +271,7 @@ function writeCreateTopicsRequestCreatableTopicConfig(
     _writer.nullableString(_m.value);
   }
   if (_version >= 5) {
-    _writer.taggedFields(undefined, _m.unknownTaggedFields);
+    _writer.taggedFields(_m.unknownTaggedFields);
   }
 }
 
@@ -410,7 +409,7 @@ function writeCreateTopicsResponse(_writer: Writer, _m: CreateTopicsResponse, _v
     }
   }
   if (_version >= 5) {
-    _writer.taggedFields(undefined, _m.unknownTaggedFields);
+    _writer.taggedFields(_m.unknownTaggedFields);
   }
 }
 
@@ -486,7 +485,7 @@ function writeCreateTopicsResponseCreatableTopicResult(
     _writer.string(_m.name);
   }
   if (_version >= 7) {
-    writeUuid(_writer, _m.topicId);
+    _writer.uuid(_m.topicId);
   }
   _writer.int16(_m.errorCode);
   if (_version >= 5) {
@@ -549,7 +548,7 @@ function writeCreateTopicsResponseCreatableTopicConfigs(
   _writer.bool(_m.readOnly);
   _writer.int8(_m.configSource);
   _writer.bool(_m.isSensitive);
-  _writer.taggedFields(undefined, _m.unknownTaggedFields);
+  _writer.taggedFields(_m.unknownTaggedFields);
 }
 
 /** Decodes a CreateTopicsResponse body (versions 2-7); byte fields are views into the reader's buffer. */

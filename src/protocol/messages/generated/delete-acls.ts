@@ -81,7 +81,7 @@ function writeDeleteAclsRequest(_writer: Writer, _m: DeleteAclsRequest, _version
     }
   }
   if (_version >= 2) {
-    _writer.taggedFields(undefined, _m.unknownTaggedFields);
+    _writer.taggedFields(_m.unknownTaggedFields);
   }
 }
 
@@ -137,7 +137,7 @@ function writeDeleteAclsRequestDeleteAclsFilter(
   _writer.int8(_m.operation);
   _writer.int8(_m.permissionType);
   if (_version >= 2) {
-    _writer.taggedFields(undefined, _m.unknownTaggedFields);
+    _writer.taggedFields(_m.unknownTaggedFields);
   }
 }
 
@@ -261,7 +261,7 @@ function writeDeleteAclsResponse(_writer: Writer, _m: DeleteAclsResponse, _versi
     }
   }
   if (_version >= 2) {
-    _writer.taggedFields(undefined, _m.unknownTaggedFields);
+    _writer.taggedFields(_m.unknownTaggedFields);
   }
 }
 
@@ -311,7 +311,7 @@ function writeDeleteAclsResponseDeleteAclsFilterResult(
     }
   }
   if (_version >= 2) {
-    _writer.taggedFields(undefined, _m.unknownTaggedFields);
+    _writer.taggedFields(_m.unknownTaggedFields);
   }
 }
 
@@ -375,7 +375,7 @@ function writeDeleteAclsResponseDeleteAclsMatchingAcl(
   _writer.int8(_m.operation);
   _writer.int8(_m.permissionType);
   if (_version >= 2) {
-    _writer.taggedFields(undefined, _m.unknownTaggedFields);
+    _writer.taggedFields(_m.unknownTaggedFields);
   }
 }
 

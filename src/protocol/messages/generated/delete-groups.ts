@@ -52,7 +52,7 @@ function writeDeleteGroupsRequest(_writer: Writer, _m: DeleteGroupsRequest, _ver
     }
   }
   if (_version >= 2) {
-    _writer.taggedFields(undefined, _m.unknownTaggedFields);
+    _writer.taggedFields(_m.unknownTaggedFields);
   }
 }
 
@@ -139,7 +139,7 @@ function writeDeleteGroupsResponse(_writer: Writer, _m: DeleteGroupsResponse, _v
     }
   }
   if (_version >= 2) {
-    _writer.taggedFields(undefined, _m.unknownTaggedFields);
+    _writer.taggedFields(_m.unknownTaggedFields);
   }
 }
 
@@ -165,7 +165,7 @@ function writeDeleteGroupsResponseDeletableGroupResult(
   }
   _writer.int16(_m.errorCode);
   if (_version >= 2) {
-    _writer.taggedFields(undefined, _m.unknownTaggedFields);
+    _writer.taggedFields(_m.unknownTaggedFields);
   }
 }
 

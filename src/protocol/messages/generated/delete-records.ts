@@ -80,7 +80,7 @@ function writeDeleteRecordsRequest(_writer: Writer, _m: DeleteRecordsRequest, _v
   }
   _writer.int32(_m.timeoutMs);
   if (_version >= 2) {
-    _writer.taggedFields(undefined, _m.unknownTaggedFields);
+    _writer.taggedFields(_m.unknownTaggedFields);
   }
 }
 
@@ -127,7 +127,7 @@ function writeDeleteRecordsRequestDeleteRecordsTopic(
     }
   }
   if (_version >= 2) {
-    _writer.taggedFields(undefined, _m.unknownTaggedFields);
+    _writer.taggedFields(_m.unknownTaggedFields);
   }
 }
 
@@ -149,7 +149,7 @@ function writeDeleteRecordsRequestDeleteRecordsPartition(
   _writer.int32(_m.partitionIndex);
   _writer.int64(_m.offset);
   if (_version >= 2) {
-    _writer.taggedFields(undefined, _m.unknownTaggedFields);
+    _writer.taggedFields(_m.unknownTaggedFields);
   }
 }
 
@@ -252,7 +252,7 @@ function writeDeleteRecordsResponse(_writer: Writer, _m: DeleteRecordsResponse, 
     }
   }
   if (_version >= 2) {
-    _writer.taggedFields(undefined, _m.unknownTaggedFields);
+    _writer.taggedFields(_m.unknownTaggedFields);
   }
 }
 
@@ -299,7 +299,7 @@ function writeDeleteRecordsResponseDeleteRecordsTopicResult(
     }
   }
   if (_version >= 2) {
-    _writer.taggedFields(undefined, _m.unknownTaggedFields);
+    _writer.taggedFields(_m.unknownTaggedFields);
   }
 }
 
@@ -323,7 +323,7 @@ function writeDeleteRecordsResponseDeleteRecordsPartitionResult(
   _writer.int64(_m.lowWatermark);
   _writer.int16(_m.errorCode);
   if (_version >= 2) {
-    _writer.taggedFields(undefined, _m.unknownTaggedFields);
+    _writer.taggedFields(_m.unknownTaggedFields);
   }
 }
 

@@ -2,7 +2,7 @@
 // (common/message/*.json in kafka-clients). Do not edit: change scripts/codegen/generate.ts and regenerate.
 
 import { type RawTaggedField, type Reader, type Writer } from '../../primitives';
-import { ZERO_UUID, writeUuid, nullInNonNullable, unsupportedVersion, withApi } from '../runtime';
+import { ZERO_UUID, nullInNonNullable, unsupportedVersion, withApi } from '../runtime';
 
 // DeleteShareGroupOffsetsRequest: versions 0, flexible 0+
 
@@ -66,7 +66,7 @@ function writeDeleteShareGroupOffsetsRequest(
       writeDeleteShareGroupOffsetsRequestTopic(_writer, _item, _version);
     }
   }
-  _writer.taggedFields(undefined, _m.unknownTaggedFields);
+  _writer.taggedFields(_m.unknownTaggedFields);
 }
 
 function readDeleteShareGroupOffsetsRequestTopic(
@@ -84,7 +84,7 @@ function writeDeleteShareGroupOffsetsRequestTopic(
   _version: number,
 ): void {
   _writer.compactString(_m.topicName);
-  _writer.taggedFields(undefined, _m.unknownTaggedFields);
+  _writer.taggedFields(_m.unknownTaggedFields);
 }
 
 /** Decodes a DeleteShareGroupOffsetsRequest body (version 0); byte fields are views into the reader's buffer. */
@@ -187,7 +187,7 @@ function writeDeleteShareGroupOffsetsResponse(
       writeDeleteShareGroupOffsetsResponseTopic(_writer, _item, _version);
     }
   }
-  _writer.taggedFields(undefined, _m.unknownTaggedFields);
+  _writer.taggedFields(_m.unknownTaggedFields);
 }
 
 function readDeleteShareGroupOffsetsResponseTopic(
@@ -208,10 +208,10 @@ function writeDeleteShareGroupOffsetsResponseTopic(
   _version: number,
 ): void {
   _writer.compactString(_m.topicName);
-  writeUuid(_writer, _m.topicId);
+  _writer.uuid(_m.topicId);
   _writer.int16(_m.errorCode);
   _writer.compactNullableString(_m.errorMessage);
-  _writer.taggedFields(undefined, _m.unknownTaggedFields);
+  _writer.taggedFields(_m.unknownTaggedFields);
 }
 
 /** Decodes a DeleteShareGroupOffsetsResponse body (version 0); byte fields are views into the reader's buffer. */

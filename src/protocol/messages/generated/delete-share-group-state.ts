@@ -2,7 +2,7 @@
 // (common/message/*.json in kafka-clients). Do not edit: change scripts/codegen/generate.ts and regenerate.
 
 import { type RawTaggedField, type Reader, type Writer } from '../../primitives';
-import { ZERO_UUID, writeUuid, nullInNonNullable, unsupportedVersion, withApi } from '../runtime';
+import { ZERO_UUID, nullInNonNullable, unsupportedVersion, withApi } from '../runtime';
 
 // DeleteShareGroupStateRequest: versions 0, flexible 0+
 
@@ -77,7 +77,7 @@ function writeDeleteShareGroupStateRequest(
       writeDeleteShareGroupStateRequestDeleteStateData(_writer, _item, _version);
     }
   }
-  _writer.taggedFields(undefined, _m.unknownTaggedFields);
+  _writer.taggedFields(_m.unknownTaggedFields);
 }
 
 function readDeleteShareGroupStateRequestDeleteStateData(
@@ -106,7 +106,7 @@ function writeDeleteShareGroupStateRequestDeleteStateData(
   _m: DeleteShareGroupStateRequestDeleteStateData,
   _version: number,
 ): void {
-  writeUuid(_writer, _m.topicId);
+  _writer.uuid(_m.topicId);
   {
     const _items = _m.partitions;
     _writer.compactArrayLength(_items.length);
@@ -114,7 +114,7 @@ function writeDeleteShareGroupStateRequestDeleteStateData(
       writeDeleteShareGroupStateRequestPartitionData(_writer, _item, _version);
     }
   }
-  _writer.taggedFields(undefined, _m.unknownTaggedFields);
+  _writer.taggedFields(_m.unknownTaggedFields);
 }
 
 function readDeleteShareGroupStateRequestPartitionData(
@@ -132,7 +132,7 @@ function writeDeleteShareGroupStateRequestPartitionData(
   _version: number,
 ): void {
   _writer.int32(_m.partition);
-  _writer.taggedFields(undefined, _m.unknownTaggedFields);
+  _writer.taggedFields(_m.unknownTaggedFields);
 }
 
 /** Decodes a DeleteShareGroupStateRequest body (version 0); byte fields are views into the reader's buffer. */
@@ -232,7 +232,7 @@ function writeDeleteShareGroupStateResponse(
       writeDeleteShareGroupStateResponseDeleteStateResult(_writer, _item, _version);
     }
   }
-  _writer.taggedFields(undefined, _m.unknownTaggedFields);
+  _writer.taggedFields(_m.unknownTaggedFields);
 }
 
 function readDeleteShareGroupStateResponseDeleteStateResult(
@@ -261,7 +261,7 @@ function writeDeleteShareGroupStateResponseDeleteStateResult(
   _m: DeleteShareGroupStateResponseDeleteStateResult,
   _version: number,
 ): void {
-  writeUuid(_writer, _m.topicId);
+  _writer.uuid(_m.topicId);
   {
     const _items = _m.partitions;
     _writer.compactArrayLength(_items.length);
@@ -269,7 +269,7 @@ function writeDeleteShareGroupStateResponseDeleteStateResult(
       writeDeleteShareGroupStateResponsePartitionResult(_writer, _item, _version);
     }
   }
-  _writer.taggedFields(undefined, _m.unknownTaggedFields);
+  _writer.taggedFields(_m.unknownTaggedFields);
 }
 
 function readDeleteShareGroupStateResponsePartitionResult(
@@ -291,7 +291,7 @@ function writeDeleteShareGroupStateResponsePartitionResult(
   _writer.int32(_m.partition);
   _writer.int16(_m.errorCode);
   _writer.compactNullableString(_m.errorMessage);
-  _writer.taggedFields(undefined, _m.unknownTaggedFields);
+  _writer.taggedFields(_m.unknownTaggedFields);
 }
 
 /** Decodes a DeleteShareGroupStateResponse body (version 0); byte fields are views into the reader's buffer. */

@@ -5,7 +5,6 @@ import { type RawTaggedField, type Reader, type Writer } from '../../primitives'
 import {
   NO_TAGGED_FIELDS,
   ZERO_UUID,
-  writeUuid,
   notNull,
   nullInNonNullable,
   unsupportedVersion,
@@ -103,7 +102,7 @@ function writeDeleteTopicsRequest(_writer: Writer, _m: DeleteTopicsRequest, _ver
   }
   _writer.int32(_m.timeoutMs);
   if (_version >= 4) {
-    _writer.taggedFields(undefined, _m.unknownTaggedFields);
+    _writer.taggedFields(_m.unknownTaggedFields);
   }
 }
 
@@ -123,8 +122,8 @@ function writeDeleteTopicsRequestDeleteTopicState(
   _version: number,
 ): void {
   _writer.compactNullableString(_m.name);
-  writeUuid(_writer, _m.topicId);
-  _writer.taggedFields(undefined, _m.unknownTaggedFields);
+  _writer.uuid(_m.topicId);
+  _writer.taggedFields(_m.unknownTaggedFields);
 }
 
 /** Decodes a DeleteTopicsRequest body (versions 1-6); byte fields are views into the reader's buffer. */
@@ -214,7 +213,7 @@ function writeDeleteTopicsResponse(_writer: Writer, _m: DeleteTopicsResponse, _v
     }
   }
   if (_version >= 4) {
-    _writer.taggedFields(undefined, _m.unknownTaggedFields);
+    _writer.taggedFields(_m.unknownTaggedFields);
   }
 }
 
@@ -250,14 +249,14 @@ function writeDeleteTopicsResponseDeletableTopicResult(
     }
   }
   if (_version >= 6) {
-    writeUuid(_writer, _m.topicId);
+    _writer.uuid(_m.topicId);
   }
   _writer.int16(_m.errorCode);
   if (_version >= 5) {
     _writer.compactNullableString(_m.errorMessage);
   }
   if (_version >= 4) {
-    _writer.taggedFields(undefined, _m.unknownTaggedFields);
+    _writer.taggedFields(_m.unknownTaggedFields);
   }
 }
 

@@ -84,7 +84,7 @@ function writeDescribeAclsRequest(_writer: Writer, _m: DescribeAclsRequest, _ver
   _writer.int8(_m.operation);
   _writer.int8(_m.permissionType);
   if (_version >= 2) {
-    _writer.taggedFields(undefined, _m.unknownTaggedFields);
+    _writer.taggedFields(_m.unknownTaggedFields);
   }
 }
 
@@ -206,7 +206,7 @@ function writeDescribeAclsResponse(_writer: Writer, _m: DescribeAclsResponse, _v
     }
   }
   if (_version >= 2) {
-    _writer.taggedFields(undefined, _m.unknownTaggedFields);
+    _writer.taggedFields(_m.unknownTaggedFields);
   }
 }
 
@@ -257,7 +257,7 @@ function writeDescribeAclsResponseDescribeAclsResource(
     }
   }
   if (_version >= 2) {
-    _writer.taggedFields(undefined, _m.unknownTaggedFields);
+    _writer.taggedFields(_m.unknownTaggedFields);
   }
 }
 
@@ -291,7 +291,7 @@ function writeDescribeAclsResponseAclDescription(
   _writer.int8(_m.operation);
   _writer.int8(_m.permissionType);
   if (_version >= 2) {
-    _writer.taggedFields(undefined, _m.unknownTaggedFields);
+    _writer.taggedFields(_m.unknownTaggedFields);
   }
 }
 

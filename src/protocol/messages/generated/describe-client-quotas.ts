@@ -72,7 +72,7 @@ function writeDescribeClientQuotasRequest(
   }
   _writer.bool(_m.strict);
   if (_version >= 1) {
-    _writer.taggedFields(undefined, _m.unknownTaggedFields);
+    _writer.taggedFields(_m.unknownTaggedFields);
   }
 }
 
@@ -104,7 +104,7 @@ function writeDescribeClientQuotasRequestComponentData(
     _writer.nullableString(_m.match);
   }
   if (_version >= 1) {
-    _writer.taggedFields(undefined, _m.unknownTaggedFields);
+    _writer.taggedFields(_m.unknownTaggedFields);
   }
 }
 
@@ -247,7 +247,7 @@ function writeDescribeClientQuotasResponse(
     }
   }
   if (_version >= 1) {
-    _writer.taggedFields(undefined, _m.unknownTaggedFields);
+    _writer.taggedFields(_m.unknownTaggedFields);
   }
 }
 
@@ -311,7 +311,7 @@ function writeDescribeClientQuotasResponseEntryData(
     }
   }
   if (_version >= 1) {
-    _writer.taggedFields(undefined, _m.unknownTaggedFields);
+    _writer.taggedFields(_m.unknownTaggedFields);
   }
 }
 
@@ -342,7 +342,7 @@ function writeDescribeClientQuotasResponseEntityData(
     _writer.nullableString(_m.entityName);
   }
   if (_version >= 1) {
-    _writer.taggedFields(undefined, _m.unknownTaggedFields);
+    _writer.taggedFields(_m.unknownTaggedFields);
   }
 }
 
@@ -368,7 +368,7 @@ function writeDescribeClientQuotasResponseValueData(
   }
   _writer.float64(_m.value);
   if (_version >= 1) {
-    _writer.taggedFields(undefined, _m.unknownTaggedFields);
+    _writer.taggedFields(_m.unknownTaggedFields);
   }
 }
 

@@ -48,7 +48,7 @@ function writeDescribeClusterRequest(_writer: Writer, _m: DescribeClusterRequest
   if (_version >= 2) {
     _writer.bool(_m.includeFencedBrokers);
   }
-  _writer.taggedFields(undefined, _m.unknownTaggedFields);
+  _writer.taggedFields(_m.unknownTaggedFields);
 }
 
 /** Decodes a DescribeClusterRequest body (versions 0-2); byte fields are views into the reader's buffer. */
@@ -181,7 +181,7 @@ function writeDescribeClusterResponse(_writer: Writer, _m: DescribeClusterRespon
     }
   }
   _writer.int32(_m.clusterAuthorizedOperations);
-  _writer.taggedFields(undefined, _m.unknownTaggedFields);
+  _writer.taggedFields(_m.unknownTaggedFields);
 }
 
 function readDescribeClusterResponseDescribeClusterBroker(
@@ -209,7 +209,7 @@ function writeDescribeClusterResponseDescribeClusterBroker(
   if (_version >= 2) {
     _writer.bool(_m.isFenced);
   }
-  _writer.taggedFields(undefined, _m.unknownTaggedFields);
+  _writer.taggedFields(_m.unknownTaggedFields);
 }
 
 /** Decodes a DescribeClusterResponse body (versions 0-2); byte fields are views into the reader's buffer. */

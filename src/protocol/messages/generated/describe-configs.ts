@@ -74,7 +74,7 @@ function writeDescribeConfigsRequest(_writer: Writer, _m: DescribeConfigsRequest
     _writer.bool(_m.includeDocumentation);
   }
   if (_version >= 4) {
-    _writer.taggedFields(undefined, _m.unknownTaggedFields);
+    _writer.taggedFields(_m.unknownTaggedFields);
   }
 }
 
@@ -135,7 +135,7 @@ function writeDescribeConfigsRequestDescribeConfigsResource(
     }
   }
   if (_version >= 4) {
-    _writer.taggedFields(undefined, _m.unknownTaggedFields);
+    _writer.taggedFields(_m.unknownTaggedFields);
   }
 }
 
@@ -287,7 +287,7 @@ function writeDescribeConfigsResponse(_writer: Writer, _m: DescribeConfigsRespon
     }
   }
   if (_version >= 4) {
-    _writer.taggedFields(undefined, _m.unknownTaggedFields);
+    _writer.taggedFields(_m.unknownTaggedFields);
   }
 }
 
@@ -345,7 +345,7 @@ function writeDescribeConfigsResponseDescribeConfigsResult(
     }
   }
   if (_version >= 4) {
-    _writer.taggedFields(undefined, _m.unknownTaggedFields);
+    _writer.taggedFields(_m.unknownTaggedFields);
   }
 }
 
@@ -427,7 +427,7 @@ function writeDescribeConfigsResponseDescribeConfigsResourceResult(
     }
   }
   if (_version >= 4) {
-    _writer.taggedFields(undefined, _m.unknownTaggedFields);
+    _writer.taggedFields(_m.unknownTaggedFields);
   }
 }
 
@@ -459,7 +459,7 @@ function writeDescribeConfigsResponseDescribeConfigsSynonym(
   }
   _writer.int8(_m.source);
   if (_version >= 4) {
-    _writer.taggedFields(undefined, _m.unknownTaggedFields);
+    _writer.taggedFields(_m.unknownTaggedFields);
   }
 }
 

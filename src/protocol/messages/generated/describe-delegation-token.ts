@@ -77,7 +77,7 @@ function writeDescribeDelegationTokenRequest(
     }
   }
   if (_version >= 2) {
-    _writer.taggedFields(undefined, _m.unknownTaggedFields);
+    _writer.taggedFields(_m.unknownTaggedFields);
   }
 }
 
@@ -107,7 +107,7 @@ function writeDescribeDelegationTokenRequestDescribeDelegationTokenOwner(
     _writer.string(_m.principalName);
   }
   if (_version >= 2) {
-    _writer.taggedFields(undefined, _m.unknownTaggedFields);
+    _writer.taggedFields(_m.unknownTaggedFields);
   }
 }
 
@@ -250,7 +250,7 @@ function writeDescribeDelegationTokenResponse(
   }
   _writer.int32(_m.throttleTimeMs);
   if (_version >= 2) {
-    _writer.taggedFields(undefined, _m.unknownTaggedFields);
+    _writer.taggedFields(_m.unknownTaggedFields);
   }
 }
 
@@ -341,7 +341,7 @@ function writeDescribeDelegationTokenResponseDescribedDelegationToken(
     }
   }
   if (_version >= 2) {
-    _writer.taggedFields(undefined, _m.unknownTaggedFields);
+    _writer.taggedFields(_m.unknownTaggedFields);
   }
 }
 
@@ -371,7 +371,7 @@ function writeDescribeDelegationTokenResponseDescribedDelegationTokenRenewer(
     _writer.string(_m.principalName);
   }
   if (_version >= 2) {
-    _writer.taggedFields(undefined, _m.unknownTaggedFields);
+    _writer.taggedFields(_m.unknownTaggedFields);
   }
 }
 

@@ -58,7 +58,7 @@ function writeDescribeGroupsRequest(_writer: Writer, _m: DescribeGroupsRequest, 
     _writer.bool(_m.includeAuthorizedOperations);
   }
   if (_version >= 5) {
-    _writer.taggedFields(undefined, _m.unknownTaggedFields);
+    _writer.taggedFields(_m.unknownTaggedFields);
   }
 }
 
@@ -199,7 +199,7 @@ function writeDescribeGroupsResponse(_writer: Writer, _m: DescribeGroupsResponse
     }
   }
   if (_version >= 5) {
-    _writer.taggedFields(undefined, _m.unknownTaggedFields);
+    _writer.taggedFields(_m.unknownTaggedFields);
   }
 }
 
@@ -284,7 +284,7 @@ function writeDescribeGroupsResponseDescribedGroup(
     _writer.int32(_m.authorizedOperations);
   }
   if (_version >= 5) {
-    _writer.taggedFields(undefined, _m.unknownTaggedFields);
+    _writer.taggedFields(_m.unknownTaggedFields);
   }
 }
 
@@ -349,7 +349,7 @@ function writeDescribeGroupsResponseDescribedGroupMember(
     _writer.bytes(_m.memberAssignment);
   }
   if (_version >= 5) {
-    _writer.taggedFields(undefined, _m.unknownTaggedFields);
+    _writer.taggedFields(_m.unknownTaggedFields);
   }
 }
 

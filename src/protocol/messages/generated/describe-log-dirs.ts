@@ -70,7 +70,7 @@ function writeDescribeLogDirsRequest(_writer: Writer, _m: DescribeLogDirsRequest
     }
   }
   if (_version >= 2) {
-    _writer.taggedFields(undefined, _m.unknownTaggedFields);
+    _writer.taggedFields(_m.unknownTaggedFields);
   }
 }
 
@@ -116,7 +116,7 @@ function writeDescribeLogDirsRequestDescribableLogDirTopic(
     }
   }
   if (_version >= 2) {
-    _writer.taggedFields(undefined, _m.unknownTaggedFields);
+    _writer.taggedFields(_m.unknownTaggedFields);
   }
 }
 
@@ -257,7 +257,7 @@ function writeDescribeLogDirsResponse(_writer: Writer, _m: DescribeLogDirsRespon
     }
   }
   if (_version >= 2) {
-    _writer.taggedFields(undefined, _m.unknownTaggedFields);
+    _writer.taggedFields(_m.unknownTaggedFields);
   }
 }
 
@@ -318,7 +318,7 @@ function writeDescribeLogDirsResponseDescribeLogDirsResult(
     _writer.bool(_m.isCordoned);
   }
   if (_version >= 2) {
-    _writer.taggedFields(undefined, _m.unknownTaggedFields);
+    _writer.taggedFields(_m.unknownTaggedFields);
   }
 }
 
@@ -365,7 +365,7 @@ function writeDescribeLogDirsResponseDescribeLogDirsTopic(
     }
   }
   if (_version >= 2) {
-    _writer.taggedFields(undefined, _m.unknownTaggedFields);
+    _writer.taggedFields(_m.unknownTaggedFields);
   }
 }
 
@@ -391,7 +391,7 @@ function writeDescribeLogDirsResponseDescribeLogDirsPartition(
   _writer.int64(_m.offsetLag);
   _writer.bool(_m.isFutureKey);
   if (_version >= 2) {
-    _writer.taggedFields(undefined, _m.unknownTaggedFields);
+    _writer.taggedFields(_m.unknownTaggedFields);
   }
 }
 

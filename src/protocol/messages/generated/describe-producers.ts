@@ -61,7 +61,7 @@ function writeDescribeProducersRequest(
       writeDescribeProducersRequestTopicRequest(_writer, _item, _version);
     }
   }
-  _writer.taggedFields(undefined, _m.unknownTaggedFields);
+  _writer.taggedFields(_m.unknownTaggedFields);
 }
 
 function readDescribeProducersRequestTopicRequest(
@@ -97,7 +97,7 @@ function writeDescribeProducersRequestTopicRequest(
       _writer.int32(_item);
     }
   }
-  _writer.taggedFields(undefined, _m.unknownTaggedFields);
+  _writer.taggedFields(_m.unknownTaggedFields);
 }
 
 /** Decodes a DescribeProducersRequest body (version 0); byte fields are views into the reader's buffer. */
@@ -236,7 +236,7 @@ function writeDescribeProducersResponse(
       writeDescribeProducersResponseTopicResponse(_writer, _item, _version);
     }
   }
-  _writer.taggedFields(undefined, _m.unknownTaggedFields);
+  _writer.taggedFields(_m.unknownTaggedFields);
 }
 
 function readDescribeProducersResponseTopicResponse(
@@ -273,7 +273,7 @@ function writeDescribeProducersResponseTopicResponse(
       writeDescribeProducersResponsePartitionResponse(_writer, _item, _version);
     }
   }
-  _writer.taggedFields(undefined, _m.unknownTaggedFields);
+  _writer.taggedFields(_m.unknownTaggedFields);
 }
 
 function readDescribeProducersResponsePartitionResponse(
@@ -314,7 +314,7 @@ function writeDescribeProducersResponsePartitionResponse(
       writeDescribeProducersResponseProducerState(_writer, _item, _version);
     }
   }
-  _writer.taggedFields(undefined, _m.unknownTaggedFields);
+  _writer.taggedFields(_m.unknownTaggedFields);
 }
 
 function readDescribeProducersResponseProducerState(
@@ -350,7 +350,7 @@ function writeDescribeProducersResponseProducerState(
   _writer.int64(_m.lastTimestamp);
   _writer.int32(_m.coordinatorEpoch);
   _writer.int64(_m.currentTxnStartOffset);
-  _writer.taggedFields(undefined, _m.unknownTaggedFields);
+  _writer.taggedFields(_m.unknownTaggedFields);
 }
 
 /** Decodes a DescribeProducersResponse body (version 0); byte fields are views into the reader's buffer. */

@@ -2,7 +2,7 @@
 // (common/message/*.json in kafka-clients). Do not edit: change scripts/codegen/generate.ts and regenerate.
 
 import { type RawTaggedField, type Reader, type Writer } from '../../primitives';
-import { ZERO_UUID, writeUuid, nullInNonNullable, unsupportedVersion, withApi } from '../runtime';
+import { ZERO_UUID, nullInNonNullable, unsupportedVersion, withApi } from '../runtime';
 
 // DescribeQuorumRequest: versions 0-2, flexible 0+
 
@@ -68,7 +68,7 @@ function writeDescribeQuorumRequest(_writer: Writer, _m: DescribeQuorumRequest, 
       writeDescribeQuorumRequestTopicData(_writer, _item, _version);
     }
   }
-  _writer.taggedFields(undefined, _m.unknownTaggedFields);
+  _writer.taggedFields(_m.unknownTaggedFields);
 }
 
 function readDescribeQuorumRequestTopicData(
@@ -105,7 +105,7 @@ function writeDescribeQuorumRequestTopicData(
       writeDescribeQuorumRequestPartitionData(_writer, _item, _version);
     }
   }
-  _writer.taggedFields(undefined, _m.unknownTaggedFields);
+  _writer.taggedFields(_m.unknownTaggedFields);
 }
 
 function readDescribeQuorumRequestPartitionData(
@@ -123,7 +123,7 @@ function writeDescribeQuorumRequestPartitionData(
   _version: number,
 ): void {
   _writer.int32(_m.partitionIndex);
-  _writer.taggedFields(undefined, _m.unknownTaggedFields);
+  _writer.taggedFields(_m.unknownTaggedFields);
 }
 
 /** Decodes a DescribeQuorumRequest body (versions 0-2); byte fields are views into the reader's buffer. */
@@ -324,7 +324,7 @@ function writeDescribeQuorumResponse(_writer: Writer, _m: DescribeQuorumResponse
       writeDescribeQuorumResponseNode(_writer, _item, _version);
     }
   }
-  _writer.taggedFields(undefined, _m.unknownTaggedFields);
+  _writer.taggedFields(_m.unknownTaggedFields);
 }
 
 function readDescribeQuorumResponseTopicData(
@@ -361,7 +361,7 @@ function writeDescribeQuorumResponseTopicData(
       writeDescribeQuorumResponsePartitionData(_writer, _item, _version);
     }
   }
-  _writer.taggedFields(undefined, _m.unknownTaggedFields);
+  _writer.taggedFields(_m.unknownTaggedFields);
 }
 
 function readDescribeQuorumResponsePartitionData(
@@ -439,7 +439,7 @@ function writeDescribeQuorumResponsePartitionData(
       writeDescribeQuorumResponseReplicaState(_writer, _item, _version);
     }
   }
-  _writer.taggedFields(undefined, _m.unknownTaggedFields);
+  _writer.taggedFields(_m.unknownTaggedFields);
 }
 
 function readDescribeQuorumResponseNode(_reader: Reader, _version: number): DescribeQuorumResponseNode {
@@ -472,7 +472,7 @@ function writeDescribeQuorumResponseNode(
       writeDescribeQuorumResponseListener(_writer, _item, _version);
     }
   }
-  _writer.taggedFields(undefined, _m.unknownTaggedFields);
+  _writer.taggedFields(_m.unknownTaggedFields);
 }
 
 function readDescribeQuorumResponseListener(
@@ -494,7 +494,7 @@ function writeDescribeQuorumResponseListener(
   _writer.compactString(_m.name);
   _writer.compactString(_m.host);
   _writer.uint16(_m.port);
-  _writer.taggedFields(undefined, _m.unknownTaggedFields);
+  _writer.taggedFields(_m.unknownTaggedFields);
 }
 
 function readDescribeQuorumResponseReplicaState(
@@ -524,7 +524,7 @@ function writeDescribeQuorumResponseReplicaState(
 ): void {
   _writer.int32(_m.replicaId);
   if (_version >= 2) {
-    writeUuid(_writer, _m.replicaDirectoryId);
+    _writer.uuid(_m.replicaDirectoryId);
   }
   _writer.int64(_m.logEndOffset);
   if (_version >= 1) {
@@ -533,7 +533,7 @@ function writeDescribeQuorumResponseReplicaState(
   if (_version >= 1) {
     _writer.int64(_m.lastCaughtUpTimestamp);
   }
-  _writer.taggedFields(undefined, _m.unknownTaggedFields);
+  _writer.taggedFields(_m.unknownTaggedFields);
 }
 
 /** Decodes a DescribeQuorumResponse body (versions 0-2); byte fields are views into the reader's buffer. */

@@ -2,7 +2,7 @@
 // (common/message/*.json in kafka-clients). Do not edit: change scripts/codegen/generate.ts and regenerate.
 
 import { type RawTaggedField, type Reader, type Writer } from '../../primitives';
-import { ZERO_UUID, writeUuid, nullInNonNullable, unsupportedVersion, withApi } from '../runtime';
+import { ZERO_UUID, nullInNonNullable, unsupportedVersion, withApi } from '../runtime';
 
 // DescribeShareGroupOffsetsRequest: versions 0-1, flexible 0+
 
@@ -78,7 +78,7 @@ function writeDescribeShareGroupOffsetsRequest(
       writeDescribeShareGroupOffsetsRequestGroup(_writer, _item, _version);
     }
   }
-  _writer.taggedFields(undefined, _m.unknownTaggedFields);
+  _writer.taggedFields(_m.unknownTaggedFields);
 }
 
 function readDescribeShareGroupOffsetsRequestGroup(
@@ -119,7 +119,7 @@ function writeDescribeShareGroupOffsetsRequestGroup(
       }
     }
   }
-  _writer.taggedFields(undefined, _m.unknownTaggedFields);
+  _writer.taggedFields(_m.unknownTaggedFields);
 }
 
 function readDescribeShareGroupOffsetsRequestTopic(
@@ -155,7 +155,7 @@ function writeDescribeShareGroupOffsetsRequestTopic(
       _writer.int32(_item);
     }
   }
-  _writer.taggedFields(undefined, _m.unknownTaggedFields);
+  _writer.taggedFields(_m.unknownTaggedFields);
 }
 
 /** Decodes a DescribeShareGroupOffsetsRequest body (versions 0-1); byte fields are views into the reader's buffer. */
@@ -295,7 +295,7 @@ function writeDescribeShareGroupOffsetsResponse(
       writeDescribeShareGroupOffsetsResponseGroup(_writer, _item, _version);
     }
   }
-  _writer.taggedFields(undefined, _m.unknownTaggedFields);
+  _writer.taggedFields(_m.unknownTaggedFields);
 }
 
 function readDescribeShareGroupOffsetsResponseGroup(
@@ -336,7 +336,7 @@ function writeDescribeShareGroupOffsetsResponseGroup(
   }
   _writer.int16(_m.errorCode);
   _writer.compactNullableString(_m.errorMessage);
-  _writer.taggedFields(undefined, _m.unknownTaggedFields);
+  _writer.taggedFields(_m.unknownTaggedFields);
 }
 
 function readDescribeShareGroupOffsetsResponseTopic(
@@ -367,7 +367,7 @@ function writeDescribeShareGroupOffsetsResponseTopic(
   _version: number,
 ): void {
   _writer.compactString(_m.topicName);
-  writeUuid(_writer, _m.topicId);
+  _writer.uuid(_m.topicId);
   {
     const _items = _m.partitions;
     _writer.compactArrayLength(_items.length);
@@ -375,7 +375,7 @@ function writeDescribeShareGroupOffsetsResponseTopic(
       writeDescribeShareGroupOffsetsResponsePartition(_writer, _item, _version);
     }
   }
-  _writer.taggedFields(undefined, _m.unknownTaggedFields);
+  _writer.taggedFields(_m.unknownTaggedFields);
 }
 
 function readDescribeShareGroupOffsetsResponsePartition(
@@ -413,7 +413,7 @@ function writeDescribeShareGroupOffsetsResponsePartition(
   }
   _writer.int16(_m.errorCode);
   _writer.compactNullableString(_m.errorMessage);
-  _writer.taggedFields(undefined, _m.unknownTaggedFields);
+  _writer.taggedFields(_m.unknownTaggedFields);
 }
 
 /** Decodes a DescribeShareGroupOffsetsResponse body (versions 0-1); byte fields are views into the reader's buffer. */

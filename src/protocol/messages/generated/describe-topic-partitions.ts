@@ -2,7 +2,7 @@
 // (common/message/*.json in kafka-clients). Do not edit: change scripts/codegen/generate.ts and regenerate.
 
 import { type RawTaggedField, type Reader, type Writer } from '../../primitives';
-import { ZERO_UUID, writeUuid, nullInNonNullable, unsupportedVersion, withApi } from '../runtime';
+import { ZERO_UUID, nullInNonNullable, unsupportedVersion, withApi } from '../runtime';
 
 // DescribeTopicPartitionsRequest: versions 0, flexible 0+
 
@@ -90,7 +90,7 @@ function writeDescribeTopicPartitionsRequest(
     _writer.int8(1);
     writeDescribeTopicPartitionsRequestCursor(_writer, _m.cursor, _version);
   }
-  _writer.taggedFields(undefined, _m.unknownTaggedFields);
+  _writer.taggedFields(_m.unknownTaggedFields);
 }
 
 function readDescribeTopicPartitionsRequestTopicRequest(
@@ -108,7 +108,7 @@ function writeDescribeTopicPartitionsRequestTopicRequest(
   _version: number,
 ): void {
   _writer.compactString(_m.name);
-  _writer.taggedFields(undefined, _m.unknownTaggedFields);
+  _writer.taggedFields(_m.unknownTaggedFields);
 }
 
 function readDescribeTopicPartitionsRequestCursor(
@@ -128,7 +128,7 @@ function writeDescribeTopicPartitionsRequestCursor(
 ): void {
   _writer.compactString(_m.topicName);
   _writer.int32(_m.partitionIndex);
-  _writer.taggedFields(undefined, _m.unknownTaggedFields);
+  _writer.taggedFields(_m.unknownTaggedFields);
 }
 
 /** Decodes a DescribeTopicPartitionsRequest body (version 0); byte fields are views into the reader's buffer. */
@@ -298,7 +298,7 @@ function writeDescribeTopicPartitionsResponse(
     _writer.int8(1);
     writeDescribeTopicPartitionsResponseCursor(_writer, _m.nextCursor, _version);
   }
-  _writer.taggedFields(undefined, _m.unknownTaggedFields);
+  _writer.taggedFields(_m.unknownTaggedFields);
 }
 
 function readDescribeTopicPartitionsResponseTopic(
@@ -341,7 +341,7 @@ function writeDescribeTopicPartitionsResponseTopic(
 ): void {
   _writer.int16(_m.errorCode);
   _writer.compactNullableString(_m.name);
-  writeUuid(_writer, _m.topicId);
+  _writer.uuid(_m.topicId);
   _writer.bool(_m.isInternal);
   {
     const _items = _m.partitions;
@@ -351,7 +351,7 @@ function writeDescribeTopicPartitionsResponseTopic(
     }
   }
   _writer.int32(_m.topicAuthorizedOperations);
-  _writer.taggedFields(undefined, _m.unknownTaggedFields);
+  _writer.taggedFields(_m.unknownTaggedFields);
 }
 
 function readDescribeTopicPartitionsResponsePartition(
@@ -484,7 +484,7 @@ function writeDescribeTopicPartitionsResponsePartition(
       _writer.int32(_item);
     }
   }
-  _writer.taggedFields(undefined, _m.unknownTaggedFields);
+  _writer.taggedFields(_m.unknownTaggedFields);
 }
 
 function readDescribeTopicPartitionsResponseCursor(
@@ -504,7 +504,7 @@ function writeDescribeTopicPartitionsResponseCursor(
 ): void {
   _writer.compactString(_m.topicName);
   _writer.int32(_m.partitionIndex);
-  _writer.taggedFields(undefined, _m.unknownTaggedFields);
+  _writer.taggedFields(_m.unknownTaggedFields);
 }
 
 /** Decodes a DescribeTopicPartitionsResponse body (version 0); byte fields are views into the reader's buffer. */

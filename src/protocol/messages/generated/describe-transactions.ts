@@ -46,7 +46,7 @@ function writeDescribeTransactionsRequest(
       _writer.compactString(_item);
     }
   }
-  _writer.taggedFields(undefined, _m.unknownTaggedFields);
+  _writer.taggedFields(_m.unknownTaggedFields);
 }
 
 /** Decodes a DescribeTransactionsRequest body (version 0); byte fields are views into the reader's buffer. */
@@ -170,7 +170,7 @@ function writeDescribeTransactionsResponse(
       writeDescribeTransactionsResponseTransactionState(_writer, _item, _version);
     }
   }
-  _writer.taggedFields(undefined, _m.unknownTaggedFields);
+  _writer.taggedFields(_m.unknownTaggedFields);
 }
 
 function readDescribeTransactionsResponseTransactionState(
@@ -229,7 +229,7 @@ function writeDescribeTransactionsResponseTransactionState(
       writeDescribeTransactionsResponseTopicData(_writer, _item, _version);
     }
   }
-  _writer.taggedFields(undefined, _m.unknownTaggedFields);
+  _writer.taggedFields(_m.unknownTaggedFields);
 }
 
 function readDescribeTransactionsResponseTopicData(
@@ -265,7 +265,7 @@ function writeDescribeTransactionsResponseTopicData(
       _writer.int32(_item);
     }
   }
-  _writer.taggedFields(undefined, _m.unknownTaggedFields);
+  _writer.taggedFields(_m.unknownTaggedFields);
 }
 
 /** Decodes a DescribeTransactionsResponse body (version 0); byte fields are views into the reader's buffer. */

@@ -66,7 +66,7 @@ function writeDescribeUserScramCredentialsRequest(
       }
     }
   }
-  _writer.taggedFields(undefined, _m.unknownTaggedFields);
+  _writer.taggedFields(_m.unknownTaggedFields);
 }
 
 function readDescribeUserScramCredentialsRequestUserName(
@@ -84,7 +84,7 @@ function writeDescribeUserScramCredentialsRequestUserName(
   _version: number,
 ): void {
   _writer.compactString(_m.name);
-  _writer.taggedFields(undefined, _m.unknownTaggedFields);
+  _writer.taggedFields(_m.unknownTaggedFields);
 }
 
 /** Decodes a DescribeUserScramCredentialsRequest body (version 0); byte fields are views into the reader's buffer. */
@@ -203,7 +203,7 @@ function writeDescribeUserScramCredentialsResponse(
       writeDescribeUserScramCredentialsResponseDescribeUserScramCredentialsResult(_writer, _item, _version);
     }
   }
-  _writer.taggedFields(undefined, _m.unknownTaggedFields);
+  _writer.taggedFields(_m.unknownTaggedFields);
 }
 
 function readDescribeUserScramCredentialsResponseDescribeUserScramCredentialsResult(
@@ -244,7 +244,7 @@ function writeDescribeUserScramCredentialsResponseDescribeUserScramCredentialsRe
       writeDescribeUserScramCredentialsResponseCredentialInfo(_writer, _item, _version);
     }
   }
-  _writer.taggedFields(undefined, _m.unknownTaggedFields);
+  _writer.taggedFields(_m.unknownTaggedFields);
 }
 
 function readDescribeUserScramCredentialsResponseCredentialInfo(
@@ -264,7 +264,7 @@ function writeDescribeUserScramCredentialsResponseCredentialInfo(
 ): void {
   _writer.int8(_m.mechanism);
   _writer.int32(_m.iterations);
-  _writer.taggedFields(undefined, _m.unknownTaggedFields);
+  _writer.taggedFields(_m.unknownTaggedFields);
 }
 
 /** Decodes a DescribeUserScramCredentialsResponse body (version 0); byte fields are views into the reader's buffer. */

@@ -80,7 +80,7 @@ function writeElectLeadersRequest(_writer: Writer, _m: ElectLeadersRequest, _ver
   }
   _writer.int32(_m.timeoutMs);
   if (_version >= 2) {
-    _writer.taggedFields(undefined, _m.unknownTaggedFields);
+    _writer.taggedFields(_m.unknownTaggedFields);
   }
 }
 
@@ -126,7 +126,7 @@ function writeElectLeadersRequestTopicPartitions(
     }
   }
   if (_version >= 2) {
-    _writer.taggedFields(undefined, _m.unknownTaggedFields);
+    _writer.taggedFields(_m.unknownTaggedFields);
   }
 }
 
@@ -235,7 +235,7 @@ function writeElectLeadersResponse(_writer: Writer, _m: ElectLeadersResponse, _v
     }
   }
   if (_version >= 2) {
-    _writer.taggedFields(undefined, _m.unknownTaggedFields);
+    _writer.taggedFields(_m.unknownTaggedFields);
   }
 }
 
@@ -282,7 +282,7 @@ function writeElectLeadersResponseReplicaElectionResult(
     }
   }
   if (_version >= 2) {
-    _writer.taggedFields(undefined, _m.unknownTaggedFields);
+    _writer.taggedFields(_m.unknownTaggedFields);
   }
 }
 
@@ -311,7 +311,7 @@ function writeElectLeadersResponsePartitionResult(
     _writer.nullableString(_m.errorMessage);
   }
   if (_version >= 2) {
-    _writer.taggedFields(undefined, _m.unknownTaggedFields);
+    _writer.taggedFields(_m.unknownTaggedFields);
   }
 }
 

@@ -14,7 +14,6 @@ import {
   hasTag,
   writeUnknownTaggedFieldsBelow,
   writeTaggedField,
-  writeUuid,
   nullInNonNullable,
   unsupportedVersion,
   withApi,
@@ -165,7 +164,7 @@ function writeEndQuorumEpochRequest(_writer: Writer, _m: EndQuorumEpochRequest, 
     }
   }
   if (_version >= 1) {
-    _writer.taggedFields(undefined, _m.unknownTaggedFields);
+    _writer.taggedFields(_m.unknownTaggedFields);
   }
 }
 
@@ -212,7 +211,7 @@ function writeEndQuorumEpochRequestTopicData(
     }
   }
   if (_version >= 1) {
-    _writer.taggedFields(undefined, _m.unknownTaggedFields);
+    _writer.taggedFields(_m.unknownTaggedFields);
   }
 }
 
@@ -284,7 +283,7 @@ function writeEndQuorumEpochRequestPartitionData(
     }
   }
   if (_version >= 1) {
-    _writer.taggedFields(undefined, _m.unknownTaggedFields);
+    _writer.taggedFields(_m.unknownTaggedFields);
   }
 }
 
@@ -304,8 +303,8 @@ function writeEndQuorumEpochRequestReplicaInfo(
   _version: number,
 ): void {
   _writer.int32(_m.candidateId);
-  writeUuid(_writer, _m.candidateDirectoryId);
-  _writer.taggedFields(undefined, _m.unknownTaggedFields);
+  _writer.uuid(_m.candidateDirectoryId);
+  _writer.taggedFields(_m.unknownTaggedFields);
 }
 
 function readEndQuorumEpochRequestLeaderEndpoint(
@@ -327,7 +326,7 @@ function writeEndQuorumEpochRequestLeaderEndpoint(
   _writer.compactString(_m.name);
   _writer.compactString(_m.host);
   _writer.uint16(_m.port);
-  _writer.taggedFields(undefined, _m.unknownTaggedFields);
+  _writer.taggedFields(_m.unknownTaggedFields);
 }
 
 /** Decodes a EndQuorumEpochRequest body (versions 0-1); byte fields are views into the reader's buffer. */
@@ -546,7 +545,7 @@ function writeEndQuorumEpochResponseTopicData(
     }
   }
   if (_version >= 1) {
-    _writer.taggedFields(undefined, _m.unknownTaggedFields);
+    _writer.taggedFields(_m.unknownTaggedFields);
   }
 }
 
@@ -572,7 +571,7 @@ function writeEndQuorumEpochResponsePartitionData(
   _writer.int32(_m.leaderId);
   _writer.int32(_m.leaderEpoch);
   if (_version >= 1) {
-    _writer.taggedFields(undefined, _m.unknownTaggedFields);
+    _writer.taggedFields(_m.unknownTaggedFields);
   }
 }
 
@@ -595,7 +594,7 @@ function writeEndQuorumEpochResponseNodeEndpoint(
   _writer.int32(_m.nodeId);
   _writer.compactString(_m.host);
   _writer.uint16(_m.port);
-  _writer.taggedFields(undefined, _m.unknownTaggedFields);
+  _writer.taggedFields(_m.unknownTaggedFields);
 }
 
 /** Decodes a EndQuorumEpochResponse body (versions 0-1); byte fields are views into the reader's buffer. */

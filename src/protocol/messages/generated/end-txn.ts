@@ -43,7 +43,7 @@ function writeEndTxnRequest(_writer: Writer, _m: EndTxnRequest, _version: number
   _writer.int16(_m.producerEpoch);
   _writer.bool(_m.committed);
   if (_version >= 3) {
-    _writer.taggedFields(undefined, _m.unknownTaggedFields);
+    _writer.taggedFields(_m.unknownTaggedFields);
   }
 }
 
@@ -103,7 +103,7 @@ function writeEndTxnResponse(_writer: Writer, _m: EndTxnResponse, _version: numb
     _writer.int16(_m.producerEpoch);
   }
   if (_version >= 3) {
-    _writer.taggedFields(undefined, _m.unknownTaggedFields);
+    _writer.taggedFields(_m.unknownTaggedFields);
   }
 }
 

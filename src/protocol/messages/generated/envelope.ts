@@ -39,7 +39,7 @@ function writeEnvelopeRequest(_writer: Writer, _m: EnvelopeRequest, _version: nu
   _writer.compactBytes(_m.requestData);
   _writer.compactNullableBytes(_m.requestPrincipal);
   _writer.compactBytes(_m.clientHostAddress);
-  _writer.taggedFields(undefined, _m.unknownTaggedFields);
+  _writer.taggedFields(_m.unknownTaggedFields);
 }
 
 /** Decodes a EnvelopeRequest body (version 0); byte fields are views into the reader's buffer. */
@@ -85,7 +85,7 @@ function readEnvelopeResponse(_reader: Reader, _version: number): EnvelopeRespon
 function writeEnvelopeResponse(_writer: Writer, _m: EnvelopeResponse, _version: number): void {
   _writer.compactNullableBytes(_m.responseData);
   _writer.int16(_m.errorCode);
-  _writer.taggedFields(undefined, _m.unknownTaggedFields);
+  _writer.taggedFields(_m.unknownTaggedFields);
 }
 
 /** Decodes a EnvelopeResponse body (version 0); byte fields are views into the reader's buffer. */

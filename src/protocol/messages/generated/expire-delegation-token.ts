@@ -39,7 +39,7 @@ function writeExpireDelegationTokenRequest(
   }
   _writer.int64(_m.expiryTimePeriodMs);
   if (_version >= 2) {
-    _writer.taggedFields(undefined, _m.unknownTaggedFields);
+    _writer.taggedFields(_m.unknownTaggedFields);
   }
 }
 
@@ -102,7 +102,7 @@ function writeExpireDelegationTokenResponse(
   _writer.int64(_m.expiryTimestampMs);
   _writer.int32(_m.throttleTimeMs);
   if (_version >= 2) {
-    _writer.taggedFields(undefined, _m.unknownTaggedFields);
+    _writer.taggedFields(_m.unknownTaggedFields);
   }
 }
 

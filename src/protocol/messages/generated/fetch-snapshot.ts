@@ -15,7 +15,6 @@ import {
   hasTag,
   writeUnknownTaggedFieldsBelow,
   writeTaggedField,
-  writeUuid,
   nullInNonNullable,
   unsupportedVersion,
   withApi,
@@ -203,7 +202,7 @@ function writeFetchSnapshotRequestTopicSnapshot(
       writeFetchSnapshotRequestPartitionSnapshot(_writer, _item, _version);
     }
   }
-  _writer.taggedFields(undefined, _m.unknownTaggedFields);
+  _writer.taggedFields(_m.unknownTaggedFields);
 }
 
 function readFetchSnapshotRequestPartitionSnapshot(
@@ -264,7 +263,7 @@ function writeFetchSnapshotRequestPartitionSnapshot(
   if (_emit0) {
     _next = writeUnknownTaggedFieldsBelow(_writer, _unknown, _next, 0);
     _writer.uvarint(0).uvarint(16);
-    writeUuid(_writer, _m.replicaDirectoryId);
+    _writer.uuid(_m.replicaDirectoryId);
   }
   writeUnknownTaggedFieldsBelow(_writer, _unknown, _next, Number.POSITIVE_INFINITY);
 }
@@ -286,7 +285,7 @@ function writeFetchSnapshotRequestSnapshotId(
 ): void {
   _writer.int64(_m.endOffset);
   _writer.int32(_m.epoch);
-  _writer.taggedFields(undefined, _m.unknownTaggedFields);
+  _writer.taggedFields(_m.unknownTaggedFields);
 }
 
 /** Decodes a FetchSnapshotRequest body (versions 0-1); byte fields are views into the reader's buffer. */
@@ -550,7 +549,7 @@ function writeFetchSnapshotResponseTopicSnapshot(
       writeFetchSnapshotResponsePartitionSnapshot(_writer, _item, _version);
     }
   }
-  _writer.taggedFields(undefined, _m.unknownTaggedFields);
+  _writer.taggedFields(_m.unknownTaggedFields);
 }
 
 function readFetchSnapshotResponsePartitionSnapshot(
@@ -639,7 +638,7 @@ function writeFetchSnapshotResponseSnapshotId(
 ): void {
   _writer.int64(_m.endOffset);
   _writer.int32(_m.epoch);
-  _writer.taggedFields(undefined, _m.unknownTaggedFields);
+  _writer.taggedFields(_m.unknownTaggedFields);
 }
 
 function readFetchSnapshotResponseLeaderIdAndEpoch(
@@ -659,7 +658,7 @@ function writeFetchSnapshotResponseLeaderIdAndEpoch(
 ): void {
   _writer.int32(_m.leaderId);
   _writer.int32(_m.leaderEpoch);
-  _writer.taggedFields(undefined, _m.unknownTaggedFields);
+  _writer.taggedFields(_m.unknownTaggedFields);
 }
 
 function readFetchSnapshotResponseNodeEndpoint(
@@ -681,7 +680,7 @@ function writeFetchSnapshotResponseNodeEndpoint(
   _writer.int32(_m.nodeId);
   _writer.compactString(_m.host);
   _writer.uint16(_m.port);
-  _writer.taggedFields(undefined, _m.unknownTaggedFields);
+  _writer.taggedFields(_m.unknownTaggedFields);
 }
 
 /** Decodes a FetchSnapshotResponse body (versions 0-1); byte fields are views into the reader's buffer. */

@@ -14,7 +14,6 @@ import {
   hasTag,
   writeUnknownTaggedFieldsBelow,
   writeTaggedField,
-  writeUuid,
   nullInNonNullable,
   unsupportedVersion,
   withApi,
@@ -324,7 +323,7 @@ function writeFetchRequestReplicaState(
 ): void {
   _writer.int32(_m.replicaId);
   _writer.int64(_m.replicaEpoch);
-  _writer.taggedFields(undefined, _m.unknownTaggedFields);
+  _writer.taggedFields(_m.unknownTaggedFields);
 }
 
 function readFetchRequestFetchTopic(_reader: Reader, _version: number): FetchRequestFetchTopic {
@@ -354,7 +353,7 @@ function writeFetchRequestFetchTopic(_writer: Writer, _m: FetchRequestFetchTopic
     }
   }
   if (_version >= 13) {
-    writeUuid(_writer, _m.topicId);
+    _writer.uuid(_m.topicId);
   }
   {
     const _items = _m.partitions;
@@ -368,7 +367,7 @@ function writeFetchRequestFetchTopic(_writer: Writer, _m: FetchRequestFetchTopic
     }
   }
   if (_version >= 12) {
-    _writer.taggedFields(undefined, _m.unknownTaggedFields);
+    _writer.taggedFields(_m.unknownTaggedFields);
   }
 }
 
@@ -454,7 +453,7 @@ function writeFetchRequestFetchPartition(
     if (_emit0) {
       _next = writeUnknownTaggedFieldsBelow(_writer, _unknown, _next, 0);
       _writer.uvarint(0).uvarint(16);
-      writeUuid(_writer, _m.replicaDirectoryId);
+      _writer.uuid(_m.replicaDirectoryId);
     }
     if (_emit1) {
       _next = writeUnknownTaggedFieldsBelow(_writer, _unknown, _next, 1);
@@ -496,7 +495,7 @@ function writeFetchRequestForgottenTopic(
     }
   }
   if (_version >= 13) {
-    writeUuid(_writer, _m.topicId);
+    _writer.uuid(_m.topicId);
   }
   {
     const _items = _m.partitions;
@@ -510,7 +509,7 @@ function writeFetchRequestForgottenTopic(
     }
   }
   if (_version >= 12) {
-    _writer.taggedFields(undefined, _m.unknownTaggedFields);
+    _writer.taggedFields(_m.unknownTaggedFields);
   }
 }
 
@@ -847,7 +846,7 @@ function writeFetchResponseFetchableTopicResponse(
     }
   }
   if (_version >= 13) {
-    writeUuid(_writer, _m.topicId);
+    _writer.uuid(_m.topicId);
   }
   {
     const _items = _m.partitions;
@@ -861,7 +860,7 @@ function writeFetchResponseFetchableTopicResponse(
     }
   }
   if (_version >= 12) {
-    _writer.taggedFields(undefined, _m.unknownTaggedFields);
+    _writer.taggedFields(_m.unknownTaggedFields);
   }
 }
 
@@ -1022,7 +1021,7 @@ function writeFetchResponseEpochEndOffset(
 ): void {
   _writer.int32(_m.epoch);
   _writer.int64(_m.endOffset);
-  _writer.taggedFields(undefined, _m.unknownTaggedFields);
+  _writer.taggedFields(_m.unknownTaggedFields);
 }
 
 function readFetchResponseLeaderIdAndEpoch(_reader: Reader, _version: number): FetchResponseLeaderIdAndEpoch {
@@ -1039,7 +1038,7 @@ function writeFetchResponseLeaderIdAndEpoch(
 ): void {
   _writer.int32(_m.leaderId);
   _writer.int32(_m.leaderEpoch);
-  _writer.taggedFields(undefined, _m.unknownTaggedFields);
+  _writer.taggedFields(_m.unknownTaggedFields);
 }
 
 function readFetchResponseSnapshotId(_reader: Reader, _version: number): FetchResponseSnapshotId {
@@ -1052,7 +1051,7 @@ function readFetchResponseSnapshotId(_reader: Reader, _version: number): FetchRe
 function writeFetchResponseSnapshotId(_writer: Writer, _m: FetchResponseSnapshotId, _version: number): void {
   _writer.int64(_m.endOffset);
   _writer.int32(_m.epoch);
-  _writer.taggedFields(undefined, _m.unknownTaggedFields);
+  _writer.taggedFields(_m.unknownTaggedFields);
 }
 
 function readFetchResponseAbortedTransaction(
@@ -1073,7 +1072,7 @@ function writeFetchResponseAbortedTransaction(
   _writer.int64(_m.producerId);
   _writer.int64(_m.firstOffset);
   if (_version >= 12) {
-    _writer.taggedFields(undefined, _m.unknownTaggedFields);
+    _writer.taggedFields(_m.unknownTaggedFields);
   }
 }
 
@@ -1095,7 +1094,7 @@ function writeFetchResponseNodeEndpoint(
   _writer.compactString(_m.host);
   _writer.int32(_m.port);
   _writer.compactNullableString(_m.rack);
-  _writer.taggedFields(undefined, _m.unknownTaggedFields);
+  _writer.taggedFields(_m.unknownTaggedFields);
 }
 
 /** Decodes a FetchResponse body (versions 4-18); byte fields are views into the reader's buffer. */

@@ -61,7 +61,7 @@ function writeFindCoordinatorRequest(_writer: Writer, _m: FindCoordinatorRequest
     }
   }
   if (_version >= 3) {
-    _writer.taggedFields(undefined, _m.unknownTaggedFields);
+    _writer.taggedFields(_m.unknownTaggedFields);
   }
 }
 
@@ -217,7 +217,7 @@ function writeFindCoordinatorResponse(_writer: Writer, _m: FindCoordinatorRespon
     }
   }
   if (_version >= 3) {
-    _writer.taggedFields(undefined, _m.unknownTaggedFields);
+    _writer.taggedFields(_m.unknownTaggedFields);
   }
 }
 
@@ -246,7 +246,7 @@ function writeFindCoordinatorResponseCoordinator(
   _writer.int32(_m.port);
   _writer.int16(_m.errorCode);
   _writer.compactNullableString(_m.errorMessage);
-  _writer.taggedFields(undefined, _m.unknownTaggedFields);
+  _writer.taggedFields(_m.unknownTaggedFields);
 }
 
 /** Decodes a FindCoordinatorResponse body (versions 0-6); byte fields are views into the reader's buffer. */

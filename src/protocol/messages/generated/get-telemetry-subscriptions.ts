@@ -2,7 +2,7 @@
 // (common/message/*.json in kafka-clients). Do not edit: change scripts/codegen/generate.ts and regenerate.
 
 import { type RawTaggedField, type Reader, type Writer } from '../../primitives';
-import { ZERO_UUID, writeUuid, nullInNonNullable, unsupportedVersion, withApi } from '../runtime';
+import { ZERO_UUID, nullInNonNullable, unsupportedVersion, withApi } from '../runtime';
 
 // GetTelemetrySubscriptionsRequest: versions 0, flexible 0+
 
@@ -32,8 +32,8 @@ function writeGetTelemetrySubscriptionsRequest(
   _m: GetTelemetrySubscriptionsRequest,
   _version: number,
 ): void {
-  writeUuid(_writer, _m.clientInstanceId);
-  _writer.taggedFields(undefined, _m.unknownTaggedFields);
+  _writer.uuid(_m.clientInstanceId);
+  _writer.taggedFields(_m.unknownTaggedFields);
 }
 
 /** Decodes a GetTelemetrySubscriptionsRequest body (version 0); byte fields are views into the reader's buffer. */
@@ -156,7 +156,7 @@ function writeGetTelemetrySubscriptionsResponse(
 ): void {
   _writer.int32(_m.throttleTimeMs);
   _writer.int16(_m.errorCode);
-  writeUuid(_writer, _m.clientInstanceId);
+  _writer.uuid(_m.clientInstanceId);
   _writer.int32(_m.subscriptionId);
   {
     const _items = _m.acceptedCompressionTypes;
@@ -175,7 +175,7 @@ function writeGetTelemetrySubscriptionsResponse(
       _writer.compactString(_item);
     }
   }
-  _writer.taggedFields(undefined, _m.unknownTaggedFields);
+  _writer.taggedFields(_m.unknownTaggedFields);
 }
 
 /** Decodes a GetTelemetrySubscriptionsResponse body (version 0); byte fields are views into the reader's buffer. */

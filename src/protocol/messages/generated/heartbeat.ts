@@ -54,7 +54,7 @@ function writeHeartbeatRequest(_writer: Writer, _m: HeartbeatRequest, _version: 
     }
   }
   if (_version >= 4) {
-    _writer.taggedFields(undefined, _m.unknownTaggedFields);
+    _writer.taggedFields(_m.unknownTaggedFields);
   }
 }
 
@@ -104,7 +104,7 @@ function writeHeartbeatResponse(_writer: Writer, _m: HeartbeatResponse, _version
   }
   _writer.int16(_m.errorCode);
   if (_version >= 4) {
-    _writer.taggedFields(undefined, _m.unknownTaggedFields);
+    _writer.taggedFields(_m.unknownTaggedFields);
   }
 }
 

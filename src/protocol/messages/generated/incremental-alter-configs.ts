@@ -91,7 +91,7 @@ function writeIncrementalAlterConfigsRequest(
   }
   _writer.bool(_m.validateOnly);
   if (_version >= 1) {
-    _writer.taggedFields(undefined, _m.unknownTaggedFields);
+    _writer.taggedFields(_m.unknownTaggedFields);
   }
 }
 
@@ -140,7 +140,7 @@ function writeIncrementalAlterConfigsRequestAlterConfigsResource(
     }
   }
   if (_version >= 1) {
-    _writer.taggedFields(undefined, _m.unknownTaggedFields);
+    _writer.taggedFields(_m.unknownTaggedFields);
   }
 }
 
@@ -172,7 +172,7 @@ function writeIncrementalAlterConfigsRequestAlterableConfig(
     _writer.nullableString(_m.value);
   }
   if (_version >= 1) {
-    _writer.taggedFields(undefined, _m.unknownTaggedFields);
+    _writer.taggedFields(_m.unknownTaggedFields);
   }
 }
 
@@ -273,7 +273,7 @@ function writeIncrementalAlterConfigsResponse(
     }
   }
   if (_version >= 1) {
-    _writer.taggedFields(undefined, _m.unknownTaggedFields);
+    _writer.taggedFields(_m.unknownTaggedFields);
   }
 }
 
@@ -308,7 +308,7 @@ function writeIncrementalAlterConfigsResponseAlterConfigsResourceResponse(
     _writer.string(_m.resourceName);
   }
   if (_version >= 1) {
-    _writer.taggedFields(undefined, _m.unknownTaggedFields);
+    _writer.taggedFields(_m.unknownTaggedFields);
   }
 }
 

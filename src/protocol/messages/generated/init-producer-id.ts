@@ -76,7 +76,7 @@ function writeInitProducerIdRequest(_writer: Writer, _m: InitProducerIdRequest, 
     _writer.bool(_m.keepPreparedTxn);
   }
   if (_version >= 2) {
-    _writer.taggedFields(undefined, _m.unknownTaggedFields);
+    _writer.taggedFields(_m.unknownTaggedFields);
   }
 }
 
@@ -164,7 +164,7 @@ function writeInitProducerIdResponse(_writer: Writer, _m: InitProducerIdResponse
     _writer.int16(_m.ongoingTxnProducerEpoch);
   }
   if (_version >= 2) {
-    _writer.taggedFields(undefined, _m.unknownTaggedFields);
+    _writer.taggedFields(_m.unknownTaggedFields);
   }
 }
 

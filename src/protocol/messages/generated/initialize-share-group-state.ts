@@ -2,7 +2,7 @@
 // (common/message/*.json in kafka-clients). Do not edit: change scripts/codegen/generate.ts and regenerate.
 
 import { type RawTaggedField, type Reader, type Writer } from '../../primitives';
-import { ZERO_UUID, writeUuid, nullInNonNullable, unsupportedVersion, withApi } from '../runtime';
+import { ZERO_UUID, nullInNonNullable, unsupportedVersion, withApi } from '../runtime';
 
 // InitializeShareGroupStateRequest: versions 0, flexible 0+
 
@@ -84,7 +84,7 @@ function writeInitializeShareGroupStateRequest(
       writeInitializeShareGroupStateRequestInitializeStateData(_writer, _item, _version);
     }
   }
-  _writer.taggedFields(undefined, _m.unknownTaggedFields);
+  _writer.taggedFields(_m.unknownTaggedFields);
 }
 
 function readInitializeShareGroupStateRequestInitializeStateData(
@@ -113,7 +113,7 @@ function writeInitializeShareGroupStateRequestInitializeStateData(
   _m: InitializeShareGroupStateRequestInitializeStateData,
   _version: number,
 ): void {
-  writeUuid(_writer, _m.topicId);
+  _writer.uuid(_m.topicId);
   {
     const _items = _m.partitions;
     _writer.compactArrayLength(_items.length);
@@ -121,7 +121,7 @@ function writeInitializeShareGroupStateRequestInitializeStateData(
       writeInitializeShareGroupStateRequestPartitionData(_writer, _item, _version);
     }
   }
-  _writer.taggedFields(undefined, _m.unknownTaggedFields);
+  _writer.taggedFields(_m.unknownTaggedFields);
 }
 
 function readInitializeShareGroupStateRequestPartitionData(
@@ -143,7 +143,7 @@ function writeInitializeShareGroupStateRequestPartitionData(
   _writer.int32(_m.partition);
   _writer.int32(_m.stateEpoch);
   _writer.int64(_m.startOffset);
-  _writer.taggedFields(undefined, _m.unknownTaggedFields);
+  _writer.taggedFields(_m.unknownTaggedFields);
 }
 
 /** Decodes a InitializeShareGroupStateRequest body (version 0); byte fields are views into the reader's buffer. */
@@ -246,7 +246,7 @@ function writeInitializeShareGroupStateResponse(
       writeInitializeShareGroupStateResponseInitializeStateResult(_writer, _item, _version);
     }
   }
-  _writer.taggedFields(undefined, _m.unknownTaggedFields);
+  _writer.taggedFields(_m.unknownTaggedFields);
 }
 
 function readInitializeShareGroupStateResponseInitializeStateResult(
@@ -275,7 +275,7 @@ function writeInitializeShareGroupStateResponseInitializeStateResult(
   _m: InitializeShareGroupStateResponseInitializeStateResult,
   _version: number,
 ): void {
-  writeUuid(_writer, _m.topicId);
+  _writer.uuid(_m.topicId);
   {
     const _items = _m.partitions;
     _writer.compactArrayLength(_items.length);
@@ -283,7 +283,7 @@ function writeInitializeShareGroupStateResponseInitializeStateResult(
       writeInitializeShareGroupStateResponsePartitionResult(_writer, _item, _version);
     }
   }
-  _writer.taggedFields(undefined, _m.unknownTaggedFields);
+  _writer.taggedFields(_m.unknownTaggedFields);
 }
 
 function readInitializeShareGroupStateResponsePartitionResult(
@@ -305,7 +305,7 @@ function writeInitializeShareGroupStateResponsePartitionResult(
   _writer.int32(_m.partition);
   _writer.int16(_m.errorCode);
   _writer.compactNullableString(_m.errorMessage);
-  _writer.taggedFields(undefined, _m.unknownTaggedFields);
+  _writer.taggedFields(_m.unknownTaggedFields);
 }
 
 /** Decodes a InitializeShareGroupStateResponse body (version 0); byte fields are views into the reader's buffer. */

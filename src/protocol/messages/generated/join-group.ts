@@ -139,7 +139,7 @@ function writeJoinGroupRequest(_writer: Writer, _m: JoinGroupRequest, _version: 
     _writer.compactNullableString(_m.reason);
   }
   if (_version >= 6) {
-    _writer.taggedFields(undefined, _m.unknownTaggedFields);
+    _writer.taggedFields(_m.unknownTaggedFields);
   }
 }
 
@@ -166,7 +166,7 @@ function writeJoinGroupRequestProtocol(
     _writer.bytes(_m.metadata);
   }
   if (_version >= 6) {
-    _writer.taggedFields(undefined, _m.unknownTaggedFields);
+    _writer.taggedFields(_m.unknownTaggedFields);
   }
 }
 
@@ -327,7 +327,7 @@ function writeJoinGroupResponse(_writer: Writer, _m: JoinGroupResponse, _version
     }
   }
   if (_version >= 6) {
-    _writer.taggedFields(undefined, _m.unknownTaggedFields);
+    _writer.taggedFields(_m.unknownTaggedFields);
   }
 }
 
@@ -359,7 +359,7 @@ function writeJoinGroupResponseMember(_writer: Writer, _m: JoinGroupResponseMemb
     _writer.bytes(_m.metadata);
   }
   if (_version >= 6) {
-    _writer.taggedFields(undefined, _m.unknownTaggedFields);
+    _writer.taggedFields(_m.unknownTaggedFields);
   }
 }
 

@@ -79,7 +79,7 @@ function writeLeaveGroupRequest(_writer: Writer, _m: LeaveGroupRequest, _version
     }
   }
   if (_version >= 4) {
-    _writer.taggedFields(undefined, _m.unknownTaggedFields);
+    _writer.taggedFields(_m.unknownTaggedFields);
   }
 }
 
@@ -114,7 +114,7 @@ function writeLeaveGroupRequestMemberIdentity(
     _writer.compactNullableString(_m.reason);
   }
   if (_version >= 4) {
-    _writer.taggedFields(undefined, _m.unknownTaggedFields);
+    _writer.taggedFields(_m.unknownTaggedFields);
   }
 }
 
@@ -207,7 +207,7 @@ function writeLeaveGroupResponse(_writer: Writer, _m: LeaveGroupResponse, _versi
     }
   }
   if (_version >= 4) {
-    _writer.taggedFields(undefined, _m.unknownTaggedFields);
+    _writer.taggedFields(_m.unknownTaggedFields);
   }
 }
 
@@ -240,7 +240,7 @@ function writeLeaveGroupResponseMemberResponse(
   }
   _writer.int16(_m.errorCode);
   if (_version >= 4) {
-    _writer.taggedFields(undefined, _m.unknownTaggedFields);
+    _writer.taggedFields(_m.unknownTaggedFields);
   }
 }
 

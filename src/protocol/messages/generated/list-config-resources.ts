@@ -48,7 +48,7 @@ function writeListConfigResourcesRequest(
       _writer.int8(_item);
     }
   }
-  _writer.taggedFields(undefined, _m.unknownTaggedFields);
+  _writer.taggedFields(_m.unknownTaggedFields);
 }
 
 /** Decodes a ListConfigResourcesRequest body (versions 0-1); byte fields are views into the reader's buffer. */
@@ -140,7 +140,7 @@ function writeListConfigResourcesResponse(
       writeListConfigResourcesResponseConfigResource(_writer, _item, _version);
     }
   }
-  _writer.taggedFields(undefined, _m.unknownTaggedFields);
+  _writer.taggedFields(_m.unknownTaggedFields);
 }
 
 function readListConfigResourcesResponseConfigResource(
@@ -162,7 +162,7 @@ function writeListConfigResourcesResponseConfigResource(
   if (_version >= 1) {
     _writer.int8(_m.resourceType);
   }
-  _writer.taggedFields(undefined, _m.unknownTaggedFields);
+  _writer.taggedFields(_m.unknownTaggedFields);
 }
 
 /** Decodes a ListConfigResourcesResponse body (versions 0-1); byte fields are views into the reader's buffer. */

@@ -67,7 +67,7 @@ function writeListGroupsRequest(_writer: Writer, _m: ListGroupsRequest, _version
     }
   }
   if (_version >= 3) {
-    _writer.taggedFields(undefined, _m.unknownTaggedFields);
+    _writer.taggedFields(_m.unknownTaggedFields);
   }
 }
 
@@ -159,7 +159,7 @@ function writeListGroupsResponse(_writer: Writer, _m: ListGroupsResponse, _versi
     }
   }
   if (_version >= 3) {
-    _writer.taggedFields(undefined, _m.unknownTaggedFields);
+    _writer.taggedFields(_m.unknownTaggedFields);
   }
 }
 
@@ -194,7 +194,7 @@ function writeListGroupsResponseListedGroup(
     _writer.compactString(_m.groupType);
   }
   if (_version >= 3) {
-    _writer.taggedFields(undefined, _m.unknownTaggedFields);
+    _writer.taggedFields(_m.unknownTaggedFields);
   }
 }
 

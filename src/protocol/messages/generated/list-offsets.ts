@@ -94,7 +94,7 @@ function writeListOffsetsRequest(_writer: Writer, _m: ListOffsetsRequest, _versi
     _writer.int32(_m.timeoutMs);
   }
   if (_version >= 6) {
-    _writer.taggedFields(undefined, _m.unknownTaggedFields);
+    _writer.taggedFields(_m.unknownTaggedFields);
   }
 }
 
@@ -141,7 +141,7 @@ function writeListOffsetsRequestListOffsetsTopic(
     }
   }
   if (_version >= 6) {
-    _writer.taggedFields(undefined, _m.unknownTaggedFields);
+    _writer.taggedFields(_m.unknownTaggedFields);
   }
 }
 
@@ -167,7 +167,7 @@ function writeListOffsetsRequestListOffsetsPartition(
   }
   _writer.int64(_m.timestamp);
   if (_version >= 6) {
-    _writer.taggedFields(undefined, _m.unknownTaggedFields);
+    _writer.taggedFields(_m.unknownTaggedFields);
   }
 }
 
@@ -279,7 +279,7 @@ function writeListOffsetsResponse(_writer: Writer, _m: ListOffsetsResponse, _ver
     }
   }
   if (_version >= 6) {
-    _writer.taggedFields(undefined, _m.unknownTaggedFields);
+    _writer.taggedFields(_m.unknownTaggedFields);
   }
 }
 
@@ -326,7 +326,7 @@ function writeListOffsetsResponseListOffsetsTopicResponse(
     }
   }
   if (_version >= 6) {
-    _writer.taggedFields(undefined, _m.unknownTaggedFields);
+    _writer.taggedFields(_m.unknownTaggedFields);
   }
 }
 
@@ -356,7 +356,7 @@ function writeListOffsetsResponseListOffsetsPartitionResponse(
     _writer.int32(_m.leaderEpoch);
   }
   if (_version >= 6) {
-    _writer.taggedFields(undefined, _m.unknownTaggedFields);
+    _writer.taggedFields(_m.unknownTaggedFields);
   }
 }
 

@@ -72,7 +72,7 @@ function writeListPartitionReassignmentsRequest(
       }
     }
   }
-  _writer.taggedFields(undefined, _m.unknownTaggedFields);
+  _writer.taggedFields(_m.unknownTaggedFields);
 }
 
 function readListPartitionReassignmentsRequestListPartitionReassignmentsTopics(
@@ -108,7 +108,7 @@ function writeListPartitionReassignmentsRequestListPartitionReassignmentsTopics(
       _writer.int32(_item);
     }
   }
-  _writer.taggedFields(undefined, _m.unknownTaggedFields);
+  _writer.taggedFields(_m.unknownTaggedFields);
 }
 
 /** Decodes a ListPartitionReassignmentsRequest body (version 0); byte fields are views into the reader's buffer. */
@@ -231,7 +231,7 @@ function writeListPartitionReassignmentsResponse(
       writeListPartitionReassignmentsResponseOngoingTopicReassignment(_writer, _item, _version);
     }
   }
-  _writer.taggedFields(undefined, _m.unknownTaggedFields);
+  _writer.taggedFields(_m.unknownTaggedFields);
 }
 
 function readListPartitionReassignmentsResponseOngoingTopicReassignment(
@@ -268,7 +268,7 @@ function writeListPartitionReassignmentsResponseOngoingTopicReassignment(
       writeListPartitionReassignmentsResponseOngoingPartitionReassignment(_writer, _item, _version);
     }
   }
-  _writer.taggedFields(undefined, _m.unknownTaggedFields);
+  _writer.taggedFields(_m.unknownTaggedFields);
 }
 
 function readListPartitionReassignmentsResponseOngoingPartitionReassignment(
@@ -340,7 +340,7 @@ function writeListPartitionReassignmentsResponseOngoingPartitionReassignment(
       _writer.int32(_item);
     }
   }
-  _writer.taggedFields(undefined, _m.unknownTaggedFields);
+  _writer.taggedFields(_m.unknownTaggedFields);
 }
 
 /** Decodes a ListPartitionReassignmentsResponse body (version 0); byte fields are views into the reader's buffer. */

@@ -86,7 +86,7 @@ function writeListTransactionsRequest(_writer: Writer, _m: ListTransactionsReque
   if (_version >= 2) {
     _writer.compactNullableString(_m.transactionalIdPattern);
   }
-  _writer.taggedFields(undefined, _m.unknownTaggedFields);
+  _writer.taggedFields(_m.unknownTaggedFields);
 }
 
 /** Decodes a ListTransactionsRequest body (versions 0-2); byte fields are views into the reader's buffer. */
@@ -203,7 +203,7 @@ function writeListTransactionsResponse(
       writeListTransactionsResponseTransactionState(_writer, _item, _version);
     }
   }
-  _writer.taggedFields(undefined, _m.unknownTaggedFields);
+  _writer.taggedFields(_m.unknownTaggedFields);
 }
 
 function readListTransactionsResponseTransactionState(
@@ -225,7 +225,7 @@ function writeListTransactionsResponseTransactionState(
   _writer.compactString(_m.transactionalId);
   _writer.int64(_m.producerId);
   _writer.compactString(_m.transactionState);
-  _writer.taggedFields(undefined, _m.unknownTaggedFields);
+  _writer.taggedFields(_m.unknownTaggedFields);
 }
 
 /** Decodes a ListTransactionsResponse body (versions 0-2); byte fields are views into the reader's buffer. */

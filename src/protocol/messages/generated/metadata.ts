@@ -5,7 +5,6 @@ import { type RawTaggedField, type Reader, type Writer } from '../../primitives'
 import {
   NO_TAGGED_FIELDS,
   ZERO_UUID,
-  writeUuid,
   notNull,
   nullInNonNullable,
   unsupportedVersion,
@@ -113,7 +112,7 @@ function writeMetadataRequest(_writer: Writer, _m: MetadataRequest, _version: nu
     _writer.bool(_m.includeTopicAuthorizedOperations);
   }
   if (_version >= 9) {
-    _writer.taggedFields(undefined, _m.unknownTaggedFields);
+    _writer.taggedFields(_m.unknownTaggedFields);
   }
 }
 
@@ -131,7 +130,7 @@ function readMetadataRequestTopic(_reader: Reader, _version: number): MetadataRe
 
 function writeMetadataRequestTopic(_writer: Writer, _m: MetadataRequestTopic, _version: number): void {
   if (_version >= 10) {
-    writeUuid(_writer, _m.topicId);
+    _writer.uuid(_m.topicId);
   }
   if (_version >= 10) {
     _writer.compactNullableString(_m.name);
@@ -143,7 +142,7 @@ function writeMetadataRequestTopic(_writer: Writer, _m: MetadataRequestTopic, _v
     }
   }
   if (_version >= 9) {
-    _writer.taggedFields(undefined, _m.unknownTaggedFields);
+    _writer.taggedFields(_m.unknownTaggedFields);
   }
 }
 
@@ -365,7 +364,7 @@ function writeMetadataResponse(_writer: Writer, _m: MetadataResponse, _version: 
     _writer.int16(_m.errorCode);
   }
   if (_version >= 9) {
-    _writer.taggedFields(undefined, _m.unknownTaggedFields);
+    _writer.taggedFields(_m.unknownTaggedFields);
   }
 }
 
@@ -395,7 +394,7 @@ function writeMetadataResponseBroker(_writer: Writer, _m: MetadataResponseBroker
     }
   }
   if (_version >= 9) {
-    _writer.taggedFields(undefined, _m.unknownTaggedFields);
+    _writer.taggedFields(_m.unknownTaggedFields);
   }
 }
 
@@ -445,7 +444,7 @@ function writeMetadataResponseTopic(_writer: Writer, _m: MetadataResponseTopic, 
     }
   }
   if (_version >= 10) {
-    writeUuid(_writer, _m.topicId);
+    _writer.uuid(_m.topicId);
   }
   if (_version >= 1) {
     _writer.bool(_m.isInternal);
@@ -465,7 +464,7 @@ function writeMetadataResponseTopic(_writer: Writer, _m: MetadataResponseTopic, 
     _writer.int32(_m.topicAuthorizedOperations);
   }
   if (_version >= 9) {
-    _writer.taggedFields(undefined, _m.unknownTaggedFields);
+    _writer.taggedFields(_m.unknownTaggedFields);
   }
 }
 
@@ -567,7 +566,7 @@ function writeMetadataResponsePartition(
     }
   }
   if (_version >= 9) {
-    _writer.taggedFields(undefined, _m.unknownTaggedFields);
+    _writer.taggedFields(_m.unknownTaggedFields);
   }
 }
 

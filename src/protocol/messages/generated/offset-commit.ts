@@ -2,14 +2,7 @@
 // (common/message/*.json in kafka-clients). Do not edit: change scripts/codegen/generate.ts and regenerate.
 
 import { type RawTaggedField, type Reader, type Writer } from '../../primitives';
-import {
-  NO_TAGGED_FIELDS,
-  ZERO_UUID,
-  writeUuid,
-  nullInNonNullable,
-  unsupportedVersion,
-  withApi,
-} from '../runtime';
+import { NO_TAGGED_FIELDS, ZERO_UUID, nullInNonNullable, unsupportedVersion, withApi } from '../runtime';
 
 // OffsetCommitRequest: versions 2-10, flexible 8+
 
@@ -147,7 +140,7 @@ function writeOffsetCommitRequest(_writer: Writer, _m: OffsetCommitRequest, _ver
     }
   }
   if (_version >= 8) {
-    _writer.taggedFields(undefined, _m.unknownTaggedFields);
+    _writer.taggedFields(_m.unknownTaggedFields);
   }
 }
 
@@ -182,7 +175,7 @@ function writeOffsetCommitRequestTopic(
     }
   }
   if (_version >= 10) {
-    writeUuid(_writer, _m.topicId);
+    _writer.uuid(_m.topicId);
   }
   {
     const _items = _m.partitions;
@@ -196,7 +189,7 @@ function writeOffsetCommitRequestTopic(
     }
   }
   if (_version >= 8) {
-    _writer.taggedFields(undefined, _m.unknownTaggedFields);
+    _writer.taggedFields(_m.unknownTaggedFields);
   }
 }
 
@@ -232,7 +225,7 @@ function writeOffsetCommitRequestPartition(
     _writer.nullableString(_m.committedMetadata);
   }
   if (_version >= 8) {
-    _writer.taggedFields(undefined, _m.unknownTaggedFields);
+    _writer.taggedFields(_m.unknownTaggedFields);
   }
 }
 
@@ -336,7 +329,7 @@ function writeOffsetCommitResponse(_writer: Writer, _m: OffsetCommitResponse, _v
     }
   }
   if (_version >= 8) {
-    _writer.taggedFields(undefined, _m.unknownTaggedFields);
+    _writer.taggedFields(_m.unknownTaggedFields);
   }
 }
 
@@ -371,7 +364,7 @@ function writeOffsetCommitResponseTopic(
     }
   }
   if (_version >= 10) {
-    writeUuid(_writer, _m.topicId);
+    _writer.uuid(_m.topicId);
   }
   {
     const _items = _m.partitions;
@@ -385,7 +378,7 @@ function writeOffsetCommitResponseTopic(
     }
   }
   if (_version >= 8) {
-    _writer.taggedFields(undefined, _m.unknownTaggedFields);
+    _writer.taggedFields(_m.unknownTaggedFields);
   }
 }
 
@@ -404,7 +397,7 @@ function writeOffsetCommitResponsePartition(
   _writer.int32(_m.partitionIndex);
   _writer.int16(_m.errorCode);
   if (_version >= 8) {
-    _writer.taggedFields(undefined, _m.unknownTaggedFields);
+    _writer.taggedFields(_m.unknownTaggedFields);
   }
 }
 

@@ -2,14 +2,7 @@
 // (common/message/*.json in kafka-clients). Do not edit: change scripts/codegen/generate.ts and regenerate.
 
 import { type RawTaggedField, type Reader, type Writer } from '../../primitives';
-import {
-  NO_TAGGED_FIELDS,
-  ZERO_UUID,
-  writeUuid,
-  nullInNonNullable,
-  unsupportedVersion,
-  withApi,
-} from '../runtime';
+import { NO_TAGGED_FIELDS, ZERO_UUID, nullInNonNullable, unsupportedVersion, withApi } from '../runtime';
 
 // OffsetFetchRequest: versions 1-10, flexible 6+
 
@@ -155,7 +148,7 @@ function writeOffsetFetchRequest(_writer: Writer, _m: OffsetFetchRequest, _versi
     _writer.bool(_m.requireStable);
   }
   if (_version >= 6) {
-    _writer.taggedFields(undefined, _m.unknownTaggedFields);
+    _writer.taggedFields(_m.unknownTaggedFields);
   }
 }
 
@@ -194,7 +187,7 @@ function writeOffsetFetchRequestTopic(_writer: Writer, _m: OffsetFetchRequestTop
     }
   }
   if (_version >= 6) {
-    _writer.taggedFields(undefined, _m.unknownTaggedFields);
+    _writer.taggedFields(_m.unknownTaggedFields);
   }
 }
 
@@ -236,7 +229,7 @@ function writeOffsetFetchRequestGroup(_writer: Writer, _m: OffsetFetchRequestGro
       }
     }
   }
-  _writer.taggedFields(undefined, _m.unknownTaggedFields);
+  _writer.taggedFields(_m.unknownTaggedFields);
 }
 
 function readOffsetFetchRequestTopics(_reader: Reader, _version: number): OffsetFetchRequestTopics {
@@ -266,7 +259,7 @@ function writeOffsetFetchRequestTopics(
     _writer.compactString(_m.name);
   }
   if (_version >= 10) {
-    writeUuid(_writer, _m.topicId);
+    _writer.uuid(_m.topicId);
   }
   {
     const _items = _m.partitionIndexes;
@@ -275,7 +268,7 @@ function writeOffsetFetchRequestTopics(
       _writer.int32(_item);
     }
   }
-  _writer.taggedFields(undefined, _m.unknownTaggedFields);
+  _writer.taggedFields(_m.unknownTaggedFields);
 }
 
 /** Decodes a OffsetFetchRequest body (versions 1-10); byte fields are views into the reader's buffer. */
@@ -474,7 +467,7 @@ function writeOffsetFetchResponse(_writer: Writer, _m: OffsetFetchResponse, _ver
     }
   }
   if (_version >= 6) {
-    _writer.taggedFields(undefined, _m.unknownTaggedFields);
+    _writer.taggedFields(_m.unknownTaggedFields);
   }
 }
 
@@ -517,7 +510,7 @@ function writeOffsetFetchResponseTopic(
     }
   }
   if (_version >= 6) {
-    _writer.taggedFields(undefined, _m.unknownTaggedFields);
+    _writer.taggedFields(_m.unknownTaggedFields);
   }
 }
 
@@ -555,7 +548,7 @@ function writeOffsetFetchResponsePartition(
   }
   _writer.int16(_m.errorCode);
   if (_version >= 6) {
-    _writer.taggedFields(undefined, _m.unknownTaggedFields);
+    _writer.taggedFields(_m.unknownTaggedFields);
   }
 }
 
@@ -591,7 +584,7 @@ function writeOffsetFetchResponseGroup(
     }
   }
   _writer.int16(_m.errorCode);
-  _writer.taggedFields(undefined, _m.unknownTaggedFields);
+  _writer.taggedFields(_m.unknownTaggedFields);
 }
 
 function readOffsetFetchResponseTopics(_reader: Reader, _version: number): OffsetFetchResponseTopics {
@@ -621,7 +614,7 @@ function writeOffsetFetchResponseTopics(
     _writer.compactString(_m.name);
   }
   if (_version >= 10) {
-    writeUuid(_writer, _m.topicId);
+    _writer.uuid(_m.topicId);
   }
   {
     const _items = _m.partitions;
@@ -630,7 +623,7 @@ function writeOffsetFetchResponseTopics(
       writeOffsetFetchResponsePartitions(_writer, _item, _version);
     }
   }
-  _writer.taggedFields(undefined, _m.unknownTaggedFields);
+  _writer.taggedFields(_m.unknownTaggedFields);
 }
 
 function readOffsetFetchResponsePartitions(_reader: Reader, _version: number): OffsetFetchResponsePartitions {
@@ -660,7 +653,7 @@ function writeOffsetFetchResponsePartitions(
   _writer.int32(_m.committedLeaderEpoch);
   _writer.compactNullableString(_m.metadata);
   _writer.int16(_m.errorCode);
-  _writer.taggedFields(undefined, _m.unknownTaggedFields);
+  _writer.taggedFields(_m.unknownTaggedFields);
 }
 
 /** Decodes a OffsetFetchResponse body (versions 1-10); byte fields are views into the reader's buffer. */

@@ -88,7 +88,7 @@ function writeOffsetForLeaderEpochRequest(
     }
   }
   if (_version >= 4) {
-    _writer.taggedFields(undefined, _m.unknownTaggedFields);
+    _writer.taggedFields(_m.unknownTaggedFields);
   }
 }
 
@@ -135,7 +135,7 @@ function writeOffsetForLeaderEpochRequestOffsetForLeaderTopic(
     }
   }
   if (_version >= 4) {
-    _writer.taggedFields(undefined, _m.unknownTaggedFields);
+    _writer.taggedFields(_m.unknownTaggedFields);
   }
 }
 
@@ -159,7 +159,7 @@ function writeOffsetForLeaderEpochRequestOffsetForLeaderPartition(
   _writer.int32(_m.currentLeaderEpoch);
   _writer.int32(_m.leaderEpoch);
   if (_version >= 4) {
-    _writer.taggedFields(undefined, _m.unknownTaggedFields);
+    _writer.taggedFields(_m.unknownTaggedFields);
   }
 }
 
@@ -271,7 +271,7 @@ function writeOffsetForLeaderEpochResponse(
     }
   }
   if (_version >= 4) {
-    _writer.taggedFields(undefined, _m.unknownTaggedFields);
+    _writer.taggedFields(_m.unknownTaggedFields);
   }
 }
 
@@ -318,7 +318,7 @@ function writeOffsetForLeaderEpochResponseOffsetForLeaderTopicResult(
     }
   }
   if (_version >= 4) {
-    _writer.taggedFields(undefined, _m.unknownTaggedFields);
+    _writer.taggedFields(_m.unknownTaggedFields);
   }
 }
 
@@ -344,7 +344,7 @@ function writeOffsetForLeaderEpochResponseEpochEndOffset(
   _writer.int32(_m.leaderEpoch);
   _writer.int64(_m.endOffset);
   if (_version >= 4) {
-    _writer.taggedFields(undefined, _m.unknownTaggedFields);
+    _writer.taggedFields(_m.unknownTaggedFields);
   }
 }
 

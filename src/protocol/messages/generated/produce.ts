@@ -14,7 +14,6 @@ import {
   hasTag,
   writeUnknownTaggedFieldsBelow,
   writeTaggedField,
-  writeUuid,
   nullInNonNullable,
   unsupportedVersion,
   withApi,
@@ -110,7 +109,7 @@ function writeProduceRequest(_writer: Writer, _m: ProduceRequest, _version: numb
     }
   }
   if (_version >= 9) {
-    _writer.taggedFields(undefined, _m.unknownTaggedFields);
+    _writer.taggedFields(_m.unknownTaggedFields);
   }
 }
 
@@ -149,7 +148,7 @@ function writeProduceRequestTopicProduceData(
     }
   }
   if (_version >= 13) {
-    writeUuid(_writer, _m.topicId);
+    _writer.uuid(_m.topicId);
   }
   {
     const _items = _m.partitionData;
@@ -163,7 +162,7 @@ function writeProduceRequestTopicProduceData(
     }
   }
   if (_version >= 9) {
-    _writer.taggedFields(undefined, _m.unknownTaggedFields);
+    _writer.taggedFields(_m.unknownTaggedFields);
   }
 }
 
@@ -189,7 +188,7 @@ function writeProduceRequestPartitionProduceData(
     _writer.nullableBytes(_m.records);
   }
   if (_version >= 9) {
-    _writer.taggedFields(undefined, _m.unknownTaggedFields);
+    _writer.taggedFields(_m.unknownTaggedFields);
   }
 }
 
@@ -461,7 +460,7 @@ function writeProduceResponseTopicProduceResponse(
     }
   }
   if (_version >= 13) {
-    writeUuid(_writer, _m.topicId);
+    _writer.uuid(_m.topicId);
   }
   {
     const _items = _m.partitionResponses;
@@ -475,7 +474,7 @@ function writeProduceResponseTopicProduceResponse(
     }
   }
   if (_version >= 9) {
-    _writer.taggedFields(undefined, _m.unknownTaggedFields);
+    _writer.taggedFields(_m.unknownTaggedFields);
   }
 }
 
@@ -612,7 +611,7 @@ function writeProduceResponseBatchIndexAndErrorMessage(
     _writer.nullableString(_m.batchIndexErrorMessage);
   }
   if (_version >= 9) {
-    _writer.taggedFields(undefined, _m.unknownTaggedFields);
+    _writer.taggedFields(_m.unknownTaggedFields);
   }
 }
 
@@ -633,7 +632,7 @@ function writeProduceResponseLeaderIdAndEpoch(
 ): void {
   _writer.int32(_m.leaderId);
   _writer.int32(_m.leaderEpoch);
-  _writer.taggedFields(undefined, _m.unknownTaggedFields);
+  _writer.taggedFields(_m.unknownTaggedFields);
 }
 
 function readProduceResponseNodeEndpoint(_reader: Reader, _version: number): ProduceResponseNodeEndpoint {
@@ -654,7 +653,7 @@ function writeProduceResponseNodeEndpoint(
   _writer.compactString(_m.host);
   _writer.int32(_m.port);
   _writer.compactNullableString(_m.rack);
-  _writer.taggedFields(undefined, _m.unknownTaggedFields);
+  _writer.taggedFields(_m.unknownTaggedFields);
 }
 
 /** Decodes a ProduceResponse body (versions 3-13); byte fields are views into the reader's buffer. */

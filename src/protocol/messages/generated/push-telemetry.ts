@@ -2,7 +2,7 @@
 // (common/message/*.json in kafka-clients). Do not edit: change scripts/codegen/generate.ts and regenerate.
 
 import { type RawTaggedField, type Reader, type Writer } from '../../primitives';
-import { ZERO_UUID, EMPTY_BUFFER, writeUuid, unsupportedVersion, withApi } from '../runtime';
+import { ZERO_UUID, EMPTY_BUFFER, unsupportedVersion, withApi } from '../runtime';
 
 // PushTelemetryRequest: versions 0, flexible 0+
 
@@ -51,12 +51,12 @@ function readPushTelemetryRequest(_reader: Reader, _version: number): PushTeleme
 }
 
 function writePushTelemetryRequest(_writer: Writer, _m: PushTelemetryRequest, _version: number): void {
-  writeUuid(_writer, _m.clientInstanceId);
+  _writer.uuid(_m.clientInstanceId);
   _writer.int32(_m.subscriptionId);
   _writer.bool(_m.terminating);
   _writer.int8(_m.compressionType);
   _writer.compactBytes(_m.metrics);
-  _writer.taggedFields(undefined, _m.unknownTaggedFields);
+  _writer.taggedFields(_m.unknownTaggedFields);
 }
 
 /** Decodes a PushTelemetryRequest body (version 0); byte fields are views into the reader's buffer. */
@@ -106,7 +106,7 @@ function readPushTelemetryResponse(_reader: Reader, _version: number): PushTelem
 function writePushTelemetryResponse(_writer: Writer, _m: PushTelemetryResponse, _version: number): void {
   _writer.int32(_m.throttleTimeMs);
   _writer.int16(_m.errorCode);
-  _writer.taggedFields(undefined, _m.unknownTaggedFields);
+  _writer.taggedFields(_m.unknownTaggedFields);
 }
 
 /** Decodes a PushTelemetryResponse body (version 0); byte fields are views into the reader's buffer. */

@@ -2,7 +2,7 @@
 // (common/message/*.json in kafka-clients). Do not edit: change scripts/codegen/generate.ts and regenerate.
 
 import { type RawTaggedField, type Reader, type Writer } from '../../primitives';
-import { ZERO_UUID, writeUuid, nullInNonNullable, unsupportedVersion, withApi } from '../runtime';
+import { ZERO_UUID, nullInNonNullable, unsupportedVersion, withApi } from '../runtime';
 
 // ReadShareGroupStateSummaryRequest: versions 0-1, flexible 0+
 
@@ -82,7 +82,7 @@ function writeReadShareGroupStateSummaryRequest(
       writeReadShareGroupStateSummaryRequestReadStateSummaryData(_writer, _item, _version);
     }
   }
-  _writer.taggedFields(undefined, _m.unknownTaggedFields);
+  _writer.taggedFields(_m.unknownTaggedFields);
 }
 
 function readReadShareGroupStateSummaryRequestReadStateSummaryData(
@@ -111,7 +111,7 @@ function writeReadShareGroupStateSummaryRequestReadStateSummaryData(
   _m: ReadShareGroupStateSummaryRequestReadStateSummaryData,
   _version: number,
 ): void {
-  writeUuid(_writer, _m.topicId);
+  _writer.uuid(_m.topicId);
   {
     const _items = _m.partitions;
     _writer.compactArrayLength(_items.length);
@@ -119,7 +119,7 @@ function writeReadShareGroupStateSummaryRequestReadStateSummaryData(
       writeReadShareGroupStateSummaryRequestPartitionData(_writer, _item, _version);
     }
   }
-  _writer.taggedFields(undefined, _m.unknownTaggedFields);
+  _writer.taggedFields(_m.unknownTaggedFields);
 }
 
 function readReadShareGroupStateSummaryRequestPartitionData(
@@ -139,7 +139,7 @@ function writeReadShareGroupStateSummaryRequestPartitionData(
 ): void {
   _writer.int32(_m.partition);
   _writer.int32(_m.leaderEpoch);
-  _writer.taggedFields(undefined, _m.unknownTaggedFields);
+  _writer.taggedFields(_m.unknownTaggedFields);
 }
 
 /** Decodes a ReadShareGroupStateSummaryRequest body (versions 0-1); byte fields are views into the reader's buffer. */
@@ -259,7 +259,7 @@ function writeReadShareGroupStateSummaryResponse(
       writeReadShareGroupStateSummaryResponseReadStateSummaryResult(_writer, _item, _version);
     }
   }
-  _writer.taggedFields(undefined, _m.unknownTaggedFields);
+  _writer.taggedFields(_m.unknownTaggedFields);
 }
 
 function readReadShareGroupStateSummaryResponseReadStateSummaryResult(
@@ -288,7 +288,7 @@ function writeReadShareGroupStateSummaryResponseReadStateSummaryResult(
   _m: ReadShareGroupStateSummaryResponseReadStateSummaryResult,
   _version: number,
 ): void {
-  writeUuid(_writer, _m.topicId);
+  _writer.uuid(_m.topicId);
   {
     const _items = _m.partitions;
     _writer.compactArrayLength(_items.length);
@@ -296,7 +296,7 @@ function writeReadShareGroupStateSummaryResponseReadStateSummaryResult(
       writeReadShareGroupStateSummaryResponsePartitionResult(_writer, _item, _version);
     }
   }
-  _writer.taggedFields(undefined, _m.unknownTaggedFields);
+  _writer.taggedFields(_m.unknownTaggedFields);
 }
 
 function readReadShareGroupStateSummaryResponsePartitionResult(
@@ -337,7 +337,7 @@ function writeReadShareGroupStateSummaryResponsePartitionResult(
   if (_version >= 1) {
     _writer.int32(_m.deliveryCompleteCount);
   }
-  _writer.taggedFields(undefined, _m.unknownTaggedFields);
+  _writer.taggedFields(_m.unknownTaggedFields);
 }
 
 /** Decodes a ReadShareGroupStateSummaryResponse body (versions 0-1); byte fields are views into the reader's buffer. */

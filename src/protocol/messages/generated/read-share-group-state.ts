@@ -2,7 +2,7 @@
 // (common/message/*.json in kafka-clients). Do not edit: change scripts/codegen/generate.ts and regenerate.
 
 import { type RawTaggedField, type Reader, type Writer } from '../../primitives';
-import { ZERO_UUID, writeUuid, nullInNonNullable, unsupportedVersion, withApi } from '../runtime';
+import { ZERO_UUID, nullInNonNullable, unsupportedVersion, withApi } from '../runtime';
 
 // ReadShareGroupStateRequest: versions 0, flexible 0+
 
@@ -79,7 +79,7 @@ function writeReadShareGroupStateRequest(
       writeReadShareGroupStateRequestReadStateData(_writer, _item, _version);
     }
   }
-  _writer.taggedFields(undefined, _m.unknownTaggedFields);
+  _writer.taggedFields(_m.unknownTaggedFields);
 }
 
 function readReadShareGroupStateRequestReadStateData(
@@ -108,7 +108,7 @@ function writeReadShareGroupStateRequestReadStateData(
   _m: ReadShareGroupStateRequestReadStateData,
   _version: number,
 ): void {
-  writeUuid(_writer, _m.topicId);
+  _writer.uuid(_m.topicId);
   {
     const _items = _m.partitions;
     _writer.compactArrayLength(_items.length);
@@ -116,7 +116,7 @@ function writeReadShareGroupStateRequestReadStateData(
       writeReadShareGroupStateRequestPartitionData(_writer, _item, _version);
     }
   }
-  _writer.taggedFields(undefined, _m.unknownTaggedFields);
+  _writer.taggedFields(_m.unknownTaggedFields);
 }
 
 function readReadShareGroupStateRequestPartitionData(
@@ -136,7 +136,7 @@ function writeReadShareGroupStateRequestPartitionData(
 ): void {
   _writer.int32(_m.partition);
   _writer.int32(_m.leaderEpoch);
-  _writer.taggedFields(undefined, _m.unknownTaggedFields);
+  _writer.taggedFields(_m.unknownTaggedFields);
 }
 
 /** Decodes a ReadShareGroupStateRequest body (version 0); byte fields are views into the reader's buffer. */
@@ -268,7 +268,7 @@ function writeReadShareGroupStateResponse(
       writeReadShareGroupStateResponseReadStateResult(_writer, _item, _version);
     }
   }
-  _writer.taggedFields(undefined, _m.unknownTaggedFields);
+  _writer.taggedFields(_m.unknownTaggedFields);
 }
 
 function readReadShareGroupStateResponseReadStateResult(
@@ -297,7 +297,7 @@ function writeReadShareGroupStateResponseReadStateResult(
   _m: ReadShareGroupStateResponseReadStateResult,
   _version: number,
 ): void {
-  writeUuid(_writer, _m.topicId);
+  _writer.uuid(_m.topicId);
   {
     const _items = _m.partitions;
     _writer.compactArrayLength(_items.length);
@@ -305,7 +305,7 @@ function writeReadShareGroupStateResponseReadStateResult(
       writeReadShareGroupStateResponsePartitionResult(_writer, _item, _version);
     }
   }
-  _writer.taggedFields(undefined, _m.unknownTaggedFields);
+  _writer.taggedFields(_m.unknownTaggedFields);
 }
 
 function readReadShareGroupStateResponsePartitionResult(
@@ -358,7 +358,7 @@ function writeReadShareGroupStateResponsePartitionResult(
       writeReadShareGroupStateResponseStateBatch(_writer, _item, _version);
     }
   }
-  _writer.taggedFields(undefined, _m.unknownTaggedFields);
+  _writer.taggedFields(_m.unknownTaggedFields);
 }
 
 function readReadShareGroupStateResponseStateBatch(
@@ -382,7 +382,7 @@ function writeReadShareGroupStateResponseStateBatch(
   _writer.int64(_m.lastOffset);
   _writer.int8(_m.deliveryState);
   _writer.int16(_m.deliveryCount);
-  _writer.taggedFields(undefined, _m.unknownTaggedFields);
+  _writer.taggedFields(_m.unknownTaggedFields);
 }
 
 /** Decodes a ReadShareGroupStateResponse body (version 0); byte fields are views into the reader's buffer. */

@@ -2,7 +2,7 @@
 // (common/message/*.json in kafka-clients). Do not edit: change scripts/codegen/generate.ts and regenerate.
 
 import { type RawTaggedField, type Reader, type Writer } from '../../primitives';
-import { ZERO_UUID, writeUuid, unsupportedVersion, withApi } from '../runtime';
+import { ZERO_UUID, unsupportedVersion, withApi } from '../runtime';
 
 // RemoveRaftVoterRequest: versions 0, flexible 0+
 
@@ -33,8 +33,8 @@ function readRemoveRaftVoterRequest(_reader: Reader, _version: number): RemoveRa
 function writeRemoveRaftVoterRequest(_writer: Writer, _m: RemoveRaftVoterRequest, _version: number): void {
   _writer.compactNullableString(_m.clusterId);
   _writer.int32(_m.voterId);
-  writeUuid(_writer, _m.voterDirectoryId);
-  _writer.taggedFields(undefined, _m.unknownTaggedFields);
+  _writer.uuid(_m.voterDirectoryId);
+  _writer.taggedFields(_m.unknownTaggedFields);
 }
 
 /** Decodes a RemoveRaftVoterRequest body (version 0); byte fields are views into the reader's buffer. */
@@ -88,7 +88,7 @@ function writeRemoveRaftVoterResponse(_writer: Writer, _m: RemoveRaftVoterRespon
   _writer.int32(_m.throttleTimeMs);
   _writer.int16(_m.errorCode);
   _writer.compactNullableString(_m.errorMessage);
-  _writer.taggedFields(undefined, _m.unknownTaggedFields);
+  _writer.taggedFields(_m.unknownTaggedFields);
 }
 
 /** Decodes a RemoveRaftVoterResponse body (version 0); byte fields are views into the reader's buffer. */

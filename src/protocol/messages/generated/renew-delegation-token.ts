@@ -39,7 +39,7 @@ function writeRenewDelegationTokenRequest(
   }
   _writer.int64(_m.renewPeriodMs);
   if (_version >= 2) {
-    _writer.taggedFields(undefined, _m.unknownTaggedFields);
+    _writer.taggedFields(_m.unknownTaggedFields);
   }
 }
 
@@ -102,7 +102,7 @@ function writeRenewDelegationTokenResponse(
   _writer.int64(_m.expiryTimestampMs);
   _writer.int32(_m.throttleTimeMs);
   if (_version >= 2) {
-    _writer.taggedFields(undefined, _m.unknownTaggedFields);
+    _writer.taggedFields(_m.unknownTaggedFields);
   }
 }
 

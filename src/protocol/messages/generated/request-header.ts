@@ -41,7 +41,7 @@ function writeRequestHeaderData(_writer: Writer, _m: RequestHeaderData, _version
     _writer.nullableString(_m.clientId);
   }
   if (_version >= 2) {
-    _writer.taggedFields(undefined, _m.unknownTaggedFields);
+    _writer.taggedFields(_m.unknownTaggedFields);
   }
 }
 

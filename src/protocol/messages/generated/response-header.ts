@@ -27,7 +27,7 @@ function readResponseHeaderData(_reader: Reader, _version: number): ResponseHead
 function writeResponseHeaderData(_writer: Writer, _m: ResponseHeaderData, _version: number): void {
   _writer.int32(_m.correlationId);
   if (_version >= 1) {
-    _writer.taggedFields(undefined, _m.unknownTaggedFields);
+    _writer.taggedFields(_m.unknownTaggedFields);
   }
 }
 

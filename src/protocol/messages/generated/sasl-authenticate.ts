@@ -31,7 +31,7 @@ function writeSaslAuthenticateRequest(_writer: Writer, _m: SaslAuthenticateReque
     _writer.bytes(_m.authBytes);
   }
   if (_version >= 2) {
-    _writer.taggedFields(undefined, _m.unknownTaggedFields);
+    _writer.taggedFields(_m.unknownTaggedFields);
   }
 }
 
@@ -112,7 +112,7 @@ function writeSaslAuthenticateResponse(
     _writer.int64(_m.sessionLifetimeMs);
   }
   if (_version >= 2) {
-    _writer.taggedFields(undefined, _m.unknownTaggedFields);
+    _writer.taggedFields(_m.unknownTaggedFields);
   }
 }
 

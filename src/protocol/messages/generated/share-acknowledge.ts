@@ -2,7 +2,7 @@
 // (common/message/*.json in kafka-clients). Do not edit: change scripts/codegen/generate.ts and regenerate.
 
 import { type RawTaggedField, type Reader, type Writer } from '../../primitives';
-import { ZERO_UUID, writeUuid, nullInNonNullable, unsupportedVersion, withApi } from '../runtime';
+import { ZERO_UUID, nullInNonNullable, unsupportedVersion, withApi } from '../runtime';
 
 // ShareAcknowledgeRequest: versions 1-2, flexible 0+
 
@@ -112,7 +112,7 @@ function writeShareAcknowledgeRequest(_writer: Writer, _m: ShareAcknowledgeReque
       writeShareAcknowledgeRequestAcknowledgeTopic(_writer, _item, _version);
     }
   }
-  _writer.taggedFields(undefined, _m.unknownTaggedFields);
+  _writer.taggedFields(_m.unknownTaggedFields);
 }
 
 function readShareAcknowledgeRequestAcknowledgeTopic(
@@ -141,7 +141,7 @@ function writeShareAcknowledgeRequestAcknowledgeTopic(
   _m: ShareAcknowledgeRequestAcknowledgeTopic,
   _version: number,
 ): void {
-  writeUuid(_writer, _m.topicId);
+  _writer.uuid(_m.topicId);
   {
     const _items = _m.partitions;
     _writer.compactArrayLength(_items.length);
@@ -149,7 +149,7 @@ function writeShareAcknowledgeRequestAcknowledgeTopic(
       writeShareAcknowledgeRequestAcknowledgePartition(_writer, _item, _version);
     }
   }
-  _writer.taggedFields(undefined, _m.unknownTaggedFields);
+  _writer.taggedFields(_m.unknownTaggedFields);
 }
 
 function readShareAcknowledgeRequestAcknowledgePartition(
@@ -186,7 +186,7 @@ function writeShareAcknowledgeRequestAcknowledgePartition(
       writeShareAcknowledgeRequestAcknowledgementBatch(_writer, _item, _version);
     }
   }
-  _writer.taggedFields(undefined, _m.unknownTaggedFields);
+  _writer.taggedFields(_m.unknownTaggedFields);
 }
 
 function readShareAcknowledgeRequestAcknowledgementBatch(
@@ -224,7 +224,7 @@ function writeShareAcknowledgeRequestAcknowledgementBatch(
       _writer.int8(_item);
     }
   }
-  _writer.taggedFields(undefined, _m.unknownTaggedFields);
+  _writer.taggedFields(_m.unknownTaggedFields);
 }
 
 /** Decodes a ShareAcknowledgeRequest body (versions 1-2); byte fields are views into the reader's buffer. */
@@ -416,7 +416,7 @@ function writeShareAcknowledgeResponse(
       writeShareAcknowledgeResponseNodeEndpoint(_writer, _item, _version);
     }
   }
-  _writer.taggedFields(undefined, _m.unknownTaggedFields);
+  _writer.taggedFields(_m.unknownTaggedFields);
 }
 
 function readShareAcknowledgeResponseShareAcknowledgeTopicResponse(
@@ -445,7 +445,7 @@ function writeShareAcknowledgeResponseShareAcknowledgeTopicResponse(
   _m: ShareAcknowledgeResponseShareAcknowledgeTopicResponse,
   _version: number,
 ): void {
-  writeUuid(_writer, _m.topicId);
+  _writer.uuid(_m.topicId);
   {
     const _items = _m.partitions;
     _writer.compactArrayLength(_items.length);
@@ -453,7 +453,7 @@ function writeShareAcknowledgeResponseShareAcknowledgeTopicResponse(
       writeShareAcknowledgeResponsePartitionData(_writer, _item, _version);
     }
   }
-  _writer.taggedFields(undefined, _m.unknownTaggedFields);
+  _writer.taggedFields(_m.unknownTaggedFields);
 }
 
 function readShareAcknowledgeResponsePartitionData(
@@ -478,7 +478,7 @@ function writeShareAcknowledgeResponsePartitionData(
   _writer.int16(_m.errorCode);
   _writer.compactNullableString(_m.errorMessage);
   writeShareAcknowledgeResponseLeaderIdAndEpoch(_writer, _m.currentLeader, _version);
-  _writer.taggedFields(undefined, _m.unknownTaggedFields);
+  _writer.taggedFields(_m.unknownTaggedFields);
 }
 
 function readShareAcknowledgeResponseLeaderIdAndEpoch(
@@ -498,7 +498,7 @@ function writeShareAcknowledgeResponseLeaderIdAndEpoch(
 ): void {
   _writer.int32(_m.leaderId);
   _writer.int32(_m.leaderEpoch);
-  _writer.taggedFields(undefined, _m.unknownTaggedFields);
+  _writer.taggedFields(_m.unknownTaggedFields);
 }
 
 function readShareAcknowledgeResponseNodeEndpoint(
@@ -522,7 +522,7 @@ function writeShareAcknowledgeResponseNodeEndpoint(
   _writer.compactString(_m.host);
   _writer.int32(_m.port);
   _writer.compactNullableString(_m.rack);
-  _writer.taggedFields(undefined, _m.unknownTaggedFields);
+  _writer.taggedFields(_m.unknownTaggedFields);
 }
 
 /** Decodes a ShareAcknowledgeResponse body (versions 1-2); byte fields are views into the reader's buffer. */

@@ -2,14 +2,7 @@
 // (common/message/*.json in kafka-clients). Do not edit: change scripts/codegen/generate.ts and regenerate.
 
 import { type RawTaggedField, type Reader, type Writer } from '../../primitives';
-import {
-  ZERO_UUID,
-  EMPTY_BUFFER,
-  writeUuid,
-  nullInNonNullable,
-  unsupportedVersion,
-  withApi,
-} from '../runtime';
+import { ZERO_UUID, EMPTY_BUFFER, nullInNonNullable, unsupportedVersion, withApi } from '../runtime';
 
 // ShareFetchRequest: versions 1-2, flexible 0+
 
@@ -199,7 +192,7 @@ function writeShareFetchRequest(_writer: Writer, _m: ShareFetchRequest, _version
       writeShareFetchRequestForgottenTopic(_writer, _item, _version);
     }
   }
-  _writer.taggedFields(undefined, _m.unknownTaggedFields);
+  _writer.taggedFields(_m.unknownTaggedFields);
 }
 
 function readShareFetchRequestFetchTopic(_reader: Reader, _version: number): ShareFetchRequestFetchTopic {
@@ -224,7 +217,7 @@ function writeShareFetchRequestFetchTopic(
   _m: ShareFetchRequestFetchTopic,
   _version: number,
 ): void {
-  writeUuid(_writer, _m.topicId);
+  _writer.uuid(_m.topicId);
   {
     const _items = _m.partitions;
     _writer.compactArrayLength(_items.length);
@@ -232,7 +225,7 @@ function writeShareFetchRequestFetchTopic(
       writeShareFetchRequestFetchPartition(_writer, _item, _version);
     }
   }
-  _writer.taggedFields(undefined, _m.unknownTaggedFields);
+  _writer.taggedFields(_m.unknownTaggedFields);
 }
 
 function readShareFetchRequestFetchPartition(
@@ -269,7 +262,7 @@ function writeShareFetchRequestFetchPartition(
       writeShareFetchRequestAcknowledgementBatch(_writer, _item, _version);
     }
   }
-  _writer.taggedFields(undefined, _m.unknownTaggedFields);
+  _writer.taggedFields(_m.unknownTaggedFields);
 }
 
 function readShareFetchRequestAcknowledgementBatch(
@@ -307,7 +300,7 @@ function writeShareFetchRequestAcknowledgementBatch(
       _writer.int8(_item);
     }
   }
-  _writer.taggedFields(undefined, _m.unknownTaggedFields);
+  _writer.taggedFields(_m.unknownTaggedFields);
 }
 
 function readShareFetchRequestForgottenTopic(
@@ -335,7 +328,7 @@ function writeShareFetchRequestForgottenTopic(
   _m: ShareFetchRequestForgottenTopic,
   _version: number,
 ): void {
-  writeUuid(_writer, _m.topicId);
+  _writer.uuid(_m.topicId);
   {
     const _items = _m.partitions;
     _writer.compactArrayLength(_items.length);
@@ -343,7 +336,7 @@ function writeShareFetchRequestForgottenTopic(
       _writer.int32(_item);
     }
   }
-  _writer.taggedFields(undefined, _m.unknownTaggedFields);
+  _writer.taggedFields(_m.unknownTaggedFields);
 }
 
 /** Decodes a ShareFetchRequest body (versions 1-2); byte fields are views into the reader's buffer. */
@@ -552,7 +545,7 @@ function writeShareFetchResponse(_writer: Writer, _m: ShareFetchResponse, _versi
       writeShareFetchResponseNodeEndpoint(_writer, _item, _version);
     }
   }
-  _writer.taggedFields(undefined, _m.unknownTaggedFields);
+  _writer.taggedFields(_m.unknownTaggedFields);
 }
 
 function readShareFetchResponseShareFetchableTopicResponse(
@@ -580,7 +573,7 @@ function writeShareFetchResponseShareFetchableTopicResponse(
   _m: ShareFetchResponseShareFetchableTopicResponse,
   _version: number,
 ): void {
-  writeUuid(_writer, _m.topicId);
+  _writer.uuid(_m.topicId);
   {
     const _items = _m.partitions;
     _writer.compactArrayLength(_items.length);
@@ -588,7 +581,7 @@ function writeShareFetchResponseShareFetchableTopicResponse(
       writeShareFetchResponsePartitionData(_writer, _item, _version);
     }
   }
-  _writer.taggedFields(undefined, _m.unknownTaggedFields);
+  _writer.taggedFields(_m.unknownTaggedFields);
 }
 
 function readShareFetchResponsePartitionData(
@@ -650,7 +643,7 @@ function writeShareFetchResponsePartitionData(
       writeShareFetchResponseAcquiredRecords(_writer, _item, _version);
     }
   }
-  _writer.taggedFields(undefined, _m.unknownTaggedFields);
+  _writer.taggedFields(_m.unknownTaggedFields);
 }
 
 function readShareFetchResponseLeaderIdAndEpoch(
@@ -670,7 +663,7 @@ function writeShareFetchResponseLeaderIdAndEpoch(
 ): void {
   _writer.int32(_m.leaderId);
   _writer.int32(_m.leaderEpoch);
-  _writer.taggedFields(undefined, _m.unknownTaggedFields);
+  _writer.taggedFields(_m.unknownTaggedFields);
 }
 
 function readShareFetchResponseAcquiredRecords(
@@ -692,7 +685,7 @@ function writeShareFetchResponseAcquiredRecords(
   _writer.int64(_m.firstOffset);
   _writer.int64(_m.lastOffset);
   _writer.int16(_m.deliveryCount);
-  _writer.taggedFields(undefined, _m.unknownTaggedFields);
+  _writer.taggedFields(_m.unknownTaggedFields);
 }
 
 function readShareFetchResponseNodeEndpoint(
@@ -716,7 +709,7 @@ function writeShareFetchResponseNodeEndpoint(
   _writer.compactString(_m.host);
   _writer.int32(_m.port);
   _writer.compactNullableString(_m.rack);
-  _writer.taggedFields(undefined, _m.unknownTaggedFields);
+  _writer.taggedFields(_m.unknownTaggedFields);
 }
 
 /** Decodes a ShareFetchResponse body (versions 1-2); byte fields are views into the reader's buffer. */

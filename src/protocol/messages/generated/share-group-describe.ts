@@ -2,7 +2,7 @@
 // (common/message/*.json in kafka-clients). Do not edit: change scripts/codegen/generate.ts and regenerate.
 
 import { type RawTaggedField, type Reader, type Writer } from '../../primitives';
-import { ZERO_UUID, writeUuid, nullInNonNullable, unsupportedVersion, withApi } from '../runtime';
+import { ZERO_UUID, nullInNonNullable, unsupportedVersion, withApi } from '../runtime';
 
 // ShareGroupDescribeRequest: versions 1, flexible 0+
 
@@ -50,7 +50,7 @@ function writeShareGroupDescribeRequest(
     }
   }
   _writer.bool(_m.includeAuthorizedOperations);
-  _writer.taggedFields(undefined, _m.unknownTaggedFields);
+  _writer.taggedFields(_m.unknownTaggedFields);
 }
 
 /** Decodes a ShareGroupDescribeRequest body (version 1); byte fields are views into the reader's buffer. */
@@ -221,7 +221,7 @@ function writeShareGroupDescribeResponse(
       writeShareGroupDescribeResponseDescribedGroup(_writer, _item, _version);
     }
   }
-  _writer.taggedFields(undefined, _m.unknownTaggedFields);
+  _writer.taggedFields(_m.unknownTaggedFields);
 }
 
 function readShareGroupDescribeResponseDescribedGroup(
@@ -283,7 +283,7 @@ function writeShareGroupDescribeResponseDescribedGroup(
     }
   }
   _writer.int32(_m.authorizedOperations);
-  _writer.taggedFields(undefined, _m.unknownTaggedFields);
+  _writer.taggedFields(_m.unknownTaggedFields);
 }
 
 function readShareGroupDescribeResponseMember(
@@ -341,7 +341,7 @@ function writeShareGroupDescribeResponseMember(
     }
   }
   writeShareGroupDescribeResponseAssignment(_writer, _m.assignment, _version);
-  _writer.taggedFields(undefined, _m.unknownTaggedFields);
+  _writer.taggedFields(_m.unknownTaggedFields);
 }
 
 function readShareGroupDescribeResponseTopicPartitions(
@@ -370,7 +370,7 @@ function writeShareGroupDescribeResponseTopicPartitions(
   _m: ShareGroupDescribeResponseTopicPartitions,
   _version: number,
 ): void {
-  writeUuid(_writer, _m.topicId);
+  _writer.uuid(_m.topicId);
   _writer.compactString(_m.topicName);
   {
     const _items = _m.partitions;
@@ -379,7 +379,7 @@ function writeShareGroupDescribeResponseTopicPartitions(
       _writer.int32(_item);
     }
   }
-  _writer.taggedFields(undefined, _m.unknownTaggedFields);
+  _writer.taggedFields(_m.unknownTaggedFields);
 }
 
 function readShareGroupDescribeResponseAssignment(
@@ -414,7 +414,7 @@ function writeShareGroupDescribeResponseAssignment(
       writeShareGroupDescribeResponseTopicPartitions(_writer, _item, _version);
     }
   }
-  _writer.taggedFields(undefined, _m.unknownTaggedFields);
+  _writer.taggedFields(_m.unknownTaggedFields);
 }
 
 /** Decodes a ShareGroupDescribeResponse body (version 1); byte fields are views into the reader's buffer. */

@@ -2,7 +2,7 @@
 // (common/message/*.json in kafka-clients). Do not edit: change scripts/codegen/generate.ts and regenerate.
 
 import { type RawTaggedField, type Reader, type Writer } from '../../primitives';
-import { ZERO_UUID, writeUuid, nullInNonNullable, unsupportedVersion, withApi } from '../runtime';
+import { ZERO_UUID, nullInNonNullable, unsupportedVersion, withApi } from '../runtime';
 
 // ShareGroupHeartbeatRequest: versions 1, flexible 0+
 
@@ -73,7 +73,7 @@ function writeShareGroupHeartbeatRequest(
       }
     }
   }
-  _writer.taggedFields(undefined, _m.unknownTaggedFields);
+  _writer.taggedFields(_m.unknownTaggedFields);
 }
 
 /** Decodes a ShareGroupHeartbeatRequest body (version 1); byte fields are views into the reader's buffer. */
@@ -200,7 +200,7 @@ function writeShareGroupHeartbeatResponse(
     _writer.int8(1);
     writeShareGroupHeartbeatResponseAssignment(_writer, _m.assignment, _version);
   }
-  _writer.taggedFields(undefined, _m.unknownTaggedFields);
+  _writer.taggedFields(_m.unknownTaggedFields);
 }
 
 function readShareGroupHeartbeatResponseAssignment(
@@ -235,7 +235,7 @@ function writeShareGroupHeartbeatResponseAssignment(
       writeShareGroupHeartbeatResponseTopicPartitions(_writer, _item, _version);
     }
   }
-  _writer.taggedFields(undefined, _m.unknownTaggedFields);
+  _writer.taggedFields(_m.unknownTaggedFields);
 }
 
 function readShareGroupHeartbeatResponseTopicPartitions(
@@ -263,7 +263,7 @@ function writeShareGroupHeartbeatResponseTopicPartitions(
   _m: ShareGroupHeartbeatResponseTopicPartitions,
   _version: number,
 ): void {
-  writeUuid(_writer, _m.topicId);
+  _writer.uuid(_m.topicId);
   {
     const _items = _m.partitions;
     _writer.compactArrayLength(_items.length);
@@ -271,7 +271,7 @@ function writeShareGroupHeartbeatResponseTopicPartitions(
       _writer.int32(_item);
     }
   }
-  _writer.taggedFields(undefined, _m.unknownTaggedFields);
+  _writer.taggedFields(_m.unknownTaggedFields);
 }
 
 /** Decodes a ShareGroupHeartbeatResponse body (version 1); byte fields are views into the reader's buffer. */

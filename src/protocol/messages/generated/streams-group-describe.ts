@@ -50,7 +50,7 @@ function writeStreamsGroupDescribeRequest(
     }
   }
   _writer.bool(_m.includeAuthorizedOperations);
-  _writer.taggedFields(undefined, _m.unknownTaggedFields);
+  _writer.taggedFields(_m.unknownTaggedFields);
 }
 
 /** Decodes a StreamsGroupDescribeRequest body (version 0); byte fields are views into the reader's buffer. */
@@ -353,7 +353,7 @@ function writeStreamsGroupDescribeResponse(
       writeStreamsGroupDescribeResponseDescribedGroup(_writer, _item, _version);
     }
   }
-  _writer.taggedFields(undefined, _m.unknownTaggedFields);
+  _writer.taggedFields(_m.unknownTaggedFields);
 }
 
 function readStreamsGroupDescribeResponseDescribedGroup(
@@ -421,7 +421,7 @@ function writeStreamsGroupDescribeResponseDescribedGroup(
     }
   }
   _writer.int32(_m.authorizedOperations);
-  _writer.taggedFields(undefined, _m.unknownTaggedFields);
+  _writer.taggedFields(_m.unknownTaggedFields);
 }
 
 function readStreamsGroupDescribeResponseTopology(
@@ -462,7 +462,7 @@ function writeStreamsGroupDescribeResponseTopology(
       }
     }
   }
-  _writer.taggedFields(undefined, _m.unknownTaggedFields);
+  _writer.taggedFields(_m.unknownTaggedFields);
 }
 
 function readStreamsGroupDescribeResponseSubtopology(
@@ -561,7 +561,7 @@ function writeStreamsGroupDescribeResponseSubtopology(
       writeStreamsGroupDescribeResponseTopicInfo(_writer, _item, _version);
     }
   }
-  _writer.taggedFields(undefined, _m.unknownTaggedFields);
+  _writer.taggedFields(_m.unknownTaggedFields);
 }
 
 function readStreamsGroupDescribeResponseMember(
@@ -687,7 +687,7 @@ function writeStreamsGroupDescribeResponseMember(
   writeStreamsGroupDescribeResponseAssignment(_writer, _m.assignment, _version);
   writeStreamsGroupDescribeResponseAssignment(_writer, _m.targetAssignment, _version);
   _writer.bool(_m.isClassic);
-  _writer.taggedFields(undefined, _m.unknownTaggedFields);
+  _writer.taggedFields(_m.unknownTaggedFields);
 }
 
 function readStreamsGroupDescribeResponseEndpoint(
@@ -707,7 +707,7 @@ function writeStreamsGroupDescribeResponseEndpoint(
 ): void {
   _writer.compactString(_m.host);
   _writer.uint16(_m.port);
-  _writer.taggedFields(undefined, _m.unknownTaggedFields);
+  _writer.taggedFields(_m.unknownTaggedFields);
 }
 
 function readStreamsGroupDescribeResponseTaskOffset(
@@ -729,7 +729,7 @@ function writeStreamsGroupDescribeResponseTaskOffset(
   _writer.compactString(_m.subtopologyId);
   _writer.int32(_m.partition);
   _writer.int64(_m.offset);
-  _writer.taggedFields(undefined, _m.unknownTaggedFields);
+  _writer.taggedFields(_m.unknownTaggedFields);
 }
 
 function readStreamsGroupDescribeResponseAssignment(
@@ -802,7 +802,7 @@ function writeStreamsGroupDescribeResponseAssignment(
       writeStreamsGroupDescribeResponseTaskIds(_writer, _item, _version);
     }
   }
-  _writer.taggedFields(undefined, _m.unknownTaggedFields);
+  _writer.taggedFields(_m.unknownTaggedFields);
 }
 
 function readStreamsGroupDescribeResponseTaskIds(
@@ -838,7 +838,7 @@ function writeStreamsGroupDescribeResponseTaskIds(
       _writer.int32(_item);
     }
   }
-  _writer.taggedFields(undefined, _m.unknownTaggedFields);
+  _writer.taggedFields(_m.unknownTaggedFields);
 }
 
 function readStreamsGroupDescribeResponseKeyValue(
@@ -858,7 +858,7 @@ function writeStreamsGroupDescribeResponseKeyValue(
 ): void {
   _writer.compactString(_m.key);
   _writer.compactString(_m.value);
-  _writer.taggedFields(undefined, _m.unknownTaggedFields);
+  _writer.taggedFields(_m.unknownTaggedFields);
 }
 
 function readStreamsGroupDescribeResponseTopicInfo(
@@ -899,7 +899,7 @@ function writeStreamsGroupDescribeResponseTopicInfo(
       writeStreamsGroupDescribeResponseKeyValue(_writer, _item, _version);
     }
   }
-  _writer.taggedFields(undefined, _m.unknownTaggedFields);
+  _writer.taggedFields(_m.unknownTaggedFields);
 }
 
 /** Decodes a StreamsGroupDescribeResponse body (version 0); byte fields are views into the reader's buffer. */

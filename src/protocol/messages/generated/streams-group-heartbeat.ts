@@ -409,7 +409,7 @@ function writeStreamsGroupHeartbeatRequest(
     }
   }
   _writer.bool(_m.shutdownApplication);
-  _writer.taggedFields(undefined, _m.unknownTaggedFields);
+  _writer.taggedFields(_m.unknownTaggedFields);
 }
 
 function readStreamsGroupHeartbeatRequestTopology(
@@ -446,7 +446,7 @@ function writeStreamsGroupHeartbeatRequestTopology(
       writeStreamsGroupHeartbeatRequestSubtopology(_writer, _item, _version);
     }
   }
-  _writer.taggedFields(undefined, _m.unknownTaggedFields);
+  _writer.taggedFields(_m.unknownTaggedFields);
 }
 
 function readStreamsGroupHeartbeatRequestSubtopology(
@@ -584,7 +584,7 @@ function writeStreamsGroupHeartbeatRequestSubtopology(
       writeStreamsGroupHeartbeatRequestCopartitionGroup(_writer, _item, _version);
     }
   }
-  _writer.taggedFields(undefined, _m.unknownTaggedFields);
+  _writer.taggedFields(_m.unknownTaggedFields);
 }
 
 function readStreamsGroupHeartbeatRequestCopartitionGroup(
@@ -654,7 +654,7 @@ function writeStreamsGroupHeartbeatRequestCopartitionGroup(
       _writer.int16(_item);
     }
   }
-  _writer.taggedFields(undefined, _m.unknownTaggedFields);
+  _writer.taggedFields(_m.unknownTaggedFields);
 }
 
 function readStreamsGroupHeartbeatRequestKeyValue(
@@ -674,7 +674,7 @@ function writeStreamsGroupHeartbeatRequestKeyValue(
 ): void {
   _writer.compactString(_m.key);
   _writer.compactString(_m.value);
-  _writer.taggedFields(undefined, _m.unknownTaggedFields);
+  _writer.taggedFields(_m.unknownTaggedFields);
 }
 
 function readStreamsGroupHeartbeatRequestTopicInfo(
@@ -715,7 +715,7 @@ function writeStreamsGroupHeartbeatRequestTopicInfo(
       writeStreamsGroupHeartbeatRequestKeyValue(_writer, _item, _version);
     }
   }
-  _writer.taggedFields(undefined, _m.unknownTaggedFields);
+  _writer.taggedFields(_m.unknownTaggedFields);
 }
 
 function readStreamsGroupHeartbeatRequestEndpoint(
@@ -735,7 +735,7 @@ function writeStreamsGroupHeartbeatRequestEndpoint(
 ): void {
   _writer.compactString(_m.host);
   _writer.uint16(_m.port);
-  _writer.taggedFields(undefined, _m.unknownTaggedFields);
+  _writer.taggedFields(_m.unknownTaggedFields);
 }
 
 function readStreamsGroupHeartbeatRequestTaskOffset(
@@ -757,7 +757,7 @@ function writeStreamsGroupHeartbeatRequestTaskOffset(
   _writer.compactString(_m.subtopologyId);
   _writer.int32(_m.partition);
   _writer.int64(_m.offset);
-  _writer.taggedFields(undefined, _m.unknownTaggedFields);
+  _writer.taggedFields(_m.unknownTaggedFields);
 }
 
 function readStreamsGroupHeartbeatRequestTaskIds(
@@ -793,7 +793,7 @@ function writeStreamsGroupHeartbeatRequestTaskIds(
       _writer.int32(_item);
     }
   }
-  _writer.taggedFields(undefined, _m.unknownTaggedFields);
+  _writer.taggedFields(_m.unknownTaggedFields);
 }
 
 /** Decodes a StreamsGroupHeartbeatRequest body (version 0); byte fields are views into the reader's buffer. */
@@ -1112,7 +1112,7 @@ function writeStreamsGroupHeartbeatResponse(
       }
     }
   }
-  _writer.taggedFields(undefined, _m.unknownTaggedFields);
+  _writer.taggedFields(_m.unknownTaggedFields);
 }
 
 function readStreamsGroupHeartbeatResponseEndpointToPartitions(
@@ -1171,7 +1171,7 @@ function writeStreamsGroupHeartbeatResponseEndpointToPartitions(
       writeStreamsGroupHeartbeatResponseTopicPartition(_writer, _item, _version);
     }
   }
-  _writer.taggedFields(undefined, _m.unknownTaggedFields);
+  _writer.taggedFields(_m.unknownTaggedFields);
 }
 
 function readStreamsGroupHeartbeatResponseStatus(
@@ -1191,7 +1191,7 @@ function writeStreamsGroupHeartbeatResponseStatus(
 ): void {
   _writer.int8(_m.statusCode);
   _writer.compactString(_m.statusDetail);
-  _writer.taggedFields(undefined, _m.unknownTaggedFields);
+  _writer.taggedFields(_m.unknownTaggedFields);
 }
 
 function readStreamsGroupHeartbeatResponseTopicPartition(
@@ -1227,7 +1227,7 @@ function writeStreamsGroupHeartbeatResponseTopicPartition(
       _writer.int32(_item);
     }
   }
-  _writer.taggedFields(undefined, _m.unknownTaggedFields);
+  _writer.taggedFields(_m.unknownTaggedFields);
 }
 
 function readStreamsGroupHeartbeatResponseTaskIds(
@@ -1263,7 +1263,7 @@ function writeStreamsGroupHeartbeatResponseTaskIds(
       _writer.int32(_item);
     }
   }
-  _writer.taggedFields(undefined, _m.unknownTaggedFields);
+  _writer.taggedFields(_m.unknownTaggedFields);
 }
 
 function readStreamsGroupHeartbeatResponseEndpoint(
@@ -1283,7 +1283,7 @@ function writeStreamsGroupHeartbeatResponseEndpoint(
 ): void {
   _writer.compactString(_m.host);
   _writer.uint16(_m.port);
-  _writer.taggedFields(undefined, _m.unknownTaggedFields);
+  _writer.taggedFields(_m.unknownTaggedFields);
 }
 
 /** Decodes a StreamsGroupHeartbeatResponse body (version 0); byte fields are views into the reader's buffer. */

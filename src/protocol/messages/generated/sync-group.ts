@@ -122,7 +122,7 @@ function writeSyncGroupRequest(_writer: Writer, _m: SyncGroupRequest, _version: 
     }
   }
   if (_version >= 4) {
-    _writer.taggedFields(undefined, _m.unknownTaggedFields);
+    _writer.taggedFields(_m.unknownTaggedFields);
   }
 }
 
@@ -149,7 +149,7 @@ function writeSyncGroupRequestAssignment(
     _writer.bytes(_m.assignment);
   }
   if (_version >= 4) {
-    _writer.taggedFields(undefined, _m.unknownTaggedFields);
+    _writer.taggedFields(_m.unknownTaggedFields);
   }
 }
 
@@ -226,7 +226,7 @@ function writeSyncGroupResponse(_writer: Writer, _m: SyncGroupResponse, _version
     _writer.bytes(_m.assignment);
   }
   if (_version >= 4) {
-    _writer.taggedFields(undefined, _m.unknownTaggedFields);
+    _writer.taggedFields(_m.unknownTaggedFields);
   }
 }
 

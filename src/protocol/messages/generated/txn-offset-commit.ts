@@ -147,7 +147,7 @@ function writeTxnOffsetCommitRequest(_writer: Writer, _m: TxnOffsetCommitRequest
     }
   }
   if (_version >= 3) {
-    _writer.taggedFields(undefined, _m.unknownTaggedFields);
+    _writer.taggedFields(_m.unknownTaggedFields);
   }
 }
 
@@ -190,7 +190,7 @@ function writeTxnOffsetCommitRequestTopic(
     }
   }
   if (_version >= 3) {
-    _writer.taggedFields(undefined, _m.unknownTaggedFields);
+    _writer.taggedFields(_m.unknownTaggedFields);
   }
 }
 
@@ -229,7 +229,7 @@ function writeTxnOffsetCommitRequestPartition(
     _writer.nullableString(_m.committedMetadata);
   }
   if (_version >= 3) {
-    _writer.taggedFields(undefined, _m.unknownTaggedFields);
+    _writer.taggedFields(_m.unknownTaggedFields);
   }
 }
 
@@ -329,7 +329,7 @@ function writeTxnOffsetCommitResponse(_writer: Writer, _m: TxnOffsetCommitRespon
     }
   }
   if (_version >= 3) {
-    _writer.taggedFields(undefined, _m.unknownTaggedFields);
+    _writer.taggedFields(_m.unknownTaggedFields);
   }
 }
 
@@ -373,7 +373,7 @@ function writeTxnOffsetCommitResponseTopic(
     }
   }
   if (_version >= 3) {
-    _writer.taggedFields(undefined, _m.unknownTaggedFields);
+    _writer.taggedFields(_m.unknownTaggedFields);
   }
 }
 
@@ -395,7 +395,7 @@ function writeTxnOffsetCommitResponsePartition(
   _writer.int32(_m.partitionIndex);
   _writer.int16(_m.errorCode);
   if (_version >= 3) {
-    _writer.taggedFields(undefined, _m.unknownTaggedFields);
+    _writer.taggedFields(_m.unknownTaggedFields);
   }
 }
 

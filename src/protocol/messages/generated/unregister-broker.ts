@@ -26,7 +26,7 @@ function readUnregisterBrokerRequest(_reader: Reader, _version: number): Unregis
 
 function writeUnregisterBrokerRequest(_writer: Writer, _m: UnregisterBrokerRequest, _version: number): void {
   _writer.int32(_m.brokerId);
-  _writer.taggedFields(undefined, _m.unknownTaggedFields);
+  _writer.taggedFields(_m.unknownTaggedFields);
 }
 
 /** Decodes a UnregisterBrokerRequest body (version 0); byte fields are views into the reader's buffer. */
@@ -84,7 +84,7 @@ function writeUnregisterBrokerResponse(
   _writer.int32(_m.throttleTimeMs);
   _writer.int16(_m.errorCode);
   _writer.compactNullableString(_m.errorMessage);
-  _writer.taggedFields(undefined, _m.unknownTaggedFields);
+  _writer.taggedFields(_m.unknownTaggedFields);
 }
 
 /** Decodes a UnregisterBrokerResponse body (version 0); byte fields are views into the reader's buffer. */

@@ -71,7 +71,7 @@ function writeUpdateFeaturesRequest(_writer: Writer, _m: UpdateFeaturesRequest, 
   if (_version >= 1) {
     _writer.bool(_m.validateOnly);
   }
-  _writer.taggedFields(undefined, _m.unknownTaggedFields);
+  _writer.taggedFields(_m.unknownTaggedFields);
 }
 
 function readUpdateFeaturesRequestFeatureUpdateKey(
@@ -99,7 +99,7 @@ function writeUpdateFeaturesRequestFeatureUpdateKey(
   if (_version >= 1) {
     _writer.int8(_m.upgradeType);
   }
-  _writer.taggedFields(undefined, _m.unknownTaggedFields);
+  _writer.taggedFields(_m.unknownTaggedFields);
 }
 
 /** Decodes a UpdateFeaturesRequest body (versions 0-2); byte fields are views into the reader's buffer. */
@@ -192,7 +192,7 @@ function writeUpdateFeaturesResponse(_writer: Writer, _m: UpdateFeaturesResponse
       writeUpdateFeaturesResponseUpdatableFeatureResult(_writer, _item, _version);
     }
   }
-  _writer.taggedFields(undefined, _m.unknownTaggedFields);
+  _writer.taggedFields(_m.unknownTaggedFields);
 }
 
 function readUpdateFeaturesResponseUpdatableFeatureResult(
@@ -214,7 +214,7 @@ function writeUpdateFeaturesResponseUpdatableFeatureResult(
   _writer.compactString(_m.feature);
   _writer.int16(_m.errorCode);
   _writer.compactNullableString(_m.errorMessage);
-  _writer.taggedFields(undefined, _m.unknownTaggedFields);
+  _writer.taggedFields(_m.unknownTaggedFields);
 }
 
 /** Decodes a UpdateFeaturesResponse body (versions 0-2); byte fields are views into the reader's buffer. */

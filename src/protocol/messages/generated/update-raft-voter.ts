@@ -14,7 +14,6 @@ import {
   hasTag,
   writeUnknownTaggedFieldsBelow,
   writeTaggedField,
-  writeUuid,
   nullInNonNullable,
   unsupportedVersion,
   withApi,
@@ -116,7 +115,7 @@ function writeUpdateRaftVoterRequest(_writer: Writer, _m: UpdateRaftVoterRequest
   _writer.compactNullableString(_m.clusterId);
   _writer.int32(_m.currentLeaderEpoch);
   _writer.int32(_m.voterId);
-  writeUuid(_writer, _m.voterDirectoryId);
+  _writer.uuid(_m.voterDirectoryId);
   {
     const _items = _m.listeners;
     _writer.compactArrayLength(_items.length);
@@ -125,7 +124,7 @@ function writeUpdateRaftVoterRequest(_writer: Writer, _m: UpdateRaftVoterRequest
     }
   }
   writeUpdateRaftVoterRequestKRaftVersionFeature(_writer, _m.kRaftVersionFeature, _version);
-  _writer.taggedFields(undefined, _m.unknownTaggedFields);
+  _writer.taggedFields(_m.unknownTaggedFields);
 }
 
 function readUpdateRaftVoterRequestListener(
@@ -147,7 +146,7 @@ function writeUpdateRaftVoterRequestListener(
   _writer.compactString(_m.name);
   _writer.compactString(_m.host);
   _writer.uint16(_m.port);
-  _writer.taggedFields(undefined, _m.unknownTaggedFields);
+  _writer.taggedFields(_m.unknownTaggedFields);
 }
 
 function readUpdateRaftVoterRequestKRaftVersionFeature(
@@ -167,7 +166,7 @@ function writeUpdateRaftVoterRequestKRaftVersionFeature(
 ): void {
   _writer.int16(_m.minSupportedVersion);
   _writer.int16(_m.maxSupportedVersion);
-  _writer.taggedFields(undefined, _m.unknownTaggedFields);
+  _writer.taggedFields(_m.unknownTaggedFields);
 }
 
 /** Decodes a UpdateRaftVoterRequest body (version 0); byte fields are views into the reader's buffer. */
@@ -314,7 +313,7 @@ function writeUpdateRaftVoterResponseCurrentLeader(
   _writer.int32(_m.leaderEpoch);
   _writer.compactString(_m.host);
   _writer.int32(_m.port);
-  _writer.taggedFields(undefined, _m.unknownTaggedFields);
+  _writer.taggedFields(_m.unknownTaggedFields);
 }
 
 /** Decodes a UpdateRaftVoterResponse body (version 0); byte fields are views into the reader's buffer. */

@@ -14,7 +14,6 @@ import {
   hasTag,
   writeUnknownTaggedFieldsBelow,
   writeTaggedField,
-  writeUuid,
   nullInNonNullable,
   unsupportedVersion,
   withApi,
@@ -118,7 +117,7 @@ function writeVoteRequest(_writer: Writer, _m: VoteRequest, _version: number): v
       writeVoteRequestTopicData(_writer, _item, _version);
     }
   }
-  _writer.taggedFields(undefined, _m.unknownTaggedFields);
+  _writer.taggedFields(_m.unknownTaggedFields);
 }
 
 function readVoteRequestTopicData(_reader: Reader, _version: number): VoteRequestTopicData {
@@ -147,7 +146,7 @@ function writeVoteRequestTopicData(_writer: Writer, _m: VoteRequestTopicData, _v
       writeVoteRequestPartitionData(_writer, _item, _version);
     }
   }
-  _writer.taggedFields(undefined, _m.unknownTaggedFields);
+  _writer.taggedFields(_m.unknownTaggedFields);
 }
 
 function readVoteRequestPartitionData(_reader: Reader, _version: number): VoteRequestPartitionData {
@@ -182,17 +181,17 @@ function writeVoteRequestPartitionData(
   _writer.int32(_m.replicaEpoch);
   _writer.int32(_m.replicaId);
   if (_version >= 1) {
-    writeUuid(_writer, _m.replicaDirectoryId);
+    _writer.uuid(_m.replicaDirectoryId);
   }
   if (_version >= 1) {
-    writeUuid(_writer, _m.voterDirectoryId);
+    _writer.uuid(_m.voterDirectoryId);
   }
   _writer.int32(_m.lastOffsetEpoch);
   _writer.int64(_m.lastOffset);
   if (_version >= 2) {
     _writer.bool(_m.preVote);
   }
-  _writer.taggedFields(undefined, _m.unknownTaggedFields);
+  _writer.taggedFields(_m.unknownTaggedFields);
 }
 
 /** Decodes a VoteRequest body (versions 0-2); byte fields are views into the reader's buffer. */
@@ -392,7 +391,7 @@ function writeVoteResponseTopicData(_writer: Writer, _m: VoteResponseTopicData, 
       writeVoteResponsePartitionData(_writer, _item, _version);
     }
   }
-  _writer.taggedFields(undefined, _m.unknownTaggedFields);
+  _writer.taggedFields(_m.unknownTaggedFields);
 }
 
 function readVoteResponsePartitionData(_reader: Reader, _version: number): VoteResponsePartitionData {
@@ -415,7 +414,7 @@ function writeVoteResponsePartitionData(
   _writer.int32(_m.leaderId);
   _writer.int32(_m.leaderEpoch);
   _writer.bool(_m.voteGranted);
-  _writer.taggedFields(undefined, _m.unknownTaggedFields);
+  _writer.taggedFields(_m.unknownTaggedFields);
 }
 
 function readVoteResponseNodeEndpoint(_reader: Reader, _version: number): VoteResponseNodeEndpoint {
@@ -434,7 +433,7 @@ function writeVoteResponseNodeEndpoint(
   _writer.int32(_m.nodeId);
   _writer.compactString(_m.host);
   _writer.uint16(_m.port);
-  _writer.taggedFields(undefined, _m.unknownTaggedFields);
+  _writer.taggedFields(_m.unknownTaggedFields);
 }
 
 /** Decodes a VoteResponse body (versions 0-2); byte fields are views into the reader's buffer. */

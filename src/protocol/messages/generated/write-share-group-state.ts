@@ -2,7 +2,7 @@
 // (common/message/*.json in kafka-clients). Do not edit: change scripts/codegen/generate.ts and regenerate.
 
 import { type RawTaggedField, type Reader, type Writer } from '../../primitives';
-import { ZERO_UUID, writeUuid, nullInNonNullable, unsupportedVersion, withApi } from '../runtime';
+import { ZERO_UUID, nullInNonNullable, unsupportedVersion, withApi } from '../runtime';
 
 // WriteShareGroupStateRequest: versions 0-1, flexible 0+
 
@@ -113,7 +113,7 @@ function writeWriteShareGroupStateRequest(
       writeWriteShareGroupStateRequestWriteStateData(_writer, _item, _version);
     }
   }
-  _writer.taggedFields(undefined, _m.unknownTaggedFields);
+  _writer.taggedFields(_m.unknownTaggedFields);
 }
 
 function readWriteShareGroupStateRequestWriteStateData(
@@ -142,7 +142,7 @@ function writeWriteShareGroupStateRequestWriteStateData(
   _m: WriteShareGroupStateRequestWriteStateData,
   _version: number,
 ): void {
-  writeUuid(_writer, _m.topicId);
+  _writer.uuid(_m.topicId);
   {
     const _items = _m.partitions;
     _writer.compactArrayLength(_items.length);
@@ -150,7 +150,7 @@ function writeWriteShareGroupStateRequestWriteStateData(
       writeWriteShareGroupStateRequestPartitionData(_writer, _item, _version);
     }
   }
-  _writer.taggedFields(undefined, _m.unknownTaggedFields);
+  _writer.taggedFields(_m.unknownTaggedFields);
 }
 
 function readWriteShareGroupStateRequestPartitionData(
@@ -205,7 +205,7 @@ function writeWriteShareGroupStateRequestPartitionData(
       writeWriteShareGroupStateRequestStateBatch(_writer, _item, _version);
     }
   }
-  _writer.taggedFields(undefined, _m.unknownTaggedFields);
+  _writer.taggedFields(_m.unknownTaggedFields);
 }
 
 function readWriteShareGroupStateRequestStateBatch(
@@ -229,7 +229,7 @@ function writeWriteShareGroupStateRequestStateBatch(
   _writer.int64(_m.lastOffset);
   _writer.int8(_m.deliveryState);
   _writer.int16(_m.deliveryCount);
-  _writer.taggedFields(undefined, _m.unknownTaggedFields);
+  _writer.taggedFields(_m.unknownTaggedFields);
 }
 
 /** Decodes a WriteShareGroupStateRequest body (versions 0-1); byte fields are views into the reader's buffer. */
@@ -329,7 +329,7 @@ function writeWriteShareGroupStateResponse(
       writeWriteShareGroupStateResponseWriteStateResult(_writer, _item, _version);
     }
   }
-  _writer.taggedFields(undefined, _m.unknownTaggedFields);
+  _writer.taggedFields(_m.unknownTaggedFields);
 }
 
 function readWriteShareGroupStateResponseWriteStateResult(
@@ -358,7 +358,7 @@ function writeWriteShareGroupStateResponseWriteStateResult(
   _m: WriteShareGroupStateResponseWriteStateResult,
   _version: number,
 ): void {
-  writeUuid(_writer, _m.topicId);
+  _writer.uuid(_m.topicId);
   {
     const _items = _m.partitions;
     _writer.compactArrayLength(_items.length);
@@ -366,7 +366,7 @@ function writeWriteShareGroupStateResponseWriteStateResult(
       writeWriteShareGroupStateResponsePartitionResult(_writer, _item, _version);
     }
   }
-  _writer.taggedFields(undefined, _m.unknownTaggedFields);
+  _writer.taggedFields(_m.unknownTaggedFields);
 }
 
 function readWriteShareGroupStateResponsePartitionResult(
@@ -388,7 +388,7 @@ function writeWriteShareGroupStateResponsePartitionResult(
   _writer.int32(_m.partition);
   _writer.int16(_m.errorCode);
   _writer.compactNullableString(_m.errorMessage);
-  _writer.taggedFields(undefined, _m.unknownTaggedFields);
+  _writer.taggedFields(_m.unknownTaggedFields);
 }
 
 /** Decodes a WriteShareGroupStateResponse body (versions 0-1); byte fields are views into the reader's buffer. */

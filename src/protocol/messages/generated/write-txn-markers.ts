@@ -87,7 +87,7 @@ function writeWriteTxnMarkersRequest(_writer: Writer, _m: WriteTxnMarkersRequest
       writeWriteTxnMarkersRequestWritableTxnMarker(_writer, _item, _version);
     }
   }
-  _writer.taggedFields(undefined, _m.unknownTaggedFields);
+  _writer.taggedFields(_m.unknownTaggedFields);
 }
 
 function readWriteTxnMarkersRequestWritableTxnMarker(
@@ -142,7 +142,7 @@ function writeWriteTxnMarkersRequestWritableTxnMarker(
   if (_version >= 2) {
     _writer.int8(_m.transactionVersion);
   }
-  _writer.taggedFields(undefined, _m.unknownTaggedFields);
+  _writer.taggedFields(_m.unknownTaggedFields);
 }
 
 function readWriteTxnMarkersRequestWritableTxnMarkerTopic(
@@ -178,7 +178,7 @@ function writeWriteTxnMarkersRequestWritableTxnMarkerTopic(
       _writer.int32(_item);
     }
   }
-  _writer.taggedFields(undefined, _m.unknownTaggedFields);
+  _writer.taggedFields(_m.unknownTaggedFields);
 }
 
 /** Decodes a WriteTxnMarkersRequest body (versions 1-2); byte fields are views into the reader's buffer. */
@@ -283,7 +283,7 @@ function writeWriteTxnMarkersResponse(_writer: Writer, _m: WriteTxnMarkersRespon
       writeWriteTxnMarkersResponseWritableTxnMarkerResult(_writer, _item, _version);
     }
   }
-  _writer.taggedFields(undefined, _m.unknownTaggedFields);
+  _writer.taggedFields(_m.unknownTaggedFields);
 }
 
 function readWriteTxnMarkersResponseWritableTxnMarkerResult(
@@ -320,7 +320,7 @@ function writeWriteTxnMarkersResponseWritableTxnMarkerResult(
       writeWriteTxnMarkersResponseWritableTxnMarkerTopicResult(_writer, _item, _version);
     }
   }
-  _writer.taggedFields(undefined, _m.unknownTaggedFields);
+  _writer.taggedFields(_m.unknownTaggedFields);
 }
 
 function readWriteTxnMarkersResponseWritableTxnMarkerTopicResult(
@@ -357,7 +357,7 @@ function writeWriteTxnMarkersResponseWritableTxnMarkerTopicResult(
       writeWriteTxnMarkersResponseWritableTxnMarkerPartitionResult(_writer, _item, _version);
     }
   }
-  _writer.taggedFields(undefined, _m.unknownTaggedFields);
+  _writer.taggedFields(_m.unknownTaggedFields);
 }
 
 function readWriteTxnMarkersResponseWritableTxnMarkerPartitionResult(
@@ -377,7 +377,7 @@ function writeWriteTxnMarkersResponseWritableTxnMarkerPartitionResult(
 ): void {
   _writer.int32(_m.partitionIndex);
   _writer.int16(_m.errorCode);
-  _writer.taggedFields(undefined, _m.unknownTaggedFields);
+  _writer.taggedFields(_m.unknownTaggedFields);
 }
 
 /** Decodes a WriteTxnMarkersResponse body (versions 1-2); byte fields are views into the reader's buffer. */

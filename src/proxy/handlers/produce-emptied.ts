@@ -5,7 +5,7 @@ import {
   encodeProduceResponse,
   type ProduceRequest,
 } from '../../protocol/messages';
-import type { ConnectionContext, RequestRoute } from '../api-handler';
+import type { RequestRoute } from '../api-handler';
 import { decodeResponse, encodeResponse } from './response-codec';
 
 /** A partition of a request, by the positions the pipeline reports. */
@@ -15,7 +15,7 @@ export interface PartitionPosition {
 }
 
 /** The partitions of one topic the gateway answers itself. */
-interface LocalAnswer {
+export interface LocalAnswer {
   name: string;
   topicId: string;
   partitions: number[];
@@ -38,61 +38,47 @@ export function removeEmptied(request: ProduceRequest, emptied: readonly Partiti
     .filter((topic) => topic.partitionData.length > 0);
 }
 
+/** The partitions (by topic) the gateway answers itself; computed before removeEmptied. */
+export function emptiedAnswers(
+  request: ProduceRequest,
+  emptied: readonly PartitionPosition[],
+): LocalAnswer[] {
+  const byTopic = new Map<number, LocalAnswer>();
+  for (const { topicIndex, partitionIndex } of emptied) {
+    const topic = request.topicData[topicIndex];
+    let answer = byTopic.get(topicIndex);
+    if (answer === undefined) {
+      answer = { name: topic.name, topicId: topic.topicId, partitions: [] };
+      byTopic.set(topicIndex, answer);
+    }
+    answer.partitions.push(topic.partitionData[partitionIndex].index);
+  }
+  return [...byTopic.values()];
+}
+
 /**
- * Answers for the partitions taken out of forwarded requests, added to the broker's response so
- * that the producer hears about every partition it sent: success, with offset -1, as nothing was
- * appended.
+ * The broker's response with the partitions taken out of the request added, so that the producer
+ * hears about every partition it sent: success, with offset -1, as nothing was appended.
  */
-export class EmptiedPartitions {
-  private readonly pending = new WeakMap<ConnectionContext, Map<number, LocalAnswer[]>>();
-
-  /** Called before removeEmptied, while the positions still point into the request. */
-  remember(
-    connection: ConnectionContext,
-    correlationId: number,
-    request: ProduceRequest,
-    emptied: readonly PartitionPosition[],
-  ): void {
-    const byTopic = new Map<number, LocalAnswer>();
-    for (const { topicIndex, partitionIndex } of emptied) {
-      const topic = request.topicData[topicIndex];
-      let answer = byTopic.get(topicIndex);
-      if (answer === undefined) {
-        answer = { name: topic.name, topicId: topic.topicId, partitions: [] };
-        byTopic.set(topicIndex, answer);
-      }
-      answer.partitions.push(topic.partitionData[partitionIndex].index);
+export function answerEmptied(frame: Buffer, route: RequestRoute, answers: readonly LocalAnswer[]): Buffer {
+  const { header, body } = decodeResponse(frame, route, decodeProduceResponse);
+  const byTopicId = route.apiVersion >= FIRST_VERSION_WITH_TOPIC_IDS;
+  for (const answer of answers) {
+    let topic = body.responses.find((t) =>
+      byTopicId ? t.topicId === answer.topicId : t.name === answer.name,
+    );
+    if (topic === undefined) {
+      topic = createProduceResponseTopicProduceResponse();
+      topic.name = answer.name;
+      topic.topicId = answer.topicId;
+      body.responses.push(topic);
     }
-    let forConnection = this.pending.get(connection);
-    if (forConnection === undefined) this.pending.set(connection, (forConnection = new Map()));
-    forConnection.set(correlationId, [...byTopic.values()]);
-  }
-
-  /** The response with the remembered partitions added; the same buffer when there are none. */
-  answer(frame: Buffer, route: RequestRoute, connection: ConnectionContext): Buffer {
-    const forConnection = this.pending.get(connection);
-    const answers = forConnection?.get(route.correlationId);
-    if (answers === undefined) return frame;
-    forConnection!.delete(route.correlationId);
-    const { header, body } = decodeResponse(frame, route, decodeProduceResponse);
-    const byTopicId = route.apiVersion >= FIRST_VERSION_WITH_TOPIC_IDS;
-    for (const answer of answers) {
-      let topic = body.responses.find((t) =>
-        byTopicId ? t.topicId === answer.topicId : t.name === answer.name,
-      );
-      if (topic === undefined) {
-        topic = createProduceResponseTopicProduceResponse();
-        topic.name = answer.name;
-        topic.topicId = answer.topicId;
-        body.responses.push(topic);
-      }
-      for (const index of answer.partitions) {
-        const partition = createProduceResponsePartitionProduceResponse();
-        partition.index = index;
-        partition.baseOffset = -1n;
-        topic.partitionResponses.push(partition);
-      }
+    for (const index of answer.partitions) {
+      const partition = createProduceResponsePartitionProduceResponse();
+      partition.index = index;
+      partition.baseOffset = -1n;
+      topic.partitionResponses.push(partition);
     }
-    return encodeResponse(route, header, body, encodeProduceResponse, frame.length + 64);
   }
+  return encodeResponse(route, header, body, encodeProduceResponse, frame.length + 64);
 }

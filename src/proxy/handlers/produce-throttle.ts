@@ -11,7 +11,7 @@ import { decodeResponse, encodeResponse } from './response-codec';
  */
 const FIRST_VERSION_CLIENT_THROTTLES = 6;
 
-interface ThrottledResponse {
+export interface ThrottledResponse {
   throttleMs: number;
   /** When the response may reach a client that does not throttle itself (on the quota manager's clock). */
   releaseAt: number;
@@ -55,7 +55,6 @@ function usageOf(
 export class ProduceThrottle {
   /** Until when a connection's produce requests are held (a broker mutes the channel). */
   private readonly mutedUntil = new WeakMap<ConnectionContext, number>();
-  private readonly responses = new WeakMap<ConnectionContext, Map<number, ThrottledResponse>>();
 
   constructor(private readonly quotas: QuotaManager) {}
 
@@ -88,29 +87,31 @@ export class ProduceThrottle {
     });
   }
 
-  /** A request that was let through is on its way to the broker: its throttle starts now. */
-  forwarded(connection: ConnectionContext, route: RequestRoute, acks: number, admission: Admission): void {
-    if (admission.throttleMs <= 0) return;
+  /**
+   * A request that was let through is on its way to the broker: its throttle starts now. Returns
+   * what its response must carry (handed back to onResponse), or undefined when nothing.
+   */
+  forwarded(
+    connection: ConnectionContext,
+    route: RequestRoute,
+    acks: number,
+    admission: Admission,
+  ): ThrottledResponse | undefined {
+    if (admission.throttleMs <= 0) return undefined;
     const releaseAt = this.quotas.now() + admission.throttleMs;
     // acks=0 gets no response to carry the throttle time, so holding the connection is all there is.
     if (acks === 0 || route.apiVersion >= FIRST_VERSION_CLIENT_THROTTLES)
       this.mutedUntil.set(connection, Math.max(this.mutedUntil.get(connection) ?? 0, releaseAt));
-    if (acks === 0) return;
-    let pending = this.responses.get(connection);
-    if (pending === undefined) this.responses.set(connection, (pending = new Map()));
-    pending.set(route.correlationId, { throttleMs: admission.throttleMs, releaseAt });
+    if (acks === 0) return undefined;
+    return { throttleMs: admission.throttleMs, releaseAt };
   }
 
   /** The broker's response with the gateway's throttle time in it, when the request was throttled. */
   onResponse(
     payload: Buffer | Promise<Buffer>,
     route: RequestRoute,
-    connection: ConnectionContext,
+    throttled: ThrottledResponse,
   ): Buffer | Promise<Buffer> {
-    const pending = this.responses.get(connection);
-    const throttled = pending?.get(route.correlationId);
-    if (throttled === undefined) return payload;
-    pending!.delete(route.correlationId);
     const rewrite = (frame: Buffer) => this.rewrite(frame, route, throttled);
     return payload instanceof Promise ? payload.then(rewrite) : rewrite(payload);
   }

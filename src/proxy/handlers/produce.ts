@@ -12,12 +12,11 @@ import type { ProduceContext } from '../../pipeline/middleware';
 import type { PartitionRejection, Pipeline, PipelineOutcome, RecordTally } from '../../pipeline/pipeline';
 import type { ApiHandler, RequestDecision, RequestRoute } from '../api-handler';
 import type { ProduceTrace, ProduceTracing } from '../../observability/produce-tracing';
-import type { ConnectionContext } from '../api-handler';
 import type { AddressBook } from './address-book';
 import { nodeEndpointsHandler } from './node-endpoints';
-import { EmptiedPartitions, removeEmptied } from './produce-emptied';
+import { answerEmptied, emptiedAnswers, removeEmptied, type LocalAnswer } from './produce-emptied';
 import { describeRejection, produceRefusal, produceRejection } from './produce-rejection';
-import { ProduceThrottle } from './produce-throttle';
+import { ProduceThrottle, type ThrottledResponse } from './produce-throttle';
 import type { Admission, QuotaManager } from '../../pipeline/throttle/quota-manager';
 
 const FIRST_FLEXIBLE_VERSION = 9;
@@ -72,6 +71,15 @@ export interface ProduceHandlerOptions {
   quotas?: QuotaManager;
 }
 
+/** What a forwarded produce request hands to its response. */
+interface ProduceExchange {
+  trace?: ProduceTrace;
+  traceOutcome: string;
+  /** Partitions the gateway took out of the request and answers itself. */
+  emptied?: LocalAnswer[];
+  throttled?: ThrottledResponse;
+}
+
 /** The request with its records replaced; the header travels as the producer's own bytes. */
 function reencodeRequest(
   frame: Buffer,
@@ -100,8 +108,6 @@ function reencodeRequest(
 export function produceHandler(options: ProduceHandlerOptions): ApiHandler {
   const { book, observer } = options;
   const throttle = options.quotas === undefined ? undefined : new ProduceThrottle(options.quotas);
-  const traces = new WeakMap<ConnectionContext, Map<number, { trace: ProduceTrace; outcome: string }>>();
-  const emptied = new EmptiedPartitions();
   const rewriteEndpoints = nodeEndpointsHandler(
     book,
     decodeProduceResponse,
@@ -171,48 +177,45 @@ export function produceHandler(options: ProduceHandlerOptions): ApiHandler {
         if (settled.rejections.length > 0)
           return refuse(route, request, topicNames, settled.rejections, context);
         const expectResponse = request.acks !== 0;
-        if (admission !== undefined) throttle!.forwarded(connection, route, request.acks, admission);
+        const throttled =
+          admission === undefined
+            ? undefined
+            : throttle!.forwarded(connection, route, request.acks, admission);
         const unchanged = settled.replacements.length === 0 && (settled.emptied?.length ?? 0) === 0;
-        if (trace !== undefined) {
-          const outcome = unchanged ? 'forwarded' : 'forwarded_modified';
-          if (expectResponse) awaitResponse(connection, route.correlationId, trace, outcome);
-          else trace.end(outcome);
+        const traceOutcome = unchanged ? 'forwarded' : 'forwarded_modified';
+        if (!expectResponse) trace?.end(traceOutcome);
+        const emptied =
+          expectResponse && settled.emptied !== undefined && settled.emptied.length > 0
+            ? emptiedAnswers(request, settled.emptied)
+            : undefined;
+        const exchange: ProduceExchange | undefined =
+          expectResponse && (trace !== undefined || emptied !== undefined || throttled !== undefined)
+            ? { trace, traceOutcome, emptied, throttled }
+            : undefined;
+        if (unchanged && exchange === undefined) {
+          return expectResponse ? FORWARD_WITH_RESPONSE : FORWARD_WITHOUT_RESPONSE;
         }
-        if (unchanged) return expectResponse ? FORWARD_WITH_RESPONSE : FORWARD_WITHOUT_RESPONSE;
-        if (expectResponse && settled.emptied !== undefined && settled.emptied.length > 0)
-          emptied.remember(connection, route.correlationId, request, settled.emptied);
         return {
           action: 'forward',
-          frame: reencodeRequest(frame, header, request, route, settled),
+          frame: unchanged ? undefined : reencodeRequest(frame, header, request, route, settled),
           expectResponse,
+          exchange,
         };
       };
       return outcome instanceof Promise ? outcome.then(decide) : decide(outcome);
     },
-    onResponse(frame, route, connection) {
-      const pending = traces.get(connection)?.get(route.correlationId);
-      if (pending !== undefined) {
-        traces.get(connection)!.delete(route.correlationId);
-        pending.trace.end(pending.outcome);
-      }
-      const answered = emptied.answer(frame, route, connection);
+    onResponse(frame, route, connection, exchange) {
+      const produced = exchange as ProduceExchange | undefined;
+      produced?.trace?.end(produced.traceOutcome);
+      const answered =
+        produced?.emptied === undefined ? frame : answerEmptied(frame, route, produced.emptied);
       const rewritten = rewriteEndpoints.onResponse!(answered, route, connection);
-      return throttle === undefined ? rewritten : throttle.onResponse(rewritten, route, connection);
+      return produced?.throttled === undefined
+        ? rewritten
+        : throttle!.onResponse(rewritten, route, produced.throttled);
     },
   };
   return handler;
-
-  /** Spans of forwarded requests, ended when the broker's response passes. */
-  function awaitResponse(
-    connection: ConnectionContext,
-    correlationId: number,
-    trace: ProduceTrace,
-    outcome: string,
-  ) {
-    let pending = traces.get(connection);
-    if (pending === undefined) traces.set(connection, (pending = new Map()));
-    pending.set(correlationId, { trace, outcome });
-  }
 
   /** A hard quota is exhausted: the whole request is refused with THROTTLING_QUOTA_EXCEEDED. */
   function refuseOverQuota(

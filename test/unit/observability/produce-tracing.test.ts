@@ -1,31 +1,23 @@
 import { InMemorySpanExporter, SimpleSpanProcessor, TracerProvider } from '@opentelemetry/sdk-trace';
-import { encodeRequestHeader } from '../../../src/protocol/headers';
-import {
-  ApiKey,
-  createProduceRequest,
-  createProduceRequestPartitionProduceData,
-  createProduceRequestTopicProduceData,
-  decodeProduceRequest,
-  encodeProduceRequest,
-} from '../../../src/protocol/messages';
-import { Reader, Writer } from '../../../src/protocol/primitives';
+import { ApiKey } from '../../../src/protocol/messages';
 import {
   decodeRecords,
   encodeRecordBatch,
   readRecordBatches,
   type RecordBatch,
 } from '../../../src/protocol/records';
-import { decodeRequestHeader } from '../../../src/protocol/headers';
 import { createLogger } from '../../../src/observability/logger';
 import { ProduceTracing } from '../../../src/observability/produce-tracing';
 import { Pipeline } from '../../../src/pipeline/pipeline';
 import type { ConnectionContext, RequestDecision } from '../../../src/proxy/api-handler';
 import { produceHandler } from '../../../src/proxy/handlers/produce';
+import { decodeProduceFrame, produceFrame } from '../support/produce-frames';
 
 const PARENT_TRACE = '4bf92f3577b34da6a3ce929d0e0e4736';
 const PARENT_SPAN = '00f067aa0ba902b7';
 
-function produceFrame(headers: { key: string; value: Buffer }[][]): Buffer {
+/** One v9 request to `orders` whose records carry these headers, from client id traced-app. */
+function tracedFrame(headers: { key: string; value: Buffer }[][]): Buffer {
   const records = encodeRecordBatch(
     {
       baseOffset: 0n,
@@ -47,23 +39,7 @@ function produceFrame(headers: { key: string; value: Buffer }[][]): Buffer {
       headers: h,
     })),
   );
-  const writer = new Writer();
-  encodeRequestHeader(writer, {
-    apiKey: ApiKey.Produce,
-    apiVersion: 9,
-    correlationId: 11,
-    clientId: 'traced-app',
-  });
-  const request = createProduceRequest();
-  request.acks = -1;
-  const topic = createProduceRequestTopicProduceData();
-  topic.name = 'orders';
-  const partition = createProduceRequestPartitionProduceData();
-  partition.records = records;
-  topic.partitionData.push(partition);
-  request.topicData.push(topic);
-  encodeProduceRequest(writer, request, 9);
-  return Buffer.from(writer.result());
+  return produceFrame(9, [{ topic: 'orders', partition: 0, records }], -1, 'traced-app');
 }
 
 const connection: ConnectionContext = {
@@ -73,7 +49,7 @@ const connection: ConnectionContext = {
   logger: createLogger('silent'),
   clientId: null,
 };
-const route = { apiKey: ApiKey.Produce, apiVersion: 9, correlationId: 11 };
+const route = { apiKey: ApiKey.Produce, apiVersion: 9, correlationId: 7 };
 const book = {
   advertisedHost: 'h',
   gatewayPortFor: () => 1,
@@ -96,13 +72,15 @@ describe('produce tracing', () => {
     const { exporter, handler } = setup(false);
     const traceparent = Buffer.from(`00-${PARENT_TRACE}-${PARENT_SPAN}-01`);
     const decision = (await handler.onRequest!(
-      produceFrame([[{ key: 'traceparent', value: traceparent }], []]),
+      tracedFrame([[{ key: 'traceparent', value: traceparent }], []]),
       route,
       connection,
     )) as RequestDecision;
-    expect(decision).toEqual({ action: 'forward', expectResponse: true });
+    // Forwarded as the producer's bytes; the span travels with the request to its response.
+    expect(decision).toEqual({ action: 'forward', expectResponse: true, exchange: expect.anything() });
     expect(exporter.getFinishedSpans()).toHaveLength(0);
-    handler.onResponse!(Buffer.alloc(0), route, connection);
+    if (decision.action !== 'forward') return;
+    handler.onResponse!(Buffer.alloc(0), route, connection, decision.exchange);
     const [span] = exporter.getFinishedSpans();
     expect(span.spanContext().traceId).toBe(PARENT_TRACE);
     expect(span.parentSpanContext?.spanId).toBe(PARENT_SPAN);
@@ -118,16 +96,14 @@ describe('produce tracing', () => {
 
   it('injects a traceparent pointing at the gateway span into records without one', async () => {
     const { exporter, handler } = setup(true);
-    const decision = (await handler.onRequest!(produceFrame([[]]), route, connection)) as RequestDecision;
+    const decision = (await handler.onRequest!(tracedFrame([[]]), route, connection)) as RequestDecision;
     expect(decision.action).toBe('forward');
     if (decision.action !== 'forward') return;
-    const reader = new Reader(decision.frame!);
-    decodeRequestHeader(reader);
-    const request = decodeProduceRequest(reader, 9);
+    const request = decodeProduceFrame(decision.frame!, 9);
     const [batch] = readRecordBatches(request.topicData[0].partitionData[0].records!) as RecordBatch[];
     const [record] = decodeRecords(batch);
     const injected = record.headers.find((h) => h.key === 'traceparent')!.value!.toString();
-    handler.onResponse!(Buffer.alloc(0), route, connection);
+    handler.onResponse!(Buffer.alloc(0), route, connection, decision.exchange);
     const [span] = exporter.getFinishedSpans();
     expect(injected).toBe(`00-${span.spanContext().traceId}-${span.spanContext().spanId}-01`);
     expect(span.parentSpanContext).toBeUndefined();

@@ -23,7 +23,6 @@ import {
   createProduceResponse,
   createProduceResponsePartitionProduceResponse,
   createProduceResponseTopicProduceResponse,
-  decodeProduceRequest,
   decodeProduceResponse,
   encodeProduceRequest,
   encodeProduceResponse,
@@ -42,7 +41,7 @@ import {
 import type { ConnectionContext, RequestDecision, RequestRoute } from '../../../src/proxy/api-handler';
 import type { AddressBook } from '../../../src/proxy/handlers/address-book';
 import { produceHandler } from '../../../src/proxy/handlers/produce';
-import { produceFrame } from '../support/produce-frames';
+import { decodeProduceFrame, produceFrame } from '../support/produce-frames';
 
 const BASE_TIMESTAMP = 1_700_000_000_000n;
 
@@ -78,16 +77,6 @@ function batch(values: (string | null)[], options: BatchOptions = {}): Buffer {
   );
 }
 
-function requestOf(frame: Buffer, version: number) {
-  const reader = new Reader(frame);
-  reader.int16();
-  reader.int16();
-  reader.int32();
-  reader.nullableString();
-  if (version >= 9) reader.skipTaggedFields();
-  return decodeProduceRequest(reader, version);
-}
-
 const book: AddressBook = {
   advertisedHost: '127.0.0.1',
   gatewayPortFor: (id) => 30000 + id,
@@ -110,14 +99,21 @@ function setup(middlewares: Middleware[], version = 9) {
   const handler = produceHandler({ book, pipeline: () => new Pipeline(middlewares) });
   const route: RequestRoute = { apiKey: ApiKey.Produce, apiVersion: version, correlationId: 7 };
   const context = connection();
+  // What the connection would keep for the forwarded request and hand back once with its response.
+  let exchange: unknown;
   return {
-    decide: (frame: Buffer) => Promise.resolve(handler.onRequest!(frame, route, context)),
+    decide: async (frame: Buffer) => {
+      const decision = await handler.onRequest!(frame, route, context);
+      exchange = decision.action === 'forward' ? decision.exchange : undefined;
+      return decision;
+    },
     /** Passes a broker response through the handler, as the connection would. */
     respond: async (response: ProduceResponse): Promise<ProduceResponse> => {
       const writer = new Writer();
       encodeResponseHeader(writer, { correlationId: 7 }, ApiKey.Produce, version);
       encodeProduceResponse(writer, response, version);
-      const out = await handler.onResponse!(Buffer.from(writer.result()), route, context);
+      const out = await handler.onResponse!(Buffer.from(writer.result()), route, context, exchange);
+      exchange = undefined;
       const reader = new Reader(out);
       decodeResponseHeader(reader, ApiKey.Produce, version);
       return decodeProduceResponse(reader, version);
@@ -175,7 +171,7 @@ describe('drop', () => {
       const decision = await setup([dropTest]).decide(frame);
       expect(decision.action).toBe('forward');
       if (decision.action !== 'forward') return;
-      const [topic] = requestOf(decision.frame!, 9).topicData;
+      const [topic] = decodeProduceFrame(decision.frame!, 9).topicData;
       const [view] = readRecordBatches(topic.partitionData[0].records!) as RecordBatch[];
       expect(verifyCrc(view)).toBe(true);
       expect(view).toMatchObject({
@@ -209,7 +205,7 @@ describe('drop', () => {
     const decision = await setup([dropTest]).decide(produceFrame(9, [{ topic: 'o', partition: 0, records }]));
     if (decision.action !== 'forward') throw new Error(decision.action);
     const [view] = readRecordBatches(
-      requestOf(decision.frame!, 9).topicData[0].partitionData[0].records!,
+      decodeProduceFrame(decision.frame!, 9).topicData[0].partitionData[0].records!,
     ) as RecordBatch[];
     expect(view.maxTimestamp).toBe(BASE_TIMESTAMP + 10n);
     expect(view.recordsCount).toBe(1);
@@ -224,7 +220,7 @@ describe('drop', () => {
     const decision = await setup([dropTest, tagger]).decide(frame);
     if (decision.action !== 'forward') throw new Error(decision.action);
     const [view] = readRecordBatches(
-      requestOf(decision.frame!, 9).topicData[0].partitionData[0].records!,
+      decodeProduceFrame(decision.frame!, 9).topicData[0].partitionData[0].records!,
     ) as RecordBatch[];
     expect(decodeRecords(view).map((r) => r.headers.map((h) => h.key))).toEqual([['n', 'seen']]);
   });
@@ -255,7 +251,7 @@ describe('drop', () => {
     const gateway = setup([dropTest]);
     const decision = await gateway.decide(frame);
     if (decision.action !== 'forward') throw new Error(decision.action);
-    const forwarded = requestOf(decision.frame!, 9);
+    const forwarded = decodeProduceFrame(decision.frame!, 9);
     expect(forwarded.topicData.map((t) => [t.name, t.partitionData.map((p) => p.index)])).toEqual([
       ['orders', [1]],
     ]);
@@ -280,7 +276,7 @@ describe('drop', () => {
     const gateway = setup([dropTest], 7);
     const decision = await gateway.decide(frame);
     if (decision.action !== 'forward') throw new Error(decision.action);
-    expect(requestOf(decision.frame!, 7).topicData).toEqual([]);
+    expect(decodeProduceFrame(decision.frame!, 7).topicData).toEqual([]);
     const answered = await gateway.respond(brokerResponse([]));
     expect(answered.responses).toEqual([
       expect.objectContaining({
@@ -321,7 +317,10 @@ describe('drop', () => {
     const decision = await handler.onRequest!(Buffer.from(writer.result()), route, context);
     if (decision.action !== 'forward') throw new Error(decision.action);
     expect(
-      requestOf(decision.frame!, 13).topicData.map((t) => [t.topicId, t.partitionData.map((p) => p.index)]),
+      decodeProduceFrame(decision.frame!, 13).topicData.map((t) => [
+        t.topicId,
+        t.partitionData.map((p) => p.index),
+      ]),
     ).toEqual([[ordersId, [1]]]);
     const broker = createProduceResponse();
     const answeredTopic = createProduceResponseTopicProduceResponse();
@@ -334,7 +333,9 @@ describe('drop', () => {
     const out = new Writer();
     encodeResponseHeader(out, { correlationId: 7 }, ApiKey.Produce, 13);
     encodeProduceResponse(out, broker, 13);
-    const reader = new Reader(await handler.onResponse!(Buffer.from(out.result()), route, context));
+    const reader = new Reader(
+      await handler.onResponse!(Buffer.from(out.result()), route, context, decision.exchange),
+    );
     decodeResponseHeader(reader, ApiKey.Produce, 13);
     const response = decodeProduceResponse(reader, 13);
     expect(response.responses).toHaveLength(1);

@@ -125,10 +125,21 @@ function setUp(quotas: ThrottleQuota[] = [quota()]) {
     apiVersion,
     correlationId: ++correlationId,
   });
-  const request = (r: RequestRoute, size: number, acks = 1) =>
-    handler.onRequest!(produceFrame(r, batchOf(size), acks), r, connection);
-  const respond = (r: RequestRoute, throttleTimeMs = 0) =>
-    handler.onResponse!(brokerResponse(r, throttleTimeMs), r, connection);
+  // What the connection keeps per forwarded request and hands back with its response.
+  const exchanges = new Map<number, unknown>();
+  const request = (r: RequestRoute, size: number, acks = 1) => {
+    const decision = handler.onRequest!(produceFrame(r, batchOf(size), acks), r, connection);
+    const remember = (d: RequestDecision) => {
+      if (d.action === 'forward') exchanges.set(r.correlationId, d.exchange);
+      return d;
+    };
+    return decision instanceof Promise ? decision.then(remember) : remember(decision);
+  };
+  const respond = (r: RequestRoute, throttleTimeMs = 0) => {
+    const exchange = exchanges.get(r.correlationId);
+    exchanges.delete(r.correlationId);
+    return handler.onResponse!(brokerResponse(r, throttleTimeMs), r, connection, exchange);
+  };
   /** Moves the quota clock and the timers together. */
   const advance = async (ms: number) => {
     clock.now += ms;
@@ -161,7 +172,14 @@ describe('produce throttling (KIP-219 clients, Produce v6+)', () => {
     expect(respond(first)).toEqual(unthrottled);
 
     const second = route(9);
-    expect(request(second, 1000)).toEqual({ action: 'forward', expectResponse: true });
+    expect(request(second, 1000)).toEqual({
+      action: 'forward',
+      expectResponse: true,
+      // The throttle travels with the request to its response.
+      exchange: expect.objectContaining({
+        throttled: expect.objectContaining({ throttleMs: expect.any(Number) }),
+      }),
+    });
     const answer = respond(second);
     expect(answer).toBeInstanceOf(Buffer);
     const body = readResponse(answer as Buffer, second);
@@ -215,7 +233,14 @@ describe('produce throttling (older clients, Produce v3-v5)', () => {
     expect(answer).toBeInstanceOf(Promise);
     expect(await isSettled(answer)).toBe(false);
     // Requests keep flowing: the held response is what slows the producer.
-    expect(request(route(5), 10)).toEqual({ action: 'forward', expectResponse: true });
+    expect(request(route(5), 10)).toEqual({
+      action: 'forward',
+      expectResponse: true,
+      // The throttle travels with the request to its response.
+      exchange: expect.objectContaining({
+        throttled: expect.objectContaining({ throttleMs: expect.any(Number) }),
+      }),
+    });
     await advance(1000);
     expect(await isSettled(answer)).toBe(false);
     await advance(2000);

@@ -1,25 +1,28 @@
-import { encodeRequestHeader } from '../../../src/protocol/headers';
+import { decodeRequestHeader, encodeRequestHeader } from '../../../src/protocol/headers';
 import {
   ApiKey,
   createProduceRequest,
   createProduceRequestPartitionProduceData,
   createProduceRequestTopicProduceData,
+  decodeProduceRequest,
   encodeProduceRequest,
+  type ProduceRequest,
 } from '../../../src/protocol/messages';
-import { Writer } from '../../../src/protocol/primitives';
+import { Reader, Writer } from '../../../src/protocol/primitives';
 
-/** A whole Produce request frame (without its size prefix), correlation id 7, client id "unit". */
+/** A whole Produce request frame (without its size prefix), correlation id 7. */
 export function produceFrame(
   version: number,
   partitions: { topic: string; partition: number; records: Buffer }[],
   acks = -1,
+  clientId = 'unit',
 ): Buffer {
   const writer = new Writer();
   encodeRequestHeader(writer, {
     apiKey: ApiKey.Produce,
     apiVersion: version,
     correlationId: 7,
-    clientId: 'unit',
+    clientId,
   });
   const request = createProduceRequest();
   request.acks = acks;
@@ -38,4 +41,20 @@ export function produceFrame(
   }
   encodeProduceRequest(writer, request, version);
   return Buffer.from(writer.result());
+}
+
+/**
+ * The Produce request in a frame a handler forwarded (without its size prefix). Fails on a
+ * header that names another API or version, or on bytes after the body: a rewritten frame must
+ * be exactly one request as the broker will parse it.
+ */
+export function decodeProduceFrame(frame: Buffer, version: number): ProduceRequest {
+  const reader = new Reader(frame);
+  const header = decodeRequestHeader(reader);
+  if (header.apiKey !== ApiKey.Produce || header.apiVersion !== version) {
+    throw new Error(`frame holds api ${header.apiKey} v${header.apiVersion}, not Produce v${version}`);
+  }
+  const request = decodeProduceRequest(reader, version);
+  if (reader.remaining() !== 0) throw new Error(`${reader.remaining()} bytes after the Produce request`);
+  return request;
 }

@@ -445,6 +445,7 @@ describe('tap ?pattern=', () => {
     const notJson = await TapClient.connect(`${HOST}:${HTTP_PORT}`, { pattern: '{value' }).catch(
       (error: unknown) => error,
     );
+    expect(notJson).toBeInstanceOf(TapRefused);
     expect((notJson as TapRefused).status).toBe(400);
   });
 });

@@ -17,6 +17,7 @@ import { startGateway, type RunningGateway } from '../../src/main';
 import { createLogger } from '../../src/observability/logger';
 import { CapturedLogs, LEVEL } from './support/gateway-harness';
 import { BOOTSTRAP, eventually, kafkaClient, kcat, uniqueTopic } from './support/kafka-harness';
+import { Metrics } from './support/prometheus';
 import {
   createTopics,
   demoSpec,
@@ -75,53 +76,11 @@ function http(method: string, route: string, body?: string): Promise<HttpAnswer>
   return httpCall(`http://${HTTP_ADDRESS}`, method, route, { body });
 }
 
-interface Sample {
-  name: string;
-  labels: Record<string, string>;
-  value: number;
-}
-
-/** The samples of a Prometheus text exposition (comments skipped, label escapes undone). */
-function parsePrometheus(text: string): Sample[] {
-  const samples: Sample[] = [];
-  for (const line of text.split('\n')) {
-    if (line === '' || line.startsWith('#')) continue;
-    const match = /^([a-zA-Z_:][\w:]*)(?:\{(.*)\})? (\S+)(?: \d+)?$/.exec(line);
-    if (match === null) throw new Error(`not a Prometheus sample line: ${line}`);
-    const labels: Record<string, string> = {};
-    for (const [, key, raw] of (match[2] ?? '').matchAll(/(\w+)="((?:[^"\\]|\\.)*)"/g)) {
-      labels[key] = raw.replace(/\\(.)/g, (_, c: string) => (c === 'n' ? '\n' : c));
-    }
-    samples.push({ name: match[1], labels, value: Number(match[3]) });
-  }
-  return samples;
-}
-
-class Metrics {
-  constructor(readonly samples: Sample[]) {}
-
-  /** Every sample of `name` whose labels include `labels`. */
-  all(name: string, labels: Record<string, string> = {}): Sample[] {
-    return this.samples.filter(
-      (s) => s.name === name && Object.entries(labels).every(([k, v]) => s.labels[k] === v),
-    );
-  }
-
-  /** The one sample of `name` with exactly these labels, or undefined when the series does not exist. */
-  get(name: string, labels: Record<string, string> = {}): number | undefined {
-    const found = this.all(name, labels).filter(
-      (s) => Object.keys(s.labels).length === Object.keys(labels).length,
-    );
-    if (found.length > 1) throw new Error(`${found.length} samples of ${name} ${JSON.stringify(labels)}`);
-    return found[0]?.value;
-  }
-}
-
 async function scrape(): Promise<Metrics> {
   const answer = await http('GET', '/metrics');
   expect(answer.status).toBe(200);
   expect(answer.headers.get('content-type')).toMatch(/^text\/plain/);
-  return new Metrics(parsePrometheus(answer.text));
+  return Metrics.parse(answer.text);
 }
 
 /** Polls /metrics until `check` holds for it. */

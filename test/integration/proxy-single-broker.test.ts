@@ -10,8 +10,6 @@ import { randomBytes } from 'node:crypto';
 import * as net from 'node:net';
 import {
   AssignerProtocol,
-  CompressionCodecs,
-  CompressionTypes,
   Kafka,
   logLevel,
   type Admin,
@@ -21,27 +19,12 @@ import {
 } from 'kafkajs';
 import {
   createApiVersionsRequest,
-  createFetchRequest,
-  createFetchRequestFetchPartition,
-  createFetchRequestFetchTopic,
-  createProduceRequest,
-  createProduceRequestPartitionProduceData,
-  createProduceRequestTopicProduceData,
   decodeApiVersionsResponse,
   decodeFetchResponse,
   decodeProduceResponse,
   encodeApiVersionsRequest,
-  encodeFetchRequest,
-  encodeProduceRequest,
 } from '../../src/protocol/messages';
-import {
-  compressionCodecByName,
-  CompressionType,
-  DEFAULT_MAX_DECOMPRESSED_BYTES,
-  encodeRecordBatch,
-  readRecordBatches,
-  type CompressionName,
-} from '../../src/protocol/records';
+import { readRecordBatches } from '../../src/protocol/records';
 import {
   closesWithin,
   LEVEL,
@@ -59,30 +42,17 @@ import {
   readMessages,
   uniqueTopic,
 } from './support/kafka-harness';
+import { COMPRESSION_TYPE, KAFKAJS_COMPRESSION, registerKafkaJsCodecs } from './support/kafkajs-codecs';
 import { fetchPartition } from './support/record-batches';
+import { API_FETCH, API_PRODUCE, API_VERSIONS, fetchBody, produceBody } from './support/requests';
+import { CODECS, recordBatch } from './support/validating-gateway';
 
 jest.setTimeout(60_000);
 
 const GATEWAY_PORT = 23100;
 const SHUTDOWN_GATEWAY_PORT = 23120;
-const API_PRODUCE = 0;
-const API_FETCH = 1;
-const API_VERSIONS = 18;
 
-/** kafkajs ships gzip only; snappy, lz4 and zstd come from the project's record codecs. */
-function registerCodec(
-  type: CompressionTypes.Snappy | CompressionTypes.LZ4 | CompressionTypes.ZSTD,
-  name: CompressionName,
-): void {
-  const codec = compressionCodecByName(name);
-  CompressionCodecs[type] = () => ({
-    compress: async (encoder: { buffer: Buffer }) => codec.compress(encoder.buffer),
-    decompress: async (buffer: Buffer) => codec.decompress(buffer, DEFAULT_MAX_DECOMPRESSED_BYTES),
-  });
-}
-registerCodec(CompressionTypes.Snappy, 'snappy');
-registerCodec(CompressionTypes.LZ4, 'lz4');
-registerCodec(CompressionTypes.ZSTD, 'zstd');
+registerKafkaJsCodecs();
 
 let gateway: TestGateway;
 /** A kafkajs client that knows only the gateway. */
@@ -185,17 +155,9 @@ describe('kcat', () => {
 });
 
 describe('kafkajs', () => {
-  const codecs: [CompressionName, CompressionTypes][] = [
-    ['none', CompressionTypes.None],
-    ['gzip', CompressionTypes.GZIP],
-    ['snappy', CompressionTypes.Snappy],
-    ['lz4', CompressionTypes.LZ4],
-    ['zstd', CompressionTypes.ZSTD],
-  ];
-
-  test.each(codecs)(
+  test.each(CODECS)(
     'idempotent producer, acks=-1, compression %s: a consumer reads every record back exactly',
-    async (name, type) => {
+    async (name) => {
       const topic = uniqueTopic(`gw-kafkajs-${name}`);
       await createTopic(topic, 3);
       const sent = Array.from({ length: 300 }, (_, i) => ({
@@ -210,7 +172,7 @@ describe('kafkajs', () => {
           const results = await producer.send({
             topic,
             acks: -1,
-            compression: type,
+            compression: KAFKAJS_COMPRESSION[name],
             messages: sent.slice(i, i + 50),
           });
           expect(results.every((r) => r.errorCode === 0)).toBe(true);
@@ -236,13 +198,7 @@ describe('kafkajs', () => {
         allowPartialTrailingBatch: true,
       });
       expect(batches.length).toBeGreaterThan(0);
-      const expectedType = {
-        none: CompressionType.None,
-        gzip: CompressionType.Gzip,
-        snappy: CompressionType.Snappy,
-        lz4: CompressionType.Lz4,
-        zstd: CompressionType.Zstd,
-      }[name];
+      const expectedType = COMPRESSION_TYPE[name];
       for (const batch of batches) {
         if (batch.magic !== 2) throw new Error(`legacy message format (magic ${batch.magic}) on the broker`);
         expect(batch.compression).toBe(expectedType);
@@ -564,55 +520,13 @@ describe('hostile input on the bootstrap port', () => {
   });
 });
 
-/** One uncompressed batch of `values`, without producer id (acks=0 cannot be idempotent). */
-function plainBatch(values: string[]): Buffer {
-  const now = BigInt(Date.now());
-  return encodeRecordBatch(
-    {
-      baseOffset: 0n,
-      partitionLeaderEpoch: -1,
-      attributes: 0,
-      lastOffsetDelta: values.length - 1,
-      baseTimestamp: now,
-      maxTimestamp: now,
-      producerId: -1n,
-      producerEpoch: -1,
-      baseSequence: -1,
-    },
-    values.map((v, i) => ({
-      attributes: 0,
-      timestampDelta: 0,
-      offsetDelta: i,
-      key: null,
-      value: Buffer.from(v),
-      headers: [],
-    })),
-  );
-}
-
 describe('acks=0', () => {
   const PRODUCE_VERSION = 9;
 
+  /** One uncompressed batch of `values`, without producer id (acks=0 cannot be idempotent). */
   function writeProduce(topic: string, acks: number, values: string[]) {
-    return (writer: Parameters<typeof encodeProduceRequest>[0]) =>
-      encodeProduceRequest(
-        writer,
-        {
-          ...createProduceRequest(),
-          acks,
-          timeoutMs: 10_000,
-          topicData: [
-            {
-              ...createProduceRequestTopicProduceData(),
-              name: topic,
-              partitionData: [
-                { ...createProduceRequestPartitionProduceData(), index: 0, records: plainBatch(values) },
-              ],
-            },
-          ],
-        },
-        PRODUCE_VERSION,
-      );
+    const records = recordBatch(values.map((value) => ({ value })));
+    return produceBody(PRODUCE_VERSION, [{ topic, partitions: [{ index: 0, records }] }], acks);
   }
 
   test('on one connection: acks=0 produces get no response, and the requests after them get theirs', async () => {
@@ -719,35 +633,16 @@ describe('clean shutdown', () => {
       const WAIT_MS = 3_000;
       const fetchVersion = 12;
       const fetchSent = Date.now();
-      const fetched = longPoll.request(API_FETCH, fetchVersion, (writer) =>
-        encodeFetchRequest(
-          writer,
+      const fetched = longPoll.request(
+        API_FETCH,
+        fetchVersion,
+        fetchBody(
           {
-            ...createFetchRequest(),
-            replicaId: -1,
+            topic: idleTopic,
             maxWaitMs: WAIT_MS,
             minBytes: 1,
             maxBytes: 1024 * 1024,
-            isolationLevel: 0,
-            sessionId: 0,
-            sessionEpoch: -1,
-            topics: [
-              {
-                ...createFetchRequestFetchTopic(),
-                topic: idleTopic,
-                partitions: [
-                  {
-                    ...createFetchRequestFetchPartition(),
-                    partition: 0,
-                    currentLeaderEpoch: -1,
-                    fetchOffset: 0n,
-                    lastFetchedEpoch: -1,
-                    logStartOffset: -1n,
-                    partitionMaxBytes: 1024,
-                  },
-                ],
-              },
-            ],
+            partitionMaxBytes: 1024,
           },
           fetchVersion,
         ),

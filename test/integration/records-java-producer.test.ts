@@ -79,10 +79,17 @@ describe.each(CODECS)('Java producer, compression %s', (codec) => {
     expect(decodeRecords(again)).toEqual(records);
   });
 
-  it('sees the framing the Java client is documented to write (xerial snappy, LZ4 frame with 64 KiB blocks)', () => {
-    if (codec === 'snappy') expect(isXerialSnappy(recordsSection(batch))).toBe(true);
-    if (codec === 'lz4') expect(recordsSection(batch).subarray(0, 7).toString('hex')).toBe('04224d18604082');
-  });
+  // Only these two codecs have a framing to check; a test under the others would assert nothing.
+  if (codec === 'snappy') {
+    it('sees the xerial snappy framing the Java client is documented to write', () => {
+      expect(isXerialSnappy(recordsSection(batch))).toBe(true);
+    });
+  }
+  if (codec === 'lz4') {
+    it('sees the LZ4 frame with 64 KiB blocks the Java client is documented to write', () => {
+      expect(recordsSection(batch).subarray(0, 7).toString('hex')).toBe('04224d18604082');
+    });
+  }
 
   it('skips a partial trailing batch in a fetch response cut short by partitionMaxBytes', async () => {
     // A second batch (not idempotent, so the broker cannot take it for a retry of the first).

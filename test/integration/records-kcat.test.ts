@@ -55,7 +55,10 @@ describe.each(CODECS)('kcat, compression %s', (codec) => {
     );
   });
 
-  it('sees raw snappy, not the xerial framing', () => {
-    if (codec === 'snappy') expect(isXerialSnappy(recordsSection(batch))).toBe(false);
-  });
+  // Registered for snappy only: under the other codecs it would pass without asserting anything.
+  if (codec === 'snappy') {
+    it('sees raw snappy, not the xerial framing', () => {
+      expect(isXerialSnappy(recordsSection(batch))).toBe(false);
+    });
+  }
 });

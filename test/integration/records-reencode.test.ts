@@ -5,11 +5,9 @@
  * own Java codecs before appending them, so its acceptance proves the encoding; kafkajs and the
  * Java console consumer then read the records back.
  */
-import { CompressionCodecs, CompressionTypes, type IHeaders, type KafkaMessage } from 'kafkajs';
+import type { IHeaders, KafkaMessage } from 'kafkajs';
 import {
-  compressionCodecByName,
   decodeRecords,
-  DEFAULT_MAX_DECOMPRESSED_BYTES,
   encodeRecordBatch,
   readRecordBatches,
   type CompressionName,
@@ -17,6 +15,7 @@ import {
   type RecordBatch,
 } from '../../src/protocol/records';
 import { BOOTSTRAP, kafkaClient, kafkaTool, readMessages, uniqueTopic } from './support/kafka-harness';
+import { registerKafkaJsCodecs } from './support/kafkajs-codecs';
 import {
   CODECS,
   createTopic,
@@ -33,17 +32,7 @@ jest.setTimeout(180_000);
 
 const MARK = { key: 'x-gateway', value: 'checked' };
 
-// kafkajs ships gzip only; the other codecs are plugged in from ours.
-function kafkajsCodec(name: CompressionName) {
-  const codec = compressionCodecByName(name);
-  return () => ({
-    compress: async (encoder: { buffer: Buffer }) => codec.compress(encoder.buffer),
-    decompress: async (buffer: Buffer) => codec.decompress(buffer, DEFAULT_MAX_DECOMPRESSED_BYTES),
-  });
-}
-CompressionCodecs[CompressionTypes.Snappy] = kafkajsCodec('snappy');
-CompressionCodecs[CompressionTypes.LZ4] = kafkajsCodec('lz4');
-CompressionCodecs[CompressionTypes.ZSTD] = kafkajsCodec('zstd');
+registerKafkaJsCodecs();
 
 interface Source {
   label: string;

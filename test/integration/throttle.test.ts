@@ -12,15 +12,10 @@ import { resolveConfig } from '../../src/config/load-config';
 import { startGateway } from '../../src/main';
 import { createLogger } from '../../src/observability/logger';
 import { ErrorCode } from '../../src/protocol/error-codes';
-import {
-  createProduceRequest,
-  createProduceRequestPartitionProduceData,
-  createProduceRequestTopicProduceData,
-  decodeProduceResponse,
-  encodeProduceRequest,
-} from '../../src/protocol/messages';
+import { decodeProduceResponse } from '../../src/protocol/messages';
 import { CapturedLogs, closesWithin, RawKafkaConnection } from './support/gateway-harness';
 import { BOOTSTRAP, eventually, kcat, uniqueTopic } from './support/kafka-harness';
+import { API_PRODUCE, API_VERSIONS, produceBody } from './support/requests';
 import {
   createTopics,
   httpCall,
@@ -41,8 +36,6 @@ const GATEWAY = `${HOST}:${BOOTSTRAP_PORT}`;
 const GATEWAY_BROKER = `${HOST}:${BOOTSTRAP_PORT + 1}`;
 
 const KB = 1024;
-const API_PRODUCE = 0;
-const API_VERSIONS = 18;
 
 const THROTTLE = {
   quotas: [
@@ -220,29 +213,8 @@ describe('soft quotas: over-quota producers are slowed, not refused', () => {
 
   /** One produce request of `size` bytes of value, on a connection of its own client id. */
   function produceRequest(version: number, topic: string, size: number) {
-    return (writer: Parameters<typeof encodeProduceRequest>[0]) =>
-      encodeProduceRequest(
-        writer,
-        {
-          ...createProduceRequest(),
-          acks: 1,
-          timeoutMs: 10_000,
-          topicData: [
-            {
-              ...createProduceRequestTopicProduceData(),
-              name: topic,
-              partitionData: [
-                {
-                  ...createProduceRequestPartitionProduceData(),
-                  index: 0,
-                  records: recordBatch([{ value: 'x'.repeat(size) }]),
-                },
-              ],
-            },
-          ],
-        },
-        version,
-      );
+    const records = recordBatch([{ value: 'x'.repeat(size) }]);
+    return produceBody(version, [{ topic, partitions: [{ index: 0, records }] }], 1);
   }
 
   test('Produce v9: the response comes at once with throttle_time_ms, the next request waits it out', async () => {

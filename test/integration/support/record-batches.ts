@@ -9,18 +9,10 @@ import * as net from 'node:net';
 import * as path from 'node:path';
 import { Reader, Writer } from '../../../src/protocol/primitives';
 import {
-  createFetchRequest,
-  createFetchRequestFetchPartition,
-  createFetchRequestFetchTopic,
-  createProduceRequest,
-  createProduceRequestPartitionProduceData,
-  createProduceRequestTopicProduceData,
   createRequestHeaderData,
   decodeFetchResponse,
   decodeProduceResponse,
   decodeResponseHeaderData,
-  encodeFetchRequest,
-  encodeProduceRequest,
   encodeRequestHeaderData,
   requestHeaderVersion,
   responseHeaderVersion,
@@ -28,15 +20,12 @@ import {
 } from '../../../src/protocol/messages/generated';
 import type { CompressionName, DecodedRecord, RecordBatch } from '../../../src/protocol/records';
 import { BOOTSTRAP, kafkaClient, kafkaTool, kcat, REPO_ROOT } from './kafka-harness';
+import { API_FETCH, API_PRODUCE, FETCH_VERSION, fetchBody, produceBody } from './requests';
 
 export const CODECS: CompressionName[] = ['none', 'gzip', 'snappy', 'lz4', 'zstd'];
 export const FIXTURE_DIR = path.join(REPO_ROOT, 'test', 'fixtures', 'record-batches');
 
-const PRODUCE = 0;
-const FETCH = 1;
 const PRODUCE_VERSION = 9;
-/** The last Fetch version that names topics rather than using topic ids. */
-const FETCH_VERSION = 12;
 
 /** A record as a test expects it, in text form; null stands for a null key, value or header value. */
 export interface ExpectedRecord {
@@ -244,38 +233,10 @@ export async function fetchPartition(
   offset = 0n,
   partitionMaxBytes = 8 * 1024 * 1024,
 ): Promise<FetchResponsePartitionData> {
-  const reader = await rawRequest(FETCH, FETCH_VERSION, (writer) =>
-    encodeFetchRequest(
-      writer,
-      {
-        ...createFetchRequest(),
-        replicaId: -1,
-        maxWaitMs: 500,
-        minBytes: 1,
-        maxBytes: 64 * 1024 * 1024,
-        isolationLevel: 0,
-        sessionId: 0,
-        sessionEpoch: -1,
-        topics: [
-          {
-            ...createFetchRequestFetchTopic(),
-            topic,
-            partitions: [
-              {
-                ...createFetchRequestFetchPartition(),
-                partition: 0,
-                currentLeaderEpoch: -1,
-                fetchOffset: offset,
-                lastFetchedEpoch: -1,
-                logStartOffset: -1n,
-                partitionMaxBytes,
-              },
-            ],
-          },
-        ],
-      },
-      FETCH_VERSION,
-    ),
+  const reader = await rawRequest(
+    API_FETCH,
+    FETCH_VERSION,
+    fetchBody({ topic, offset, maxWaitMs: 500, minBytes: 1, maxBytes: 64 * 1024 * 1024, partitionMaxBytes }),
   );
   const response = decodeFetchResponse(reader, FETCH_VERSION);
   const partition = response.responses[0]?.partitions[0];
@@ -301,23 +262,10 @@ export async function rawProduce(
   topic: string,
   records: Buffer,
 ): Promise<{ errorCode: number; baseOffset: bigint; errorMessage: string | null }> {
-  const reader = await rawRequest(PRODUCE, PRODUCE_VERSION, (writer) =>
-    encodeProduceRequest(
-      writer,
-      {
-        ...createProduceRequest(),
-        acks: -1,
-        timeoutMs: 10_000,
-        topicData: [
-          {
-            ...createProduceRequestTopicProduceData(),
-            name: topic,
-            partitionData: [{ ...createProduceRequestPartitionProduceData(), index: 0, records }],
-          },
-        ],
-      },
-      PRODUCE_VERSION,
-    ),
+  const reader = await rawRequest(
+    API_PRODUCE,
+    PRODUCE_VERSION,
+    produceBody(PRODUCE_VERSION, [{ topic, partitions: [{ index: 0, records }] }]),
   );
   const response = decodeProduceResponse(reader, PRODUCE_VERSION);
   const partition = response.responses[0].partitionResponses[0];

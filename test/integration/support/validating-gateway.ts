@@ -8,30 +8,18 @@
 import { readFileSync } from 'node:fs';
 import * as path from 'node:path';
 import { crc32 } from '@node-rs/crc32';
-import { CompressionCodecs, CompressionTypes } from 'kafkajs';
 import { resolveConfig } from '../../../src/config/load-config';
 import type { GatewayConfig } from '../../../src/config/gateway-config';
 import { startGateway, type RunningGateway } from '../../../src/main';
 import { createLogger } from '../../../src/observability/logger';
 import { VALIDATION_ERROR_HEADER } from '../../../src/pipeline/validation-middleware';
 import {
-  createFetchRequest,
-  createFetchRequestFetchPartition,
-  createFetchRequestFetchTopic,
-  createProduceRequest,
-  createProduceRequestPartitionProduceData,
-  createProduceRequestTopicProduceData,
   decodeFetchResponse,
   decodeProduceResponse,
-  encodeFetchRequest,
-  encodeProduceRequest,
   type ProduceResponse,
 } from '../../../src/protocol/messages';
 import {
-  compressionCodecByName,
-  CompressionType,
   decodeRecords,
-  DEFAULT_MAX_DECOMPRESSED_BYTES,
   encodeRecordBatch,
   isControlBatch,
   readRecordBatches,
@@ -40,19 +28,21 @@ import {
 } from '../../../src/protocol/records';
 import { CapturedLogs, RawKafkaConnection, type LogLevel } from './gateway-harness';
 import { BOOTSTRAP, kafkaClient, REPO_ROOT } from './kafka-harness';
+import { COMPRESSION_TYPE } from './kafkajs-codecs';
+import { metricSample } from './prometheus';
 import { rawRequest } from './record-batches';
+import { API_FETCH, API_PRODUCE, FETCH_VERSION, fetchBody, produceBody, type ProduceTopic } from './requests';
+
+export { KAFKAJS_COMPRESSION, registerKafkaJsCodecs } from './kafkajs-codecs';
+export { CODECS } from './record-batches';
+export { metricSample } from './prometheus';
 
 export const VALIDATION_HEADER = VALIDATION_ERROR_HEADER;
-export const CODECS: CompressionName[] = ['none', 'gzip', 'snappy', 'lz4', 'zstd'];
 /** The official AsyncAPI examples live beside the repository, not in it (see their README). */
 export const EXAMPLES_DIR = path.join(REPO_ROOT, '..', 'shared', 'asyncapi-examples');
 export const ADMIN_TOKEN = 'validation-test-admin-token';
 
 const HOST = '127.0.0.1';
-const API_PRODUCE = 0;
-const API_FETCH = 1;
-/** The last Fetch version that names topics rather than using topic ids. */
-const FETCH_VERSION = 12;
 
 // ---------------------------------------------------------------------------------------------
 // The gateway
@@ -120,17 +110,6 @@ export async function httpCall(
       }
     },
   };
-}
-
-/** Reads one sample of a Prometheus text exposition, whatever the order of its labels. */
-export function metricSample(exposition: string, name: string, labels: Record<string, string>): number {
-  for (const line of exposition.split('\n')) {
-    const match = /^([a-zA-Z_:][\w:]*)\{(.*)\} (\S+)$/.exec(line);
-    if (match === null || match[1] !== name) continue;
-    const found = new Map([...match[2].matchAll(/(\w+)="((?:[^"\\]|\\.)*)"/g)].map((m) => [m[1], m[2]]));
-    if (Object.entries(labels).every(([key, value]) => found.get(key) === value)) return Number(match[3]);
-  }
-  return 0;
 }
 
 export async function startValidatingGateway(options: ValidatingGatewayOptions): Promise<ValidatingGateway> {
@@ -215,35 +194,6 @@ export function verdictOf(record: {
 }
 
 // ---------------------------------------------------------------------------------------------
-// kafkajs
-
-let codecsRegistered = false;
-
-/** kafkajs ships gzip only; the other codecs are the gateway's own, so both ends agree on framing. */
-export function registerKafkaJsCodecs(): void {
-  if (codecsRegistered) return;
-  codecsRegistered = true;
-  const adapt = (name: CompressionName) => () => {
-    const codec = compressionCodecByName(name);
-    return {
-      compress: async (encoder: { buffer: Buffer }) => codec.compress(encoder.buffer),
-      decompress: async (buffer: Buffer) => codec.decompress(buffer, DEFAULT_MAX_DECOMPRESSED_BYTES),
-    };
-  };
-  CompressionCodecs[CompressionTypes.Snappy] = adapt('snappy');
-  CompressionCodecs[CompressionTypes.LZ4] = adapt('lz4');
-  CompressionCodecs[CompressionTypes.ZSTD] = adapt('zstd');
-}
-
-export const KAFKAJS_COMPRESSION: Record<CompressionName, CompressionTypes> = {
-  none: CompressionTypes.None,
-  gzip: CompressionTypes.GZIP,
-  snappy: CompressionTypes.Snappy,
-  lz4: CompressionTypes.LZ4,
-  zstd: CompressionTypes.ZSTD,
-};
-
-// ---------------------------------------------------------------------------------------------
 // The broker, straight
 
 export async function createTopics(topics: readonly string[], partitions = 1): Promise<void> {
@@ -275,38 +225,19 @@ export interface StoredPartition {
 }
 
 async function fetchOnce(topic: string, partition: number, offset: bigint, readCommitted: boolean) {
-  const reader = await rawRequest(API_FETCH, FETCH_VERSION, (writer) =>
-    encodeFetchRequest(
-      writer,
-      {
-        ...createFetchRequest(),
-        replicaId: -1,
-        maxWaitMs: 0,
-        minBytes: 0,
-        maxBytes: 64 * 1024 * 1024,
-        isolationLevel: readCommitted ? 1 : 0,
-        sessionId: 0,
-        sessionEpoch: -1,
-        topics: [
-          {
-            ...createFetchRequestFetchTopic(),
-            topic,
-            partitions: [
-              {
-                ...createFetchRequestFetchPartition(),
-                partition,
-                currentLeaderEpoch: -1,
-                fetchOffset: offset,
-                lastFetchedEpoch: -1,
-                logStartOffset: -1n,
-                partitionMaxBytes: 16 * 1024 * 1024,
-              },
-            ],
-          },
-        ],
-      },
-      FETCH_VERSION,
-    ),
+  const reader = await rawRequest(
+    API_FETCH,
+    FETCH_VERSION,
+    fetchBody({
+      topic,
+      partition,
+      offset,
+      maxWaitMs: 0,
+      minBytes: 0,
+      maxBytes: 64 * 1024 * 1024,
+      partitionMaxBytes: 16 * 1024 * 1024,
+      readCommitted,
+    }),
   );
   const response = decodeFetchResponse(reader, FETCH_VERSION);
   const data = response.responses[0]?.partitions[0];
@@ -393,10 +324,7 @@ export function recordBatch(records: readonly PlainRecord[], compression: Compre
     {
       baseOffset: 0n,
       partitionLeaderEpoch: -1,
-      attributes:
-        CompressionType[
-          ({ none: 'None', gzip: 'Gzip', snappy: 'Snappy', lz4: 'Lz4', zstd: 'Zstd' } as const)[compression]
-        ],
+      attributes: COMPRESSION_TYPE[compression],
       lastOffsetDelta: records.length - 1,
       baseTimestamp: now,
       maxTimestamp: now,
@@ -449,31 +377,12 @@ export function legacyMessageV1(key: string | null, value: string): Buffer {
 export async function produceRaw(
   address: string,
   version: number,
-  topics: { topic: string; partitions: { index: number; records: Buffer }[] }[],
+  topics: readonly ProduceTopic[],
   acks = -1,
 ): Promise<ProduceResponse> {
   const connection = await RawKafkaConnection.connect(address, 'validation-raw-producer');
   try {
-    const reader = await connection.request(API_PRODUCE, version, (writer) =>
-      encodeProduceRequest(
-        writer,
-        {
-          ...createProduceRequest(),
-          acks,
-          timeoutMs: 10_000,
-          topicData: topics.map(({ topic, partitions }) => ({
-            ...createProduceRequestTopicProduceData(),
-            name: topic,
-            partitionData: partitions.map(({ index, records }) => ({
-              ...createProduceRequestPartitionProduceData(),
-              index,
-              records,
-            })),
-          })),
-        },
-        version,
-      ),
-    );
+    const reader = await connection.request(API_PRODUCE, version, produceBody(version, topics, acks));
     return decodeProduceResponse(reader!, version);
   } finally {
     await connection.close();

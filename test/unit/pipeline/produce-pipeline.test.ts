@@ -2,7 +2,7 @@ import { readFileSync } from 'node:fs';
 import path from 'node:path';
 import { SpecStore } from '../../../src/asyncapi/spec-store';
 import { ErrorCode } from '../../../src/protocol/error-codes';
-import { ApiKey, decodeProduceRequest, decodeProduceResponse } from '../../../src/protocol/messages';
+import { ApiKey, decodeProduceResponse } from '../../../src/protocol/messages';
 import { Reader } from '../../../src/protocol/primitives';
 import {
   decodeRecords,
@@ -18,7 +18,7 @@ import { VALIDATION_ERROR_HEADER, validationMiddleware } from '../../../src/pipe
 import type { ConnectionContext, RequestDecision, RequestRoute } from '../../../src/proxy/api-handler';
 import type { AddressBook } from '../../../src/proxy/handlers/address-book';
 import { produceHandler } from '../../../src/proxy/handlers/produce';
-import { produceFrame } from '../support/produce-frames';
+import { decodeProduceFrame, produceFrame } from '../support/produce-frames';
 
 const TOPIC = 'event-gateway-demo';
 const GZIP = 1;
@@ -70,13 +70,7 @@ async function decide(pipeline: Pipeline, frame: Buffer, version: number): Promi
 }
 
 function recordsOf(frame: Buffer, version: number) {
-  const reader = new Reader(frame);
-  reader.int16();
-  reader.int16();
-  reader.int32();
-  reader.nullableString();
-  if (version >= 9) reader.skipTaggedFields();
-  const request = decodeProduceRequest(reader, version);
+  const request = decodeProduceFrame(frame, version);
   return request.topicData.flatMap((t) =>
     t.partitionData.map((p) => {
       const batches = readRecordBatches(p.records!) as RecordBatch[];
@@ -249,14 +243,7 @@ describe('record tally', () => {
   }, 30_000);
 
   function run(pipeline: Pipeline, partitions: { topic: string; partition: number; records: Buffer }[]) {
-    const frame = produceFrame(9, partitions);
-    const reader = new Reader(frame);
-    reader.int16();
-    reader.int16();
-    reader.int32();
-    reader.nullableString();
-    reader.skipTaggedFields();
-    const request = decodeProduceRequest(reader, 9);
+    const request = decodeProduceFrame(produceFrame(9, partitions), 9);
     const context = { clientId: null, clientAddress: 'x', acks: -1, transactionalId: null, apiVersion: 9 };
     return pipeline.run(
       request,

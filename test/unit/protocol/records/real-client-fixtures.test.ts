@@ -93,8 +93,11 @@ describe.each(CLIENTS.flatMap((client) => CODECS.map((codec) => [`${codec}-${cli
       expect(again.attributes).toBe(batch.attributes);
     });
 
-    it('uses the snappy form its client is known for', () => {
-      if (codec === 'snappy') expect(isXerialSnappy(recordsSection(batch))).toBe(client === 'java');
-    });
+    // Registered for snappy only: under the other codecs it would pass without asserting anything.
+    if (codec === 'snappy') {
+      it('uses the snappy form its client is known for', () => {
+        expect(isXerialSnappy(recordsSection(batch))).toBe(client === 'java');
+      });
+    }
   },
 );

@@ -1,5 +1,6 @@
 import type http from 'node:http';
 import type { Duplex } from 'node:stream';
+import { tokenMatches } from '../bearer-token';
 import { WebSocketServer, type WebSocket } from 'ws';
 import type { Logger } from '../../observability/logger';
 import type { ConsumedMessage } from './tap-record';
@@ -49,7 +50,7 @@ export class TapServer {
     const url = new URL(request.url ?? '/', 'http://gateway');
     if (url.pathname !== '/ws') return false;
     const token = url.searchParams.get('token') ?? request.headers.authorization?.replace(/^Bearer /, '');
-    if (this.options.token !== undefined && token !== this.options.token) {
+    if (this.options.token !== undefined && !tokenMatches(token, this.options.token)) {
       socket.end('HTTP/1.1 401 Unauthorized\r\ncontent-type: text/plain\r\n\r\na valid token is required\n');
       return true;
     }

@@ -31,6 +31,25 @@ export interface ConnectionContext {
 }
 
 /**
+ * Follows a response that goes to the client as it arrives instead of after it has been held whole
+ * (see ApiHandler.watchResponse).
+ */
+export interface ResponseWatch {
+  /**
+   * Sees the next bytes of the response payload and returns how many of them may go to the client
+   * now. Once it returns fewer than it was given, the rest of the response is held back and handed
+   * to `finish`.
+   */
+  take(bytes: Buffer): number;
+  /**
+   * Receives the held end of the response once it is complete and returns what to send instead:
+   * exactly as many bytes, because the response's size has gone out already. Null when that cannot
+   * be done; the connection is then closed and the client retries, as after a broker disconnect.
+   */
+  finish(tail: Buffer): Buffer | null | Promise<Buffer | null>;
+}
+
+/**
  * Per-API behaviour. APIs without a handler travel byte for byte; a handler exists only for the
  * APIs whose requests the gateway inspects or whose responses carry broker addresses.
  */
@@ -41,10 +60,27 @@ export interface ApiHandler {
     context: ConnectionContext,
   ): RequestDecision | Promise<RequestDecision>;
   /**
+   * Decides on a request from its first bytes while the rest is still arriving (`head` is the size
+   * prefix and at least the start of the payload), so that it can go upstream as it arrives.
+   * Only a forward of the original bytes can be decided this way; undefined means the handler
+   * needs the whole request (onRequest then sees it). Without this method, requests to a
+   * handler with onRequest are always held whole.
+   */
+  onRequestHead?(head: Buffer, route: RequestRoute, context: ConnectionContext): RequestDecision | undefined;
+  /**
    * True when responses to this request never need rewriting (e.g. versions without node
    * endpoints): they are then streamed to the client as they arrive instead of being held whole.
    */
   passesUntouched?(route: RequestRoute): boolean;
+  /**
+   * For a response that onResponse would otherwise need whole: a watch that lets it stream to the
+   * client and rewrites only its end. Undefined when this response must be held whole.
+   */
+  watchResponse?(
+    route: RequestRoute,
+    context: ConnectionContext,
+    exchange?: unknown,
+  ): ResponseWatch | undefined;
   /** Returns the payload to send to the client: the same buffer when nothing changed. */
   onResponse?(
     frame: Buffer,

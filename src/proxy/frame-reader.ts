@@ -1,31 +1,90 @@
 import { ProtocolError } from '../protocol/primitives';
 
 /**
+ * Where a FrameReader delivers what it cuts from the stream. A frame that is not complete in the
+ * data at hand is offered to `frameStart`; accepting it means its remaining bytes are handed over
+ * as they arrive (cut-through) instead of being assembled into one buffer.
+ */
+export interface FrameSink {
+  /** A whole frame payload (without the size prefix): a view of the chunk when it fits in one. */
+  frame(payload: Buffer): void;
+  /**
+   * A frame whose payload is `size` bytes starts, and only `head` has arrived so far: the size prefix
+   * followed by at least the first `headBytes` of the payload, untouched. Return true to take
+   * the rest through `frameRest`, false to receive the frame whole through `frame` later.
+   */
+  frameStart(size: number, head: Buffer): boolean;
+  /** More bytes of an accepted frame; `remaining` is what is still to come (0 for its last bytes). */
+  frameRest(bytes: Buffer, remaining: number): void;
+}
+
+/** Collects whole frames only (what `push` returns). */
+class FrameCollector implements FrameSink {
+  frames: Buffer[] = [];
+  frame(payload: Buffer): void {
+    this.frames.push(payload);
+  }
+  frameStart(): boolean {
+    return false;
+  }
+  frameRest(): void {}
+}
+
+/**
  * Cuts a TCP byte stream into Kafka frames (int32 size + payload). Whole frames inside one chunk
- * are returned as views of that chunk, so the common case copies nothing; only a frame that
- * straddles chunks is assembled, once, into a buffer of exactly its size.
+ * are views of that chunk, so the common case copies nothing. A frame that straddles chunks is
+ * either passed through piece by piece (when the sink accepts it) or assembled once into a
+ * buffer of exactly its size.
  */
 export class FrameReader {
   private pending: Buffer[] = [];
   private pendingBytes = 0;
   /** Size of the frame being assembled (payload only), or -1 while its size prefix is incomplete. */
   private expected = -1;
+  /** Bytes still to come of a frame the sink takes piece by piece. */
+  private passing = 0;
 
-  constructor(private readonly maxFrameBytes: number) {}
+  /**
+   * @param headBytes how much of a frame's payload must have arrived before it is offered to
+   *   `frameStart`: enough for the sink to decide from the head alone.
+   */
+  constructor(
+    private readonly maxFrameBytes: number,
+    private readonly headBytes = 64,
+  ) {}
 
   /** Appends a chunk and returns every frame (payload without the size prefix) it completes. */
   push(chunk: Buffer): Buffer[] {
-    const frames: Buffer[] = [];
+    const collector = new FrameCollector();
+    this.feed(chunk, collector);
+    return collector.frames;
+  }
+
+  /** Appends a chunk, delivering what it completes or continues to `sink`. */
+  feed(chunk: Buffer, sink: FrameSink): void {
     let offset = 0;
-    if (this.pendingBytes > 0) {
-      offset = this.continuePending(chunk, frames);
-      if (offset < 0) return frames;
+    if (this.passing > 0) {
+      const taken = Math.min(this.passing, chunk.length);
+      this.passing -= taken;
+      sink.frameRest(taken === chunk.length ? chunk : chunk.subarray(0, taken), this.passing);
+      offset = taken;
+    } else if (this.pendingBytes > 0) {
+      offset = this.continuePending(chunk, sink);
+      if (offset < 0) return;
     }
     while (chunk.length - offset >= 4) {
       const size = this.checkSize(chunk.readInt32BE(offset), offset);
-      if (chunk.length - offset - 4 < size) break;
-      frames.push(chunk.subarray(offset + 4, offset + 4 + size));
-      offset += 4 + size;
+      const available = chunk.length - offset - 4;
+      if (available >= size) {
+        sink.frame(chunk.subarray(offset + 4, offset + 4 + size));
+        offset += 4 + size;
+        continue;
+      }
+      if (available >= this.headBytes && sink.frameStart(size, chunk.subarray(offset))) {
+        this.passing = size - available;
+        return;
+      }
+      break;
     }
     if (offset < chunk.length) {
       const rest = chunk.subarray(offset);
@@ -33,7 +92,6 @@ export class FrameReader {
       this.pendingBytes = rest.length;
       this.expected = rest.length >= 4 ? this.checkSize(rest.readInt32BE(0), offset) : -1;
     }
-    return frames;
   }
 
   /** Bytes held for a frame not yet complete (for diagnostics and tests). */
@@ -41,11 +99,16 @@ export class FrameReader {
     return this.pendingBytes;
   }
 
+  /** True while the rest of a frame the sink accepted is still arriving. */
+  passingThrough(): boolean {
+    return this.passing > 0;
+  }
+
   /**
    * Feeds the start of `chunk` into the frame being assembled. Returns the offset in `chunk` where
    * unconsumed bytes start, or -1 when the whole chunk was absorbed.
    */
-  private continuePending(chunk: Buffer, frames: Buffer[]): number {
+  private continuePending(chunk: Buffer, sink: FrameSink): number {
     if (this.expected < 0) {
       const head = Buffer.concat([...this.pending, chunk.subarray(0, 4)]);
       if (head.length < 4) {
@@ -64,10 +127,10 @@ export class FrameReader {
     }
     this.pending.push(chunk.subarray(0, missing));
     const frame = Buffer.concat(this.pending, total);
-    frames.push(frame.subarray(4));
     this.pending = [];
     this.pendingBytes = 0;
     this.expected = -1;
+    sink.frame(frame.subarray(4));
     return missing;
   }
 

@@ -6,9 +6,10 @@ import {
   type ApiHandlers,
   type ConnectionContext,
   type RequestDecision,
+  type ResponseWatch,
   type RequestRoute,
 } from './api-handler';
-import { FrameReader } from './frame-reader';
+import { FrameReader, type FrameSink } from './frame-reader';
 
 /** One request waiting for its response to go back to the client. */
 interface InFlight {
@@ -50,6 +51,14 @@ export interface ProxyConnectionOptions {
 export type FrameTap = (direction: 'request' | 'response', route: RequestRoute, frame: Buffer) => void;
 
 const MIN_REQUEST_HEADER_BYTES = 8;
+/**
+ * How much of a request must have arrived before the gateway decides whether to pass the rest
+ * through as it comes: the header and, for Produce, the fields up to acks, with room for long
+ * client and transactional ids.
+ */
+const REQUEST_HEAD_BYTES = 512;
+/** A response's correlation id is all it takes to know whose it is. */
+const RESPONSE_HEAD_BYTES = 4;
 
 /**
  * A client connection paired with its own broker connection. Requests go upstream in the order
@@ -72,10 +81,26 @@ export class ProxyConnection implements ConnectionContext {
   private deciding = false;
   private closed = false;
   private draining: (() => void) | null = null;
-  /** Bytes of the response being streamed to the client that have not arrived from the broker yet. */
-  private streamingRemaining = 0;
+  /** True while a response passes to the client as it arrives; later responses wait for it. */
+  private responseStreaming = false;
+  /** Rewrites the end of the response being streamed, when its handler needs to. */
+  private responseWatch: ResponseWatch | null = null;
+  /** The end of the streamed response, held back for the watch once it started. */
+  private heldTail: Buffer[] = [];
   /** Set once shutdown asked this connection to stop reading; it never reads again. */
   private drainRequested = false;
+  private readonly requestSink: FrameSink = {
+    frame: (payload) => this.onRequestFrame(payload),
+    frameStart: (_size, head) => this.passRequest(head),
+    frameRest: (bytes) => {
+      if (!this.closed) this.write(this.upstream, bytes, this.client);
+    },
+  };
+  private readonly responseSink: FrameSink = {
+    frame: (payload) => this.handleResponse(payload),
+    frameStart: (_size, head) => this.passResponse(head),
+    frameRest: (bytes, remaining) => this.continueResponse(bytes, remaining),
+  };
 
   constructor(
     private readonly client: Socket,
@@ -91,10 +116,10 @@ export class ProxyConnection implements ConnectionContext {
       listener: options.listener,
     });
     this.handlers = options.handlers;
-    this.requestFrames = new FrameReader(options.maxFrameBytes);
+    this.requestFrames = new FrameReader(options.maxFrameBytes, REQUEST_HEAD_BYTES);
     // Response sizes are chosen by the client (fetch.max.bytes), not by the request limit; the
     // broker is trusted to honour them, so only the protocol's own bound applies.
-    this.responseFrames = new FrameReader(0x7fffffff);
+    this.responseFrames = new FrameReader(0x7fffffff, RESPONSE_HEAD_BYTES);
     options.observer?.opened();
 
     client.setNoDelay(true);
@@ -103,7 +128,7 @@ export class ProxyConnection implements ConnectionContext {
     upstream.on('data', (chunk: Buffer) => this.onUpstreamData(chunk));
     client.on('drain', () => upstream.resume());
     upstream.on('drain', () => {
-      if (!this.deciding && !this.drainRequested) client.resume();
+      if (this.mayReadClient()) client.resume();
     });
     client.on('end', () => {
       const partial = this.requestFrames.bufferedBytes();
@@ -122,8 +147,9 @@ export class ProxyConnection implements ConnectionContext {
   /** Stops reading new requests and resolves once every accepted request has been answered. */
   drain(): Promise<void> {
     this.drainRequested = true;
-    this.client.pause();
-    if (this.closed || (this.inFlight.length === 0 && this.streamingRemaining === 0 && !this.deciding)) {
+    // A request already on its way upstream is read to its end, or its response would never come.
+    if (!this.requestFrames.passingThrough()) this.client.pause();
+    if (this.closed || (this.inFlight.length === 0 && !this.responseStreaming && !this.deciding)) {
       return Promise.resolve();
     }
     return new Promise((resolve) => {
@@ -156,21 +182,57 @@ export class ProxyConnection implements ConnectionContext {
     this.close(`${side} frame error`);
   }
 
+  /** Reading from the client stops while a decision is pending and, after a drain request, for good. */
+  private mayReadClient(): boolean {
+    return !this.deciding && (!this.drainRequested || this.requestFrames.passingThrough());
+  }
+
   private onClientData(chunk: Buffer): void {
     if (this.closed) return;
     this.options.observer?.bytes('client_to_broker', chunk.length);
-    let frames: Buffer[];
     try {
-      frames = this.requestFrames.push(chunk);
+      this.requestFrames.feed(chunk, this.requestSink);
     } catch (error) {
       this.fail('client', error);
-      return;
     }
-    for (const frame of frames) {
-      if (this.deciding) this.backlog.push(frame);
-      else this.handleRequest(frame);
-      if (this.closed) return;
+    if (this.drainRequested && !this.requestFrames.passingThrough()) this.client.pause();
+  }
+
+  private onRequestFrame(frame: Buffer): void {
+    if (this.closed) return;
+    if (this.deciding) this.backlog.push(frame);
+    else this.handleRequest(frame);
+  }
+
+  /**
+   * Cut-through for a request that is not complete yet: when its handler (if any) can decide from
+   * the head that it goes upstream unchanged, its bytes are forwarded as they arrive instead of
+   * being assembled first. Returns false to have it held whole.
+   */
+  private passRequest(head: Buffer): boolean {
+    if (this.closed || this.deciding || this.options.frameTap !== undefined) return false;
+    const route: RequestRoute = {
+      apiKey: head.readInt16BE(4),
+      apiVersion: head.readInt16BE(6),
+      correlationId: head.readInt32BE(8),
+    };
+    const handler = this.handlers[route.apiKey];
+    let decision: RequestDecision | undefined = FORWARD_EXPECTING_RESPONSE;
+    if (handler?.onRequest !== undefined) {
+      try {
+        decision = handler.onRequestHead?.(head, route, this);
+      } catch (error) {
+        this.fail('client', error);
+        return false;
+      }
+      if (decision === undefined || decision.action !== 'forward' || decision.frame !== undefined)
+        return false;
     }
+    this.options.observer?.request(route.apiKey);
+    if (decision.action === 'forward' && decision.expectResponse)
+      this.expectResponse(route, decision.exchange);
+    this.write(this.upstream, head, this.client);
+    return true;
   }
 
   private handleRequest(frame: Buffer): void {
@@ -218,7 +280,7 @@ export class ProxyConnection implements ConnectionContext {
     while (!this.closed && !this.deciding && this.backlog.length > 0) {
       this.handleRequest(this.backlog.shift()!);
     }
-    if (!this.closed && !this.deciding && !this.drainRequested && this.upstream.writableNeedDrain === false) {
+    if (!this.closed && this.mayReadClient() && this.upstream.writableNeedDrain === false) {
       this.client.resume();
     }
     this.checkDrained();
@@ -228,16 +290,8 @@ export class ProxyConnection implements ConnectionContext {
     if (this.closed) return;
     switch (decision.action) {
       case 'forward':
-        if (decision.expectResponse) {
-          this.inFlight.push({
-            route,
-            awaitingBroker: true,
-            response: null,
-            sentAt: performance.now(),
-            exchange: decision.exchange,
-          });
-        }
-        if (!this.write(this.upstream, decision.frame ?? original)) this.client.pause();
+        if (decision.expectResponse) this.expectResponse(route, decision.exchange);
+        this.writeFrame(this.upstream, decision.frame ?? original, this.client);
         return;
       case 'respond':
         this.inFlight.push({ route, awaitingBroker: false, response: decision.response, sentAt: 0 });
@@ -250,52 +304,116 @@ export class ProxyConnection implements ConnectionContext {
     }
   }
 
+  private expectResponse(route: RequestRoute, exchange: unknown): void {
+    this.inFlight.push({ route, awaitingBroker: true, response: null, sentAt: performance.now(), exchange });
+  }
+
   private onUpstreamData(chunk: Buffer): void {
     if (this.closed) return;
     this.options.observer?.bytes('broker_to_client', chunk.length);
-    let data = chunk;
-    if (this.streamingRemaining > 0) {
-      const passed = Math.min(this.streamingRemaining, data.length);
-      this.streamingRemaining -= passed;
-      if (!this.client.write(data.subarray(0, passed))) this.upstream.pause();
-      if (this.streamingRemaining === 0) this.flushResponses();
-      if (passed === data.length) return;
-      data = data.subarray(passed);
-    }
-    if (this.responseFrames.bufferedBytes() === 0 && this.startStreaming(data)) return;
-    let frames: Buffer[];
     try {
-      frames = this.responseFrames.push(data);
+      this.responseFrames.feed(chunk, this.responseSink);
     } catch (error) {
       this.fail('broker', error);
-      return;
-    }
-    for (const frame of frames) {
-      this.handleResponse(frame);
-      if (this.closed) return;
     }
   }
 
   /**
-   * Cut-through for large responses nobody needs to read (most Fetch responses): when `data`
-   * starts a response that is not complete yet, belongs to the oldest request, and its API never
-   * rewrites it at this version, its bytes go to the client as they arrive instead of after the
-   * whole response has been buffered.
+   * Cut-through for large responses (most Fetch responses): when `head` starts a response that is
+   * not complete yet and is the next one the client is owed, its bytes go to the client as they
+   * arrive instead of after the whole response has been buffered. A handler that rewrites such
+   * responses follows them with a watch and replaces only their end.
    */
-  private startStreaming(data: Buffer): boolean {
-    if (data.length < 8 || this.options.frameTap !== undefined) return false;
-    const size = data.readInt32BE(0);
-    if (size < 4 || size > 0x7ffffff0 || 4 + size <= data.length) return false;
-    const head = this.inFlight[0];
-    if (head === undefined || !head.awaitingBroker || data.readInt32BE(4) !== head.route.correlationId)
+  private passResponse(head: Buffer): boolean {
+    if (this.closed || this.options.frameTap !== undefined) return false;
+    const entry = this.inFlight[0];
+    if (entry === undefined || !entry.awaitingBroker || head.readInt32BE(4) !== entry.route.correlationId)
       return false;
-    const handler = this.handlers[head.route.apiKey];
-    if (handler?.onResponse !== undefined && handler.passesUntouched?.(head.route) !== true) return false;
+    const handler = this.handlers[entry.route.apiKey];
+    let watch: ResponseWatch | undefined;
+    if (handler?.onResponse !== undefined && handler.passesUntouched?.(entry.route) !== true) {
+      try {
+        watch = handler.watchResponse?.(entry.route, this, entry.exchange);
+      } catch (error) {
+        this.fail('broker', error);
+        return false;
+      }
+      if (watch === undefined) return false;
+    }
     this.inFlight.shift();
-    this.options.observer?.brokerResponse(head.route.apiKey, (performance.now() - head.sentAt) / 1000);
-    this.streamingRemaining = 4 + size - data.length;
-    if (!this.client.write(data)) this.upstream.pause();
+    this.options.observer?.brokerResponse(entry.route.apiKey, (performance.now() - entry.sentAt) / 1000);
+    this.responseStreaming = true;
+    if (watch === undefined) {
+      this.write(this.client, head, this.upstream);
+      return true;
+    }
+    this.responseWatch = watch;
+    this.heldTail = [];
+    this.write(this.client, head.subarray(0, 4), this.upstream);
+    this.continueResponse(head.subarray(4), -1);
     return true;
+  }
+
+  /** More of the streamed response; `remaining` bytes of it are still to come (-1: not known here). */
+  private continueResponse(bytes: Buffer, remaining: number): void {
+    if (this.closed) return;
+    const watch = this.responseWatch;
+    if (watch === null) {
+      this.write(this.client, bytes, this.upstream);
+    } else {
+      // Once the watch holds the tail back, everything after it is tail too.
+      let passed = 0;
+      if (this.heldTail.length === 0) {
+        try {
+          passed = watch.take(bytes);
+        } catch (error) {
+          this.fail('broker', error);
+          return;
+        }
+        if (passed > 0)
+          this.write(this.client, passed === bytes.length ? bytes : bytes.subarray(0, passed), this.upstream);
+      }
+      if (passed < bytes.length) this.heldTail.push(passed === 0 ? bytes : bytes.subarray(passed));
+    }
+    if (remaining === 0) this.endStreamedResponse();
+  }
+
+  private endStreamedResponse(): void {
+    const watch = this.responseWatch;
+    if (watch === null) {
+      this.responseStreaming = false;
+      this.flushResponses();
+      return;
+    }
+    const held = this.heldTail;
+    const tail = held.length === 1 ? held[0] : Buffer.concat(held);
+    this.responseWatch = null;
+    this.heldTail = [];
+    const send = (replacement: Buffer | null): void => {
+      if (this.closed) return;
+      if (replacement === null || replacement.length !== tail.length) {
+        this.logger.warn(
+          'a streamed response could not be rewritten in place; closing the connection so that the client retries',
+        );
+        this.close('streamed response could not be rewritten');
+        return;
+      }
+      this.write(this.client, replacement, this.upstream);
+      this.responseStreaming = false;
+      this.flushResponses();
+    };
+    let replacement: Buffer | null | Promise<Buffer | null>;
+    try {
+      replacement = watch.finish(tail);
+    } catch (error) {
+      this.fail('broker', error);
+      return;
+    }
+    if (replacement instanceof Promise) {
+      replacement.then(send, (error: unknown) => this.fail('broker', error));
+    } else {
+      send(replacement);
+    }
   }
 
   private handleResponse(frame: Buffer): void {
@@ -348,13 +466,10 @@ export class ProxyConnection implements ConnectionContext {
   /** Sends every response at the head of the queue that is ready, preserving request order. */
   private flushResponses(): void {
     // A response still being streamed owns the client socket until its last byte.
-    if (this.closed || this.streamingRemaining > 0) return;
-    let blocked = false;
+    if (this.closed || this.responseStreaming) return;
     while (this.inFlight.length > 0 && this.inFlight[0].response !== null) {
-      const { response } = this.inFlight.shift()!;
-      if (!this.write(this.client, response!)) blocked = true;
+      this.writeFrame(this.client, this.inFlight.shift()!.response!, this.upstream);
     }
-    if (blocked) this.upstream.pause();
     this.checkDrained();
   }
 
@@ -362,7 +477,7 @@ export class ProxyConnection implements ConnectionContext {
     if (
       this.draining !== null &&
       this.inFlight.length === 0 &&
-      this.streamingRemaining === 0 &&
+      !this.responseStreaming &&
       !this.deciding &&
       this.backlog.length === 0
     ) {
@@ -372,14 +487,22 @@ export class ProxyConnection implements ConnectionContext {
     }
   }
 
-  /** Writes a size-prefixed frame without copying its payload. Returns false when the socket is full. */
-  private write(socket: Socket, payload: Buffer): boolean {
+  /**
+   * Writes a size-prefixed frame without copying its payload. When `socket` cannot take more,
+   * `source` (the other side) stops being read until it drains.
+   */
+  private writeFrame(socket: Socket, payload: Buffer, source: Socket): void {
     const size = Buffer.allocUnsafe(4);
     size.writeInt32BE(payload.length, 0);
     socket.cork();
     socket.write(size);
     const ok = socket.write(payload);
     socket.uncork();
-    return ok;
+    if (!ok) source.pause();
+  }
+
+  /** Writes bytes as they are (parts of a frame passing through). */
+  private write(socket: Socket, bytes: Buffer, source: Socket): void {
+    if (!socket.write(bytes)) source.pause();
   }
 }

@@ -1,19 +1,18 @@
 import {
   ApiKey,
-  decodeFetchResponse,
   decodeShareAcknowledgeResponse,
   decodeShareFetchResponse,
-  encodeFetchResponse,
   encodeShareAcknowledgeResponse,
   encodeShareFetchResponse,
 } from '../../protocol/messages';
+import { fetchResponseLayout } from '../../protocol/response-layouts';
 import type { ApiHandler, ApiHandlers } from '../api-handler';
 import type { AddressBook } from './address-book';
 import { apiVersionsHandler } from './api-versions';
 import { describeClusterHandler } from './describe-cluster';
 import { findCoordinatorHandler } from './find-coordinator';
 import { metadataHandler } from './metadata';
-import { nodeEndpointsHandler } from './node-endpoints';
+import { nodeEndpointsHandler, tailEndpointsHandler } from './node-endpoints';
 import { produceHandler, type ProduceObserver } from './produce';
 import { Pipeline } from '../../pipeline/pipeline';
 import type { ProduceTracing } from '../../observability/produce-tracing';
@@ -48,18 +47,16 @@ export function createApiHandlers(book: AddressBook, options: ApiHandlerOptions 
     tracing: options.tracing,
     quotas: options.quotas,
   });
-  handlers[ApiKey.Fetch] = nodeEndpointsHandler(book, decodeFetchResponse, encodeFetchResponse, 16);
+  handlers[ApiKey.Fetch] = tailEndpointsHandler(book, fetchResponseLayout, 16);
   handlers[ApiKey.ShareFetch] = nodeEndpointsHandler(
     book,
     decodeShareFetchResponse,
     encodeShareFetchResponse,
-    0,
   );
   handlers[ApiKey.ShareAcknowledge] = nodeEndpointsHandler(
     book,
     decodeShareAcknowledgeResponse,
     encodeShareAcknowledgeResponse,
-    0,
   );
   for (const [key, handler] of Object.entries(options.overrides ?? {})) handlers[Number(key)] = handler;
   return handlers;

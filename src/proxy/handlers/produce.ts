@@ -1,19 +1,14 @@
 import { ErrorCode } from '../../protocol/error-codes';
 import { decodeRequestHeader, type RequestHeader } from '../../protocol/headers';
-import {
-  decodeProduceRequest,
-  decodeProduceResponse,
-  encodeProduceRequest,
-  encodeProduceResponse,
-  type ProduceRequest,
-} from '../../protocol/messages';
+import { decodeProduceRequest, encodeProduceRequest, type ProduceRequest } from '../../protocol/messages';
+import { produceResponseLayout } from '../../protocol/response-layouts';
 import { ProtocolError, Reader, Writer } from '../../protocol/primitives';
 import type { ProduceContext } from '../../pipeline/middleware';
 import type { PartitionRejection, Pipeline, PipelineOutcome, RecordTally } from '../../pipeline/pipeline';
 import type { ApiHandler, RequestDecision, RequestRoute } from '../api-handler';
 import type { ProduceTrace, ProduceTracing } from '../../observability/produce-tracing';
 import type { AddressBook } from './address-book';
-import { nodeEndpointsHandler } from './node-endpoints';
+import { tailEndpointsHandler } from './node-endpoints';
 import { answerEmptied, emptiedAnswers, removeEmptied, type LocalAnswer } from './produce-emptied';
 import { describeRejection, produceRefusal, produceRejection } from './produce-rejection';
 import { ProduceThrottle, type ThrottledResponse } from './produce-throttle';
@@ -108,13 +103,24 @@ function reencodeRequest(
 export function produceHandler(options: ProduceHandlerOptions): ApiHandler {
   const { book, observer } = options;
   const throttle = options.quotas === undefined ? undefined : new ProduceThrottle(options.quotas);
-  const rewriteEndpoints = nodeEndpointsHandler(
+  const rewriteEndpoints = tailEndpointsHandler(
     book,
-    decodeProduceResponse,
-    encodeProduceResponse,
+    produceResponseLayout,
     FIRST_VERSION_WITH_NODE_ENDPOINTS,
   );
   const handler: ApiHandler = {
+    onRequestHead(head, route, connection) {
+      // Only a request nothing will look into can go upstream before it has arrived whole.
+      if (!options.pipeline().empty || throttle?.active === true || throttle?.muted(connection))
+        return undefined;
+      let acks: number;
+      try {
+        acks = readProduceAcks(head.subarray(4), route);
+      } catch {
+        return undefined; // a head too short to reach acks: decided once the request is whole
+      }
+      return acks === 0 ? FORWARD_WITHOUT_RESPONSE : FORWARD_WITH_RESPONSE;
+    },
     onRequest(frame, route, connection) {
       // A throttled connection's next request waits, as a broker stops reading a throttled channel.
       const muted = throttle?.muted(connection);

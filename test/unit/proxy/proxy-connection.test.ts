@@ -1,0 +1,255 @@
+import net, { type AddressInfo, type Server, type Socket } from 'node:net';
+import { once } from 'node:events';
+import {
+  encodeRequestHeader,
+  encodeResponseHeader,
+  decodeResponseHeader,
+} from '../../../src/protocol/headers';
+import {
+  ApiKey,
+  createFetchResponse,
+  createProduceResponse,
+  decodeFetchResponse,
+  encodeFetchResponse,
+  encodeProduceResponse,
+  type FetchResponse,
+} from '../../../src/protocol/messages';
+import { Reader, Writer } from '../../../src/protocol/primitives';
+import { createApiHandlers } from '../../../src/proxy/handlers';
+import type { AddressBook } from '../../../src/proxy/handlers/address-book';
+import { ProxyConnection } from '../../../src/proxy/proxy-connection';
+import { createLogger } from '../../../src/observability/logger';
+import { produceFrame } from '../support/produce-frames';
+
+// One ProxyConnection between a real client socket and a scripted broker on loopback: enough to
+// see when bytes move, which is what cut-through is about.
+
+const book: AddressBook = {
+  advertisedHost: 'gw',
+  gatewayPortFor: (id) => 20473 + id,
+  registerBrokers: () => undefined,
+  rememberTopic: () => undefined,
+  topicName: () => undefined,
+};
+
+/** Buffers compared as bytes: jest's deep equality walks them element by element, far too slowly. */
+function expectSameBytes(actual: Buffer, expected: Buffer): void {
+  expect(actual.length).toBe(expected.length);
+  expect(actual.equals(expected)).toBe(true);
+}
+
+/** Log lines, parsed, for assertions. */
+class CapturedLogs {
+  readonly lines: { msg: string }[] = [];
+  write(text: string): void {
+    for (const line of text.split('\n'))
+      if (line.trim() !== '') this.lines.push(JSON.parse(line) as { msg: string });
+  }
+  messages(): string[] {
+    return this.lines.map((line) => line.msg);
+  }
+}
+
+function sized(payload: Buffer): Buffer {
+  const size = Buffer.alloc(4);
+  size.writeInt32BE(payload.length, 0);
+  return Buffer.concat([size, payload]);
+}
+
+/** Collects what arrives on a socket and lets a test wait for a byte count. */
+class Received {
+  chunks: Buffer[] = [];
+  length = 0;
+  private waiters: { bytes: number; resolve: () => void }[] = [];
+  closed = false;
+
+  constructor(socket: Socket) {
+    socket.on('data', (chunk: Buffer) => {
+      this.chunks.push(chunk);
+      this.length += chunk.length;
+      this.waiters = this.waiters.filter((w) => (this.length >= w.bytes ? (w.resolve(), false) : true));
+    });
+    socket.on('close', () => {
+      this.closed = true;
+      for (const w of this.waiters) w.resolve();
+    });
+  }
+
+  async atLeast(bytes: number): Promise<Buffer> {
+    if (this.length < bytes && !this.closed)
+      await new Promise<void>((resolve) => this.waiters.push({ bytes, resolve }));
+    return Buffer.concat(this.chunks);
+  }
+}
+
+interface Rig {
+  client: Socket;
+  broker: Socket;
+  fromClient: Received;
+  atBroker: Received;
+  logs: CapturedLogs;
+  close(): Promise<void>;
+}
+
+async function rig(): Promise<Rig> {
+  const brokerServer: Server = net.createServer();
+  brokerServer.listen(0, '127.0.0.1');
+  await once(brokerServer, 'listening');
+  const gatewayServer: Server = net.createServer();
+  gatewayServer.listen(0, '127.0.0.1');
+  await once(gatewayServer, 'listening');
+  const logs = new CapturedLogs();
+  const logger = createLogger('debug', logs);
+  const brokerSide = once(brokerServer, 'connection') as Promise<[Socket]>;
+  gatewayServer.on('connection', (socket: Socket) => {
+    const upstream = net.connect((brokerServer.address() as AddressInfo).port, '127.0.0.1');
+    new ProxyConnection(socket, upstream, {
+      id: 1,
+      listener: 'bootstrap',
+      maxFrameBytes: 10 * 1024 * 1024,
+      handlers: createApiHandlers(book),
+      logger,
+    });
+  });
+  const client = net.connect((gatewayServer.address() as AddressInfo).port, '127.0.0.1');
+  await once(client, 'connect');
+  const [broker] = await brokerSide;
+  const fromClient = new Received(client);
+  const atBroker = new Received(broker);
+  return {
+    client,
+    broker,
+    fromClient,
+    atBroker,
+    logs,
+    async close() {
+      client.destroy();
+      broker.destroy();
+      brokerServer.close();
+      gatewayServer.close();
+    },
+  };
+}
+
+function fetchRequest(version: number, correlationId: number): Buffer {
+  // The gateway reads only the header of a Fetch request; the body travels as it is.
+  const writer = new Writer();
+  encodeRequestHeader(writer, { apiKey: ApiKey.Fetch, apiVersion: version, correlationId, clientId: 'unit' });
+  writer.raw(Buffer.alloc(40, 1));
+  return sized(writer.result());
+}
+
+function fetchResponse(
+  correlationId: number,
+  version: number,
+  recordBytes: number,
+  endpointHost?: string,
+): Buffer {
+  const response: FetchResponse = createFetchResponse();
+  response.responses = [
+    {
+      topic: '',
+      topicId: '6a1bd5a17f8e4c2b9d3e2f4a5b6c7d8e',
+      partitions: [
+        {
+          partitionIndex: 0,
+          errorCode: 0,
+          highWatermark: 10n,
+          lastStableOffset: 10n,
+          logStartOffset: 0n,
+          divergingEpoch: { epoch: -1, endOffset: -1n, unknownTaggedFields: [] },
+          currentLeader: { leaderId: -1, leaderEpoch: -1, unknownTaggedFields: [] },
+          snapshotId: { endOffset: -1n, epoch: -1, unknownTaggedFields: [] },
+          abortedTransactions: null,
+          preferredReadReplica: -1,
+          records: Buffer.alloc(recordBytes, 0x61),
+          unknownTaggedFields: [],
+        },
+      ],
+      unknownTaggedFields: [],
+    },
+  ];
+  if (endpointHost !== undefined)
+    response.nodeEndpoints = [
+      { nodeId: 2, host: endpointHost, port: 9093, rack: null, unknownTaggedFields: [] },
+    ];
+  const writer = new Writer(recordBytes + 256);
+  encodeResponseHeader(writer, { correlationId }, ApiKey.Fetch, version);
+  encodeFetchResponse(writer, response, version);
+  return sized(writer.result());
+}
+
+describe('ProxyConnection cut-through', () => {
+  let current: Rig | undefined;
+  afterEach(async () => {
+    await current?.close();
+    current = undefined;
+  });
+
+  it('sends a large produce request upstream while it is still arriving, byte for byte', async () => {
+    const r = (current = await rig());
+    const request = sized(
+      produceFrame(9, [{ topic: 'orders', partition: 0, records: Buffer.alloc(200_000, 7) }], 1),
+    );
+    r.client.write(request.subarray(0, 20_000));
+    // The broker sees the start before the client has sent the rest.
+    const early = await r.atBroker.atLeast(20_000);
+    expect(early.length).toBe(20_000);
+    r.client.write(request.subarray(20_000));
+    expectSameBytes(await r.atBroker.atLeast(request.length), request);
+
+    const response = new Writer();
+    encodeResponseHeader(response, { correlationId: 7 }, ApiKey.Produce, 9);
+    encodeProduceResponse(response, createProduceResponse(), 9);
+    const answer = sized(response.result());
+    r.broker.write(answer);
+    expectSameBytes(await r.fromClient.atLeast(answer.length), answer);
+  });
+
+  it('streams a large Fetch v16+ response and rewrites its node endpoints in place', async () => {
+    const r = (current = await rig());
+    r.client.write(fetchRequest(17, 41));
+    await r.atBroker.atLeast(1);
+    const response = fetchResponse(41, 17, 300_000, 'kafka-2.brokers.example.internal');
+    r.broker.write(response.subarray(0, 100_000));
+    // The client gets the first part before the broker has sent the rest.
+    const early = await r.fromClient.atLeast(100_000 - 100);
+    expect(early.length).toBeLessThan(response.length);
+    expectSameBytes(early, response.subarray(0, early.length));
+    r.broker.write(response.subarray(100_000));
+    const got = await r.fromClient.atLeast(response.length);
+    expect(got.length).toBe(response.length);
+    const reader = new Reader(got.subarray(4));
+    decodeResponseHeader(reader, ApiKey.Fetch, 17);
+    const decoded = decodeFetchResponse(reader, 17);
+    expect(decoded.nodeEndpoints.map((e) => [e.nodeId, e.host, e.port])).toEqual([[2, 'gw', 20475]]);
+    expectSameBytes(decoded.responses[0].partitions[0].records!, Buffer.alloc(300_000, 0x61));
+  });
+
+  it('keeps responses in order behind a streamed one', async () => {
+    const r = (current = await rig());
+    r.client.write(Buffer.concat([fetchRequest(17, 1), fetchRequest(17, 2)]));
+    await r.atBroker.atLeast(2 * fetchRequest(17, 1).length);
+    const first = fetchResponse(1, 17, 200_000);
+    const second = fetchResponse(2, 17, 10);
+    r.broker.write(first.subarray(0, 50_000));
+    await r.fromClient.atLeast(40_000);
+    r.broker.write(Buffer.concat([first.subarray(50_000), second]));
+    expectSameBytes(await r.fromClient.atLeast(first.length + second.length), Buffer.concat([first, second]));
+  });
+
+  it('closes the connection when endpoints cannot be rewritten in the space the broker used', async () => {
+    const r = (current = await rig());
+    r.client.write(fetchRequest(17, 5));
+    await r.atBroker.atLeast(1);
+    const response = fetchResponse(5, 17, 100_000, 'k');
+    r.broker.write(response.subarray(0, 30_000));
+    await r.fromClient.atLeast(20_000);
+    r.broker.write(response.subarray(30_000));
+    await once(r.client, 'close');
+    expect(r.fromClient.length).toBeLessThan(response.length);
+    expect(r.logs.messages()).toContain(
+      'a streamed response could not be rewritten in place; closing the connection so that the client retries',
+    );
+  });
+});

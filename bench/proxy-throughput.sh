@@ -7,7 +7,8 @@
 #   scripts/with-kafka.sh bench/proxy-throughput.sh      (or via `make bench`, which runs all of bench/)
 #
 # Environment: KAFKA_BOOTSTRAP (127.0.0.1:9092), BENCH_RECORDS (200000), BENCH_RECORD_SIZE (1024),
-# BENCH_PARTITIONS (3), BENCH_ROUNDS (2; the best run of each kind is reported),
+# BENCH_PARTITIONS (3), BENCH_ROUNDS (3; the best run of each kind and the median of the per-round
+# ratios are reported),
 # BENCH_GATEWAY_PORT (23300; broker N on +N, HTTP on +90), BENCH_PRODUCER_PROPS (acks=1 linger.ms=5),
 # BENCH_SKIP_BUILD=1 to reuse dist/.
 # Writes the result table to bench/results/latest.md and stdout. Numbers depend on the machine:
@@ -20,7 +21,7 @@ BOOTSTRAP="${KAFKA_BOOTSTRAP:-127.0.0.1:9092}"
 RECORDS="${BENCH_RECORDS:-200000}"
 RECORD_SIZE="${BENCH_RECORD_SIZE:-1024}"
 PARTITIONS="${BENCH_PARTITIONS:-3}"
-ROUNDS="${BENCH_ROUNDS:-2}"
+ROUNDS="${BENCH_ROUNDS:-3}"
 GW_PORT="${BENCH_GATEWAY_PORT:-23300}"
 GW_HTTP_PORT=$((GW_PORT + 90))
 GW_BOOTSTRAP="127.0.0.1:$GW_PORT"
@@ -160,7 +161,7 @@ for target in "$BOOTSTRAP" "$GW_BOOTSTRAP"; do
 done
 
 # Per kind ("produce direct", ...): the best run's numbers, and the gateway's CPU summed over runs.
-declare -A best_rps=() best_line=() cpu_sum=() run_count=()
+declare -A best_rps=() best_line=() cpu_sum=() run_count=() round_rps=()
 all_runs=()
 
 # measure produce|consume direct|gateway TOPIC ROUND
@@ -188,6 +189,7 @@ measure() {
   all_runs+=("| $key | $round | $line | $cpu_column |")
   cpu_sum[$key]="$(awk -v a="${cpu_sum[$key]:-0}" -v b="$cpu" 'BEGIN { printf "%.2f", a + b }')"
   run_count[$key]=$((${run_count[$key]:-0} + 1))
+  round_rps[$kind,$side,$round]=$rps
   if ((rps > ${best_rps[$key]:-0})); then
     best_rps[$key]=$rps
     best_line[$key]="$line"
@@ -217,6 +219,19 @@ if grep -q '"level":5[0-9]' "$work/gateway.log"; then
   grep '"level":5[0-9]' "$work/gateway.log" | head -20 >&2
 fi
 
+# Gateway/direct per round (the two runs of a round are minutes apart at most, so they share the
+# machine's mood), then the median over rounds: steadier than a ratio of two bests.
+round_ratios() {
+  local kind="$1" r list=()
+  for ((r = 1; r <= ROUNDS; r++)); do
+    list+=("$(ratio "${round_rps[$kind,gateway,$r]}" "${round_rps[$kind,direct,$r]}")")
+  done
+  printf '%s\n' "${list[@]}" | sort -n | awk '{ v[NR] = $1 } END { m = v[int((NR + 1) / 2)]; printf "median %s (rounds: ", m }'
+  local joined
+  joined="$(printf '%s, ' "${list[@]}")"
+  printf '%s)' "${joined%, }"
+}
+
 kafka_version="$(sed -n 's/^C_VERSION=//p' "$ROOT/.kafka/run/default/cluster.env" 2>/dev/null || true)"
 cpu_per_run() { awk -v s="${cpu_sum[$1]}" -v n="${run_count[$1]}" 'BEGIN { printf "%.2f", s / n }'; }
 
@@ -236,6 +251,8 @@ mkdir -p "$(dirname "$RESULTS")"
   echo "| produce, via gateway | ${best_line[produce, gateway]} | $(ratio "${best_rps[produce, gateway]}" "${best_rps[produce, direct]}") | $(cpu_per_run "produce, gateway") | $rss_after_produce |"
   echo "| consume, direct | ${best_line[consume, direct]} | | | |"
   echo "| consume, via gateway | ${best_line[consume, gateway]} | $(ratio "${best_rps[consume, gateway]}" "${best_rps[consume, direct]}") | $(cpu_per_run "consume, gateway") | $rss_peak |"
+  echo
+  echo "Gateway/direct within each round: produce $(round_ratios produce); consume $(round_ratios consume)."
   echo
   echo "<details><summary>Every run</summary>"
   echo

@@ -1,10 +1,13 @@
 import Ajv, { type ValidateFunction } from 'ajv';
 import addFormats from 'ajv-formats';
-import type { AsyncAPIDocumentInterface, ChannelInterface, MessageInterface } from '@asyncapi/parser';
 import type { ChannelContract, HeaderReading, KeyReading, MessageContract } from './channel-contract';
 import { SpecError, type SpecDiagnostic } from './spec-error';
-
-const FAIL_WHEN_INVALID_EXTENSION = 'x-eg-fail-when-invalid';
+import {
+  FAIL_WHEN_INVALID_EXTENSION,
+  type JsonSchema,
+  type MessageOutline,
+  type SpecOutline,
+} from './spec-outline';
 const JSON_SCHEMA_FORMATS =
   /^application\/(vnd\.aai\.asyncapi(\+json|\+yaml)?|schema\+json|schema\+yaml)(;|$)/;
 
@@ -16,27 +19,14 @@ function createAjv(): Ajv {
   return ajv;
 }
 
-/** Schemas as JSON; models from the parser expose json(), plain binding values are already JSON. */
-function schemaJson(schema: unknown): Record<string, unknown> | null {
-  if (schema === undefined || schema === null) return null;
-  const json =
-    typeof (schema as { json?: unknown }).json === 'function'
-      ? (schema as { json(): unknown }).json()
-      : schema;
-  if (typeof json === 'boolean') return json ? {} : { not: {} };
-  if (typeof json !== 'object' || json === null) return null;
-  const { $schema: _ignored, ...rest } = json as Record<string, unknown>;
-  return rest;
-}
-
-function typeOf(schema: Record<string, unknown> | null | undefined): string | undefined {
+function typeOf(schema: JsonSchema | null | undefined): string | undefined {
   const type = schema?.type;
   if (typeof type === 'string') return type;
   if (Array.isArray(type)) return type.find((t) => t !== 'null') as string | undefined;
   return undefined;
 }
 
-function headerReadings(headers: Record<string, unknown> | null): Map<string, HeaderReading> {
+function headerReadings(headers: JsonSchema | null): Map<string, HeaderReading> {
   const readings = new Map<string, HeaderReading>();
   const properties = headers?.properties;
   if (properties === null || typeof properties !== 'object') return readings;
@@ -47,7 +37,7 @@ function headerReadings(headers: Record<string, unknown> | null): Map<string, He
   return readings;
 }
 
-function keyReading(key: Record<string, unknown> | null): KeyReading {
+function keyReading(key: JsonSchema | null): KeyReading {
   const type = typeOf(key);
   if (type === 'string' || type === undefined) return 'string';
   if (type === 'number' || type === 'integer') return 'number';
@@ -62,27 +52,13 @@ export function addressPattern(address: string): RegExp | null {
   return new RegExp(`^${parts.join('(.+?)')}$`);
 }
 
-function kafkaBinding(holder: {
-  bindings(): { get(name: string): { value(): unknown } | undefined };
-}): Record<string, unknown> | undefined {
-  const value = holder.bindings().get('kafka')?.value();
-  return value && typeof value === 'object' ? (value as Record<string, unknown>) : undefined;
-}
-
-function channelTopic(channel: ChannelInterface): string {
-  const bound = kafkaBinding(channel)?.topic;
-  if (typeof bound === 'string' && bound.length > 0) return bound;
-  return channel.address() ?? channel.id();
-}
-
 function compileMessage(
   ajv: Ajv,
-  message: MessageInterface,
+  message: MessageOutline,
   where: string,
   problems: SpecDiagnostic[],
 ): MessageContract | null {
-  const name = message.name() ?? message.id();
-  const format = message.schemaFormat() ?? 'application/vnd.aai.asyncapi+json';
+  const { name, schemaFormat: format } = message;
   if (!JSON_SCHEMA_FORMATS.test(format)) {
     problems.push({
       path: where,
@@ -91,7 +67,7 @@ function compileMessage(
     });
     return null;
   }
-  const compile = (schema: Record<string, unknown> | null, part: string): ValidateFunction | null => {
+  const compile = (schema: JsonSchema | null, part: string): ValidateFunction | null => {
     if (schema === null) return null;
     try {
       return ajv.compile(schema);
@@ -108,9 +84,7 @@ function compileMessage(
       return null;
     }
   };
-  const payload = schemaJson(message.payload());
-  const headers = schemaJson(message.headers());
-  const key = schemaJson(kafkaBinding(message)?.key);
+  const { payload, headers, key } = message;
   return {
     name,
     value: compile(payload, 'payload'),
@@ -122,19 +96,16 @@ function compileMessage(
 }
 
 /** Compiles every channel of a parsed document into contracts; refuses the document if any schema cannot be used. */
-export function compileContracts(specId: string, document: AsyncAPIDocumentInterface): ChannelContract[] {
+export function compileContracts(specId: string, outline: SpecOutline): ChannelContract[] {
   const ajv = createAjv();
   const problems: SpecDiagnostic[] = [];
   const contracts: ChannelContract[] = [];
-  for (const channel of document.channels()) {
-    const where = `channels.${channel.id()}`;
-    const messages = channel
-      .messages()
-      .all()
+  for (const channel of outline.channels) {
+    const where = `channels.${channel.id}`;
+    const messages = channel.messages
       .map((message) => compileMessage(ajv, message, where, problems))
       .filter((m): m is MessageContract => m !== null);
-    const topic = channelTopic(channel);
-    const extension = channel.extensions().get(FAIL_WHEN_INVALID_EXTENSION)?.value();
+    const extension = channel.failWhenInvalid;
     if (extension !== undefined && typeof extension !== 'boolean') {
       problems.push({
         path: `${where}.${FAIL_WHEN_INVALID_EXTENSION}`,
@@ -144,9 +115,9 @@ export function compileContracts(specId: string, document: AsyncAPIDocumentInter
     }
     contracts.push({
       specId,
-      channel: channel.id(),
-      topic,
-      pattern: addressPattern(topic),
+      channel: channel.id,
+      topic: channel.topic,
+      pattern: addressPattern(channel.topic),
       messages,
       failWhenInvalid: typeof extension === 'boolean' ? extension : undefined,
     });

@@ -1,6 +1,7 @@
-import { Parser, type AsyncAPIDocumentInterface } from '@asyncapi/parser';
+import { Parser } from '@asyncapi/parser';
 import { parse as parseYaml } from 'yaml';
 import { SpecError, type SpecDiagnostic } from './spec-error';
+import { outlineDocument, type SpecOutline } from './spec-outline';
 
 /** Errors only: warnings and hints from the parser's ruleset do not refuse a document. */
 const SEVERITY_ERROR = 0;
@@ -30,14 +31,13 @@ function findExternalRefs(node: unknown, path: string[], found: SpecDiagnostic[]
   }
 }
 
-export interface ParsedSpec {
-  document: AsyncAPIDocumentInterface;
-  version: string;
-  warnings: SpecDiagnostic[];
-}
-
-/** Parses and checks an AsyncAPI 2.x or 3.x document (YAML or JSON), refusing it with the parser's own diagnostics. */
-export async function parseSpec(text: string, source: string): Promise<ParsedSpec> {
+/**
+ * Parses and checks an AsyncAPI 2.x or 3.x document (YAML or JSON), refusing it with the parser's
+ * own diagnostics. The gateway runs this in a worker thread (spec-parser.ts): parsing takes long
+ * enough to stall traffic, and the parser is the largest thing the gateway would otherwise keep in
+ * the heap its garbage collector walks.
+ */
+export async function parseSpec(text: string, source: string): Promise<SpecOutline> {
   let raw: unknown;
   try {
     raw = parseYaml(text, { maxAliasCount: 100 });
@@ -71,9 +71,6 @@ export async function parseSpec(text: string, source: string): Promise<ParsedSpe
   const errors = diagnostics.filter((d) => d.severity === SEVERITY_ERROR).map(toDiagnostic);
   if (document === undefined || errors.length > 0)
     throw new SpecError('the document is not a valid AsyncAPI document', errors);
-  return {
-    document,
-    version,
-    warnings: diagnostics.filter((d) => d.severity !== SEVERITY_ERROR).map(toDiagnostic),
-  };
+  const warnings = diagnostics.filter((d) => d.severity !== SEVERITY_ERROR).map(toDiagnostic);
+  return outlineDocument(document, version, warnings);
 }

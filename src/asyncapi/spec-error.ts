@@ -10,13 +10,14 @@ export interface SpecDiagnostic {
 export class SpecError extends Error {
   override readonly name = 'SpecError';
   constructor(
-    message: string,
+    /** What was wrong, without the diagnostics that `message` appends to it. */
+    readonly summary: string,
     readonly diagnostics: SpecDiagnostic[] = [],
   ) {
     super(
       diagnostics.length === 0
-        ? message
-        : `${message}: ${diagnostics.map((d) => (d.path ? `${d.path}: ${d.message}` : d.message)).join('; ')}`,
+        ? summary
+        : `${summary}: ${diagnostics.map((d) => (d.path ? `${d.path}: ${d.message}` : d.message)).join('; ')}`,
     );
   }
 }

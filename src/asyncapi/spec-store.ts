@@ -1,8 +1,8 @@
 import type { ChannelContract } from './channel-contract';
 import { compileContracts } from './compile-contracts';
 import { ContractIndex } from './contract-index';
-import { parseSpec } from './parse-spec';
 import { SpecError, type SpecDiagnostic } from './spec-error';
+import { sharedSpecParser, type SpecParsing } from './spec-parser';
 
 /** What the store tells about a loaded spec. */
 export interface SpecSummary {
@@ -34,6 +34,9 @@ export class SpecStore {
   private index = new ContractIndex([]);
   private queue: Promise<unknown> = Promise.resolve();
   private readonly listeners: (() => void)[] = [];
+
+  /** `parse` defaults to the gateway's parser thread (see WorkerSpecParser). */
+  constructor(private readonly parse: SpecParsing = sharedSpecParser.parse) {}
 
   /** The contracts for the next produce request. */
   contracts(): ContractIndex {
@@ -81,14 +84,13 @@ export class SpecStore {
         { path: '', message: `'${id}' must match ${SPEC_ID_PATTERN.source}` },
       ]);
     }
-    const parsed = await parseSpec(text, id);
-    const contracts = compileContracts(id, parsed.document);
-    const info = parsed.document.info();
+    const outline = await this.parse(text, id);
+    const contracts = compileContracts(id, outline);
     const summary: SpecSummary = {
       id,
-      asyncapi: parsed.version,
-      title: info.title(),
-      version: info.version(),
+      asyncapi: outline.asyncapi,
+      title: outline.title,
+      version: outline.version,
       source,
       loadedAt: new Date().toISOString(),
       channels: contracts.map((c) => ({
@@ -97,7 +99,7 @@ export class SpecStore {
         messages: c.messages.map((m) => m.name),
         ...(c.failWhenInvalid === undefined ? {} : { failWhenInvalid: c.failWhenInvalid }),
       })),
-      warnings: parsed.warnings,
+      warnings: outline.warnings,
     };
     const created = !this.specs.has(id);
     // Re-inserting moves the spec to the end: the latest upload wins a topic claimed twice.

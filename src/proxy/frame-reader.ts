@@ -18,6 +18,14 @@ export interface FrameSink {
   frameRest(bytes: Buffer, remaining: number): void;
 }
 
+/**
+ * A frame payload this reader delivered, together with the size prefix in front of it, as one view
+ * of the same memory: forwarding an untouched frame then takes one buffer and no copy.
+ */
+export function withSizePrefix(payload: Buffer): Buffer {
+  return Buffer.from(payload.buffer, payload.byteOffset - 4, payload.length + 4);
+}
+
 /** Collects whole frames only (what `push` returns). */
 class FrameCollector implements FrameSink {
   frames: Buffer[] = [];

@@ -9,7 +9,7 @@ import {
   type ResponseWatch,
   type RequestRoute,
 } from './api-handler';
-import { FrameReader, type FrameSink } from './frame-reader';
+import { FrameReader, withSizePrefix, type FrameSink } from './frame-reader';
 
 /** One request waiting for its response to go back to the client. */
 interface InFlight {
@@ -18,6 +18,8 @@ interface InFlight {
   awaitingBroker: boolean;
   /** The payload to send to the client, once known. */
   response: Buffer | null;
+  /** True when `response` is the broker's frame as the reader delivered it (size prefix in front). */
+  responseUntouched: boolean;
   /** performance.now() when the request went upstream (for the round-trip histogram). */
   sentAt: number;
   /** What the request's handler asked to get back with the response. */
@@ -124,8 +126,17 @@ export class ProxyConnection implements ConnectionContext {
 
     client.setNoDelay(true);
     upstream.setNoDelay(true);
-    client.on('data', (chunk: Buffer) => this.onClientData(chunk));
-    upstream.on('data', (chunk: Buffer) => this.onUpstreamData(chunk));
+    client.on('data', (chunk: Buffer) => {
+      // Everything one chunk produces leaves in one write.
+      upstream.cork();
+      this.onClientData(chunk);
+      upstream.uncork();
+    });
+    upstream.on('data', (chunk: Buffer) => {
+      client.cork();
+      this.onUpstreamData(chunk);
+      client.uncork();
+    });
     client.on('drain', () => upstream.resume());
     upstream.on('drain', () => {
       if (this.mayReadClient()) client.resume();
@@ -291,10 +302,17 @@ export class ProxyConnection implements ConnectionContext {
     switch (decision.action) {
       case 'forward':
         if (decision.expectResponse) this.expectResponse(route, decision.exchange);
-        this.writeFrame(this.upstream, decision.frame ?? original, this.client);
+        if (decision.frame === undefined) this.write(this.upstream, withSizePrefix(original), this.client);
+        else this.writeFrame(this.upstream, decision.frame, this.client);
         return;
       case 'respond':
-        this.inFlight.push({ route, awaitingBroker: false, response: decision.response, sentAt: 0 });
+        this.inFlight.push({
+          route,
+          awaitingBroker: false,
+          response: decision.response,
+          responseUntouched: false,
+          sentAt: 0,
+        });
         this.flushResponses();
         return;
       case 'close':
@@ -305,7 +323,14 @@ export class ProxyConnection implements ConnectionContext {
   }
 
   private expectResponse(route: RequestRoute, exchange: unknown): void {
-    this.inFlight.push({ route, awaitingBroker: true, response: null, sentAt: performance.now(), exchange });
+    this.inFlight.push({
+      route,
+      awaitingBroker: true,
+      response: null,
+      responseUntouched: false,
+      sentAt: performance.now(),
+      exchange,
+    });
   }
 
   private onUpstreamData(chunk: Buffer): void {
@@ -439,6 +464,7 @@ export class ProxyConnection implements ConnectionContext {
     const handler = this.handlers[entry.route.apiKey];
     if (!handler?.onResponse) {
       entry.response = frame;
+      entry.responseUntouched = true;
       this.flushResponses();
       return;
     }
@@ -460,6 +486,7 @@ export class ProxyConnection implements ConnectionContext {
       return;
     }
     entry.response = rewritten;
+    entry.responseUntouched = rewritten === frame;
     this.flushResponses();
   }
 
@@ -468,7 +495,9 @@ export class ProxyConnection implements ConnectionContext {
     // A response still being streamed owns the client socket until its last byte.
     if (this.closed || this.responseStreaming) return;
     while (this.inFlight.length > 0 && this.inFlight[0].response !== null) {
-      this.writeFrame(this.client, this.inFlight.shift()!.response!, this.upstream);
+      const { response, responseUntouched } = this.inFlight.shift()!;
+      if (responseUntouched) this.write(this.client, withSizePrefix(response!), this.upstream);
+      else this.writeFrame(this.client, response!, this.upstream);
     }
     this.checkDrained();
   }

@@ -20,7 +20,7 @@ export type SpecParsing = (text: string, source: string) => Promise<SpecOutline>
 /** A worker that has parsed nothing for this long is stopped; the next document starts another. */
 const IDLE_MS = 30_000;
 /** A hostile document may exhaust the parser's heap, which then takes down only the worker. */
-const WORKER_HEAP_MB = 512;
+const DEFAULT_HEAP_MB = 512;
 
 interface Pending {
   resolve(outline: SpecOutline): void;
@@ -39,6 +39,9 @@ export class WorkerSpecParser {
   private readonly pending = new Map<number, Pending>();
   private nextId = 1;
   private idleTimer: NodeJS.Timeout | null = null;
+
+  /** @param heapMb the worker's old-generation limit */
+  constructor(private readonly heapMb = DEFAULT_HEAP_MB) {}
 
   readonly parse: SpecParsing = (text, source) =>
     new Promise<SpecOutline>((resolve, reject) => {
@@ -64,7 +67,7 @@ export class WorkerSpecParser {
 
   private start(): Worker {
     if (this.worker !== null) return this.worker;
-    const worker = spawnParserWorker();
+    const worker = spawnParserWorker(this.heapMb);
     worker.on('message', (reply: ParseReply) => this.settle(reply));
     worker.on('error', (error: Error) => {
       if (this.worker === worker) this.worker = null;
@@ -101,8 +104,8 @@ export class WorkerSpecParser {
   }
 }
 
-function spawnParserWorker(): Worker {
-  const options = { resourceLimits: { maxOldGenerationSizeMb: WORKER_HEAP_MB } };
+function spawnParserWorker(heapMb: number): Worker {
+  const options = { resourceLimits: { maxOldGenerationSizeMb: heapMb } };
   if (path.extname(__filename) === '.ts') {
     // Running from the TypeScript sources (the test runner): the worker compiles them as it loads.
     const entry = path.join(__dirname, 'spec-parser-worker.ts');

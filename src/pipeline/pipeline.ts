@@ -428,7 +428,8 @@ export class Pipeline {
         replacements.push({
           topicIndex: plan.topicIndex,
           partitionIndex: plan.partitionIndex,
-          records: Buffer.concat(parts),
+          // Producers send one batch per partition: that batch is the partition's records as it is.
+          records: parts.length === 1 ? parts[0] : Buffer.concat(parts),
         });
       }
     }

@@ -83,12 +83,15 @@ function reencodeRequest(
   route: RequestRoute,
   outcome: PipelineOutcome,
 ): Buffer {
+  // Sized for the new records (plus room for their length varints), so the encode never regrows.
+  let size = frame.length + 64;
   for (const replacement of outcome.replacements) {
-    request.topicData[replacement.topicIndex].partitionData[replacement.partitionIndex].records =
-      replacement.records;
+    const partition = request.topicData[replacement.topicIndex].partitionData[replacement.partitionIndex];
+    size += replacement.records.length - (partition.records?.length ?? 0);
+    partition.records = replacement.records;
   }
   if (outcome.emptied !== undefined) removeEmptied(request, outcome.emptied);
-  const writer = new Writer(frame.length + 1024);
+  const writer = new Writer(size);
   writer.raw(frame.subarray(0, header.bodyOffset));
   encodeProduceRequest(writer, request, route.apiVersion);
   return writer.result();

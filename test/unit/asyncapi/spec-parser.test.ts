@@ -66,4 +66,15 @@ components:
     await refused;
     await expect(parser.parse(demo, 'demo')).resolves.toMatchObject({ title: 'Event Gateway demo' });
   });
+
+  it('refuses the document, and recovers, when parsing exhausts the worker heap', async () => {
+    // Far too little for the parser itself: the worker dies on the first document.
+    const starved = new WorkerSpecParser(8);
+    const refused = await starved.parse(demo, 'demo').catch((error: unknown) => error);
+    expect(refused).toBeInstanceOf(SpecError);
+    expect((refused as SpecError).summary).toBe('the document could not be parsed');
+    expect((refused as SpecError).diagnostics[0].message).toMatch(/the parser (stopped|exited)/);
+    await starved.close();
+    await expect(parser.parse(demo, 'demo')).resolves.toMatchObject({ title: 'Event Gateway demo' });
+  });
 });

@@ -1229,17 +1229,8 @@ function apiKeysText(banner: string, apis: ApiEntry[]): string {
     const retired = RETIRED_FLEXIBLE_FROM[api.name];
     return retired === undefined ? 'null' : String(retired);
   };
-  const live = apis.filter((a) => a.module);
-  const imports = live.map((a) => {
-    const req = a.requestModel!.root.tsName;
-    const res = a.responseModel!.root.tsName;
-    return `import { decode${req}, encode${req}, decode${res}, encode${res} } from './${a.module}';`;
-  });
   const lines = [
     banner,
-    '',
-    "import type { Reader, Writer } from '../../primitives';",
-    ...imports,
     '',
     'export interface VersionRange {',
     '  readonly min: number;',
@@ -1303,6 +1294,27 @@ function apiKeysText(banner: string, apis: ApiEntry[]): string {
     '  if (version < info.response.min || version > info.response.max) return undefined;',
     '  return info.flexibleFrom !== null && version >= info.flexibleFrom ? 1 : 0;',
     '}',
+    '',
+  ];
+  return lines.join('\n');
+}
+
+/**
+ * The codec table, apart from the api-key table: it imports every API's module, which the proxy
+ * itself never needs all of (it loads only the few APIs it reads).
+ */
+function apiCodecsText(banner: string, apis: ApiEntry[]): string {
+  const live = apis.filter((a) => a.module);
+  const imports = live.map((a) => {
+    const req = a.requestModel!.root.tsName;
+    const res = a.responseModel!.root.tsName;
+    return `import { decode${req}, encode${req}, decode${res}, encode${res} } from './${a.module}';`;
+  });
+  const lines = [
+    banner,
+    '',
+    "import type { Reader, Writer } from '../../primitives';",
+    ...imports,
     '',
     '/**',
     ' * Body codecs of one API. Methods (not function properties) so that codecs of specific message',
@@ -1411,11 +1423,17 @@ function main(): void {
     modules.push(api.module);
   }
   writeFileSync(join(output, 'api-keys.ts'), apiKeysText(banner, apis));
+  writeFileSync(join(output, 'api-codecs.ts'), apiCodecsText(banner, apis));
   writeFileSync(
     join(output, 'index.ts'),
-    [banner, '', "export * from './api-keys';", ...modules.map((m) => `export * from './${m}';`), ''].join(
-      '\n',
-    ),
+    [
+      banner,
+      '',
+      "export * from './api-keys';",
+      "export * from './api-codecs';",
+      ...modules.map((m) => `export * from './${m}';`),
+      '',
+    ].join('\n'),
   );
   writeFileSync(join(output, 'schemas.json'), schemasText(kafkaVersion, schemas));
   const versions = apis.reduce((n, a) => {

@@ -1,5 +1,5 @@
 import { Counter, Gauge, Histogram, Registry, collectDefaultMetrics } from 'prom-client';
-import { apiKeyInfo } from '../protocol/messages';
+import { apiKeyInfo } from '../protocol/messages/generated/api-keys';
 import type { ConnectionObserver } from '../proxy/proxy-connection';
 
 /** Topics beyond this many distinct names share the label value "_other", so series stay bounded. */

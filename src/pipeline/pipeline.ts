@@ -1,5 +1,5 @@
 import { ErrorCode } from '../protocol/error-codes';
-import type { ProduceRequest } from '../protocol/messages';
+import type { ProduceRequest } from '../protocol/messages/generated/produce';
 import { ProtocolError } from '../protocol/primitives';
 import {
   BatchAttributes,

@@ -16,15 +16,9 @@
  * ProtocolError.
  */
 import { ProtocolError, type RawTaggedField, type Reader, type Writer } from './primitives';
-import {
-  apiKeyInfo,
-  decodeRequestHeaderData,
-  decodeResponseHeaderData,
-  encodeRequestHeaderData,
-  encodeResponseHeaderData,
-  requestHeaderVersion,
-  responseHeaderVersion,
-} from './messages/generated';
+import { apiKeyInfo, requestHeaderVersion, responseHeaderVersion } from './messages/generated/api-keys';
+import { decodeRequestHeaderData, encodeRequestHeaderData } from './messages/generated/request-header';
+import { decodeResponseHeaderData, encodeResponseHeaderData } from './messages/generated/response-header';
 import { NO_TAGGED_FIELDS } from './messages/runtime';
 
 /** The fixed-position fields of a request header: enough to route or forward a frame. */

@@ -1,12 +1,12 @@
 import type { Socket } from 'node:net';
 import { encodeRequestHeader } from '../protocol/headers';
+import { ApiKey } from '../protocol/messages/generated/api-keys';
 import {
-  ApiKey,
   createMetadataRequest,
   decodeMetadataResponse,
   encodeMetadataRequest,
-  ZERO_UUID,
-} from '../protocol/messages';
+} from '../protocol/messages/generated/metadata';
+import { ZERO_UUID } from '../protocol/messages/runtime';
 import { Writer } from '../protocol/primitives';
 import type { BrokerEndpoint } from './broker-directory';
 import { FrameReader } from './frame-reader';

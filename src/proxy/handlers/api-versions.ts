@@ -1,9 +1,8 @@
+import { apiKeyInfo, ApiKey } from '../../protocol/messages/generated/api-keys';
 import {
-  apiKeyInfo,
   decodeApiVersionsResponse,
   encodeApiVersionsResponse,
-  ApiKey,
-} from '../../protocol/messages';
+} from '../../protocol/messages/generated/api-versions';
 import type { ApiHandler } from '../api-handler';
 import { decodeResponse, encodeResponse } from './response-codec';
 

@@ -1,4 +1,7 @@
-import { decodeDescribeClusterResponse, encodeDescribeClusterResponse } from '../../protocol/messages';
+import {
+  decodeDescribeClusterResponse,
+  encodeDescribeClusterResponse,
+} from '../../protocol/messages/generated/describe-cluster';
 import type { ApiHandler } from '../api-handler';
 import { afterRegistering, rewriteAddresses, type AddressBook } from './address-book';
 import { decodeResponse, encodeResponse } from './response-codec';

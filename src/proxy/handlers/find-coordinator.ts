@@ -1,4 +1,7 @@
-import { decodeFindCoordinatorResponse, encodeFindCoordinatorResponse } from '../../protocol/messages';
+import {
+  decodeFindCoordinatorResponse,
+  encodeFindCoordinatorResponse,
+} from '../../protocol/messages/generated/find-coordinator';
 import type { ApiHandler } from '../api-handler';
 import { afterRegistering, rewriteAddresses, type AddressBook } from './address-book';
 import { decodeResponse, encodeResponse } from './response-codec';

@@ -1,10 +1,12 @@
+import { ApiKey } from '../../protocol/messages/generated/api-keys';
 import {
-  ApiKey,
   decodeShareAcknowledgeResponse,
-  decodeShareFetchResponse,
   encodeShareAcknowledgeResponse,
+} from '../../protocol/messages/generated/share-acknowledge';
+import {
+  decodeShareFetchResponse,
   encodeShareFetchResponse,
-} from '../../protocol/messages';
+} from '../../protocol/messages/generated/share-fetch';
 import { fetchResponseLayout } from '../../protocol/response-layouts';
 import type { ApiHandler, ApiHandlers } from '../api-handler';
 import type { AddressBook } from './address-book';

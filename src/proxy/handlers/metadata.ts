@@ -1,4 +1,5 @@
-import { decodeMetadataResponse, encodeMetadataResponse, ZERO_UUID } from '../../protocol/messages';
+import { decodeMetadataResponse, encodeMetadataResponse } from '../../protocol/messages/generated/metadata';
+import { ZERO_UUID } from '../../protocol/messages/runtime';
 import type { ApiHandler } from '../api-handler';
 import { afterRegistering, rewriteAddresses, type AddressBook } from './address-book';
 import { decodeResponse, encodeResponse } from './response-codec';

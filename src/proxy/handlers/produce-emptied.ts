@@ -4,7 +4,7 @@ import {
   decodeProduceResponse,
   encodeProduceResponse,
   type ProduceRequest,
-} from '../../protocol/messages';
+} from '../../protocol/messages/generated/produce';
 import type { RequestRoute } from '../api-handler';
 import { decodeResponse, encodeResponse } from './response-codec';
 

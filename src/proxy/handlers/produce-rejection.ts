@@ -5,7 +5,7 @@ import {
   createProduceResponseTopicProduceResponse,
   encodeProduceResponse,
   type ProduceRequest,
-} from '../../protocol/messages';
+} from '../../protocol/messages/generated/produce';
 import type { PartitionRejection } from '../../pipeline/pipeline';
 import type { RequestRoute } from '../api-handler';
 import { encodeResponse } from './response-codec';

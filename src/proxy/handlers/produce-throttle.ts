@@ -1,4 +1,8 @@
-import { decodeProduceResponse, encodeProduceResponse, type ProduceRequest } from '../../protocol/messages';
+import {
+  decodeProduceResponse,
+  encodeProduceResponse,
+  type ProduceRequest,
+} from '../../protocol/messages/generated/produce';
 import { readRecordBatches } from '../../protocol/records';
 import { ipOfHostPort } from '../../pipeline/throttle/client-address';
 import type { Admission, QuotaManager, TopicUsage } from '../../pipeline/throttle/quota-manager';

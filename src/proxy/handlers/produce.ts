@@ -1,6 +1,10 @@
 import { ErrorCode } from '../../protocol/error-codes';
 import { decodeRequestHeader, type RequestHeader } from '../../protocol/headers';
-import { decodeProduceRequest, encodeProduceRequest, type ProduceRequest } from '../../protocol/messages';
+import {
+  decodeProduceRequest,
+  encodeProduceRequest,
+  type ProduceRequest,
+} from '../../protocol/messages/generated/produce';
 import { produceResponseLayout } from '../../protocol/response-layouts';
 import { ProtocolError, Reader, Writer } from '../../protocol/primitives';
 import type { ProduceContext } from '../../pipeline/middleware';

@@ -2,6 +2,7 @@
 // (common/message/*.json in kafka-clients). Do not edit: change scripts/codegen/generate.ts and regenerate.
 
 export * from './api-keys';
+export * from './api-codecs';
 export * from './request-header';
 export * from './response-header';
 export * from './produce';

@@ -8,6 +8,7 @@ import { BrokerDirectory, type BrokerEndpoint } from './broker-directory';
 import { AuthenticationRequiredError } from './cluster-metadata';
 import type { AddressBook } from './handlers/address-book';
 import { ProxyConnection, type ConnectionObserver, type FrameTap } from './proxy-connection';
+import { RecycledReads } from './recycled-reads';
 import { UpstreamConnector } from './upstream-connector';
 
 /** Asks the cluster which brokers it has (and which topic ids it knows), through one of `candidates`. */
@@ -201,7 +202,8 @@ export class Gateway implements AddressBook {
     client.pause();
     client.on('error', () => undefined);
     const candidates = nodeId === undefined ? this.bootstrapCandidates() : [this.directory.broker(nodeId)!];
-    this.connectUpstream(candidates, 0)
+    const reads = this.config.kafka.tls.enabled ? undefined : new RecycledReads();
+    this.connectUpstream(candidates, 0, reads)
       .then((upstream) => {
         if (client.destroyed || this.stopping) {
           upstream.destroy();
@@ -213,6 +215,7 @@ export class Gateway implements AddressBook {
           listener,
           maxFrameBytes: this.config.listeners.maxFrameBytes,
           handlers: this.handlers,
+          upstreamReads: reads,
           frameTap: this.parts.frameTap,
           observer: this.parts.connectionObserver,
           logger: this.logger,
@@ -242,10 +245,14 @@ export class Gateway implements AddressBook {
     ];
   }
 
-  private connectUpstream(candidates: BrokerEndpoint[], index: number): Promise<Socket> {
+  private connectUpstream(
+    candidates: BrokerEndpoint[],
+    index: number,
+    reads: RecycledReads | undefined,
+  ): Promise<Socket> {
     const target = candidates[index];
     return new Promise<Socket>((resolve, reject) => {
-      const socket = this.connector.connect(target.host, target.port);
+      const socket = this.connector.connect(target.host, target.port, reads);
       const onError = (error: Error) => reject(error);
       socket.once('error', onError);
       socket.once(this.config.kafka.tls.enabled ? 'secureConnect' : 'connect', () => {
@@ -253,7 +260,7 @@ export class Gateway implements AddressBook {
         resolve(socket);
       });
     }).catch((error: Error) => {
-      if (index + 1 < candidates.length) return this.connectUpstream(candidates, index + 1);
+      if (index + 1 < candidates.length) return this.connectUpstream(candidates, index + 1, reads);
       throw new Error(`${target.host}:${target.port}: ${error.message}`);
     });
   }

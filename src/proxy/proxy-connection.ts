@@ -10,6 +10,7 @@ import {
   type RequestRoute,
 } from './api-handler';
 import { FrameReader, withSizePrefix, type FrameSink } from './frame-reader';
+import type { RecycledReads } from './recycled-reads';
 
 /** One request waiting for its response to go back to the client. */
 interface InFlight {
@@ -46,6 +47,8 @@ export interface ProxyConnectionOptions {
   onClose?: (connection: ProxyConnection) => void;
   /** Sees every frame as it arrived (client requests, broker responses): for capture and debugging. */
   frameTap?: FrameTap;
+  /** Set when `upstream` reads into recycled memory (its 'data' events are then not emitted). */
+  upstreamReads?: RecycledReads;
   observer?: ConnectionObserver;
 }
 
@@ -91,6 +94,8 @@ export class ProxyConnection implements ConnectionContext {
   private heldTail: Buffer[] = [];
   /** Set once shutdown asked this connection to stop reading; it never reads again. */
   private drainRequested = false;
+  /** Responses whose handler is still working on them asynchronously (they may hold read memory). */
+  private responsesInProgress = 0;
   private readonly requestSink: FrameSink = {
     frame: (payload) => this.onRequestFrame(payload),
     frameStart: (_size, head) => this.passRequest(head),
@@ -132,11 +137,20 @@ export class ProxyConnection implements ConnectionContext {
       this.onClientData(chunk);
       upstream.uncork();
     });
-    upstream.on('data', (chunk: Buffer) => {
-      client.cork();
-      this.onUpstreamData(chunk);
-      client.uncork();
-    });
+    if (options.upstreamReads === undefined) {
+      upstream.on('data', (chunk: Buffer) => {
+        client.cork();
+        this.onUpstreamData(chunk);
+        client.uncork();
+      });
+    } else {
+      options.upstreamReads.attach((chunk) => {
+        client.cork();
+        this.onUpstreamData(chunk);
+        client.uncork();
+        return this.keepsNoUpstreamBytes();
+      });
+    }
     client.on('drain', () => upstream.resume());
     upstream.on('drain', () => {
       if (this.mayReadClient()) client.resume();
@@ -435,7 +449,17 @@ export class ProxyConnection implements ConnectionContext {
       return;
     }
     if (replacement instanceof Promise) {
-      replacement.then(send, (error: unknown) => this.fail('broker', error));
+      this.responsesInProgress++;
+      replacement.then(
+        (settled) => {
+          this.responsesInProgress--;
+          send(settled);
+        },
+        (error: unknown) => {
+          this.responsesInProgress--;
+          this.fail('broker', error);
+        },
+      );
     } else {
       send(replacement);
     }
@@ -476,12 +500,17 @@ export class ProxyConnection implements ConnectionContext {
       return;
     }
     if (rewritten instanceof Promise) {
+      this.responsesInProgress++;
       rewritten.then(
         (payload) => {
+          this.responsesInProgress--;
           entry.response = payload;
           this.flushResponses();
         },
-        (error: unknown) => this.fail('broker', error),
+        (error: unknown) => {
+          this.responsesInProgress--;
+          this.fail('broker', error);
+        },
       );
       return;
     }
@@ -500,6 +529,19 @@ export class ProxyConnection implements ConnectionContext {
       else this.writeFrame(this.client, response!, this.upstream);
     }
     this.checkDrained();
+  }
+
+  /**
+   * Whether the bytes of the last read are free for the next one: all written to the client (none
+   * queued), and no part of them waiting in a frame being assembled, a held tail, a response
+   * waiting for its turn or one a handler is still working on.
+   */
+  private keepsNoUpstreamBytes(): boolean {
+    if (this.closed || this.client.writableLength > 0) return false;
+    if (this.responseFrames.bufferedBytes() > 0 || this.heldTail.length > 0 || this.responsesInProgress > 0)
+      return false;
+    for (const entry of this.inFlight) if (entry.response !== null) return false;
+    return true;
   }
 
   private checkDrained(): void {

@@ -2,6 +2,7 @@ import { readFileSync } from 'node:fs';
 import net, { type Socket } from 'node:net';
 import tls from 'node:tls';
 import type { TlsClientOptions } from '../config/gateway-config';
+import type { RecycledReads } from './recycled-reads';
 
 export interface UpstreamOptions {
   connectTimeoutMs: number;
@@ -27,7 +28,11 @@ export class UpstreamConnector {
       : null;
   }
 
-  connect(host: string, port: number): Socket {
+  /**
+   * With `reads`, a plain TCP socket delivers what it reads there (and emits no 'data' events);
+   * TLS sockets always emit 'data'.
+   */
+  connect(host: string, port: number, reads?: RecycledReads): Socket {
     const socket = this.tlsOptions
       ? tls.connect({
           ...this.tlsOptions,
@@ -35,7 +40,7 @@ export class UpstreamConnector {
           port,
           servername: this.options.tls.servername ?? (net.isIP(host) ? undefined : host),
         })
-      : net.connect({ host, port });
+      : net.connect({ host, port, ...(reads === undefined ? {} : { onread: reads.onread }) });
     socket.setTimeout(this.options.connectTimeoutMs, () => {
       socket.destroy(
         new Error(`connecting to broker ${host}:${port} timed out after ${this.options.connectTimeoutMs} ms`),

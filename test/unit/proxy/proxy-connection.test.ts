@@ -18,6 +18,7 @@ import { Reader, Writer } from '../../../src/protocol/primitives';
 import { createApiHandlers } from '../../../src/proxy/handlers';
 import type { AddressBook } from '../../../src/proxy/handlers/address-book';
 import { ProxyConnection } from '../../../src/proxy/proxy-connection';
+import { RecycledReads } from '../../../src/proxy/recycled-reads';
 import { createLogger } from '../../../src/observability/logger';
 import { produceFrame } from '../support/produce-frames';
 
@@ -91,7 +92,7 @@ interface Rig {
   close(): Promise<void>;
 }
 
-async function rig(): Promise<Rig> {
+async function rig(recycled: boolean): Promise<Rig> {
   const brokerServer: Server = net.createServer();
   brokerServer.listen(0, '127.0.0.1');
   await once(brokerServer, 'listening');
@@ -102,8 +103,11 @@ async function rig(): Promise<Rig> {
   const logger = createLogger('debug', logs);
   const brokerSide = once(brokerServer, 'connection') as Promise<[Socket]>;
   gatewayServer.on('connection', (socket: Socket) => {
-    const upstream = net.connect((brokerServer.address() as AddressInfo).port, '127.0.0.1');
+    const port = (brokerServer.address() as AddressInfo).port;
+    const reads = recycled ? new RecycledReads() : undefined;
+    const upstream = net.connect({ port, host: '127.0.0.1', ...(reads ? { onread: reads.onread } : {}) });
     new ProxyConnection(socket, upstream, {
+      upstreamReads: reads,
       id: 1,
       listener: 'bootstrap',
       maxFrameBytes: 10 * 1024 * 1024,
@@ -179,7 +183,10 @@ function fetchResponse(
   return sized(writer.result());
 }
 
-describe('ProxyConnection cut-through', () => {
+describe.each([
+  ['reading into fresh buffers', false],
+  ['reading broker bytes into recycled memory', true],
+])('ProxyConnection cut-through, %s', (_mode, recycled) => {
   let current: Rig | undefined;
   afterEach(async () => {
     await current?.close();
@@ -187,7 +194,7 @@ describe('ProxyConnection cut-through', () => {
   });
 
   it('sends a large produce request upstream while it is still arriving, byte for byte', async () => {
-    const r = (current = await rig());
+    const r = (current = await rig(recycled));
     const request = sized(
       produceFrame(9, [{ topic: 'orders', partition: 0, records: Buffer.alloc(200_000, 7) }], 1),
     );
@@ -207,7 +214,7 @@ describe('ProxyConnection cut-through', () => {
   });
 
   it('streams a large Fetch v16+ response and rewrites its node endpoints in place', async () => {
-    const r = (current = await rig());
+    const r = (current = await rig(recycled));
     r.client.write(fetchRequest(17, 41));
     await r.atBroker.atLeast(1);
     const response = fetchResponse(41, 17, 300_000, 'kafka-2.brokers.example.internal');
@@ -227,7 +234,7 @@ describe('ProxyConnection cut-through', () => {
   });
 
   it('keeps responses in order behind a streamed one', async () => {
-    const r = (current = await rig());
+    const r = (current = await rig(recycled));
     r.client.write(Buffer.concat([fetchRequest(17, 1), fetchRequest(17, 2)]));
     await r.atBroker.atLeast(2 * fetchRequest(17, 1).length);
     const first = fetchResponse(1, 17, 200_000);
@@ -238,8 +245,29 @@ describe('ProxyConnection cut-through', () => {
     expectSameBytes(await r.fromClient.atLeast(first.length + second.length), Buffer.concat([first, second]));
   });
 
+  it('delivers every byte intact to a client that stops reading for a while', async () => {
+    const r = (current = await rig(recycled));
+    r.client.pause();
+    // More than the kernel's socket buffers hold, so that writes to the client queue in the gateway.
+    const count = 8;
+    const requests = Array.from({ length: count }, (_, i) => fetchRequest(17, 100 + i));
+    r.client.write(Buffer.concat(requests));
+    await r.atBroker.atLeast(requests.reduce((sum, q) => sum + q.length, 0));
+    // Distinct contents per response, so that memory reused too early would show.
+    const responses = requests.map((_, i) => {
+      const response = fetchResponse(100 + i, 17, 4_000_000 + i * 1000);
+      response.fill(0x30 + i, 200, response.length - 10);
+      return response;
+    });
+    for (const response of responses) r.broker.write(response);
+    await new Promise((resolve) => setTimeout(resolve, 500));
+    r.client.resume();
+    const all = Buffer.concat(responses);
+    expectSameBytes(await r.fromClient.atLeast(all.length), all);
+  });
+
   it('closes the connection when endpoints cannot be rewritten in the space the broker used', async () => {
-    const r = (current = await rig());
+    const r = (current = await rig(recycled));
     r.client.write(fetchRequest(17, 5));
     await r.atBroker.atLeast(1);
     const response = fetchResponse(5, 17, 100_000, 'k');

@@ -229,10 +229,21 @@ async function createTopics(topics: string[]): Promise<void> {
   const admin = kafkaClient(BOOTSTRAP, 'validation-bench').admin();
   await admin.connect();
   try {
-    await admin.createTopics({
-      topics: topics.map((topic) => ({ topic, numPartitions: PARTITIONS, replicationFactor: 1 })),
-      waitForLeaders: true,
-    });
+    // A broker that has just started may not host the new partitions yet when their leaders are
+    // first asked for; creating again (existing topics are skipped) waits for them once more.
+    for (let attempt = 1; ; attempt++) {
+      try {
+        await admin.createTopics({
+          topics: topics.map((topic) => ({ topic, numPartitions: PARTITIONS, replicationFactor: 1 })),
+          waitForLeaders: true,
+        });
+        return;
+      } catch (error) {
+        if (attempt === 5) throw error;
+        log(`creating topics: ${(error as Error).message}; trying again`);
+        await new Promise((resolve) => setTimeout(resolve, 2_000));
+      }
+    }
   } finally {
     await admin.disconnect();
   }

@@ -3,7 +3,7 @@ SHELL := /bin/bash
 BROKERS ?= 1
 KAFKA := scripts/kafka.sh
 
-.PHONY: demo test test-unit test-integration install build lint format kafka-fetch kafka-up kafka-down kafka-status codegen bench clean
+.PHONY: demo test test-lts test-unit test-integration install build lint format kafka-fetch kafka-up kafka-down kafka-status codegen bench clean
 
 node_modules/.installed: package.json package-lock.json
 	npm ci --no-audit --no-fund
@@ -28,6 +28,13 @@ test: install
 	npm run lint
 	npm run test:unit
 	scripts/with-kafka.sh npm run test:integration
+
+# The same suite on the current Node.js LTS (installed into .node/ on first use).
+test-lts: install
+	$(KAFKA) fetch
+	$(KAFKA) ensure-kcat
+	scripts/with-node-lts.sh npm run test:unit
+	scripts/with-node-lts.sh scripts/with-kafka.sh npm run test:integration
 
 test-unit: install
 	npm run test:unit

@@ -6,7 +6,7 @@
 # gateway is what the gateway's own work costs; the gap between direct and relay is what any extra
 # process in the path costs when broker, client and proxy share the cores.
 #
-#   bench/relay-floor.sh        (also run by `make bench`)
+#   bench/relay-floor.sh        (also run by `make bench`; writes bench/results/relay-floor.md)
 #
 # Environment: BENCH_RECORDS (200000), BENCH_RECORD_SIZE (1024), BENCH_ROUNDS (3; the median run is reported),
 # BENCH_SKIP_BUILD=1 to reuse dist/. Starts and removes its own one-node cluster on port 9692.
@@ -118,6 +118,12 @@ done
 [[ -n "${RELAY_FLOOR_RUNS:-}" ]] && cp "$work/runs" "$RELAY_FLOOR_RUNS"
 
 # Per kind and path: the median run (robust to the odd stall on a shared machine) and its CPU.
+RESULTS="$ROOT/bench/results/relay-floor.md"
+{
+  echo "# Proxying floor: direct, bare TCP relay, gateway"
+  echo
+  echo "$(date -u +%Y-%m-%dT%H:%M:%SZ) · $(nproc) CPUs · load average $(cut -d' ' -f1-3 /proc/loadavg) · Node $(node --version) · written by bench/relay-floor.sh"
+  echo
 awk -v records="$RECORDS" '
   { key = $1 " " $2; n[key]++; rps[key, n[key]] = $3; cpu[key, n[key]] = $4 }
   function median(key,   i, j, t, v, c, m) {
@@ -138,5 +144,16 @@ awk -v records="$RECORDS" '
       printf "| %s | bare TCP relay | %.0f | %.2f | %s |\n", kinds[k], r, r / d, medcpu[kinds[k] " relay"]
       printf "| %s | gateway, no middlewares | %.0f | %.2f | %s |\n", kinds[k], g, g / d, medcpu[kinds[k] " gateway"]
     }
-    printf "\n%d records of %d B per run; ProducerPerformance acks=1 linger.ms=5, 3 partitions; ConsumerPerformance with default settings.\n", records, '"$RECORD_SIZE"'
+    printf "\n%d records of %d B per run, median of the rounds; ProducerPerformance acks=1 linger.ms=5, 3 partitions; ConsumerPerformance with default settings.\n", records, '"$RECORD_SIZE"'
   }' "$work/runs"
+  echo
+  echo "<details><summary>Every run (kind, path, records/s, proxy CPU s)</summary>"
+  echo
+  echo '```'
+  cat "$work/runs"
+  echo '```'
+  echo
+  echo "</details>"
+} >"$RESULTS"
+(cd "$ROOT" && npx --no-install prettier --write "$RESULTS" >/dev/null 2>&1) || log "prettier unavailable; table left unformatted"
+cat "$RESULTS"

@@ -1,6 +1,7 @@
 import { ProtocolError, Reader, Writer, type RawTaggedField } from '../../protocol/primitives';
+import { withApi } from '../../protocol/messages/runtime';
 import { TaggedTailScanner, type Layout } from '../../protocol/tagged-tail';
-import type { ApiHandler, ResponseWatch, RequestRoute } from '../api-handler';
+import type { ApiHandler, ResponseWatch } from '../api-handler';
 import type { BrokerEndpoint } from '../broker-directory';
 import { afterRegistering, rewriteAddresses, type AddressBook, type AddressField } from './address-book';
 import { decodeResponse, encodeResponse, type BodyDecoder, type BodyEncoder } from './response-codec';
@@ -18,10 +19,6 @@ interface NodeEndpoint extends AddressField {
   nodeId: number;
   rack: string | null;
   unknownTaggedFields: RawTaggedField[];
-}
-
-function withApi(error: unknown, route: RequestRoute): unknown {
-  return error instanceof ProtocolError ? error.withApi(route.apiKey, route.apiVersion) : error;
 }
 
 function readNodeEndpoints(data: Buffer): NodeEndpoint[] {
@@ -138,7 +135,7 @@ export function tailEndpointsHandler(
         const payload = Buffer.concat([frame.subarray(0, tailAt), encodeTags(rewritten.fields)]);
         return afterRegistering(book, rewritten.endpoints, payload);
       } catch (error) {
-        throw withApi(error, route);
+        throw withApi(error, route.apiKey, route.apiVersion);
       }
     },
     watchResponse(route): ResponseWatch | undefined {
@@ -150,7 +147,7 @@ export function tailEndpointsHandler(
           try {
             return scanner.push(bytes);
           } catch (error) {
-            throw withApi(error, route);
+            throw withApi(error, route.apiKey, route.apiVersion);
           }
         },
         finish(tail) {
@@ -161,7 +158,7 @@ export function tailEndpointsHandler(
             const padded = encodeTagsPadded(rewritten.fields, tail.length);
             return padded === null ? null : afterRegistering(book, rewritten.endpoints, padded);
           } catch (error) {
-            throw withApi(error, route);
+            throw withApi(error, route.apiKey, route.apiVersion);
           }
         },
       };

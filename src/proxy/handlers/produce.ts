@@ -1,4 +1,5 @@
 import { ErrorCode } from '../../protocol/error-codes';
+import { withApi } from '../../protocol/messages/runtime';
 import { decodeRequestHeader, type RequestHeader } from '../../protocol/headers';
 import {
   decodeProduceRequest,
@@ -6,7 +7,7 @@ import {
   type ProduceRequest,
 } from '../../protocol/messages/generated/produce';
 import { produceResponseLayout } from '../../protocol/response-layouts';
-import { ProtocolError, Reader, Writer } from '../../protocol/primitives';
+import { Reader, Writer } from '../../protocol/primitives';
 import type { ProduceContext } from '../../pipeline/middleware';
 import type { PartitionRejection, Pipeline, PipelineOutcome, RecordTally } from '../../pipeline/pipeline';
 import type { ApiHandler, RequestDecision, RequestRoute } from '../api-handler';
@@ -26,10 +27,6 @@ const FORWARD_WITH_RESPONSE: RequestDecision = Object.freeze({ action: 'forward'
 const FORWARD_WITHOUT_RESPONSE: RequestDecision = Object.freeze({ action: 'forward', expectResponse: false });
 const NOTHING_TO_CHANGE: PipelineOutcome = { rejections: [], replacements: [], emptied: [], tally: [] };
 
-function withApi(error: unknown, route: RequestRoute): unknown {
-  return error instanceof ProtocolError ? error.withApi(route.apiKey, route.apiVersion) : error;
-}
-
 /**
  * Reads a produce request's acks without decoding its records: transactional id and acks come
  * first in the body of every version.
@@ -42,7 +39,7 @@ export function readProduceAcks(frame: Buffer, route: RequestRoute): number {
     else reader.nullableString();
     return reader.int16();
   } catch (error) {
-    throw withApi(error, route);
+    throw withApi(error, route.apiKey, route.apiVersion);
   }
 }
 
@@ -143,7 +140,7 @@ export function produceHandler(options: ProduceHandlerOptions): ApiHandler {
         header = decodeRequestHeader(reader);
         request = decodeProduceRequest(reader, route.apiVersion);
       } catch (error) {
-        throw withApi(error, route);
+        throw withApi(error, route.apiKey, route.apiVersion);
       }
       connection.clientId = header.clientId;
       const topicNames: string[] = [];

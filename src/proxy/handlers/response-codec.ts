@@ -1,6 +1,7 @@
 import { decodeResponseHeader, encodeResponseHeader, type ResponseHeader } from '../../protocol/headers';
 import { ProtocolError, Reader, Writer } from '../../protocol/primitives';
 import type { RequestRoute } from '../api-handler';
+import { withApi } from '../../protocol/messages/runtime';
 
 export type BodyDecoder<T> = (reader: Reader, version: number) => T;
 export type BodyEncoder<T> = (writer: Writer, message: T, version: number) => void;
@@ -24,7 +25,7 @@ export function decodeResponse<T>(
       throw new ProtocolError(`${reader.remaining()} trailing bytes after the response`, reader.offset);
     return { header, body };
   } catch (error) {
-    throw error instanceof ProtocolError ? error.withApi(route.apiKey, route.apiVersion) : error;
+    throw withApi(error, route.apiKey, route.apiVersion);
   }
 }
 

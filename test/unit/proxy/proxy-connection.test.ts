@@ -9,10 +9,12 @@ import {
   ApiKey,
   createFetchResponse,
   createProduceResponse,
+  createProduceResponsePartitionProduceResponse,
   decodeFetchResponse,
   encodeFetchResponse,
   encodeProduceResponse,
   type FetchResponse,
+  ZERO_UUID,
 } from '../../../src/protocol/messages';
 import { Reader, Writer } from '../../../src/protocol/primitives';
 import { createApiHandlers } from '../../../src/proxy/handlers';
@@ -264,6 +266,39 @@ describe.each([
     r.client.resume();
     const all = Buffer.concat(responses);
     expectSameBytes(await r.fromClient.atLeast(all.length), all);
+  });
+
+  it('assembles a response that spans reads from intact pieces', async () => {
+    const r = (current = await rig(recycled));
+    // A Produce response is held whole (its handler reads it), so its first piece waits for the next read.
+    const request = sized(
+      produceFrame(9, [{ topic: 'orders', partition: 0, records: Buffer.alloc(100, 1) }], 1),
+    );
+    r.client.write(request);
+    await r.atBroker.atLeast(request.length);
+    const response = createProduceResponse();
+    response.responses = [
+      {
+        name: 'orders',
+        topicId: ZERO_UUID,
+        partitionResponses: Array.from({ length: 200 }, (_, index) => ({
+          ...createProduceResponsePartitionProduceResponse(),
+          index,
+          baseOffset: BigInt(index * 1000),
+          errorMessage: `partition ${index}`,
+        })),
+        unknownTaggedFields: [],
+      },
+    ];
+    const writer = new Writer();
+    encodeResponseHeader(writer, { correlationId: 7 }, ApiKey.Produce, 9);
+    encodeProduceResponse(writer, response, 9);
+    const answer = sized(writer.result());
+    const cut = Math.floor(answer.length / 2);
+    r.broker.write(answer.subarray(0, cut));
+    await new Promise((resolve) => setTimeout(resolve, 50));
+    r.broker.write(answer.subarray(cut));
+    expectSameBytes(await r.fromClient.atLeast(answer.length), answer);
   });
 
   it('closes the connection when endpoints cannot be rewritten in the space the broker used', async () => {

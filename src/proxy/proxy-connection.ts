@@ -448,21 +448,8 @@ export class ProxyConnection implements ConnectionContext {
       this.fail('broker', error);
       return;
     }
-    if (replacement instanceof Promise) {
-      this.responsesInProgress++;
-      replacement.then(
-        (settled) => {
-          this.responsesInProgress--;
-          send(settled);
-        },
-        (error: unknown) => {
-          this.responsesInProgress--;
-          this.fail('broker', error);
-        },
-      );
-    } else {
-      send(replacement);
-    }
+    if (replacement instanceof Promise) this.whenSettled(replacement, send);
+    else send(replacement);
   }
 
   private handleResponse(frame: Buffer): void {
@@ -500,23 +487,33 @@ export class ProxyConnection implements ConnectionContext {
       return;
     }
     if (rewritten instanceof Promise) {
-      this.responsesInProgress++;
-      rewritten.then(
-        (payload) => {
-          this.responsesInProgress--;
-          entry.response = payload;
-          this.flushResponses();
-        },
-        (error: unknown) => {
-          this.responsesInProgress--;
-          this.fail('broker', error);
-        },
-      );
+      this.whenSettled(rewritten, (payload) => {
+        entry.response = payload;
+        this.flushResponses();
+      });
       return;
     }
     entry.response = rewritten;
     entry.responseUntouched = rewritten === frame;
     this.flushResponses();
+  }
+
+  /**
+   * Continues with a response a handler finishes asynchronously. Until then it may hold bytes of
+   * the read it came in (see keepsNoUpstreamBytes); a failure closes the connection.
+   */
+  private whenSettled<T>(pending: Promise<T>, then: (value: T) => void): void {
+    this.responsesInProgress++;
+    pending.then(
+      (value) => {
+        this.responsesInProgress--;
+        then(value);
+      },
+      (error: unknown) => {
+        this.responsesInProgress--;
+        this.fail('broker', error);
+      },
+    );
   }
 
   /** Sends every response at the head of the queue that is ready, preserving request order. */

@@ -39,9 +39,9 @@ import {
   type RecordBatch,
 } from '../../../src/protocol/records';
 import type { ConnectionContext, RequestDecision, RequestRoute } from '../../../src/proxy/api-handler';
-import type { AddressBook } from '../../../src/proxy/handlers/address-book';
 import { produceHandler } from '../../../src/proxy/handlers/produce';
 import { decodeProduceFrame, produceFrame } from '../support/produce-frames';
+import { staticAddressBook } from '../support/address-book';
 
 const BASE_TIMESTAMP = 1_700_000_000_000n;
 
@@ -77,13 +77,7 @@ function batch(values: (string | null)[], options: BatchOptions = {}): Buffer {
   );
 }
 
-const book: AddressBook = {
-  advertisedHost: '127.0.0.1',
-  gatewayPortFor: (id) => 30000 + id,
-  registerBrokers: () => undefined,
-  rememberTopic: () => undefined,
-  topicName: () => undefined,
-};
+const book = staticAddressBook();
 
 function connection(): ConnectionContext {
   return {
@@ -288,7 +282,7 @@ describe('drop', () => {
 
   test('Produce v13 names topics by id: the emptied partition is answered under its topic id', async () => {
     const ordersId = '0123456789abcdef0123456789abcdef';
-    const byId: AddressBook = { ...book, topicName: (id) => (id === ordersId ? 'orders' : undefined) };
+    const byId = { ...book, topicName: (id: string) => (id === ordersId ? 'orders' : undefined) };
     const handler = produceHandler({ book: byId, pipeline: () => new Pipeline([dropTest]) });
     const route: RequestRoute = { apiKey: ApiKey.Produce, apiVersion: 13, correlationId: 7 };
     const context = connection();

@@ -16,9 +16,9 @@ import type { Middleware } from '../../../src/pipeline/middleware';
 import { Pipeline } from '../../../src/pipeline/pipeline';
 import { VALIDATION_ERROR_HEADER, validationMiddleware } from '../../../src/pipeline/validation-middleware';
 import type { ConnectionContext, RequestDecision, RequestRoute } from '../../../src/proxy/api-handler';
-import type { AddressBook } from '../../../src/proxy/handlers/address-book';
 import { produceHandler } from '../../../src/proxy/handlers/produce';
 import { decodeProduceFrame, produceFrame } from '../support/produce-frames';
+import { staticAddressBook } from '../support/address-book';
 
 const TOPIC = 'event-gateway-demo';
 const GZIP = 1;
@@ -47,13 +47,7 @@ function batch(values: (string | null)[], attributes = 0, producerId = -1n, base
   );
 }
 
-const book: AddressBook = {
-  advertisedHost: '127.0.0.1',
-  gatewayPortFor: (id) => 30000 + id,
-  registerBrokers: () => undefined,
-  rememberTopic: () => undefined,
-  topicName: () => undefined,
-};
+const book = staticAddressBook();
 
 const connection: ConnectionContext = {
   id: 1,

@@ -19,20 +19,14 @@ import {
 import { Writer } from '../../../src/protocol/primitives';
 import { encodeRecordBatch } from '../../../src/protocol/records';
 import type { ConnectionContext, RequestDecision, RequestRoute } from '../../../src/proxy/api-handler';
-import type { AddressBook } from '../../../src/proxy/handlers/address-book';
 import { produceHandler } from '../../../src/proxy/handlers/produce';
 import { decodeResponse, encodeResponse } from '../../../src/proxy/handlers/response-codec';
+import { staticAddressBook } from '../support/address-book';
 
 const TOPIC = 'metered';
 const CLIENT_ID = 'metered-client';
 
-const book: AddressBook = {
-  advertisedHost: '127.0.0.1',
-  gatewayPortFor: (id) => 30000 + id,
-  registerBrokers: () => undefined,
-  rememberTopic: () => undefined,
-  topicName: () => undefined,
-};
+const book = staticAddressBook();
 
 /** A batch of one record whose value is `size` bytes. */
 function batchOf(size: number): Buffer {

@@ -14,26 +14,22 @@ import {
   encodeFetchResponse,
   encodeProduceResponse,
   type FetchResponse,
+  type ProduceResponse,
   ZERO_UUID,
 } from '../../../src/protocol/messages';
 import { Reader, Writer } from '../../../src/protocol/primitives';
 import { createApiHandlers } from '../../../src/proxy/handlers';
-import type { AddressBook } from '../../../src/proxy/handlers/address-book';
 import { ProxyConnection } from '../../../src/proxy/proxy-connection';
 import { RecycledReads } from '../../../src/proxy/recycled-reads';
 import { createLogger } from '../../../src/observability/logger';
+import { CapturedLogs } from '../../support/captured-logs';
 import { produceFrame } from '../support/produce-frames';
+import { staticAddressBook } from '../support/address-book';
 
 // One ProxyConnection between a real client socket and a scripted broker on loopback: enough to
 // see when bytes move, which is what cut-through is about.
 
-const book: AddressBook = {
-  advertisedHost: 'gw',
-  gatewayPortFor: (id) => 20473 + id,
-  registerBrokers: () => undefined,
-  rememberTopic: () => undefined,
-  topicName: () => undefined,
-};
+const book = staticAddressBook('gw', 20473);
 
 /** Buffers compared as bytes: jest's deep equality walks them element by element, far too slowly. */
 function expectSameBytes(actual: Buffer, expected: Buffer): void {
@@ -41,22 +37,18 @@ function expectSameBytes(actual: Buffer, expected: Buffer): void {
   expect(actual.equals(expected)).toBe(true);
 }
 
-/** Log lines, parsed, for assertions. */
-class CapturedLogs {
-  readonly lines: { msg: string }[] = [];
-  write(text: string): void {
-    for (const line of text.split('\n'))
-      if (line.trim() !== '') this.lines.push(JSON.parse(line) as { msg: string });
-  }
-  messages(): string[] {
-    return this.lines.map((line) => line.msg);
-  }
-}
-
 function sized(payload: Buffer): Buffer {
   const size = Buffer.alloc(4);
   size.writeInt32BE(payload.length, 0);
   return Buffer.concat([size, payload]);
+}
+
+/** A Produce v9 response to correlation id 7 (what produceFrame sends), size prefix included. */
+function produceAnswer(response: ProduceResponse): Buffer {
+  const writer = new Writer();
+  encodeResponseHeader(writer, { correlationId: 7 }, ApiKey.Produce, 9);
+  encodeProduceResponse(writer, response, 9);
+  return sized(writer.result());
 }
 
 /** Collects what arrives on a socket and lets a test wait for a byte count. */
@@ -207,10 +199,7 @@ describe.each([
     r.client.write(request.subarray(20_000));
     expectSameBytes(await r.atBroker.atLeast(request.length), request);
 
-    const response = new Writer();
-    encodeResponseHeader(response, { correlationId: 7 }, ApiKey.Produce, 9);
-    encodeProduceResponse(response, createProduceResponse(), 9);
-    const answer = sized(response.result());
+    const answer = produceAnswer(createProduceResponse());
     r.broker.write(answer);
     expectSameBytes(await r.fromClient.atLeast(answer.length), answer);
   });
@@ -290,10 +279,7 @@ describe.each([
         unknownTaggedFields: [],
       },
     ];
-    const writer = new Writer();
-    encodeResponseHeader(writer, { correlationId: 7 }, ApiKey.Produce, 9);
-    encodeProduceResponse(writer, response, 9);
-    const answer = sized(writer.result());
+    const answer = produceAnswer(response);
     const cut = Math.floor(answer.length / 2);
     r.broker.write(answer.subarray(0, cut));
     await new Promise((resolve) => setTimeout(resolve, 50));
@@ -311,7 +297,7 @@ describe.each([
     r.broker.write(response.subarray(30_000));
     await once(r.client, 'close');
     expect(r.fromClient.length).toBeLessThan(response.length);
-    expect(r.logs.messages()).toContain(
+    expect(r.logs.lines.map((line) => line.msg)).toContain(
       'a streamed response could not be rewritten in place; closing the connection so that the client retries',
     );
   });

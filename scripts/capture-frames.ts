@@ -11,7 +11,6 @@
  * payloads without the size prefix) plus <client>/manifest.json. Each client's folder is replaced
  * as a whole, so files of an earlier run never linger.
  */
-import { spawn } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
 import { mkdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import * as path from 'node:path';
@@ -21,6 +20,8 @@ import { startGateway } from '../src/main';
 import { decodeResponseHeader, type RequestRoute } from '../src/protocol/headers';
 import { apiKeyInfo, decodeMetadataResponse, ZERO_UUID } from '../src/protocol/messages';
 import { Reader } from '../src/protocol/primitives';
+import { run } from '../test/integration/support/kafka-harness';
+import type { FrameEntry, FrameManifest, ProducedRecord } from '../test/support/frame-manifest';
 
 const ROOT = path.resolve(__dirname, '..');
 const OUT_DIR = path.join(ROOT, 'test', 'fixtures', 'frames');
@@ -44,43 +45,11 @@ const KCAT_CLIENT_ID = 'rdkafka';
 const JAVA_PRODUCER_CLIENT_ID = 'console-producer';
 const JAVA_CONSUMER_CLIENT_ID = 'console-consumer';
 
-interface ProducedRecord {
-  key: string | null;
-  value: string | null;
-  headers: { key: string; value: string | null }[];
-}
-
-interface FrameEntry {
-  file: string;
-  direction: 'request' | 'response';
-  apiKey: number;
-  apiName: string;
-  apiVersion: number;
-  correlationId: number;
-  bytes: number;
-}
-
 interface CapturedFrame {
   route: RequestRoute;
   direction: 'request' | 'response';
   apiName: string;
   data: Buffer;
-}
-
-interface Manifest {
-  client: string;
-  software: string;
-  capturedAt: string;
-  /** The broker the gateway forwarded to; Metadata responses carry it before the address rewrite. */
-  broker: { nodeId: number; host: string; port: number; kafkaVersion: string };
-  /** Every client id the client's requests may carry, and the one its Produce requests carry. */
-  clientIds: string[];
-  producerClientId: string;
-  topic: { name: string; topicId: string | null; partitions: number };
-  groupId: string | null;
-  produced: ProducedRecord[];
-  consumed: number;
-  frames: FrameEntry[];
 }
 
 /**
@@ -184,48 +153,6 @@ class FrameRecorder {
   }
 }
 
-interface RunResult {
-  code: number;
-  stdout: string;
-  stderr: string;
-}
-
-/** Runs a program to completion, killing it at the timeout so a stuck client fails the capture. */
-function run(command: string, args: readonly string[], input = '', timeoutMs = 60_000): Promise<RunResult> {
-  return new Promise((resolve, reject) => {
-    const child = spawn(command, args, { cwd: ROOT, stdio: ['pipe', 'pipe', 'pipe'] });
-    const stdout: Buffer[] = [];
-    const stderr: Buffer[] = [];
-    let timedOut = false;
-    const timer = setTimeout(() => {
-      timedOut = true;
-      child.kill('SIGKILL');
-    }, timeoutMs);
-    child.stdout.on('data', (chunk: Buffer) => stdout.push(chunk));
-    child.stderr.on('data', (chunk: Buffer) => stderr.push(chunk));
-    child.on('error', (error) => {
-      clearTimeout(timer);
-      reject(error);
-    });
-    child.on('close', (code, signal) => {
-      clearTimeout(timer);
-      const result = {
-        code: code ?? -1,
-        stdout: Buffer.concat(stdout).toString('utf8'),
-        stderr: Buffer.concat(stderr).toString('utf8'),
-      };
-      if (timedOut || result.code !== 0) {
-        const why = timedOut ? `timed out after ${timeoutMs} ms` : `exited with ${signal ?? result.code}`;
-        reject(new Error(`${command} ${args.join(' ')} ${why}\n${result.stderr}${result.stdout}`));
-        return;
-      }
-      resolve(result);
-    });
-    child.stdin.on('error', () => undefined);
-    child.stdin.end(input);
-  });
-}
-
 const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
 
 function freshName(prefix: string): string {
@@ -295,7 +222,7 @@ async function runKcat(): Promise<ClientRun> {
       '-X',
       'linger.ms=300',
     ],
-    lines,
+    { input: lines, timeoutMs: 60_000 },
   );
   await run('kcat', ['-b', GATEWAY, '-L', '-t', topic]);
   const consumed = await run('kcat', [
@@ -442,8 +369,7 @@ async function runJava(kafkaVersion: string): Promise<ClientRun> {
       '--reader-property',
       'parse.headers=true',
     ],
-    lines,
-    120_000,
+    { input: lines, timeoutMs: 120_000 },
   );
   const consumed = await run(
     KAFKA_SH,
@@ -463,8 +389,7 @@ async function runJava(kafkaVersion: string): Promise<ClientRun> {
       '--consumer-property',
       'heartbeat.interval.ms=300',
     ],
-    '',
-    120_000,
+    { timeoutMs: 120_000 },
   );
   expectConsumed('the console consumer', consumed.stdout, produced);
   return {
@@ -493,14 +418,14 @@ function writeClient(
   captured: ReturnType<FrameRecorder['end']>,
   recorder: FrameRecorder,
   kafkaVersion: string,
-): Manifest {
+): FrameManifest {
   const dir = path.join(OUT_DIR, client);
   rmSync(dir, { recursive: true, force: true });
   mkdirSync(dir, { recursive: true });
   for (const frame of captured.frames) writeFileSync(path.join(dir, frame.entry.file), frame.data);
   const [host, port] = UPSTREAM.split(':');
   // scripts/kafka.sh numbers its first node 1; the test holds the Metadata responses to this.
-  const manifest: Manifest = {
+  const manifest: FrameManifest = {
     client,
     software: result.software,
     capturedAt: new Date().toISOString(),
@@ -517,7 +442,7 @@ function writeClient(
   return manifest;
 }
 
-function summarize(manifest: Manifest, oversized: number): string {
+function summarize(manifest: FrameManifest, oversized: number): string {
   const kinds = new Map<string, Set<number>>();
   for (const frame of manifest.frames) {
     const versions = kinds.get(frame.apiName) ?? new Set<number>();

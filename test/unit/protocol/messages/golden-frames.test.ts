@@ -27,6 +27,7 @@ import {
 } from '../../../../src/protocol/messages';
 import { Reader, Writer } from '../../../../src/protocol/primitives';
 import { decodeRecords, readRecordBatches, type DecodedRecord } from '../../../../src/protocol/records';
+import type { FrameEntry, FrameManifest, ProducedRecord } from '../../../support/frame-manifest';
 
 const DIR = path.resolve(__dirname, '../../../fixtures/frames');
 const CLIENTS = ['kcat', 'kafkajs', 'java'] as const;
@@ -38,33 +39,6 @@ const PRODUCER_CLIENT_ID: Record<(typeof CLIENTS)[number], string> = {
   java: 'console-producer',
 };
 
-interface ExpectedRecord {
-  key: string | null;
-  value: string | null;
-  headers: { key: string; value: string | null }[];
-}
-
-interface FrameEntry {
-  file: string;
-  direction: 'request' | 'response';
-  apiKey: number;
-  apiName: string;
-  apiVersion: number;
-  correlationId: number;
-  bytes: number;
-}
-
-interface Manifest {
-  client: string;
-  software: string;
-  broker: { nodeId: number; host: string; port: number };
-  clientIds: string[];
-  producerClientId: string;
-  topic: { name: string; topicId: string | null; partitions: number };
-  produced: ExpectedRecord[];
-  frames: FrameEntry[];
-}
-
 interface Decoded {
   entry: FrameEntry;
   /** Request header, or null for a response. */
@@ -72,12 +46,12 @@ interface Decoded {
   body: unknown;
 }
 
-function loadManifest(client: string): Manifest {
+function loadManifest(client: string): FrameManifest {
   const file = path.join(DIR, client, 'manifest.json');
   if (!fs.existsSync(file)) {
     throw new Error(`${file} is missing: recapture with scripts/with-kafka.sh npm run capture-frames`);
   }
-  return JSON.parse(fs.readFileSync(file, 'utf8')) as Manifest;
+  return JSON.parse(fs.readFileSync(file, 'utf8')) as FrameManifest;
 }
 
 function frameBytes(client: string, entry: FrameEntry): Buffer {
@@ -142,7 +116,7 @@ function firstDifference(expected: Buffer, actual: Buffer): string | null {
   return null;
 }
 
-function asExpected(records: DecodedRecord[]): ExpectedRecord[] {
+function asExpected(records: DecodedRecord[]): ProducedRecord[] {
   const text = (b: Buffer | null) => (b === null ? null : b.toString('utf8'));
   return records.map((r) => ({
     key: text(r.key),

@@ -9,6 +9,7 @@ import { AuthenticationRequiredError } from './cluster-metadata';
 import type { AddressBook } from './handlers/address-book';
 import { ProxyConnection, type ConnectionObserver, type FrameTap } from './proxy-connection';
 import { RecycledReads } from './recycled-reads';
+import { createClientServer } from './sockets';
 import { UpstreamConnector } from './upstream-connector';
 
 /** Asks the cluster which brokers it has (and which topic ids it knows), through one of `candidates`. */
@@ -165,7 +166,7 @@ export class Gateway implements AddressBook {
 
   private listen(name: string, port: number, nodeId?: number): Promise<void> {
     const onSocket = (socket: Socket) => this.accept(socket, name, nodeId);
-    const server = this.serverTls ? tls.createServer(this.serverTls, onSocket) : net.createServer(onSocket);
+    const server = createClientServer(this.serverTls, onSocket);
     server.on('error', (error) =>
       this.logger.error({ listener: name, err: error.message }, 'listener error'),
     );

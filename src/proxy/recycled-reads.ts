@@ -1,7 +1,5 @@
 import type { OnReadOpts } from 'node:net';
-
-/** Large enough that a big Fetch response arrives in few reads (and leaves in few writes). */
-const READ_BUFFER_BYTES = 256 * 1024;
+import { READ_BUFFER_BYTES } from './sockets';
 
 /**
  * Receives one read. Returns true when nothing kept a view of `chunk` once it returns (every write

@@ -1,8 +1,10 @@
 import { readFileSync } from 'node:fs';
 import net, { type Socket } from 'node:net';
+import type { DuplexOptions } from 'node:stream';
 import tls from 'node:tls';
 import type { TlsClientOptions } from '../config/gateway-config';
 import type { RecycledReads } from './recycled-reads';
+import { WRITE_QUEUE_BYTES } from './sockets';
 
 export interface UpstreamOptions {
   connectTimeoutMs: number;
@@ -40,7 +42,7 @@ export class UpstreamConnector {
           port,
           servername: this.options.tls.servername ?? (net.isIP(host) ? undefined : host),
         })
-      : net.connect({ host, port, ...(reads === undefined ? {} : { onread: reads.onread }) });
+      : net.connect(plainOptions(host, port, reads));
     socket.setTimeout(this.options.connectTimeoutMs, () => {
       socket.destroy(
         new Error(`connecting to broker ${host}:${port} timed out after ${this.options.connectTimeoutMs} ms`),
@@ -49,4 +51,21 @@ export class UpstreamConnector {
     socket.once(this.tlsOptions ? 'secureConnect' : 'connect', () => socket.setTimeout(0));
     return socket;
   }
+}
+
+/**
+ * net.Socket takes the stream options of a Duplex (the writable high-water mark among them),
+ * though Node's connect typings do not list them.
+ */
+function plainOptions(
+  host: string,
+  port: number,
+  reads: RecycledReads | undefined,
+): net.NetConnectOpts & Pick<DuplexOptions, 'writableHighWaterMark'> {
+  return {
+    host,
+    port,
+    writableHighWaterMark: WRITE_QUEUE_BYTES,
+    ...(reads === undefined ? {} : { onread: reads.onread }),
+  };
 }

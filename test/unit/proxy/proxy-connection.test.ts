@@ -21,6 +21,8 @@ import { Reader, Writer } from '../../../src/protocol/primitives';
 import { createApiHandlers } from '../../../src/proxy/handlers';
 import { ProxyConnection } from '../../../src/proxy/proxy-connection';
 import { RecycledReads } from '../../../src/proxy/recycled-reads';
+import { createClientServer } from '../../../src/proxy/sockets';
+import { UpstreamConnector } from '../../../src/proxy/upstream-connector';
 import { createLogger } from '../../../src/observability/logger';
 import { CapturedLogs } from '../../support/captured-logs';
 import { produceFrame } from '../support/produce-frames';
@@ -80,6 +82,8 @@ class Received {
 interface Rig {
   client: Socket;
   broker: Socket;
+  /** The gateway's own two sockets: the accepted client connection and its broker connection. */
+  gateway: { client: Socket; upstream: Socket };
   fromClient: Received;
   atBroker: Received;
   logs: CapturedLogs;
@@ -90,16 +94,20 @@ async function rig(recycled: boolean): Promise<Rig> {
   const brokerServer: Server = net.createServer();
   brokerServer.listen(0, '127.0.0.1');
   await once(brokerServer, 'listening');
-  const gatewayServer: Server = net.createServer();
-  gatewayServer.listen(0, '127.0.0.1');
-  await once(gatewayServer, 'listening');
   const logs = new CapturedLogs();
   const logger = createLogger('debug', logs);
   const brokerSide = once(brokerServer, 'connection') as Promise<[Socket]>;
-  gatewayServer.on('connection', (socket: Socket) => {
+  // The sockets are made as the gateway makes them, so their buffering is the gateway's.
+  const connector = new UpstreamConnector({
+    connectTimeoutMs: 5000,
+    tls: { enabled: false, rejectUnauthorized: true },
+  });
+  let gateway: Rig['gateway'] | undefined;
+  const gatewayServer: Server = createClientServer(null, (socket: Socket) => {
     const port = (brokerServer.address() as AddressInfo).port;
     const reads = recycled ? new RecycledReads() : undefined;
-    const upstream = net.connect({ port, host: '127.0.0.1', ...(reads ? { onread: reads.onread } : {}) });
+    const upstream = connector.connect('127.0.0.1', port, reads);
+    gateway = { client: socket, upstream };
     new ProxyConnection(socket, upstream, {
       upstreamReads: reads,
       id: 1,
@@ -109,6 +117,8 @@ async function rig(recycled: boolean): Promise<Rig> {
       logger,
     });
   });
+  gatewayServer.listen(0, '127.0.0.1');
+  await once(gatewayServer, 'listening');
   const client = net.connect((gatewayServer.address() as AddressInfo).port, '127.0.0.1');
   await once(client, 'connect');
   const [broker] = await brokerSide;
@@ -117,6 +127,7 @@ async function rig(recycled: boolean): Promise<Rig> {
   return {
     client,
     broker,
+    gateway: gateway!,
     fromClient,
     atBroker,
     logs,
@@ -222,6 +233,26 @@ describe.each([
     const decoded = decodeFetchResponse(reader, 17);
     expect(decoded.nodeEndpoints.map((e) => [e.nodeId, e.host, e.port])).toEqual([[2, 'gw', 20475]]);
     expectSameBytes(decoded.responses[0].partitions[0].records!, Buffer.alloc(300_000, 0x61));
+  });
+
+  it('passes a request and a response that fit the write queue on without pausing either side', async () => {
+    const r = (current = await rig(recycled));
+    const clientPaused = jest.spyOn(r.gateway.client, 'pause');
+    const brokerPaused = jest.spyOn(r.gateway.upstream, 'pause');
+    // Both are larger than Node's default high-water mark (16 KiB) and smaller than the gateway's.
+    const request = sized(
+      produceFrame(9, [{ topic: 't', partition: 0, records: Buffer.alloc(200_000, 1) }], 0),
+    );
+    r.client.write(request);
+    await r.atBroker.atLeast(request.length);
+    const fetch = fetchRequest(17, 1);
+    r.client.write(fetch);
+    await r.atBroker.atLeast(request.length + fetch.length);
+    const response = fetchResponse(1, 17, 200_000);
+    r.broker.write(response);
+    expectSameBytes(await r.fromClient.atLeast(response.length), response);
+    expect(clientPaused).not.toHaveBeenCalled();
+    expect(brokerPaused).not.toHaveBeenCalled();
   });
 
   it('keeps responses in order behind a streamed one', async () => {

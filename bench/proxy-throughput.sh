@@ -1,17 +1,23 @@
 #!/usr/bin/env bash
 # What the gateway costs on the wire: Kafka's own ProducerPerformance and ConsumerPerformance,
-# once straight at the broker and once through the gateway, in the same run, each against a fresh
-# topic. The gateway runs as a separate process from the built CLI (node dist/cli.js), so its CPU
-# time (utime+stime from /proc/<pid>/stat) and peak RSS (VmHWM) are its own and nobody else's.
+# once straight at the broker and once through the gateway, round after round in the same run.
+# The gateway runs as a separate process from the built CLI (node dist/cli.js), so its CPU time
+# (utime+stime from /proc/<pid>/stat) and peak RSS (VmHWM) are its own and nobody else's.
 #
 #   scripts/with-kafka.sh bench/proxy-throughput.sh      (or via `make bench`, which runs all of bench/)
 #
-# Environment: KAFKA_BOOTSTRAP (127.0.0.1:9092), BENCH_RECORDS (200000), BENCH_RECORD_SIZE (1024),
-# BENCH_PARTITIONS (3), BENCH_ROUNDS (3; the best run of each kind and the median of the per-round
-# ratios are reported),
+# Produce: each run sends BENCH_RECORDS into a fresh topic. Consume: one topic of
+# BENCH_CONSUME_RECORDS, written once up front, is read whole by every run (a new consumer group
+# each time), so each run spends seconds fetching rather than starting a JVM and joining a group;
+# the rate reported is ConsumerPerformance's own fetch rate (after the join), with the rate over
+# the whole run beside it.
+#
+# Environment: KAFKA_BOOTSTRAP (127.0.0.1:9092), BENCH_RECORDS (200000), BENCH_CONSUME_RECORDS
+# (1000000), BENCH_RECORD_SIZE (1024), BENCH_PARTITIONS (3), BENCH_ROUNDS (5; the median run of
+# each kind and the median of the per-round gateway/direct ratios are reported),
 # BENCH_GATEWAY_PORT (23300; broker N on +N, HTTP on +90), BENCH_PRODUCER_PROPS (acks=1 linger.ms=5),
 # BENCH_SKIP_BUILD=1 to reuse dist/.
-# Writes the result table to bench/results/latest.md and stdout. Numbers depend on the machine:
+# Writes the result tables to bench/results/latest.md and stdout. Numbers depend on the machine:
 # broker, load generator and gateway share its cores, so compare runs on the same host only.
 set -euo pipefail
 
@@ -19,9 +25,10 @@ ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
 KAFKA="$ROOT/scripts/kafka.sh"
 BOOTSTRAP="${KAFKA_BOOTSTRAP:-127.0.0.1:9092}"
 RECORDS="${BENCH_RECORDS:-200000}"
+CONSUME_RECORDS="${BENCH_CONSUME_RECORDS:-1000000}"
 RECORD_SIZE="${BENCH_RECORD_SIZE:-1024}"
 PARTITIONS="${BENCH_PARTITIONS:-3}"
-ROUNDS="${BENCH_ROUNDS:-3}"
+ROUNDS="${BENCH_ROUNDS:-5}"
 GW_PORT="${BENCH_GATEWAY_PORT:-23300}"
 GW_HTTP_PORT=$((GW_PORT + 90))
 GW_BOOTSTRAP="127.0.0.1:$GW_PORT"
@@ -29,6 +36,8 @@ read -r -a PRODUCER_PROPS <<<"${BENCH_PRODUCER_PROPS:-acks=1 linger.ms=5}"
 RESULTS="$ROOT/bench/results/latest.md"
 
 log() { printf 'proxy-throughput: %s\n' "$*" >&2; }
+# shellcheck source=bench/support/perf-tools.sh
+source "$ROOT/bench/support/perf-tools.sh"
 die() {
   log "error: $*"
   exit 1
@@ -102,44 +111,14 @@ create_topic() {
     --partitions "$PARTITIONS" --replication-factor 1 >/dev/null
 }
 
-# ProducerPerformance's summary line, e.g. "200000 records sent, 51234.5 records/sec (50.03 MB/sec),
-# 310.20 ms avg latency, 812.00 ms max latency, 290 ms 50th, 700 ms 95th, 780 ms 99th, 805 ms 99.9th."
-# Prints: records/s MB/s avg p50 p99
-producer_run() {
-  local bootstrap="$1" topic="$2" out
-  out="$("$KAFKA" producer-perf --topic "$topic" --num-records "$RECORDS" --record-size "$RECORD_SIZE" \
-    --throughput -1 --producer-props "bootstrap.servers=$bootstrap" "${PRODUCER_PROPS[@]}" 2>&1)" ||
-    die "producer-perf against $bootstrap failed:"$'\n'"$out"
-  local summary parsed
-  summary="$(grep -E "^$RECORDS records sent" <<<"$out" | tail -1)"
-  parsed="$(sed -nE 's/^[0-9]+ records sent, ([0-9.]+) records\/sec \(([0-9.]+) MB\/sec\), ([0-9.]+) ms avg latency, [0-9.]+ ms max latency, ([0-9]+) ms 50th, [0-9]+ ms 95th, ([0-9]+) ms 99th.*/\1 \2 \3 \4 \5/p' <<<"$summary")"
-  [[ -n "$parsed" ]] || die "no summary from producer-perf against $bootstrap:"$'\n'"$out"
-  awk '{ printf "%.0f %.2f %.1f %s %s", $1, $2, $3, $4, $5 }' <<<"$parsed"
-}
+target_of() { if [[ "$1" == gateway ]]; then echo "$GW_BOOTSTRAP"; else echo "$BOOTSTRAP"; fi; }
 
-# ConsumerPerformance's data line (after its header): ..., MB.sec, nMsg, nMsg.sec, ...
-# Prints: records/s MB/s
-consumer_run() {
-  local bootstrap="$1" topic="$2" out count_flag=--messages
-  # 4.x renamed --messages (and warns about it); 3.9 only knows the old name.
-  if grep -q -- '--num-records' <<<"$CONSUMER_PERF_HELP"; then count_flag=--num-records; fi
-  out="$("$KAFKA" consumer-perf --bootstrap-server "$bootstrap" --topic "$topic" "$count_flag" "$RECORDS" \
-    --timeout 30000 --group "bench-$topic" 2>&1)" || die "consumer-perf against $bootstrap failed:"$'\n'"$out"
-  local data
-  data="$(grep -E '^[0-9]{4}-[0-9]{2}-[0-9]{2} ' <<<"$out" | tail -1)"
-  [[ -n "$data" ]] || die "no result from consumer-perf against $bootstrap:"$'\n'"$out"
-  local consumed
-  consumed="$(awk -F', *' '{ print $5 }' <<<"$data")"
-  ((consumed >= RECORDS)) || die "consumer-perf against $bootstrap read $consumed of $RECORDS records"
-  awk -F', *' '{ printf "%.0f %.2f", $6, $4 }' <<<"$data"
-}
+# The gateway idles during direct runs: its CPU column stays empty there.
+gateway_column() { if [[ "$1" == gateway ]]; then echo "$2"; fi; }
 
-ratio() { awk -v a="$1" -v b="$2" 'BEGIN { if (b > 0) printf "%.2f", a / b; else print "n/a" }'; }
-
-# ---------------------------------------------------------------------------------------------
+cpu_delta() { awk -v a="$1" -v b="$2" 'BEGIN { printf "%.2f", b - a }'; }
 
 start_gateway
-CONSUMER_PERF_HELP="$("$KAFKA" consumer-perf --help 2>&1 || true)"
 
 run_id="$(date +%s)-$$"
 topic_seq=0
@@ -152,64 +131,53 @@ new_topic() {
 
 # Untimed: the broker's and the gateway's JIT warm up, and the log directory has been used once.
 log "warming up (RECORDS/4 records each way)"
-warm_records=$((RECORDS / 4))
-for target in "$BOOTSTRAP" "$GW_BOOTSTRAP"; do
+for side in direct gateway; do
   new_topic warmup
-  "$KAFKA" producer-perf --topic "$TOPIC" --num-records "$warm_records" --record-size "$RECORD_SIZE" \
-    --throughput -1 --producer-props "bootstrap.servers=$target" "${PRODUCER_PROPS[@]}" >/dev/null 2>&1 ||
-    die "warm-up against $target failed"
+  perf_produce "$(target_of "$side")" "$TOPIC" $((RECORDS / 4)) "$RECORD_SIZE" "${PRODUCER_PROPS[@]}" >/dev/null
 done
 
-# Per kind ("produce direct", ...): the best run's numbers, and the gateway's CPU summed over runs.
-declare -A best_rps=() best_line=() cpu_sum=() run_count=() round_rps=()
-all_runs=()
+# Rows of the detail table, and per kind/side/round the records/s and the gateway's CPU.
+declare -A rps=() cpu=() line=()
+detail=()
 
-# measure produce|consume direct|gateway TOPIC ROUND
-measure() {
-  local kind="$1" side="$2" topic="$3" round="$4" target="$BOOTSTRAP" result cpu_before cpu_after cpu rps mbs avg p50 p99 line
-  if [[ "$side" == gateway ]]; then target="$GW_BOOTSTRAP"; fi
-  log "round $round: $kind, $side ($RECORDS x $RECORD_SIZE B)"
-  cpu_before="$(gateway_cpu)"
-  # Through a variable rather than `< <(...)`: a failing run must stop the script, not yield blanks.
-  if [[ "$kind" == produce ]]; then
-    result="$(producer_run "$target" "$topic")"
-    read -r rps mbs avg p50 p99 <<<"$result"
-  else
-    result="$(consumer_run "$target" "$topic")"
-    read -r rps mbs <<<"$result"
-    avg="" p50="" p99=""
-  fi
-  cpu_after="$(gateway_cpu)"
-  cpu="$(awk -v a="$cpu_before" -v b="$cpu_after" 'BEGIN { printf "%.2f", b - a }')"
-  local key="$kind, $side"
-  line="$rps | $mbs | $avg | $p50 | $p99"
-  # The gateway idles during direct runs; its CPU column is left empty there.
-  local cpu_column=""
-  if [[ "$side" == gateway ]]; then cpu_column="$cpu"; fi
-  all_runs+=("| $key | $round | $line | $cpu_column |")
-  cpu_sum[$key]="$(awk -v a="${cpu_sum[$key]:-0}" -v b="$cpu" 'BEGIN { printf "%.2f", a + b }')"
-  run_count[$key]=$((${run_count[$key]:-0} + 1))
-  round_rps[$kind,$side,$round]=$rps
-  if ((rps > ${best_rps[$key]:-0})); then
-    best_rps[$key]=$rps
-    best_line[$key]="$line"
-  fi
-}
+# Alternates who goes first, so that neither side always gets the quieter moment.
+sides_of_round() { if (($1 % 2 == 0)); then echo gateway direct; else echo direct gateway; fi; }
 
-declare -A produced=()
 for ((round = 1; round <= ROUNDS; round++)); do
-  # Alternate who goes first, so that neither side always gets the quieter moment.
-  sides=(direct gateway)
-  if ((round % 2 == 0)); then sides=(gateway direct); fi
-  for side in "${sides[@]}"; do
+  for side in $(sides_of_round "$round"); do
     new_topic "$side"
-    produced[$side]="$TOPIC"
-    measure produce "$side" "${produced[$side]}" "$round"
+    log "round $round/$ROUNDS: produce, $side ($RECORDS x $RECORD_SIZE B)"
+    before="$(gateway_cpu)"
+    # Through a variable: a failing run must stop the script, not yield blanks.
+    result="$(perf_produce "$(target_of "$side")" "$TOPIC" "$RECORDS" "$RECORD_SIZE" "${PRODUCER_PROPS[@]}")"
+    read -r r mbs avg p50 p99 <<<"$result"
+    used="$(cpu_delta "$before" "$(gateway_cpu)")"
+    rps[produce,$side,$round]=$r
+    cpu[produce,$side,$round]=$used
+    line[produce,$side,$round]="$r | $mbs | $avg | $p50 | $p99"
+    detail+=("| produce, $side | $round | $r | $mbs | $avg ms avg, $p50 ms p50, $p99 ms p99 | $(gateway_column "$side" "$used") |")
   done
-  for side in "${sides[@]}"; do
-    measure consume "$side" "${produced[$side]}" "$round"
+done
+rss_after_produce="$(gateway_peak_rss)"
+
+new_topic consume
+consume_topic="$TOPIC"
+log "writing $CONSUME_RECORDS records for the consume rounds (untimed)"
+perf_produce "$BOOTSTRAP" "$consume_topic" "$CONSUME_RECORDS" "$RECORD_SIZE" "${PRODUCER_PROPS[@]}" >/dev/null
+perf_consume "$GW_BOOTSTRAP" "$consume_topic" $((CONSUME_RECORDS / 10)) "bench-warmup-$run_id" >/dev/null
+
+for ((round = 1; round <= ROUNDS; round++)); do
+  for side in $(sides_of_round "$round"); do
+    log "round $round/$ROUNDS: consume, $side ($CONSUME_RECORDS records)"
+    before="$(gateway_cpu)"
+    result="$(perf_consume "$(target_of "$side")" "$consume_topic" "$CONSUME_RECORDS" "bench-$side-$run_id-$round")"
+    read -r r whole mbs join latency <<<"$result"
+    used="$(cpu_delta "$before" "$(gateway_cpu)")"
+    rps[consume,$side,$round]=$r
+    cpu[consume,$side,$round]=$used
+    line[consume,$side,$round]="$r | $whole | $mbs | $join | $latency"
+    detail+=("| consume, $side | $round | $r | $mbs | $whole records/s with the join ($join ms), fetch latency $latency ms | $(gateway_column "$side" "$used") |")
   done
-  if ((round == 1)); then rss_after_produce="$(gateway_peak_rss)"; fi
 done
 rss_peak="$(gateway_peak_rss)"
 
@@ -219,21 +187,32 @@ if grep -q '"level":5[0-9]' "$work/gateway.log"; then
   grep '"level":5[0-9]' "$work/gateway.log" | head -20 >&2
 fi
 
-# Gateway/direct per round (the two runs of a round are minutes apart at most, so they share the
-# machine's mood), then the median over rounds: steadier than a ratio of two bests.
+# The round whose records/s is the median of KIND/SIDE's rounds.
+median_round() {
+  local kind="$1" side="$2" r
+  for ((r = 1; r <= ROUNDS; r++)); do echo "${rps[$kind,$side,$r]} $r"; done |
+    sort -g | awk -v n="$ROUNDS" 'NR == int((n + 1) / 2) { print $2 }'
+}
+
+# Gateway/direct within each round (the two runs of a round are a minute apart at most, so they
+# share the machine's mood), as "median (rounds: a, b, ...)".
 round_ratios() {
   local kind="$1" r list=()
-  for ((r = 1; r <= ROUNDS; r++)); do
-    list+=("$(ratio "${round_rps[$kind,gateway,$r]}" "${round_rps[$kind,direct,$r]}")")
-  done
-  printf '%s\n' "${list[@]}" | sort -n | awk '{ v[NR] = $1 } END { m = v[int((NR + 1) / 2)]; printf "median %s (rounds: ", m }'
+  for ((r = 1; r <= ROUNDS; r++)); do list+=("$(ratio "${rps[$kind,gateway,$r]}" "${rps[$kind,direct,$r]}")"); done
   local joined
   joined="$(printf '%s, ' "${list[@]}")"
-  printf '%s)' "${joined%, }"
+  printf '**%s** (rounds: %s)' "$(median "${list[@]}")" "${joined%, }"
+}
+
+mean_cpu() {
+  local kind="$1" r sum=0
+  for ((r = 1; r <= ROUNDS; r++)); do sum="$(awk -v a="$sum" -v b="${cpu[$kind,gateway,$r]}" 'BEGIN { print a + b }')"; done
+  awk -v s="$sum" -v n="$ROUNDS" 'BEGIN { printf "%.2f", s / n }'
 }
 
 kafka_version="$(sed -n 's/^C_VERSION=//p' "$ROOT/.kafka/run/default/cluster.env" 2>/dev/null || true)"
-cpu_per_run() { awk -v s="${cpu_sum[$1]}" -v n="${run_count[$1]}" 'BEGIN { printf "%.2f", s / n }'; }
+pd="$(median_round produce direct)" pg="$(median_round produce gateway)"
+cd_="$(median_round consume direct)" cg="$(median_round consume gateway)"
 
 mkdir -p "$(dirname "$RESULTS")"
 {
@@ -241,24 +220,36 @@ mkdir -p "$(dirname "$RESULTS")"
   echo
   echo "$(date -u +%Y-%m-%dT%H:%M:%SZ) · $(nproc) CPUs ($(awk -F': ' '/^model name/ { print $2; exit }' /proc/cpuinfo)) · load average $(cut -d' ' -f1-3 /proc/loadavg) · Node $(node --version) · Kafka ${kafka_version:-?} at $BOOTSTRAP"
   echo
-  echo "$RECORDS records of $RECORD_SIZE B per run, $PARTITIONS partitions, a fresh topic per run, best of $ROUNDS rounds (order alternating) after an untimed warm-up."
-  echo "Producer: ProducerPerformance --throughput -1, ${PRODUCER_PROPS[*]}. Consumer: ConsumerPerformance, default fetch settings, reading what the same round produced."
-  echo "Gateway: \`node dist/cli.js\` in its own process; CPU = utime+stime per run (mean), peak RSS = VmHWM (after the first produce round / at the end)."
+  echo "$ROUNDS rounds after an untimed warm-up, direct and gateway alternating which goes first. Each row shows the median run of its kind; the ratio is the median of the ratios within each round."
+  echo "Gateway: \`node dist/cli.js\` in its own process; CPU = utime+stime per run (mean over rounds), peak RSS = VmHWM."
   echo
-  echo "| Run | records/s | MB/s | avg latency ms | p50 ms | p99 ms | gateway/direct | gateway CPU s | gateway peak RSS MiB |"
-  echo "|---|---:|---:|---:|---:|---:|---:|---:|---:|"
-  echo "| produce, direct | ${best_line[produce, direct]} | | | |"
-  echo "| produce, via gateway | ${best_line[produce, gateway]} | $(ratio "${best_rps[produce, gateway]}" "${best_rps[produce, direct]}") | $(cpu_per_run "produce, gateway") | $rss_after_produce |"
-  echo "| consume, direct | ${best_line[consume, direct]} | | | |"
-  echo "| consume, via gateway | ${best_line[consume, gateway]} | $(ratio "${best_rps[consume, gateway]}" "${best_rps[consume, direct]}") | $(cpu_per_run "consume, gateway") | $rss_peak |"
+  echo "## Produce"
   echo
-  echo "Gateway/direct within each round: produce $(round_ratios produce); consume $(round_ratios consume)."
+  echo "ProducerPerformance --throughput -1, ${PRODUCER_PROPS[*]}, $RECORDS records of $RECORD_SIZE B into a fresh $PARTITIONS-partition topic per run."
+  echo
+  echo "| Run | records/s | MB/s | avg latency ms | p50 ms | p99 ms |"
+  echo "|---|---:|---:|---:|---:|---:|"
+  echo "| direct | ${line[produce,direct,$pd]} |"
+  echo "| via gateway | ${line[produce,gateway,$pg]} |"
+  echo
+  echo "Gateway/direct: $(round_ratios produce). Gateway CPU per run $(mean_cpu produce) s; peak RSS $rss_after_produce MiB."
+  echo
+  echo "## Consume"
+  echo
+  echo "ConsumerPerformance with default fetch settings, reading all $CONSUME_RECORDS records of one $PARTITIONS-partition topic as a new group per run. records/s is the fetch rate once the group is joined; the rate over the whole run, the join and the consumer's average fetch latency follow."
+  echo
+  echo "| Run | records/s | records/s with the join | MB/s | join ms | fetch latency ms |"
+  echo "|---|---:|---:|---:|---:|---:|"
+  echo "| direct | ${line[consume,direct,$cd_]} |"
+  echo "| via gateway | ${line[consume,gateway,$cg]} |"
+  echo
+  echo "Gateway/direct: $(round_ratios consume). Gateway CPU per run $(mean_cpu consume) s; peak RSS $rss_peak MiB."
   echo
   echo "<details><summary>Every run</summary>"
   echo
-  echo "| Run | round | records/s | MB/s | avg latency ms | p50 ms | p99 ms | gateway CPU s |"
-  echo "|---|---:|---:|---:|---:|---:|---:|---:|"
-  printf '%s\n' "${all_runs[@]}"
+  echo "| Run | round | records/s | MB/s | more | gateway CPU s |"
+  echo "|---|---:|---:|---:|---|---:|"
+  printf '%s\n' "${detail[@]}"
   echo
   echo "</details>"
 } >"$work/table.md"

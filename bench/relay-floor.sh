@@ -1,28 +1,38 @@
 #!/usr/bin/env bash
-# The floor of proxying on this machine: Kafka's ProducerPerformance and ConsumerPerformance straight at a broker, through
-# a bare TCP relay (bench/support/tcp-relay.js: Node pipe(), no protocol awareness) and through the
-# gateway with no middlewares, in the same run. The broker gets an extra listener advertised at the
-# relay's port, so clients bootstrapping there keep using the relay. The gap between relay and
-# gateway is what the gateway's own work costs; the gap between direct and relay is what any extra
-# process in the path costs when broker, client and proxy share the cores.
+# The floor of proxying on this machine: Kafka's ProducerPerformance and ConsumerPerformance straight
+# at a broker, through a bare TCP relay (bench/support/tcp-relay.js: a read/write loop, no protocol
+# awareness) and through the gateway with no middlewares, in the same run. The broker gets an extra
+# listener advertised at the relay's port, so clients bootstrapping there keep using the relay. The
+# gap between relay and gateway is what the gateway's own work costs; the gap between direct and
+# relay is what any extra hop in the path costs when broker, client and proxy share the cores.
 #
 #   bench/relay-floor.sh        (also run by `make bench`; writes bench/results/relay-floor.md)
 #
-# Environment: BENCH_RECORDS (200000), BENCH_RECORD_SIZE (1024), BENCH_ROUNDS (3; the median run is reported),
+# Produce runs send BENCH_RECORDS into a fresh topic each; consume runs each read the same topic of
+# BENCH_CONSUME_RECORDS whole, as bench/proxy-throughput.sh does, and report the fetch rate.
+# Environment: BENCH_RECORDS (200000), BENCH_CONSUME_RECORDS (1000000), BENCH_RECORD_SIZE (1024),
+# BENCH_ROUNDS (5; the median run and the median of per-round ratios are reported),
 # BENCH_SKIP_BUILD=1 to reuse dist/. Starts and removes its own one-node cluster on port 9692.
 set -euo pipefail
 
 ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
 KAFKA="$ROOT/scripts/kafka.sh"
 RECORDS="${BENCH_RECORDS:-200000}"
+CONSUME_RECORDS="${BENCH_CONSUME_RECORDS:-1000000}"
 RECORD_SIZE="${BENCH_RECORD_SIZE:-1024}"
-ROUNDS="${BENCH_ROUNDS:-3}"
+ROUNDS="${BENCH_ROUNDS:-5}"
 export KAFKA_CLUSTER=bench-relay KAFKA_PORT=9692
 DIRECT=127.0.0.1:9692
 RELAY_PORT=19695
 GW_PORT=23600
 
 log() { printf 'relay-floor: %s\n' "$*" >&2; }
+die() {
+  log "error: $*"
+  exit 1
+}
+# shellcheck source=bench/support/perf-tools.sh
+source "$ROOT/bench/support/perf-tools.sh"
 
 work="$(mktemp -d)"
 pids=()
@@ -63,91 +73,93 @@ for _ in $(seq 1 50); do
   sleep 0.2
 done
 
-cpu_seconds() { awk '{ printf "%.2f", ($14 + $15) / 100 }' "/proc/$1/stat"; }
+cpu_seconds() { if [[ -n "$1" ]]; then awk -v t="$(getconf CLK_TCK)" '{ printf "%.2f", ($14 + $15) / t }' "/proc/$1/stat"; else echo 0; fi; }
 
-# produce NAME BOOTSTRAP PID-OR-EMPTY: one ProducerPerformance run into a fresh topic (left in TOPIC).
-produce() {
-  TOPIC="relay-floor-$1-$RANDOM$RANDOM"
-  local before after line
-  "$KAFKA" topics --create --topic "$TOPIC" --partitions 3 >/dev/null 2>&1
-  before=$([[ -n "$3" ]] && cpu_seconds "$3" || echo 0)
-  line=$("$KAFKA" producer-perf --topic "$TOPIC" --num-records "$RECORDS" --record-size "$RECORD_SIZE" \
-    --throughput -1 --producer-props bootstrap.servers="$2" acks=1 linger.ms=5 2>/dev/null | tail -1)
-  after=$([[ -n "$3" ]] && cpu_seconds "$3" || echo 0)
-  printf 'produce %s %s %s\n' "$1" "$(sed -E 's/^[0-9]+ records sent, ([0-9.]+) records\/sec.*/\1/' <<<"$line")" \
-    "$(awk -v a="$after" -v b="$before" 'BEGIN { printf "%.2f", a - b }')"
+declare -A bootstrap_of=([direct]="$DIRECT" [relay]="127.0.0.1:$RELAY_PORT" [gateway]="127.0.0.1:$GW_PORT")
+declare -A pid_of=([direct]="" [relay]="$relay_pid" [gateway]="$gw_pid")
+paths=(direct relay gateway)
+# The order of the paths in ROUND: rotated, so that no path always gets the quietest moment.
+order_of_round() { local i; for i in 0 1 2; do echo "${paths[$((($1 + i) % 3))]}"; done; }
+
+# measure KIND PATH ROUND TOPIC: one run, appended to the runs file as
+# "kind path round records/s proxy-CPU-s fetch-latency-ms" (latency 0 for produce).
+measure() {
+  local kind="$1" path="$2" round="$3" topic="$4" before result rate latency=0
+  before="$(cpu_seconds "${pid_of[$path]}")"
+  if [[ "$kind" == produce ]]; then
+    result="$(perf_produce "${bootstrap_of[$path]}" "$topic" "$RECORDS" "$RECORD_SIZE" acks=1 linger.ms=5)"
+    rate="${result%% *}"
+  else
+    result="$(perf_consume "${bootstrap_of[$path]}" "$topic" "$CONSUME_RECORDS" "relay-floor-$path-$round-$RANDOM$RANDOM")"
+    read -r rate _ _ _ latency <<<"$result"
+  fi
+  echo "$kind $path $round $rate $(awk -v a="$before" -v b="$(cpu_seconds "${pid_of[$path]}")" 'BEGIN { printf "%.2f", b - a }') $latency" >>"$work/runs"
 }
 
-# consume NAME BOOTSTRAP PID-OR-EMPTY TOPIC: one ConsumerPerformance run reading the whole topic.
-consume() {
-  local before after line
-  before=$([[ -n "$3" ]] && cpu_seconds "$3" || echo 0)
-  line=$("$KAFKA" consumer-perf --bootstrap-server "$2" --topic "$4" --num-records "$RECORDS" \
-    --timeout 30000 --group "relay-floor-$1-$RANDOM$RANDOM" 2>/dev/null | grep -E '^[0-9]{4}-' | tail -1)
-  after=$([[ -n "$3" ]] && cpu_seconds "$3" || echo 0)
-  printf 'consume %s %s %s\n' "$1" "$(awk -F', *' '{ print ($5 >= '"$RECORDS"') ? $6 : 0 }' <<<"$line")" \
-    "$(awk -v a="$after" -v b="$before" 'BEGIN { printf "%.2f", a - b }')"
+new_topic() {
+  TOPIC="relay-floor-$1-$RANDOM$RANDOM"
+  "$KAFKA" topics --create --topic "$TOPIC" --partitions 3 >/dev/null 2>&1
 }
 
 log "warming up"
-produce warmup "$DIRECT" "" >/dev/null
-produce warmup "127.0.0.1:$GW_PORT" "$gw_pid" >/dev/null
+for path in direct gateway relay; do
+  new_topic warmup
+  perf_produce "${bootstrap_of[$path]}" "$TOPIC" $((RECORDS / 4)) "$RECORD_SIZE" acks=1 linger.ms=5 >/dev/null
+done
 : >"$work/runs"
-paths=(direct relay gateway)
 for round in $(seq 1 "$ROUNDS"); do
-  log "round $round"
-  # Rotate who goes first, so that no path always gets the quietest moment.
-  for i in 0 1 2; do
-    name=${paths[$(((round + i) % 3))]}
-    case $name in
-      direct) produce direct "$DIRECT" "" >>"$work/runs" ;;
-      relay) produce relay "127.0.0.1:$RELAY_PORT" "$relay_pid" >>"$work/runs" ;;
-      gateway) produce gateway "127.0.0.1:$GW_PORT" "$gw_pid" >>"$work/runs" ;;
-    esac
-    [[ $name == direct ]] && direct_topic=$TOPIC
+  log "round $round/$ROUNDS: produce"
+  for path in $(order_of_round "$round"); do
+    new_topic "$path"
+    measure produce "$path" "$round" "$TOPIC"
   done
-  for i in 0 1 2; do
-    name=${paths[$(((round + i) % 3))]}
-    case $name in
-      direct) consume direct "$DIRECT" "" "$direct_topic" >>"$work/runs" ;;
-      relay) consume relay "127.0.0.1:$RELAY_PORT" "$relay_pid" "$direct_topic" >>"$work/runs" ;;
-      gateway) consume gateway "127.0.0.1:$GW_PORT" "$gw_pid" "$direct_topic" >>"$work/runs" ;;
-    esac
-  done
+done
+new_topic consume
+consume_topic="$TOPIC"
+log "writing $CONSUME_RECORDS records for the consume rounds (untimed)"
+perf_produce "$DIRECT" "$consume_topic" "$CONSUME_RECORDS" "$RECORD_SIZE" acks=1 linger.ms=5 >/dev/null
+for path in gateway relay; do
+  perf_consume "${bootstrap_of[$path]}" "$consume_topic" $((CONSUME_RECORDS / 10)) "relay-floor-warmup-$path-$RANDOM" >/dev/null
+done
+for round in $(seq 1 "$ROUNDS"); do
+  log "round $round/$ROUNDS: consume"
+  for path in $(order_of_round "$round"); do measure consume "$path" "$round" "$consume_topic"; done
 done
 [[ -n "${RELAY_FLOOR_RUNS:-}" ]] && cp "$work/runs" "$RELAY_FLOOR_RUNS"
 
-# Per kind and path: the median run (robust to the odd stall on a shared machine) and its CPU.
 RESULTS="$ROOT/bench/results/relay-floor.md"
 {
   echo "# Proxying floor: direct, bare TCP relay, gateway"
   echo
   echo "$(date -u +%Y-%m-%dT%H:%M:%SZ) · $(nproc) CPUs · load average $(cut -d' ' -f1-3 /proc/loadavg) · Node $(node --version) · written by bench/relay-floor.sh"
   echo
-awk -v records="$RECORDS" '
-  { key = $1 " " $2; n[key]++; rps[key, n[key]] = $3; cpu[key, n[key]] = $4 }
-  function median(key,   i, j, t, v, c, m) {
-    m = n[key]
-    for (i = 1; i <= m; i++) { v[i] = rps[key, i]; c[i] = cpu[key, i] }
-    for (i = 1; i <= m; i++) for (j = i + 1; j <= m; j++) if (v[j] < v[i]) {
-      t = v[i]; v[i] = v[j]; v[j] = t; t = c[i]; c[i] = c[j]; c[j] = t }
-    medcpu[key] = c[int((m + 1) / 2)]
-    return v[int((m + 1) / 2)]
-  }
-  END {
-    print "| kind | path | records/s (median) | ratio to direct | proxy CPU s (that run) |"
-    print "| --- | --- | ---: | ---: | ---: |"
-    split("produce consume", kinds, " ")
-    for (k = 1; k <= 2; k++) {
-      d = median(kinds[k] " direct"); r = median(kinds[k] " relay"); g = median(kinds[k] " gateway")
-      printf "| %s | direct | %.0f | | |\n", kinds[k], d
-      printf "| %s | bare TCP relay | %.0f | %.2f | %s |\n", kinds[k], r, r / d, medcpu[kinds[k] " relay"]
-      printf "| %s | gateway, no middlewares | %.0f | %.2f | %s |\n", kinds[k], g, g / d, medcpu[kinds[k] " gateway"]
+  awk -v rounds="$ROUNDS" '
+    { key = $1 " " $2; n[key]++; rate[key, n[key]] = $4; cpu[key, n[key]] = $5; lat[key, n[key]] = $6
+      byround[$1, $2, $3] = $4 }
+    function sort(a, m,   i, j, t) { for (i = 1; i <= m; i++) for (j = i + 1; j <= m; j++) if (a[j] < a[i]) { t = a[i]; a[i] = a[j]; a[j] = t } }
+    function med(arr, key,   i, v, m) { m = n[key]; for (i = 1; i <= m; i++) v[i] = arr[key, i]; sort(v, m); return v[int((m + 1) / 2)] }
+    function roundratio(kind, path,   r, v, list) {
+      list = ""
+      for (r = 1; r <= rounds; r++) { v[r] = byround[kind, path, r] / byround[kind, "direct", r]; list = list (r > 1 ? ", " : "") sprintf("%.2f", v[r]) }
+      sort(v, rounds)
+      return sprintf("%.2f | %s", v[int((rounds + 1) / 2)], list)
     }
-    printf "\n%d records of %d B per run, median of the rounds; ProducerPerformance acks=1 linger.ms=5, 3 partitions; ConsumerPerformance with default settings.\n", records, '"$RECORD_SIZE"'
-  }' "$work/runs"
+    END {
+      print "| kind | path | records/s (median run) | ratio to direct (median of rounds) | per round | proxy CPU s (median) | fetch latency ms (median) |"
+      print "| --- | --- | ---: | ---: | --- | ---: | ---: |"
+      split("produce consume", kinds, " "); split("direct relay gateway", paths, " ")
+      names["direct"] = "direct"; names["relay"] = "bare TCP relay"; names["gateway"] = "gateway, no middlewares"
+      for (k = 1; k <= 2; k++) for (p = 1; p <= 3; p++) {
+        kind = kinds[k]; path = paths[p]; key = kind " " path
+        printf "| %s | %s | %.0f | %s | %s | %s |\n", kind, names[path], med(rate, key),
+          path == "direct" ? " | " : roundratio(kind, path),
+          path == "direct" ? "" : med(cpu, key), kind == "consume" ? sprintf("%.2f", med(lat, key)) : ""
+      }
+    }' "$work/runs"
   echo
-  echo "<details><summary>Every run (kind, path, records/s, proxy CPU s)</summary>"
+  echo "$RECORDS records of $RECORD_SIZE B per produce run (ProducerPerformance acks=1 linger.ms=5, a fresh 3-partition topic each); each consume run reads all $CONSUME_RECORDS records of one topic (ConsumerPerformance, default settings, a new group each), records/s being its fetch rate once the group is joined. $ROUNDS rounds, the order of the paths rotating."
+  echo
+  echo "<details><summary>Every run (kind, path, round, records/s, proxy CPU s, fetch latency ms)</summary>"
   echo
   echo '```'
   cat "$work/runs"

@@ -1,0 +1,49 @@
+# Kafka's load generators, run once and reduced to numbers. Sourced by the benchmarks under bench/;
+# expects KAFKA (scripts/kafka.sh) and a die() that reports and exits.
+
+# perf_produce BOOTSTRAP TOPIC RECORDS RECORD_SIZE PROP...: one ProducerPerformance run at full speed.
+# Its summary line reads e.g. "200000 records sent, 51234.5 records/sec (50.03 MB/sec), 310.20 ms
+# avg latency, 812.00 ms max latency, 290 ms 50th, 700 ms 95th, 780 ms 99th, 805 ms 99.9th."
+# Prints: records/s MB/s avg-latency-ms p50-ms p99-ms
+perf_produce() {
+  local bootstrap="$1" topic="$2" records="$3" record_size="$4" out summary parsed
+  shift 4
+  out="$("$KAFKA" producer-perf --topic "$topic" --num-records "$records" --record-size "$record_size" \
+    --throughput -1 --producer-props "bootstrap.servers=$bootstrap" "$@" 2>&1)" ||
+    die "producer-perf against $bootstrap failed:"$'\n'"$out"
+  summary="$(grep -E "^$records records sent" <<<"$out" | tail -1)"
+  parsed="$(sed -nE 's/^[0-9]+ records sent, ([0-9.]+) records\/sec \(([0-9.]+) MB\/sec\), ([0-9.]+) ms avg latency, [0-9.]+ ms max latency, ([0-9]+) ms 50th, [0-9]+ ms 95th, ([0-9]+) ms 99th.*/\1 \2 \3 \4 \5/p' <<<"$summary")"
+  [[ -n "$parsed" ]] || die "no summary from producer-perf against $bootstrap:"$'\n'"$out"
+  awk '{ printf "%.0f %.2f %.1f %s %s", $1, $2, $3, $4, $5 }' <<<"$parsed"
+}
+
+# perf_consume BOOTSTRAP TOPIC RECORDS GROUP: one ConsumerPerformance run reading RECORDS records
+# (all of them, or it fails) as a new consumer group.
+# Prints: fetch-records/s records/s MB/s join-ms fetch-latency-avg-ms
+#   fetch-records/s  the rate once the group is joined (ConsumerPerformance's fetch.nMsg.sec)
+#   records/s        the rate over the whole run, joining the group included (nMsg.sec)
+#   join-ms          time to join the group before the first fetch (rebalance.time.ms)
+#   fetch-latency    the consumer's own fetch-latency-avg: request sent to response read, in ms
+perf_consume() {
+  local bootstrap="$1" topic="$2" records="$3" group="$4" out data consumed latency count_flag=--messages
+  # 4.x renamed --messages (and warns about the old name); 3.9 knows only --messages.
+  if [[ -z "${PERF_CONSUMER_HELP:-}" ]]; then PERF_CONSUMER_HELP="$("$KAFKA" consumer-perf --help 2>&1 || true)"; fi
+  if grep -q -- '--num-records' <<<"$PERF_CONSUMER_HELP"; then count_flag=--num-records; fi
+  out="$("$KAFKA" consumer-perf --bootstrap-server "$bootstrap" --topic "$topic" "$count_flag" "$records" \
+    --timeout 30000 --group "$group" --print-metrics 2>&1)" ||
+    die "consumer-perf against $bootstrap failed:"$'\n'"$out"
+  # The data line follows a header: start.time, end.time, data.consumed.in.MB, MB.sec,
+  # data.consumed.in.nMsg, nMsg.sec, rebalance.time.ms, fetch.time.ms, fetch.MB.sec, fetch.nMsg.sec
+  data="$(grep -E '^[0-9]{4}-[0-9]{2}-[0-9]{2} ' <<<"$out" | tail -1)"
+  [[ -n "$data" ]] || die "no result from consumer-perf against $bootstrap:"$'\n'"$out"
+  consumed="$(awk -F', *' '{ print $5 }' <<<"$data")"
+  ((consumed >= records)) || die "consumer-perf against $bootstrap read $consumed of $records records"
+  latency="$(sed -nE 's/^consumer-fetch-manager-metrics:fetch-latency-avg:\{client-id=[^,}]*\} *: *([0-9.]+).*/\1/p' <<<"$out" | head -1)"
+  awk -F', *' -v latency="${latency:-0}" '{ printf "%.0f %.0f %.2f %.0f %.2f", $10, $6, $4, $7, latency }' <<<"$data"
+}
+
+# ratio A B: A/B with two decimals ("n/a" when B is 0).
+ratio() { awk -v a="$1" -v b="$2" 'BEGIN { if (b > 0) printf "%.2f", a / b; else print "n/a" }'; }
+
+# median VALUE...: the middle value (the lower middle for an even count).
+median() { printf '%s\n' "$@" | sort -g | awk '{ v[NR] = $1 } END { print v[int((NR + 1) / 2)] }'; }

@@ -2,7 +2,9 @@
 # What the gateway costs on the wire: Kafka's own ProducerPerformance and ConsumerPerformance,
 # once straight at the broker and once through the gateway, round after round in the same run.
 # The gateway runs as a separate process from the built CLI (node dist/cli.js), so its CPU time
-# (utime+stime from /proc/<pid>/stat) and peak RSS (VmHWM) are its own and nobody else's.
+# (utime+stime from /proc/<pid>/stat) and peak RSS (VmHWM) are its own and nobody else's. It runs
+# with no middlewares: this is the cost of pass-through; bench/validation.bench.ts measures the
+# cost of checking records.
 #
 #   scripts/with-kafka.sh bench/proxy-throughput.sh      (or via `make bench`, which runs all of bench/)
 #
@@ -76,6 +78,8 @@ listeners:
 http:
   host: 127.0.0.1
   port: $GW_HTTP_PORT
+pipeline:
+  middlewares: []
 logging:
   level: info
 EOF
@@ -221,7 +225,7 @@ mkdir -p "$(dirname "$RESULTS")"
   echo "$(date -u +%Y-%m-%dT%H:%M:%SZ) · $(nproc) CPUs ($(awk -F': ' '/^model name/ { print $2; exit }' /proc/cpuinfo)) · load average $(cut -d' ' -f1-3 /proc/loadavg) · Node $(node --version) · Kafka ${kafka_version:-?} at $BOOTSTRAP"
   echo
   echo "$ROUNDS rounds after an untimed warm-up, direct and gateway alternating which goes first. Each row shows the median run of its kind; the ratio is the median of the ratios within each round."
-  echo "Gateway: \`node dist/cli.js\` in its own process; CPU = utime+stime per run (mean over rounds), peak RSS = VmHWM."
+  echo "Gateway: \`node dist/cli.js\` in its own process, no middlewares (pass-through); CPU = utime+stime per run (mean over rounds), peak RSS = VmHWM."
   echo
   echo "## Produce"
   echo

@@ -144,6 +144,16 @@ done
 declare -A rps=() cpu=() line=()
 detail=()
 
+# record KIND SIDE ROUND CPU-BEFORE RECORDS/S MB/S SUMMARY-COLUMNS DETAIL: keeps one run's numbers.
+record() {
+  local kind="$1" side="$2" round="$3" used
+  used="$(cpu_delta "$4" "$(gateway_cpu)")"
+  rps[$kind,$side,$round]=$5
+  cpu[$kind,$side,$round]=$used
+  line[$kind,$side,$round]=$7
+  detail+=("| $kind, $side | $round | $5 | $6 | $8 | $(gateway_column "$side" "$used") |")
+}
+
 # Alternates who goes first, so that neither side always gets the quieter moment.
 sides_of_round() { if (($1 % 2 == 0)); then echo gateway direct; else echo direct gateway; fi; }
 
@@ -155,11 +165,8 @@ for ((round = 1; round <= ROUNDS; round++)); do
     # Through a variable: a failing run must stop the script, not yield blanks.
     result="$(perf_produce "$(target_of "$side")" "$TOPIC" "$RECORDS" "$RECORD_SIZE" "${PRODUCER_PROPS[@]}")"
     read -r r mbs avg p50 p99 <<<"$result"
-    used="$(cpu_delta "$before" "$(gateway_cpu)")"
-    rps[produce,$side,$round]=$r
-    cpu[produce,$side,$round]=$used
-    line[produce,$side,$round]="$r | $mbs | $avg | $p50 | $p99"
-    detail+=("| produce, $side | $round | $r | $mbs | $avg ms avg, $p50 ms p50, $p99 ms p99 | $(gateway_column "$side" "$used") |")
+    record produce "$side" "$round" "$before" "$r" "$mbs" "$r | $mbs | $avg | $p50 | $p99" \
+      "$avg ms avg, $p50 ms p50, $p99 ms p99"
   done
 done
 rss_after_produce="$(gateway_peak_rss)"
@@ -176,11 +183,8 @@ for ((round = 1; round <= ROUNDS; round++)); do
     before="$(gateway_cpu)"
     result="$(perf_consume "$(target_of "$side")" "$consume_topic" "$CONSUME_RECORDS" "bench-$side-$run_id-$round")"
     read -r r whole mbs join latency <<<"$result"
-    used="$(cpu_delta "$before" "$(gateway_cpu)")"
-    rps[consume,$side,$round]=$r
-    cpu[consume,$side,$round]=$used
-    line[consume,$side,$round]="$r | $whole | $mbs | $join | $latency"
-    detail+=("| consume, $side | $round | $r | $mbs | $whole records/s with the join ($join ms), fetch latency $latency ms | $(gateway_column "$side" "$used") |")
+    record consume "$side" "$round" "$before" "$r" "$mbs" "$r | $whole | $mbs | $join | $latency" \
+      "$whole records/s with the join ($join ms), fetch latency $latency ms"
   done
 done
 rss_peak="$(gateway_peak_rss)"

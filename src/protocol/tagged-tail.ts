@@ -1,4 +1,5 @@
 import { ProtocolError } from './primitives';
+import { StreamWalker } from './stream-walker';
 
 /**
  * The shape of a flexible message, reduced to what it takes to walk past it without decoding:
@@ -15,25 +16,15 @@ export type LayoutStep = number | 'string' | 'tags' | Layout;
  * where KIP-951 puts node endpoints) while the response streams past, a chunk at a time, without
  * holding or copying it. Record data is skipped by its length; only varints are ever read.
  */
-export class TaggedTailScanner {
-  private chunk: Buffer = Buffer.alloc(0);
-  private position = 0;
-  /** Bytes consumed before the current chunk, for error offsets. */
-  private consumedBefore = 0;
-  private skipLeft = 0;
-  private varintValue = 0;
-  private varintShift = 0;
-  private readonly walk: Generator<void, void, void>;
-  private done = false;
-
+export class TaggedTailScanner extends StreamWalker {
   /** `layout` describes the message after the response header (correlation id and header tags). */
-  constructor(layout: Layout) {
-    this.walk = this.walkMessage(layout);
+  constructor(private readonly layout: Layout) {
+    super();
   }
 
   /** True once the tail has started: every later byte belongs to it. */
   get reachedTail(): boolean {
-    return this.done;
+    return this.finished;
   }
 
   /**
@@ -41,12 +32,7 @@ export class TaggedTailScanner {
    * tail (all of them until it starts; 0 once it has).
    */
   push(bytes: Buffer): number {
-    if (this.done) return 0;
-    this.consumedBefore += this.position;
-    this.chunk = bytes;
-    this.position = 0;
-    if (this.walk.next().done === true) this.done = true;
-    return this.position;
+    return this.walkBytes(bytes);
   }
 
   /** Offset of the tail in a whole response payload. */
@@ -58,11 +44,11 @@ export class TaggedTailScanner {
     return before;
   }
 
-  private *walkMessage(layout: Layout): Generator<void, void, void> {
+  protected *walkMessage(): Generator<void, void, void> {
     // Response header v1: correlation id, then the header's tagged fields.
     yield* this.skip(4);
     yield* this.walkTags();
-    yield* this.walkLayout(layout);
+    yield* this.walkLayout(this.layout);
   }
 
   private *walkLayout(layout: Layout): Generator<void, void, void> {
@@ -87,35 +73,6 @@ export class TaggedTailScanner {
       yield* this.varint();
       const size = yield* this.varint();
       yield* this.skip(size);
-    }
-  }
-
-  private *skip(count: number): Generator<void, void, void> {
-    this.skipLeft = count;
-    for (;;) {
-      const taken = Math.min(this.skipLeft, this.chunk.length - this.position);
-      this.position += taken;
-      this.skipLeft -= taken;
-      if (this.skipLeft === 0) return;
-      yield;
-    }
-  }
-
-  /** An unsigned varint, possibly split across chunks. */
-  private *varint(): Generator<void, number, void> {
-    this.varintValue = 0;
-    this.varintShift = 0;
-    for (;;) {
-      while (this.position < this.chunk.length) {
-        const byte = this.chunk[this.position++];
-        if (this.varintShift === 28 && byte > 0x0f) {
-          throw new ProtocolError('varint is longer than 5 bytes', this.consumedBefore + this.position);
-        }
-        this.varintValue += (byte & 0x7f) * 2 ** this.varintShift;
-        if ((byte & 0x80) === 0) return this.varintValue;
-        this.varintShift += 7;
-      }
-      yield;
     }
   }
 }

@@ -202,6 +202,16 @@ export class Pipeline {
     return this.middlewares.length === 0;
   }
 
+  /** Whether some middleware wants the records of `topic`. */
+  wants(topic: string): boolean {
+    return this.interested(topic).length > 0;
+  }
+
+  /** Whether what becomes of every record is counted (PipelineOptions.tallyRecords). */
+  get countsRecords(): boolean {
+    return this.options.tallyRecords === true;
+  }
+
   private interested(topic: string): Middleware[] {
     const wanted: Middleware[] = [];
     for (const middleware of this.middlewares) {

@@ -14,11 +14,22 @@ export type RequestDecision =
    * onResponse with this request's response, so a handler keeps per-request state without a
    * lookup table of its own.
    */
-  | { action: 'forward'; frame?: Buffer; expectResponse: boolean; exchange?: unknown }
+  | { action: 'forward'; frame?: Buffer; expectResponse: boolean; exchange?: unknown; watch?: RequestWatch }
   /** Answer the client from the gateway (`response` is a full response payload); nothing goes upstream. */
   | { action: 'respond'; response: Buffer }
   /** Answer nothing and close the connection, as a broker does for a failed acks=0 produce. */
   | { action: 'close'; reason: string };
+
+/**
+ * Follows a request that onRequestHead let go upstream as it arrives (the decision's `watch`): it
+ * sees every byte of the payload as it passes, without holding any, and cannot change them.
+ */
+export interface RequestWatch {
+  /** The next bytes of the request payload; the first call gets the payload part of the head. */
+  take(bytes: Buffer): void;
+  /** The last byte has passed. */
+  finish(): void;
+}
 
 /** What a handler may know about the connection a frame travels on. */
 export interface ConnectionContext {

@@ -6,6 +6,7 @@ import {
   type ApiHandlers,
   type ConnectionContext,
   type RequestDecision,
+  type RequestWatch,
   type ResponseWatch,
   type RequestRoute,
 } from './api-handler';
@@ -92,6 +93,8 @@ export class ProxyConnection implements ConnectionContext {
   private responseWatch: ResponseWatch | null = null;
   /** The end of the streamed response, held back for the watch once it started. */
   private heldTail: Buffer[] = [];
+  /** Follows the request passing upstream as it arrives, when its handler asked to. */
+  private requestWatch: RequestWatch | null = null;
   /** Set once shutdown asked this connection to stop reading; it never reads again. */
   private drainRequested = false;
   /** Responses whose handler is still working on them asynchronously (they may hold read memory). */
@@ -99,8 +102,16 @@ export class ProxyConnection implements ConnectionContext {
   private readonly requestSink: FrameSink = {
     frame: (payload) => this.onRequestFrame(payload),
     frameStart: (_size, head) => this.passRequest(head),
-    frameRest: (bytes) => {
-      if (!this.closed) this.write(this.upstream, bytes, this.client);
+    frameRest: (bytes, remaining) => {
+      if (this.closed) return;
+      this.write(this.upstream, bytes, this.client);
+      const watch = this.requestWatch;
+      if (watch === null) return;
+      watch.take(bytes);
+      if (remaining === 0) {
+        this.requestWatch = null;
+        watch.finish();
+      }
     },
   };
   private readonly responseSink: FrameSink = {
@@ -257,6 +268,11 @@ export class ProxyConnection implements ConnectionContext {
     if (decision.action === 'forward' && decision.expectResponse)
       this.expectResponse(route, decision.exchange);
     this.write(this.upstream, head, this.client);
+    const watch = decision.action === 'forward' ? decision.watch : undefined;
+    if (watch !== undefined) {
+      this.requestWatch = watch;
+      watch.take(head.subarray(4));
+    }
     return true;
   }
 

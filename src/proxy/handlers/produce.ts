@@ -8,9 +8,16 @@ import {
 } from '../../protocol/messages/generated/produce';
 import { produceResponseLayout } from '../../protocol/response-layouts';
 import { Reader, Writer } from '../../protocol/primitives';
+import { ProduceRecordCounter } from '../../protocol/produce-record-counter';
 import type { ProduceContext } from '../../pipeline/middleware';
 import type { PartitionRejection, Pipeline, PipelineOutcome, RecordTally } from '../../pipeline/pipeline';
-import type { ApiHandler, RequestDecision, RequestRoute } from '../api-handler';
+import type {
+  ApiHandler,
+  ConnectionContext,
+  RequestDecision,
+  RequestRoute,
+  RequestWatch,
+} from '../api-handler';
 import type { ProduceTrace, ProduceTracing } from '../../observability/produce-tracing';
 import type { AddressBook } from './address-book';
 import { tailEndpointsHandler } from './node-endpoints';
@@ -41,6 +48,48 @@ export function readProduceAcks(frame: Buffer, route: RequestRoute): number {
   } catch (error) {
     throw withApi(error, route.apiKey, route.apiVersion);
   }
+}
+
+/**
+ * The topic of a request for exactly one topic, read from the first bytes of its payload; undefined
+ * for several topics, for a topic id the gateway does not know, or when the head ends before the
+ * name does.
+ */
+export function readSoleTopic(payload: Buffer, route: RequestRoute, book: AddressBook): string | undefined {
+  try {
+    const reader = new Reader(payload);
+    decodeRequestHeader(reader);
+    const flexible = route.apiVersion >= FIRST_FLEXIBLE_VERSION;
+    if (flexible) reader.compactNullableString();
+    else reader.nullableString();
+    reader.skip(6); // acks, timeout
+    const topics = flexible ? reader.compactArrayLength() : reader.arrayLength();
+    if (topics !== 1) return undefined;
+    if (route.apiVersion >= FIRST_VERSION_WITH_TOPIC_IDS) return book.topicName(reader.uuid());
+    return flexible ? reader.compactString() : reader.string();
+  } catch {
+    return undefined;
+  }
+}
+
+/** Reports the records of a request passing upstream as unvalidated once it has passed whole. */
+function recordCounting(version: number, topic: string, observer: ProduceObserver): RequestWatch {
+  const counter = new ProduceRecordCounter(version);
+  let readable = true;
+  return {
+    take(bytes) {
+      if (!readable) return;
+      try {
+        counter.push(bytes);
+      } catch {
+        readable = false; // not a request the broker will take either; nothing to count
+      }
+    },
+    finish() {
+      if (readable && counter.complete && counter.records > 0)
+        observer.counted?.([{ topic, outcome: 'unvalidated', count: counter.records }]);
+    },
+  };
 }
 
 /** Observes what the produce path decided (metrics and logs). */
@@ -112,26 +161,55 @@ export function produceHandler(options: ProduceHandlerOptions): ApiHandler {
     produceResponseLayout,
     FIRST_VERSION_WITH_NODE_ENDPOINTS,
   );
+  /**
+   * Forwards, as they come, requests nothing will read: every request when no middleware is
+   * configured, and a request for one topic that no middleware wants (its records are only
+   * counted, from batch headers, as they go by). Undefined when the request must be read whole: a
+   * throttle applies; tracing is on (a span names every topic); it is for several topics (later
+   * names come after the first topic's records); or `payload` ends before it can tell.
+   */
+  const passUnread = (
+    payload: Buffer,
+    route: RequestRoute,
+    connection: ConnectionContext,
+  ): RequestDecision | undefined => {
+    if (throttle?.active === true || throttle?.muted(connection)) return undefined;
+    let acks: number;
+    try {
+      acks = readProduceAcks(payload, route);
+    } catch {
+      return undefined; // too short to reach acks: decided once the request is whole
+    }
+    const forward = acks === 0 ? FORWARD_WITHOUT_RESPONSE : FORWARD_WITH_RESPONSE;
+    const pipeline = options.pipeline();
+    if (pipeline.empty) return forward;
+    if (options.tracing !== undefined) return undefined;
+    const topic = readSoleTopic(payload, route, book);
+    if (topic === undefined || pipeline.wants(topic)) return undefined;
+    if (!pipeline.countsRecords || observer?.counted === undefined) return forward;
+    return {
+      action: 'forward',
+      expectResponse: acks !== 0,
+      watch: recordCounting(route.apiVersion, topic, observer),
+    };
+  };
   const handler: ApiHandler = {
     onRequestHead(head, route, connection) {
-      // Only a request nothing will look into can go upstream before it has arrived whole.
-      if (!options.pipeline().empty || throttle?.active === true || throttle?.muted(connection))
-        return undefined;
-      let acks: number;
-      try {
-        acks = readProduceAcks(head.subarray(4), route);
-      } catch {
-        return undefined; // a head too short to reach acks: decided once the request is whole
-      }
-      return acks === 0 ? FORWARD_WITHOUT_RESPONSE : FORWARD_WITH_RESPONSE;
+      return passUnread(head.subarray(4), route, connection);
     },
     onRequest(frame, route, connection) {
       // A throttled connection's next request waits, as a broker stops reading a throttled channel.
       const muted = throttle?.muted(connection);
       if (muted) return muted.then(() => handler.onRequest!(frame, route, connection));
+      const unread = passUnread(frame, route, connection);
+      if (unread?.action === 'forward') {
+        if (unread.watch !== undefined) {
+          unread.watch.take(frame);
+          unread.watch.finish();
+        }
+        return unread.expectResponse ? FORWARD_WITH_RESPONSE : FORWARD_WITHOUT_RESPONSE;
+      }
       const pipeline = options.pipeline();
-      if (pipeline.empty && !throttle?.active)
-        return readProduceAcks(frame, route) === 0 ? FORWARD_WITHOUT_RESPONSE : FORWARD_WITH_RESPONSE;
 
       let header: RequestHeader;
       let request: ProduceRequest;

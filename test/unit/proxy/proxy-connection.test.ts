@@ -18,7 +18,10 @@ import {
   ZERO_UUID,
 } from '../../../src/protocol/messages';
 import { Reader, Writer } from '../../../src/protocol/primitives';
+import type { ApiHandlers } from '../../../src/proxy/api-handler';
 import { createApiHandlers } from '../../../src/proxy/handlers';
+import { Pipeline, type RecordTally } from '../../../src/pipeline/pipeline';
+import { encodeRecordBatch } from '../../../src/protocol/records';
 import { ProxyConnection } from '../../../src/proxy/proxy-connection';
 import { RecycledReads } from '../../../src/proxy/recycled-reads';
 import { createClientServer } from '../../../src/proxy/sockets';
@@ -90,7 +93,7 @@ interface Rig {
   close(): Promise<void>;
 }
 
-async function rig(recycled: boolean): Promise<Rig> {
+async function rig(recycled: boolean, handlers: ApiHandlers = createApiHandlers(book)): Promise<Rig> {
   const brokerServer: Server = net.createServer();
   brokerServer.listen(0, '127.0.0.1');
   await once(brokerServer, 'listening');
@@ -113,7 +116,7 @@ async function rig(recycled: boolean): Promise<Rig> {
       id: 1,
       listener: 'bootstrap',
       maxFrameBytes: 10 * 1024 * 1024,
-      handlers: createApiHandlers(book),
+      handlers,
       logger,
     });
   });
@@ -138,6 +141,45 @@ async function rig(recycled: boolean): Promise<Rig> {
       gatewayServer.close();
     },
   };
+}
+
+/** A v2 batch of `count` records of `valueBytes` each. */
+function batchOf(count: number, valueBytes: number): Buffer {
+  return encodeRecordBatch(
+    {
+      baseOffset: 0n,
+      partitionLeaderEpoch: -1,
+      attributes: 0,
+      lastOffsetDelta: count - 1,
+      baseTimestamp: 1_700_000_000_000n,
+      maxTimestamp: 1_700_000_000_000n,
+      producerId: -1n,
+      producerEpoch: -1,
+      baseSequence: -1,
+    },
+    Array.from({ length: count }, (_, i) => ({
+      attributes: 0,
+      timestampDelta: 0,
+      offsetDelta: i,
+      key: null,
+      value: Buffer.alloc(valueBytes, 0x41 + i),
+      headers: [],
+    })),
+  );
+}
+
+/** Handlers whose pipeline has one middleware that reads topic `checked` only; tallies land in `tallies`. */
+function handlersCheckingOneTopic(tallies: RecordTally[]): ApiHandlers {
+  const pipeline = new Pipeline(
+    [{ name: 'checks-one-topic', wants: (topic) => topic === 'checked', onRecord() {} }],
+    {
+      tallyRecords: true,
+    },
+  );
+  return createApiHandlers(book, {
+    pipeline: () => pipeline,
+    produceObserver: { counted: (tally) => tallies.push(...tally) },
+  });
 }
 
 function fetchRequest(version: number, correlationId: number): Buffer {
@@ -253,6 +295,35 @@ describe.each([
     expectSameBytes(await r.fromClient.atLeast(response.length), response);
     expect(clientPaused).not.toHaveBeenCalled();
     expect(brokerPaused).not.toHaveBeenCalled();
+  });
+
+  it('passes a request for a topic no middleware wants upstream as it arrives, and counts its records', async () => {
+    const tallies: RecordTally[] = [];
+    const r = (current = await rig(recycled, handlersCheckingOneTopic(tallies)));
+    const records = Buffer.concat([batchOf(3, 30_000), batchOf(4, 20_000), batchOf(1, 10)]);
+    const request = sized(produceFrame(9, [{ topic: 'unchecked', partition: 0, records }], 1));
+    r.client.write(request.subarray(0, 20_000));
+    const early = await r.atBroker.atLeast(20_000);
+    expect(early.length).toBe(20_000);
+    expect(tallies).toEqual([]);
+    r.client.write(request.subarray(20_000));
+    expectSameBytes(await r.atBroker.atLeast(request.length), request);
+    expect(tallies).toEqual([{ topic: 'unchecked', outcome: 'unvalidated', count: 8 }]);
+  });
+
+  it('holds a request for a topic a middleware wants until it is whole', async () => {
+    const tallies: RecordTally[] = [];
+    const r = (current = await rig(recycled, handlersCheckingOneTopic(tallies)));
+    const request = sized(
+      produceFrame(9, [{ topic: 'checked', partition: 0, records: batchOf(2, 50_000) }], 1),
+    );
+    r.client.write(request.subarray(0, 20_000));
+    await new Promise((resolve) => setTimeout(resolve, 100));
+    expect(r.atBroker.length).toBe(0);
+    r.client.write(request.subarray(20_000));
+    // The middleware changed nothing: the request leaves as it came, and its records were read.
+    expectSameBytes(await r.atBroker.atLeast(request.length), request);
+    expect(tallies).toEqual([{ topic: 'checked', outcome: 'unvalidated', count: 2 }]);
   });
 
   it('keeps responses in order behind a streamed one', async () => {

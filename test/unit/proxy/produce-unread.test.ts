@@ -1,0 +1,182 @@
+import { encodeRequestHeader } from '../../../src/protocol/headers';
+import {
+  ApiKey,
+  createProduceRequest,
+  createProduceRequestPartitionProduceData,
+  createProduceRequestTopicProduceData,
+  encodeProduceRequest,
+} from '../../../src/protocol/messages';
+import { Writer } from '../../../src/protocol/primitives';
+import { encodeRecordBatch } from '../../../src/protocol/records';
+import { Pipeline, type RecordTally } from '../../../src/pipeline/pipeline';
+import type { ProduceTracing } from '../../../src/observability/produce-tracing';
+import type { ConnectionContext, RequestRoute } from '../../../src/proxy/api-handler';
+import type { AddressBook } from '../../../src/proxy/handlers/address-book';
+import { produceHandler, readSoleTopic } from '../../../src/proxy/handlers/produce';
+import { staticAddressBook } from '../support/address-book';
+
+const ORDERS_ID = '6a1bd5a17f8e4c2b9d3e2f4a5b6c7d8e';
+const book: AddressBook = {
+  ...staticAddressBook(),
+  topicName: (id) => (id === ORDERS_ID ? 'orders' : undefined),
+};
+const connection: ConnectionContext = {
+  clientId: null,
+  clientAddress: '127.0.0.1:5555',
+} as ConnectionContext;
+
+function batchOf(count: number): Buffer {
+  return encodeRecordBatch(
+    {
+      baseOffset: 0n,
+      partitionLeaderEpoch: -1,
+      attributes: 0,
+      lastOffsetDelta: count - 1,
+      baseTimestamp: 1_700_000_000_000n,
+      maxTimestamp: 1_700_000_000_000n,
+      producerId: -1n,
+      producerEpoch: -1,
+      baseSequence: -1,
+    },
+    Array.from({ length: count }, (_, i) => ({
+      attributes: 0,
+      timestampDelta: 0,
+      offsetDelta: i,
+      key: null,
+      value: Buffer.from(`{"n":${i}}`),
+      headers: [],
+    })),
+  );
+}
+
+/** A Produce payload (no size prefix) with one partition per topic, each holding `records`. */
+function produce(
+  version: number,
+  topics: { name?: string; id?: string }[],
+  records: Buffer,
+  acks = 1,
+): Buffer {
+  const writer = new Writer();
+  encodeRequestHeader(writer, {
+    apiKey: ApiKey.Produce,
+    apiVersion: version,
+    correlationId: 3,
+    clientId: 'app',
+  });
+  const request = createProduceRequest();
+  request.acks = acks;
+  request.timeoutMs = 30_000;
+  for (const t of topics) {
+    const topic = createProduceRequestTopicProduceData();
+    if (t.name !== undefined) topic.name = t.name;
+    if (t.id !== undefined) topic.topicId = t.id;
+    const partition = createProduceRequestPartitionProduceData();
+    partition.records = records;
+    topic.partitionData.push(partition);
+    request.topicData.push(topic);
+  }
+  encodeProduceRequest(writer, request, version);
+  return Buffer.from(writer.result());
+}
+
+const route = (apiVersion: number): RequestRoute => ({
+  apiKey: ApiKey.Produce,
+  apiVersion,
+  correlationId: 3,
+});
+
+describe('readSoleTopic', () => {
+  it.each([3, 8, 9, 12])('reads the one topic of a Produce v%i request from its head', (version) => {
+    const payload = produce(version, [{ name: 'clicks' }], batchOf(2));
+    expect(readSoleTopic(payload.subarray(0, 200), route(version), book)).toBe('clicks');
+  });
+
+  it('names the topic of a Produce v13 request by its id, when the gateway knows the id', () => {
+    expect(readSoleTopic(produce(13, [{ id: ORDERS_ID }], batchOf(1)), route(13), book)).toBe('orders');
+    expect(
+      readSoleTopic(produce(13, [{ id: '0f0e0d0c0b0a09080706050403020100' }], batchOf(1)), route(13), book),
+    ).toBeUndefined();
+  });
+
+  it('tells nothing of a request for several topics, or of a head that ends inside the name', () => {
+    expect(
+      readSoleTopic(produce(9, [{ name: 'a' }, { name: 'b' }], batchOf(1)), route(9), book),
+    ).toBeUndefined();
+    const payload = produce(9, [{ name: 'a-rather-long-topic-name' }], batchOf(1));
+    const nameEnds = payload.indexOf('a-rather-long-topic-name') + 'a-rather-long-topic-name'.length;
+    expect(readSoleTopic(payload.subarray(0, nameEnds - 1), route(9), book)).toBeUndefined();
+    expect(readSoleTopic(payload.subarray(0, nameEnds), route(9), book)).toBe('a-rather-long-topic-name');
+  });
+});
+
+describe('Produce requests no middleware reads', () => {
+  let seen: string[];
+  let tallies: RecordTally[];
+  const handlerWith = (tracing?: ProduceTracing) => {
+    seen = [];
+    tallies = [];
+    const pipeline = new Pipeline(
+      [
+        {
+          name: 'checks-one-topic',
+          wants: (topic) => topic === 'checked',
+          onRecord: (r) => void seen.push(r.topic),
+        },
+      ],
+      { tallyRecords: true },
+    );
+    return produceHandler({
+      book,
+      pipeline: () => pipeline,
+      tracing,
+      observer: { counted: (tally) => tallies.push(...tally) },
+    });
+  };
+
+  it('forwards a whole request for a topic nobody reads as it came, counting its records', async () => {
+    const handler = handlerWith();
+    const decision = await handler.onRequest!(
+      produce(9, [{ name: 'other' }], batchOf(3)),
+      route(9),
+      connection,
+    );
+    expect(decision).toEqual({ action: 'forward', expectResponse: true });
+    expect(seen).toEqual([]);
+    expect(tallies).toEqual([{ topic: 'other', outcome: 'unvalidated', count: 3 }]);
+  });
+
+  it('decides from the head of a request for a topic nobody reads, and of no other', () => {
+    const handler = handlerWith();
+    const head = (payload: Buffer) => Buffer.concat([Buffer.alloc(4), payload.subarray(0, 120)]);
+    const other = handler.onRequestHead!(
+      head(produce(9, [{ name: 'other' }], batchOf(3), 0)),
+      route(9),
+      connection,
+    );
+    expect(other).toMatchObject({ action: 'forward', expectResponse: false });
+    expect(
+      handler.onRequestHead!(head(produce(9, [{ name: 'checked' }], batchOf(3))), route(9), connection),
+    ).toBeUndefined();
+    const both = produce(9, [{ name: 'other' }, { name: 'checked' }], batchOf(3));
+    expect(handler.onRequestHead!(head(both), route(9), connection)).toBeUndefined();
+  });
+
+  it('reads every request whole while tracing is on: a span names all its topics', () => {
+    const handler = handlerWith({ begin: () => undefined } as unknown as ProduceTracing);
+    const payload = produce(9, [{ name: 'other' }], batchOf(3));
+    expect(
+      handler.onRequestHead!(Buffer.concat([Buffer.alloc(4), payload]), route(9), connection),
+    ).toBeUndefined();
+  });
+
+  it('still reads whole the requests for topics some middleware wants', async () => {
+    const handler = handlerWith();
+    const decision = await handler.onRequest!(
+      produce(9, [{ name: 'checked' }], batchOf(2)),
+      route(9),
+      connection,
+    );
+    expect(decision).toEqual({ action: 'forward', expectResponse: true });
+    expect(seen).toEqual(['checked', 'checked']);
+  });
+});

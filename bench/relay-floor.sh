@@ -138,9 +138,10 @@ RESULTS="$ROOT/bench/results/relay-floor.md"
       byround[$1, $2, $3] = $4 }
     function sort(a, m,   i, j, t) { for (i = 1; i <= m; i++) for (j = i + 1; j <= m; j++) if (a[j] < a[i]) { t = a[i]; a[i] = a[j]; a[j] = t } }
     function med(arr, key,   i, v, m) { m = n[key]; for (i = 1; i <= m; i++) v[i] = arr[key, i]; sort(v, m); return v[int((m + 1) / 2)] }
-    function roundratio(kind, path,   r, v, list) {
+    # PATH/BASE within each round of KIND: "median | r1, r2, ..."
+    function roundratio(kind, path, base,   r, v, list) {
       list = ""
-      for (r = 1; r <= rounds; r++) { v[r] = byround[kind, path, r] / byround[kind, "direct", r]; list = list (r > 1 ? ", " : "") sprintf("%.2f", v[r]) }
+      for (r = 1; r <= rounds; r++) { v[r] = byround[kind, path, r] / byround[kind, base, r]; list = list (r > 1 ? ", " : "") sprintf("%.2f", v[r]) }
       sort(v, rounds)
       return sprintf("%.2f | %s", v[int((rounds + 1) / 2)], list)
     }
@@ -152,8 +153,14 @@ RESULTS="$ROOT/bench/results/relay-floor.md"
       for (k = 1; k <= 2; k++) for (p = 1; p <= 3; p++) {
         kind = kinds[k]; path = paths[p]; key = kind " " path
         printf "| %s | %s | %.0f | %s | %s | %s |\n", kind, names[path], med(rate, key),
-          path == "direct" ? " | " : roundratio(kind, path),
+          path == "direct" ? " | " : roundratio(kind, path, "direct"),
           path == "direct" ? "" : med(cpu, key), kind == "consume" ? sprintf("%.2f", med(lat, key)) : ""
+      }
+      # What the gateway costs beyond the hop itself.
+      printf "\nGateway/relay within each round: "
+      for (k = 1; k <= 2; k++) {
+        split(roundratio(kinds[k], "gateway", "relay"), parts, " \\| ")
+        printf "%s median **%s** (rounds: %s)%s", kinds[k], parts[1], parts[2], k == 1 ? "; " : ".\n"
       }
     }' "$work/runs"
   echo

@@ -1,38 +1,11 @@
 import fc from 'fast-check';
-import { encodeRequestHeader } from '../../../src/protocol/headers';
-import {
-  ApiKey,
-  createProduceRequest,
-  createProduceRequestPartitionProduceData,
-  createProduceRequestTopicProduceData,
-  encodeProduceRequest,
-} from '../../../src/protocol/messages';
-import { Writer } from '../../../src/protocol/primitives';
 import { ProduceRecordCounter } from '../../../src/protocol/produce-record-counter';
-import { encodeRecordBatch, readRecordBatches } from '../../../src/protocol/records';
+import { readRecordBatches } from '../../../src/protocol/records';
+import { produceFrame } from '../support/produce-frames';
+import { batchOfValues } from '../support/record-batches';
 
 function batch(records: number, valueBytes: number): Buffer {
-  return encodeRecordBatch(
-    {
-      baseOffset: 0n,
-      partitionLeaderEpoch: -1,
-      attributes: 0,
-      lastOffsetDelta: records - 1,
-      baseTimestamp: 1_700_000_000_000n,
-      maxTimestamp: 1_700_000_000_000n,
-      producerId: -1n,
-      producerEpoch: -1,
-      baseSequence: -1,
-    },
-    Array.from({ length: records }, (_, i) => ({
-      attributes: 0,
-      timestampDelta: 0,
-      offsetDelta: i,
-      key: null,
-      value: Buffer.alloc(valueBytes, i),
-      headers: [],
-    })),
-  );
+  return batchOfValues(Array.from({ length: records }, (_, i) => Buffer.alloc(valueBytes, i)));
 }
 
 /** A legacy (magic 1) message: offset, size, CRC, magic, attributes, timestamp, key, value. */
@@ -60,35 +33,17 @@ function pipelineCount(records: Buffer | null): number {
   }
 }
 
+/** A Produce payload whose topic t has one partition per entry of topics[t]. */
 function request(
   version: number,
   topics: (Buffer | null)[][],
   options: { clientId?: string | null; transactionalId?: string | null } = {},
 ): Buffer {
-  const writer = new Writer();
-  encodeRequestHeader(writer, {
-    apiKey: ApiKey.Produce,
-    apiVersion: version,
-    correlationId: 11,
-    clientId: options.clientId === undefined ? 'counter' : options.clientId,
-  });
-  const produce = createProduceRequest();
-  produce.transactionalId = options.transactionalId ?? null;
-  produce.acks = -1;
-  produce.timeoutMs = 30_000;
-  topics.forEach((partitions, t) => {
-    const topic = createProduceRequestTopicProduceData();
-    topic.name = `topic-${t}`;
-    partitions.forEach((records, p) => {
-      const partition = createProduceRequestPartitionProduceData();
-      partition.index = p;
-      partition.records = records;
-      topic.partitionData.push(partition);
-    });
-    produce.topicData.push(topic);
-  });
-  encodeProduceRequest(writer, produce, version);
-  return Buffer.from(writer.result());
+  const partitions = topics.flatMap((list, t) =>
+    list.map((records, p) => ({ topic: `topic-${t}`, partition: p, records })),
+  );
+  const clientId = options.clientId === undefined ? 'counter' : options.clientId;
+  return produceFrame(version, partitions, -1, clientId, options.transactionalId ?? null);
 }
 
 function countInPieces(version: number, payload: Buffer, cuts: number[]): ProduceRecordCounter {

@@ -1,19 +1,12 @@
-import { encodeRequestHeader } from '../../../src/protocol/headers';
-import {
-  ApiKey,
-  createProduceRequest,
-  createProduceRequestPartitionProduceData,
-  createProduceRequestTopicProduceData,
-  encodeProduceRequest,
-} from '../../../src/protocol/messages';
-import { Writer } from '../../../src/protocol/primitives';
-import { encodeRecordBatch } from '../../../src/protocol/records';
+import { ApiKey } from '../../../src/protocol/messages';
 import { Pipeline, type RecordTally } from '../../../src/pipeline/pipeline';
 import type { ProduceTracing } from '../../../src/observability/produce-tracing';
 import type { ConnectionContext, RequestRoute } from '../../../src/proxy/api-handler';
 import type { AddressBook } from '../../../src/proxy/handlers/address-book';
 import { produceHandler, readSoleTopic } from '../../../src/proxy/handlers/produce';
 import { staticAddressBook } from '../support/address-book';
+import { produceFrame } from '../support/produce-frames';
+import { batchOfValues } from '../support/record-batches';
 
 const ORDERS_ID = '6a1bd5a17f8e4c2b9d3e2f4a5b6c7d8e';
 const book: AddressBook = {
@@ -26,27 +19,7 @@ const connection: ConnectionContext = {
 } as ConnectionContext;
 
 function batchOf(count: number): Buffer {
-  return encodeRecordBatch(
-    {
-      baseOffset: 0n,
-      partitionLeaderEpoch: -1,
-      attributes: 0,
-      lastOffsetDelta: count - 1,
-      baseTimestamp: 1_700_000_000_000n,
-      maxTimestamp: 1_700_000_000_000n,
-      producerId: -1n,
-      producerEpoch: -1,
-      baseSequence: -1,
-    },
-    Array.from({ length: count }, (_, i) => ({
-      attributes: 0,
-      timestampDelta: 0,
-      offsetDelta: i,
-      key: null,
-      value: Buffer.from(`{"n":${i}}`),
-      headers: [],
-    })),
-  );
+  return batchOfValues(Array.from({ length: count }, (_, i) => Buffer.from(`{"n":${i}}`)));
 }
 
 /** A Produce payload (no size prefix) with one partition per topic, each holding `records`. */
@@ -56,27 +29,13 @@ function produce(
   records: Buffer,
   acks = 1,
 ): Buffer {
-  const writer = new Writer();
-  encodeRequestHeader(writer, {
-    apiKey: ApiKey.Produce,
-    apiVersion: version,
-    correlationId: 3,
-    clientId: 'app',
-  });
-  const request = createProduceRequest();
-  request.acks = acks;
-  request.timeoutMs = 30_000;
-  for (const t of topics) {
-    const topic = createProduceRequestTopicProduceData();
-    if (t.name !== undefined) topic.name = t.name;
-    if (t.id !== undefined) topic.topicId = t.id;
-    const partition = createProduceRequestPartitionProduceData();
-    partition.records = records;
-    topic.partitionData.push(partition);
-    request.topicData.push(topic);
-  }
-  encodeProduceRequest(writer, request, version);
-  return Buffer.from(writer.result());
+  const partitions = topics.map((t, i) => ({
+    topic: t.name ?? `by-id-${i}`,
+    topicId: t.id,
+    partition: 0,
+    records,
+  }));
+  return produceFrame(version, partitions, acks, 'app');
 }
 
 const route = (apiVersion: number): RequestRoute => ({

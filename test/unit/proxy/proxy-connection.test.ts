@@ -21,7 +21,6 @@ import { Reader, Writer } from '../../../src/protocol/primitives';
 import type { ApiHandlers } from '../../../src/proxy/api-handler';
 import { createApiHandlers } from '../../../src/proxy/handlers';
 import { Pipeline, type RecordTally } from '../../../src/pipeline/pipeline';
-import { encodeRecordBatch } from '../../../src/protocol/records';
 import { ProxyConnection } from '../../../src/proxy/proxy-connection';
 import { RecycledReads } from '../../../src/proxy/recycled-reads';
 import { createClientServer } from '../../../src/proxy/sockets';
@@ -29,6 +28,7 @@ import { UpstreamConnector } from '../../../src/proxy/upstream-connector';
 import { createLogger } from '../../../src/observability/logger';
 import { CapturedLogs } from '../../support/captured-logs';
 import { produceFrame } from '../support/produce-frames';
+import { batchOfValues } from '../support/record-batches';
 import { staticAddressBook } from '../support/address-book';
 
 // One ProxyConnection between a real client socket and a scripted broker on loopback: enough to
@@ -145,27 +145,7 @@ async function rig(recycled: boolean, handlers: ApiHandlers = createApiHandlers(
 
 /** A v2 batch of `count` records of `valueBytes` each. */
 function batchOf(count: number, valueBytes: number): Buffer {
-  return encodeRecordBatch(
-    {
-      baseOffset: 0n,
-      partitionLeaderEpoch: -1,
-      attributes: 0,
-      lastOffsetDelta: count - 1,
-      baseTimestamp: 1_700_000_000_000n,
-      maxTimestamp: 1_700_000_000_000n,
-      producerId: -1n,
-      producerEpoch: -1,
-      baseSequence: -1,
-    },
-    Array.from({ length: count }, (_, i) => ({
-      attributes: 0,
-      timestampDelta: 0,
-      offsetDelta: i,
-      key: null,
-      value: Buffer.alloc(valueBytes, 0x41 + i),
-      headers: [],
-    })),
-  );
+  return batchOfValues(Array.from({ length: count }, (_, i) => Buffer.alloc(valueBytes, 0x41 + i)));
 }
 
 /** Handlers whose pipeline has one middleware that reads topic `checked` only; tallies land in `tallies`. */

@@ -10,12 +10,25 @@ import {
 } from '../../../src/protocol/messages';
 import { Reader, Writer } from '../../../src/protocol/primitives';
 
-/** A whole Produce request frame (without its size prefix), correlation id 7. */
+/** Where a partition's records go: a topic by name (v3-12) or by id (v13+). */
+export interface ProducedPartition {
+  topic: string;
+  /** The topic id written for v13+ (all zeros when absent). */
+  topicId?: string;
+  partition: number;
+  records: Buffer | null;
+}
+
+/**
+ * A whole Produce request frame (without its size prefix), correlation id 7. Partitions of the
+ * same topic share its entry, in order of first appearance.
+ */
 export function produceFrame(
   version: number,
-  partitions: { topic: string; partition: number; records: Buffer }[],
+  partitions: ProducedPartition[],
   acks = -1,
-  clientId = 'unit',
+  clientId: string | null = 'unit',
+  transactionalId: string | null = null,
 ): Buffer {
   const writer = new Writer();
   encodeRequestHeader(writer, {
@@ -27,11 +40,13 @@ export function produceFrame(
   const request = createProduceRequest();
   request.acks = acks;
   request.timeoutMs = 30_000;
+  request.transactionalId = transactionalId;
   for (const p of partitions) {
     let topic = request.topicData.find((t) => t.name === p.topic);
     if (topic === undefined) {
       topic = createProduceRequestTopicProduceData();
       topic.name = p.topic;
+      if (p.topicId !== undefined) topic.topicId = p.topicId;
       request.topicData.push(topic);
     }
     const partition = createProduceRequestPartitionProduceData();

@@ -36,11 +36,10 @@ const NOTHING_TO_CHANGE: PipelineOutcome = { rejections: [], replacements: [], e
 
 /**
  * Reads a produce request's acks without decoding its records: transactional id and acks come
- * first in the body of every version.
+ * first in the body of every version. Leaves `reader` after acks, where readSoleTopic goes on.
  */
-export function readProduceAcks(frame: Buffer, route: RequestRoute): number {
+export function readProduceAcks(reader: Reader, route: RequestRoute): number {
   try {
-    const reader = new Reader(frame);
     decodeRequestHeader(reader);
     if (route.apiVersion >= FIRST_FLEXIBLE_VERSION) reader.compactNullableString();
     else reader.nullableString();
@@ -51,18 +50,14 @@ export function readProduceAcks(frame: Buffer, route: RequestRoute): number {
 }
 
 /**
- * The topic of a request for exactly one topic, read from the first bytes of its payload; undefined
- * for several topics, for a topic id the gateway does not know, or when the head ends before the
- * name does.
+ * Goes on from readProduceAcks: the topic of a request for exactly one topic; undefined for
+ * several topics, for a topic id the gateway does not know, or when the bytes end before the name
+ * does.
  */
-export function readSoleTopic(payload: Buffer, route: RequestRoute, book: AddressBook): string | undefined {
+export function readSoleTopic(reader: Reader, route: RequestRoute, book: AddressBook): string | undefined {
   try {
-    const reader = new Reader(payload);
-    decodeRequestHeader(reader);
     const flexible = route.apiVersion >= FIRST_FLEXIBLE_VERSION;
-    if (flexible) reader.compactNullableString();
-    else reader.nullableString();
-    reader.skip(6); // acks, timeout
+    reader.skip(4); // timeout
     const topics = flexible ? reader.compactArrayLength() : reader.arrayLength();
     if (topics !== 1) return undefined;
     if (route.apiVersion >= FIRST_VERSION_WITH_TOPIC_IDS) return book.topicName(reader.uuid());
@@ -174,9 +169,10 @@ export function produceHandler(options: ProduceHandlerOptions): ApiHandler {
     connection: ConnectionContext,
   ): RequestDecision | undefined => {
     if (throttle?.active === true || throttle?.muted(connection)) return undefined;
+    const reader = new Reader(payload);
     let acks: number;
     try {
-      acks = readProduceAcks(payload, route);
+      acks = readProduceAcks(reader, route);
     } catch {
       return undefined; // too short to reach acks: decided once the request is whole
     }
@@ -184,7 +180,7 @@ export function produceHandler(options: ProduceHandlerOptions): ApiHandler {
     const pipeline = options.pipeline();
     if (pipeline.empty) return forward;
     if (options.tracing !== undefined) return undefined;
-    const topic = readSoleTopic(payload, route, book);
+    const topic = readSoleTopic(reader, route, book);
     if (topic === undefined || pipeline.wants(topic)) return undefined;
     if (!pipeline.countsRecords || observer?.counted === undefined) return forward;
     return {

@@ -3,7 +3,8 @@ import { Pipeline, type RecordTally } from '../../../src/pipeline/pipeline';
 import type { ProduceTracing } from '../../../src/observability/produce-tracing';
 import type { ConnectionContext, RequestRoute } from '../../../src/proxy/api-handler';
 import type { AddressBook } from '../../../src/proxy/handlers/address-book';
-import { produceHandler, readSoleTopic } from '../../../src/proxy/handlers/produce';
+import { Reader } from '../../../src/protocol/primitives';
+import { produceHandler, readProduceAcks, readSoleTopic } from '../../../src/proxy/handlers/produce';
 import { staticAddressBook } from '../support/address-book';
 import { produceFrame } from '../support/produce-frames';
 import { batchOfValues } from '../support/record-batches';
@@ -44,27 +45,32 @@ const route = (apiVersion: number): RequestRoute => ({
   correlationId: 3,
 });
 
+/** The sole topic as the handler reads it: acks first, then on from there. */
+function soleTopic(payload: Buffer, at: RequestRoute): string | undefined {
+  const reader = new Reader(payload);
+  readProduceAcks(reader, at);
+  return readSoleTopic(reader, at, book);
+}
+
 describe('readSoleTopic', () => {
   it.each([3, 8, 9, 12])('reads the one topic of a Produce v%i request from its head', (version) => {
     const payload = produce(version, [{ name: 'clicks' }], batchOf(2));
-    expect(readSoleTopic(payload.subarray(0, 200), route(version), book)).toBe('clicks');
+    expect(soleTopic(payload.subarray(0, 200), route(version))).toBe('clicks');
   });
 
   it('names the topic of a Produce v13 request by its id, when the gateway knows the id', () => {
-    expect(readSoleTopic(produce(13, [{ id: ORDERS_ID }], batchOf(1)), route(13), book)).toBe('orders');
+    expect(soleTopic(produce(13, [{ id: ORDERS_ID }], batchOf(1)), route(13))).toBe('orders');
     expect(
-      readSoleTopic(produce(13, [{ id: '0f0e0d0c0b0a09080706050403020100' }], batchOf(1)), route(13), book),
+      soleTopic(produce(13, [{ id: '0f0e0d0c0b0a09080706050403020100' }], batchOf(1)), route(13)),
     ).toBeUndefined();
   });
 
   it('tells nothing of a request for several topics, or of a head that ends inside the name', () => {
-    expect(
-      readSoleTopic(produce(9, [{ name: 'a' }, { name: 'b' }], batchOf(1)), route(9), book),
-    ).toBeUndefined();
+    expect(soleTopic(produce(9, [{ name: 'a' }, { name: 'b' }], batchOf(1)), route(9))).toBeUndefined();
     const payload = produce(9, [{ name: 'a-rather-long-topic-name' }], batchOf(1));
     const nameEnds = payload.indexOf('a-rather-long-topic-name') + 'a-rather-long-topic-name'.length;
-    expect(readSoleTopic(payload.subarray(0, nameEnds - 1), route(9), book)).toBeUndefined();
-    expect(readSoleTopic(payload.subarray(0, nameEnds), route(9), book)).toBe('a-rather-long-topic-name');
+    expect(soleTopic(payload.subarray(0, nameEnds - 1), route(9))).toBeUndefined();
+    expect(soleTopic(payload.subarray(0, nameEnds), route(9))).toBe('a-rather-long-topic-name');
   });
 });
 

@@ -187,6 +187,11 @@ export interface PipelineOptions {
   tallyRecords?: boolean;
 }
 
+/** A middleware without `wants` sees every topic. */
+function wantsTopic(middleware: Middleware, topic: string): boolean {
+  return middleware.wants === undefined || middleware.wants(topic);
+}
+
 /**
  * Runs the configured middlewares over the records of a produce request. Decodes only the topics
  * some middleware wants and re-encodes only batches whose records gained headers or lost records;
@@ -204,7 +209,8 @@ export class Pipeline {
 
   /** Whether some middleware wants the records of `topic`. */
   wants(topic: string): boolean {
-    return this.interested(topic).length > 0;
+    for (const middleware of this.middlewares) if (wantsTopic(middleware, topic)) return true;
+    return false;
   }
 
   /** Whether what becomes of every record is counted (PipelineOptions.tallyRecords). */
@@ -215,7 +221,7 @@ export class Pipeline {
   private interested(topic: string): Middleware[] {
     const wanted: Middleware[] = [];
     for (const middleware of this.middlewares) {
-      if (middleware.wants === undefined || middleware.wants(topic)) wanted.push(middleware);
+      if (wantsTopic(middleware, topic)) wanted.push(middleware);
     }
     return wanted;
   }

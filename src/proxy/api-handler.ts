@@ -21,8 +21,9 @@ export type RequestDecision =
   | { action: 'close'; reason: string };
 
 /**
- * Follows a request that onRequestHead let go upstream as it arrives (the decision's `watch`): it
- * sees every byte of the payload as it passes, without holding any, and cannot change them.
+ * Follows a forwarded request (a forward decision's `watch`): it sees every byte of the payload
+ * that goes upstream, without holding any, and cannot change them. A request decided from its
+ * head (onRequestHead) is seen piece by piece as it passes; one decided whole, in one piece.
  */
 export interface RequestWatch {
   /** The next bytes of the request payload; the first call gets the payload part of the head. */

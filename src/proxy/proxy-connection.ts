@@ -334,6 +334,10 @@ export class ProxyConnection implements ConnectionContext {
         if (decision.expectResponse) this.expectResponse(route, decision.exchange);
         if (decision.frame === undefined) this.write(this.upstream, withSizePrefix(original), this.client);
         else this.writeFrame(this.upstream, decision.frame, this.client);
+        if (decision.watch !== undefined) {
+          decision.watch.take(decision.frame ?? original);
+          decision.watch.finish();
+        }
         return;
       case 'respond':
         this.inFlight.push({

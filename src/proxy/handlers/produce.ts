@@ -37,16 +37,13 @@ const NOTHING_TO_CHANGE: PipelineOutcome = { rejections: [], replacements: [], e
 /**
  * Reads a produce request's acks without decoding its records: transactional id and acks come
  * first in the body of every version. Leaves `reader` after acks, where readSoleTopic goes on.
+ * Throws when the bytes end first.
  */
 export function readProduceAcks(reader: Reader, route: RequestRoute): number {
-  try {
-    decodeRequestHeader(reader);
-    if (route.apiVersion >= FIRST_FLEXIBLE_VERSION) reader.compactNullableString();
-    else reader.nullableString();
-    return reader.int16();
-  } catch (error) {
-    throw withApi(error, route.apiKey, route.apiVersion);
-  }
+  decodeRequestHeader(reader);
+  if (route.apiVersion >= FIRST_FLEXIBLE_VERSION) reader.compactNullableString();
+  else reader.nullableString();
+  return reader.int16();
 }
 
 /**
@@ -198,13 +195,7 @@ export function produceHandler(options: ProduceHandlerOptions): ApiHandler {
       const muted = throttle?.muted(connection);
       if (muted) return muted.then(() => handler.onRequest!(frame, route, connection));
       const unread = passUnread(frame, route, connection);
-      if (unread?.action === 'forward') {
-        if (unread.watch !== undefined) {
-          unread.watch.take(frame);
-          unread.watch.finish();
-        }
-        return unread.expectResponse ? FORWARD_WITH_RESPONSE : FORWARD_WITHOUT_RESPONSE;
-      }
+      if (unread !== undefined) return unread;
       const pipeline = options.pipeline();
 
       let header: RequestHeader;

@@ -98,14 +98,16 @@ describe('Produce requests no middleware reads', () => {
     });
   };
 
-  it('forwards a whole request for a topic nobody reads as it came, counting its records', async () => {
+  it('forwards a whole request for a topic nobody reads as it came, with a watch that counts its records', async () => {
     const handler = handlerWith();
-    const decision = await handler.onRequest!(
-      produce(9, [{ name: 'other' }], batchOf(3)),
-      route(9),
-      connection,
-    );
-    expect(decision).toEqual({ action: 'forward', expectResponse: true });
+    const frame = produce(9, [{ name: 'other' }], batchOf(3));
+    const decision = await handler.onRequest!(frame, route(9), connection);
+    expect(decision).toMatchObject({ action: 'forward', expectResponse: true });
+    if (decision.action !== 'forward' || decision.watch === undefined) throw new Error('no watch');
+    expect(decision.frame).toBeUndefined();
+    // What the connection does with a whole request's watch.
+    decision.watch.take(frame);
+    decision.watch.finish();
     expect(seen).toEqual([]);
     expect(tallies).toEqual([{ topic: 'other', outcome: 'unvalidated', count: 3 }]);
   });

@@ -291,6 +291,17 @@ describe.each([
     expect(tallies).toEqual([{ topic: 'unchecked', outcome: 'unvalidated', count: 8 }]);
   });
 
+  it('counts the records of a whole request for a topic no middleware wants as it forwards it', async () => {
+    const tallies: RecordTally[] = [];
+    const r = (current = await rig(recycled, handlersCheckingOneTopic(tallies)));
+    const request = sized(
+      produceFrame(9, [{ topic: 'unchecked', partition: 0, records: batchOf(5, 10) }], 1),
+    );
+    r.client.write(request);
+    expectSameBytes(await r.atBroker.atLeast(request.length), request);
+    expect(tallies).toEqual([{ topic: 'unchecked', outcome: 'unvalidated', count: 5 }]);
+  });
+
   it('holds a request for a topic a middleware wants until it is whole', async () => {
     const tallies: RecordTally[] = [];
     const r = (current = await rig(recycled, handlersCheckingOneTopic(tallies)));

@@ -123,6 +123,7 @@ gateway_column() { if [[ "$1" == gateway ]]; then echo "$2"; fi; }
 cpu_delta() { awk -v a="$1" -v b="$2" 'BEGIN { printf "%.2f", b - a }'; }
 
 start_gateway
+perf_tools_init
 
 run_id="$(date +%s)-$$"
 topic_seq=0

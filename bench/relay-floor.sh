@@ -101,6 +101,7 @@ new_topic() {
   "$KAFKA" topics --create --topic "$TOPIC" --partitions 3 >/dev/null 2>&1
 }
 
+perf_tools_init
 log "warming up"
 for path in direct gateway relay; do
   new_topic warmup

@@ -1,5 +1,16 @@
 # Kafka's load generators, run once and reduced to numbers. Sourced by the benchmarks under bench/;
-# expects KAFKA (scripts/kafka.sh) and a die() that reports and exits.
+# expects KAFKA (scripts/kafka.sh) and a die() that reports and exits. Call perf_tools_init once,
+# outside any subshell, before the first run.
+
+# Asks the Kafka tools once what they call things: 4.x renamed ConsumerPerformance's --messages to
+# --num-records (and warns about the old name); 3.9 knows only --messages.
+perf_tools_init() {
+  local help
+  # Through a variable: with pipefail, grep -q leaving early could fail the tool's side of a pipe.
+  help="$("$KAFKA" consumer-perf --help 2>&1 || true)"
+  PERF_CONSUMER_COUNT_FLAG=--messages
+  if grep -q -- '--num-records' <<<"$help"; then PERF_CONSUMER_COUNT_FLAG=--num-records; fi
+}
 
 # perf_produce BOOTSTRAP TOPIC RECORDS RECORD_SIZE PROP...: one ProducerPerformance run at full speed.
 # Its summary line reads e.g. "200000 records sent, 51234.5 records/sec (50.03 MB/sec), 310.20 ms
@@ -25,11 +36,9 @@ perf_produce() {
 #   join-ms          time to join the group before the first fetch (rebalance.time.ms)
 #   fetch-latency    the consumer's own fetch-latency-avg: request sent to response read, in ms
 perf_consume() {
-  local bootstrap="$1" topic="$2" records="$3" group="$4" out data consumed latency count_flag=--messages
-  # 4.x renamed --messages (and warns about the old name); 3.9 knows only --messages.
-  if [[ -z "${PERF_CONSUMER_HELP:-}" ]]; then PERF_CONSUMER_HELP="$("$KAFKA" consumer-perf --help 2>&1 || true)"; fi
-  if grep -q -- '--num-records' <<<"$PERF_CONSUMER_HELP"; then count_flag=--num-records; fi
-  out="$("$KAFKA" consumer-perf --bootstrap-server "$bootstrap" --topic "$topic" "$count_flag" "$records" \
+  local bootstrap="$1" topic="$2" records="$3" group="$4" out data consumed latency
+  [[ -n "${PERF_CONSUMER_COUNT_FLAG:-}" ]] || die "perf_tools_init was not called"
+  out="$("$KAFKA" consumer-perf --bootstrap-server "$bootstrap" --topic "$topic" "$PERF_CONSUMER_COUNT_FLAG" "$records" \
     --timeout 30000 --group "$group" --print-metrics 2>&1)" ||
     die "consumer-perf against $bootstrap failed:"$'\n'"$out"
   # The data line follows a header: start.time, end.time, data.consumed.in.MB, MB.sec,

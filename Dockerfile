@@ -20,10 +20,12 @@ COPY --from=build --chown=node:node /app/dist ./dist
 COPY --chown=node:node package.json ./
 COPY --chown=node:node asyncapi ./asyncapi
 COPY --chown=node:node config ./config
+COPY --chown=node:node scripts/docker-entrypoint.sh ./docker-entrypoint.sh
 USER node
 # Bootstrap listener, one listener per broker from 20473 upward, and the HTTP server.
 EXPOSE 20472-20499 5000
 HEALTHCHECK --interval=10s --timeout=3s --start-period=10s --retries=3 \
   CMD ["node", "-e", "fetch('http://127.0.0.1:5000/healthz').then(r=>process.exit(r.ok?0:1),()=>process.exit(1))"]
-ENTRYPOINT ["node", "dist/cli.js"]
+# Sets listeners.advertisedHost to the container's host name unless the environment names one.
+ENTRYPOINT ["/app/docker-entrypoint.sh"]
 CMD ["--config", "config/gateway.docker.yaml"]

@@ -2,6 +2,8 @@ import { readFileSync } from 'node:fs';
 import path from 'node:path';
 import { SpecStore } from './asyncapi/spec-store';
 import type { GatewayConfig } from './config/gateway-config';
+import { configuredTokens, isLoopback } from './config/load-config';
+import { AccessControl } from './http/access';
 import { HttpServer } from './http/http-server';
 import { registerSpecRoutes } from './http/spec-routes';
 import { registerPatternRoutes } from './http/pattern-routes';
@@ -168,43 +170,62 @@ export async function startGateway(
       createApiHandlers(g, { pipeline: () => pipeline, produceObserver: observeProduce, tracing, quotas }),
   });
   let started = false;
+  const readinessChecks = (): { ready: boolean; checks: Record<string, string> } => {
+    const checks: Record<string, string> = {};
+    let ready = started;
+    checks.listening = String(started);
+    // Behind SASL-only listeners the gateway cannot ask for metadata itself; a broker refusing it
+    // for want of credentials still counts as an answer.
+    const age = Date.now() - gateway.brokerAnsweredAt;
+    const within = config.readiness.brokerAnswerWithinMs;
+    if (gateway.brokerAnsweredAt > 0 && age <= within) {
+      checks.brokers = `answered ${age} ms ago; ${gateway.directory.all().length} known`;
+    } else {
+      ready = false;
+      checks.brokers =
+        gateway.brokerAnsweredAt === 0
+          ? 'failing: no broker has answered yet'
+          : `failing: no broker answered for ${age} ms (limit ${within} ms)`;
+    }
+    checks.specs = `${specs.size()} loaded`;
+    return { ready, checks };
+  };
   const http = new HttpServer({
     host: config.http.host,
     port: config.http.port,
     logger,
-    readiness: () => ({
-      // Behind SASL-only listeners brokers become known once a client authenticates, so knowing
-      // none yet must not keep traffic away.
-      ready: started && (gateway.directory.all().length > 0 || gateway.learnsBrokersFromClients),
-      checks: {
-        brokers: `${gateway.directory.all().length} known`,
-        listening: String(started),
-        specs: `${specs.size()} loaded`,
-      },
-    }),
+    readiness: readinessChecks,
   });
+  const access = new AccessControl(configuredTokens(config.http));
+  if (access.open && !isLoopback(config.http.host)) {
+    logger.warn(
+      { host: config.http.host },
+      'the HTTP API is served off loopback with no token (http.allowUnauthenticated): anyone who reaches it can change specs and quotas',
+    );
+  }
   http.route('GET', '/metrics', async (_req, res) => {
     res.writeHead(200, { 'content-type': metrics.registry.contentType });
     res.end(await metrics.registry.metrics());
   });
   registerPatternRoutes(http);
-  registerSpecRoutes(http, {
-    store: specs,
-    maxSpecBytes: config.asyncapi.maxSpecBytes,
-    adminToken: config.http.adminToken,
-  });
-  registerThrottleRoutes(http, { quotas, config, adminToken: config.http.adminToken, logger });
+  registerSpecRoutes(http, { store: specs, maxSpecBytes: config.asyncapi.maxSpecBytes, access, logger });
+  registerThrottleRoutes(http, { quotas, config, access, logger });
+  // A tap token, when set, is the one key to the tap; otherwise the API's tokens open it too.
+  const tapAccess =
+    config.tap.token === undefined
+      ? access
+      : new AccessControl([{ name: 'tap', role: 'read', token: config.tap.token }]);
   const tap = new TapServer({
     logger,
     maxBufferedBytes: config.tap.maxBufferedBytes,
     maxDroppedBeforeClose: config.tap.maxDroppedBeforeClose,
-    token: config.tap.token,
+    authorize: (token) => tapAccess.identify(token) !== null,
     onClients: (count) => metrics.tapClients.set(count),
     onDropped: () => metrics.tapDropped.inc(),
   });
-  http.raw.on('upgrade', (request, socket, head) => {
-    if (!tap.handleUpgrade(request, socket, head)) socket.end('HTTP/1.1 404 Not Found\r\n\r\n');
-  });
+  if (config.tap.topics.length > 0) {
+    http.upgrade('/ws', (request, socket, head, url) => tap.handleUpgrade(request, socket, head, url));
+  }
   const tapConsumer =
     config.tap.topics.length > 0
       ? new TapConsumer(config, logger, (topic, partition, message) => tap.publish(topic, partition, message))

@@ -12,6 +12,8 @@ export interface SpecSummary {
   version: string;
   source: 'file' | 'api';
   loadedAt: string;
+  /** The name of the token that uploaded it (never the token); absent for files. */
+  loadedBy?: string;
   channels: { channel: string; topic: string; messages: string[]; failWhenInvalid?: boolean }[];
   warnings: SpecDiagnostic[];
 }
@@ -61,9 +63,14 @@ export class SpecStore {
   }
 
   /** Adds or replaces a spec. Resolves to whether it was new; rejects with SpecError and changes nothing when refused. */
-  put(id: string, text: string, source: 'file' | 'api'): Promise<{ created: boolean; summary: SpecSummary }> {
+  put(
+    id: string,
+    text: string,
+    source: 'file' | 'api',
+    by?: string,
+  ): Promise<{ created: boolean; summary: SpecSummary }> {
     // Uploads are applied in arrival order even though parsing is asynchronous.
-    const run = this.queue.then(() => this.load(id, text, source));
+    const run = this.queue.then(() => this.load(id, text, source, by));
     this.queue = run.catch(() => undefined);
     return run;
   }
@@ -78,6 +85,7 @@ export class SpecStore {
     id: string,
     text: string,
     source: 'file' | 'api',
+    by: string | undefined,
   ): Promise<{ created: boolean; summary: SpecSummary }> {
     if (!SPEC_ID_PATTERN.test(id)) {
       throw new SpecError('invalid spec id', [
@@ -93,6 +101,7 @@ export class SpecStore {
       version: outline.version,
       source,
       loadedAt: new Date().toISOString(),
+      ...(by !== undefined && { loadedBy: by }),
       channels: contracts.map((c) => ({
         channel: c.channel,
         topic: c.topic,

@@ -74,7 +74,26 @@ export const configSchema = {
       properties: {
         host: { type: 'string', default: '127.0.0.1' },
         port: { ...port, default: 5000 },
-        adminToken: { type: 'string', minLength: 16, description: 'bearer token required by the spec API' },
+        adminToken: {
+          type: 'string',
+          minLength: 16,
+          description: 'bearer token of the admin role, named "admin"',
+        },
+        tokens: {
+          type: 'array',
+          items: {
+            type: 'object',
+            additionalProperties: false,
+            required: ['name', 'token', 'role'],
+            properties: {
+              name: { type: 'string', pattern: '^[A-Za-z0-9][A-Za-z0-9_.@-]{0,63}$' },
+              token: { type: 'string', minLength: 16 },
+              role: { enum: ['admin', 'read'] },
+            },
+          },
+          default: [],
+        },
+        allowUnauthenticated: { type: 'boolean', default: false },
       },
       default: {},
     },
@@ -144,6 +163,14 @@ export const configSchema = {
         maxDroppedBeforeClose: { type: 'integer', minimum: 0, default: 10000 },
         groupIdPrefix: { type: 'string', minLength: 1, default: 'event-gateway-tap-' },
         topicRefreshMs: { type: 'integer', minimum: 1000, default: 10000 },
+      },
+      default: {},
+    },
+    readiness: {
+      type: 'object',
+      additionalProperties: false,
+      properties: {
+        brokerAnswerWithinMs: { type: 'integer', minimum: 1000, default: 10000 },
       },
       default: {},
     },

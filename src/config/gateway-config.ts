@@ -81,7 +81,20 @@ export interface GatewayConfig {
     maxFrameBytes: number;
     tls: TlsServerOptions;
   };
-  http: { host: string; port: number; adminToken?: string };
+  http: {
+    host: string;
+    port: number;
+    /** An admin token named "admin"; kept beside `tokens` for the one-token setups. */
+    adminToken?: string;
+    /** Named tokens: the name is what logs and stored state record, never the token. */
+    tokens: { name: string; token: string; role: 'admin' | 'read' }[];
+    /** Serve the API off loopback with no admin token; logged as a warning at every start. */
+    allowUnauthenticated: boolean;
+  };
+  readiness: {
+    /** /readyz fails when no broker answered a metadata request for this long. */
+    brokerAnswerWithinMs: number;
+  };
   asyncapi: {
     /** Files loaded at start: a path (the id is its base name) or an explicit id and file. */
     specs: (string | { id?: string; file: string })[];

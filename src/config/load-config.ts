@@ -92,8 +92,65 @@ export function resolveConfig(input: unknown, source = 'configuration'): Gateway
   if (resolved.listeners.tls.enabled && (!resolved.listeners.tls.cert || !resolved.listeners.tls.key)) {
     problems.push('listeners.tls: enabled requires cert and key');
   }
+  problems.push(...exposureProblems(resolved));
   if (problems.length > 0) throw new ConfigError(source, problems);
   return resolved;
+}
+
+const WILDCARDS = new Set(['0.0.0.0', '::', '[::]', '', '*']);
+
+/** Loopback names and addresses: only processes on the same host reach them. */
+export function isLoopback(host: string): boolean {
+  const h = host.replace(/^\[|\]$/g, '').toLowerCase();
+  return h === 'localhost' || h === '::1' || /^127\.\d{1,3}\.\d{1,3}\.\d{1,3}$/.test(h);
+}
+
+/**
+ * Settings that would expose the gateway in a way nobody means: an API that anyone on the network
+ * may change, or a wildcard address handed to clients as the brokers' address, which none can
+ * follow. Both are refused at start with the key to set.
+ */
+function exposureProblems(config: GatewayConfig): string[] {
+  const problems: string[] = [];
+  const { http, listeners } = config;
+  const hasAdmin = http.adminToken !== undefined || http.tokens.some((t) => t.role === 'admin');
+  if (!isLoopback(http.host) && !hasAdmin && !http.allowUnauthenticated) {
+    problems.push(
+      `http.host: ${http.host} is not a loopback address and no admin token is set, so anyone who ` +
+        'reaches the port could replace specs and quotas. Set http.adminToken (for example ' +
+        'EVENT_GATEWAY_HTTP__ADMIN_TOKEN=$(openssl rand -hex 24)) or an admin entry in http.tokens; ' +
+        'or set http.allowUnauthenticated: true to accept the risk',
+    );
+  }
+  const names = new Set<string>();
+  const secrets = new Set<string>();
+  for (const token of configuredTokens(http)) {
+    if (names.has(token.name)) problems.push(`http.tokens: the name '${token.name}' is used twice`);
+    if (secrets.has(token.token))
+      problems.push(`http.tokens: '${token.name}' has the same token as another entry`);
+    names.add(token.name);
+    secrets.add(token.token);
+  }
+  if (WILDCARDS.has(listeners.bindHost) && listeners.advertisedHost === undefined) {
+    problems.push(
+      `listeners.advertisedHost: must be set when listeners.bindHost is the wildcard address ` +
+        `'${listeners.bindHost}', which clients cannot connect to; set it to the name clients resolve ` +
+        '(for example EVENT_GATEWAY_LISTENERS__ADVERTISED_HOST=gateway.example.com)',
+    );
+  }
+  if (listeners.advertisedHost !== undefined && WILDCARDS.has(listeners.advertisedHost)) {
+    problems.push(
+      `listeners.advertisedHost: '${listeners.advertisedHost}' is a wildcard address clients cannot connect to`,
+    );
+  }
+  return problems;
+}
+
+/** Every token the HTTP API accepts: `http.tokens` plus `http.adminToken` as an admin named "admin". */
+export function configuredTokens(http: GatewayConfig['http']): GatewayConfig['http']['tokens'] {
+  return http.adminToken === undefined
+    ? http.tokens
+    : [...http.tokens, { name: 'admin', role: 'admin', token: http.adminToken }];
 }
 
 /** Reads a YAML (or JSON) file, applies EVENT_GATEWAY_* overrides and validates the result. */

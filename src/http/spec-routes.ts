@@ -1,15 +1,17 @@
 import type http from 'node:http';
 import { SpecError } from '../asyncapi/spec-error';
 import { SPEC_ID_PATTERN, type SpecStore } from '../asyncapi/spec-store';
-import { checkBearerToken } from './bearer-token';
+import type { Logger } from '../observability/logger';
+import type { AccessControl, Principal, Role } from './access';
 import { sendJson, type HttpServer } from './http-server';
 import { readBody } from './read-body';
 
 export interface SpecRoutesOptions {
   store: SpecStore;
   maxSpecBytes: number;
-  /** When set, every spec route requires `Authorization: Bearer <token>`. */
-  adminToken?: string;
+  /** Reading specs needs a read token, changing them an admin token (when tokens are configured). */
+  access: AccessControl;
+  logger: Logger;
 }
 
 class HttpError extends Error {
@@ -26,14 +28,17 @@ export function registerSpecRoutes(server: HttpServer, options: SpecRoutesOption
   const { store } = options;
   const guard =
     (
+      role: Role,
       handler: (
         request: http.IncomingMessage,
         response: http.ServerResponse,
         id: string,
+        by: Principal,
       ) => Promise<void> | void,
     ) =>
     async (request: http.IncomingMessage, response: http.ServerResponse) => {
-      if (!checkBearerToken(request, response, options.adminToken)) return;
+      const by = options.access.require(request, response, role);
+      if (by === null) return;
       let id: string;
       try {
         id = decodeURIComponent((request.url ?? '').split('?')[0].slice('/specs/'.length));
@@ -41,7 +46,7 @@ export function registerSpecRoutes(server: HttpServer, options: SpecRoutesOption
         return sendJson(response, 400, { error: 'the spec id is not valid percent-encoding' });
       }
       try {
-        await handler(request, response, id);
+        await handler(request, response, id, by);
       } catch (error) {
         if (error instanceof HttpError) return sendJson(response, error.status, { error: error.message });
         throw error;
@@ -51,13 +56,13 @@ export function registerSpecRoutes(server: HttpServer, options: SpecRoutesOption
   server.route(
     'GET',
     '/specs',
-    guard((_req, res) => sendJson(res, 200, { specs: store.list() })),
+    guard('read', (_req, res) => sendJson(res, 200, { specs: store.list() })),
   );
 
   server.route(
     'PUT',
     '/specs/',
-    guard(async (req, res, id) => {
+    guard('admin', async (req, res, id, by) => {
       if (!SPEC_ID_PATTERN.test(id))
         throw new HttpError(400, `spec id '${id}' must match ${SPEC_ID_PATTERN.source}`);
       const text = await readBody(req, options.maxSpecBytes);
@@ -65,7 +70,8 @@ export function registerSpecRoutes(server: HttpServer, options: SpecRoutesOption
         throw new HttpError(413, `the document is larger than the ${options.maxSpecBytes}-byte limit`);
       if (text.trim() === '') throw new HttpError(400, 'the request body must be an AsyncAPI document');
       try {
-        const { created, summary } = await store.put(id, text, 'api');
+        const { created, summary } = await store.put(id, text, 'api', by.name);
+        options.logger.info({ spec: id, by: by.name, created }, 'spec stored');
         sendJson(res, created ? 201 : 200, summary);
       } catch (error) {
         if (!(error instanceof SpecError)) throw error;
@@ -78,7 +84,7 @@ export function registerSpecRoutes(server: HttpServer, options: SpecRoutesOption
   server.route(
     'GET',
     '/specs/',
-    guard((_req, res, id) => {
+    guard('read', (_req, res, id) => {
       const document = id.endsWith('/document');
       const spec = store.get(document ? id.slice(0, -'/document'.length) : id);
       if (spec === undefined) return sendJson(res, 404, { error: `no spec with id '${id}'` });
@@ -93,8 +99,9 @@ export function registerSpecRoutes(server: HttpServer, options: SpecRoutesOption
   server.route(
     'DELETE',
     '/specs/',
-    guard((_req, res, id) => {
+    guard('admin', (_req, res, id, by) => {
       if (!store.delete(id)) return sendJson(res, 404, { error: `no spec with id '${id}'` });
+      options.logger.info({ spec: id, by: by.name }, 'spec deleted');
       res.writeHead(204).end();
     }),
     true,

@@ -1,10 +1,9 @@
-import type http from 'node:http';
 import { parse as parseYaml } from 'yaml';
 import type { GatewayConfig } from '../config/gateway-config';
 import { ConfigError, resolveConfig } from '../config/load-config';
 import type { Logger } from '../observability/logger';
 import type { QuotaManager } from '../pipeline/throttle/quota-manager';
-import { checkBearerToken } from './bearer-token';
+import type { AccessControl } from './access';
 import { sendJson, type HttpServer } from './http-server';
 import { readBody } from './read-body';
 
@@ -15,8 +14,8 @@ export interface ThrottleRoutesOptions {
   quotas: QuotaManager;
   /** The configuration the gateway runs with: a new throttle section is checked as part of it. */
   config: GatewayConfig;
-  /** When set, both routes require `Authorization: Bearer <token>`. */
-  adminToken?: string;
+  /** GET needs a read token, PUT an admin token (when tokens are configured). */
+  access: AccessControl;
   logger: Logger;
 }
 
@@ -27,8 +26,6 @@ export interface ThrottleRoutesOptions {
  */
 export function registerThrottleRoutes(server: HttpServer, options: ThrottleRoutesOptions): void {
   const { quotas } = options;
-  const authorized = (request: http.IncomingMessage, response: http.ServerResponse): boolean =>
-    checkBearerToken(request, response, options.adminToken);
   const state = () => ({
     throttle: quotas.config,
     buckets: quotas.bucketCount(),
@@ -36,11 +33,12 @@ export function registerThrottleRoutes(server: HttpServer, options: ThrottleRout
   });
 
   server.route('GET', '/throttle', (request, response) => {
-    if (authorized(request, response)) sendJson(response, 200, state());
+    if (options.access.require(request, response, 'read') !== null) sendJson(response, 200, state());
   });
 
   server.route('PUT', '/throttle', async (request, response) => {
-    if (!authorized(request, response)) return;
+    const by = options.access.require(request, response, 'admin');
+    if (by === null) return;
     const text = await readBody(request, MAX_BODY_BYTES);
     if (text === null)
       return sendJson(response, 413, { error: `the body is larger than the ${MAX_BODY_BYTES}-byte limit` });
@@ -63,6 +61,7 @@ export function registerThrottleRoutes(server: HttpServer, options: ThrottleRout
       {
         quotas: quotas.config.quotas.map((quota) => quota.name),
         maxConnectionsPerAddress: quotas.config.maxConnectionsPerAddress ?? null,
+        by: by.name,
       },
       'throttle settings replaced',
     );

@@ -3,6 +3,7 @@ import net, { type Server, type Socket } from 'node:net';
 import tls from 'node:tls';
 import type { GatewayConfig } from '../config/gateway-config';
 import type { Logger } from '../observability/logger';
+import { RateLimitedLog } from '../observability/rate-limited-log';
 import type { ApiHandlers } from './api-handler';
 import { BrokerDirectory, type BrokerEndpoint } from './broker-directory';
 import { AuthenticationRequiredError } from './cluster-metadata';
@@ -58,6 +59,11 @@ export class Gateway implements AddressBook {
   private nextConnectionId = 1;
   private bootstrapCursor = 0;
   private refreshTimer: NodeJS.Timeout | null = null;
+  private probeTimer: NodeJS.Timeout | null = null;
+  private probing = false;
+  /** When a broker last answered the gateway's own metadata request (ms since the epoch; 0: never). */
+  brokerAnsweredAt = 0;
+  private readonly warnings: RateLimitedLog;
   /** True when the cluster refused the gateway's own metadata request for want of credentials. */
   learnsBrokersFromClients = false;
   private stopping = false;
@@ -68,6 +74,7 @@ export class Gateway implements AddressBook {
     this.directory = new BrokerDirectory(parts.config.listeners);
     this.advertisedHost = parts.config.listeners.advertisedHost ?? parts.config.listeners.bindHost;
     this.connector = new UpstreamConnector(parts.config.kafka);
+    this.warnings = new RateLimitedLog(parts.logger);
     this.bootstrapServers = parts.config.kafka.bootstrapServers.map((server, index) => {
       const at = server.lastIndexOf(':');
       return { nodeId: -1 - index, host: server.slice(0, at), port: Number(server.slice(at + 1)) };
@@ -103,6 +110,7 @@ export class Gateway implements AddressBook {
       );
     }
     await this.listen(BOOTSTRAP, this.config.listeners.bootstrapPort);
+    this.startBrokerProbe();
     if (refreshing) {
       this.refreshTimer = setInterval(() => {
         this.refreshMetadata().catch((error: Error) =>
@@ -124,9 +132,43 @@ export class Gateway implements AddressBook {
 
   async refreshMetadata(): Promise<void> {
     const candidates = [...this.directory.all(), ...this.bootstrapServers];
-    const metadata = await this.parts.fetchMetadata(candidates, this.connector);
+    let metadata;
+    try {
+      metadata = await this.parts.fetchMetadata(candidates, this.connector);
+    } catch (error) {
+      // Refusing an unauthenticated request is still an answer: the broker is up.
+      if (error instanceof AuthenticationRequiredError) this.brokerAnsweredAt = Date.now();
+      throw error;
+    }
+    this.brokerAnsweredAt = Date.now();
     for (const topic of metadata.topics) this.directory.rememberTopic(topic.id, topic.name);
     await this.registerBrokers(metadata.brokers);
+  }
+
+  /**
+   * Readiness must say whether a broker answers now, not whether one was ever known: between the
+   * periodic refreshes a cheap metadata request is sent whenever the last answer is getting old.
+   */
+  private startBrokerProbe(): void {
+    const within = this.config.readiness.brokerAnswerWithinMs;
+    this.probeTimer = setInterval(() => {
+      if (this.probing || Date.now() - this.brokerAnsweredAt < within / 2) return;
+      this.probing = true;
+      this.refreshMetadata()
+        .catch((error: Error) => {
+          if (!(error instanceof AuthenticationRequiredError)) {
+            this.warnings.warn(
+              'broker-probe',
+              { err: error.message },
+              'no broker answered a metadata request',
+            );
+          }
+        })
+        .finally(() => {
+          this.probing = false;
+        });
+    }, within / 4);
+    this.probeTimer.unref();
   }
 
   gatewayPortFor(nodeId: number): number {
@@ -220,13 +262,15 @@ export class Gateway implements AddressBook {
           frameTap: this.parts.frameTap,
           observer: this.parts.connectionObserver,
           logger: this.logger,
+          warnings: this.warnings,
           onClose: (closed) => this.connections.delete(closed),
         });
         this.connections.add(connection);
         client.resume();
       })
       .catch((error: Error) => {
-        this.logger.warn(
+        this.warnings.warn(
+          `no-broker:${listener}`,
           { listener, client: `${client.remoteAddress}:${client.remotePort}`, err: error.message },
           'no broker reachable for client',
         );
@@ -271,6 +315,7 @@ export class Gateway implements AddressBook {
     if (this.stopping) return;
     this.stopping = true;
     if (this.refreshTimer) clearInterval(this.refreshTimer);
+    if (this.probeTimer) clearInterval(this.probeTimer);
     const closed = [...this.servers.values()].map(
       (server) => new Promise<void>((resolve) => server.close(() => resolve())),
     );

@@ -1,6 +1,7 @@
 import type { Socket } from 'node:net';
 import { ProtocolError } from '../protocol/primitives';
 import type { Logger } from '../observability/logger';
+import type { RateLimitedLog } from '../observability/rate-limited-log';
 import {
   FORWARD_EXPECTING_RESPONSE,
   type ApiHandlers,
@@ -51,6 +52,11 @@ export interface ProxyConnectionOptions {
   /** Set when `upstream` reads into recycled memory (its 'data' events are then not emitted). */
   upstreamReads?: RecycledReads;
   observer?: ConnectionObserver;
+  /**
+   * Shared by every connection, so that a warning thousands of clients trigger at once (a broker
+   * going away, a load balancer's probes) is one line and a count, not a flood.
+   */
+  warnings?: RateLimitedLog;
 }
 
 /** Receives raw frame payloads (without the size prefix); must not keep them without copying. */
@@ -169,7 +175,11 @@ export class ProxyConnection implements ConnectionContext {
     client.on('end', () => {
       const partial = this.requestFrames.bufferedBytes();
       if (partial > 0) {
-        this.logger.warn({ bufferedBytes: partial }, 'client closed the connection in the middle of a frame');
+        this.warn(
+          'partial-frame',
+          { bufferedBytes: partial },
+          'client closed the connection in the middle of a frame',
+        );
       }
       this.close('client closed the connection');
     });
@@ -209,9 +219,24 @@ export class ProxyConnection implements ConnectionContext {
     this.options.onClose?.(this);
   }
 
+  private warn(key: string, fields: Record<string, unknown>, message: string): void {
+    const warnings = this.options.warnings;
+    if (warnings === undefined) this.logger.warn(fields, message);
+    else
+      warnings.warn(
+        key,
+        { conn: this.id, client: this.clientAddress, listener: this.listener, ...fields },
+        message,
+      );
+  }
+
   private fail(side: 'client' | 'broker', error: unknown): void {
     if (error instanceof ProtocolError) {
-      this.logger.warn({ side, err: error.message }, 'malformed frame; closing the connection');
+      this.warn(
+        `malformed-frame:${side}`,
+        { side, err: error.message },
+        'malformed frame; closing the connection',
+      );
     } else {
       this.logger.error({ side, err: error }, 'unexpected error while proxying; closing the connection');
     }

@@ -1,6 +1,6 @@
 import type http from 'node:http';
 import type { Duplex } from 'node:stream';
-import { tokenMatches } from '../bearer-token';
+import { refuseOnSocket } from '../http-server';
 import { WebSocketServer, type WebSocket } from 'ws';
 import type { Logger } from '../../observability/logger';
 import type { ConsumedMessage } from './tap-record';
@@ -15,8 +15,8 @@ export interface TapServerOptions {
   maxBufferedBytes: number;
   /** A client that missed more records than this in a row is closed. */
   maxDroppedBeforeClose: number;
-  /** When set, clients must send it as `?token=` or `Authorization: Bearer`. */
-  token?: string;
+  /** Whether the token a client sent (`?token=` or `Authorization: Bearer`) may watch; none sent: undefined. */
+  authorize: (token: string | undefined) => boolean;
   onClients?: (count: number) => void;
   onDropped?: () => void;
 }
@@ -45,21 +45,22 @@ export class TapServer {
     return this.clients.size;
   }
 
-  /** Handles an HTTP upgrade for /ws; returns false for other paths. */
-  handleUpgrade(request: http.IncomingMessage, socket: Duplex, head: Buffer): boolean {
-    const url = new URL(request.url ?? '/', 'http://gateway');
-    if (url.pathname !== '/ws') return false;
-    const token = url.searchParams.get('token') ?? request.headers.authorization?.replace(/^Bearer /, '');
-    if (this.options.token !== undefined && !tokenMatches(token, this.options.token)) {
-      socket.end('HTTP/1.1 401 Unauthorized\r\ncontent-type: text/plain\r\n\r\na valid token is required\n');
-      return true;
+  /** Takes over an upgrade request for /ws (the HTTP server has parsed its URL). */
+  handleUpgrade(request: http.IncomingMessage, socket: Duplex, head: Buffer, url: URL): void {
+    const header = request.headers.authorization;
+    const token =
+      url.searchParams.get('token') ??
+      (typeof header === 'string' && header.startsWith('Bearer ') ? header.slice(7) : undefined);
+    if (!this.options.authorize(token)) {
+      refuseOnSocket(socket, 401, 'a valid token is required');
+      return;
     }
     const topics = url.searchParams.getAll('topic');
     const invalid = url.searchParams.get('invalid');
     const pattern = tapPattern(url.searchParams.get('pattern'));
     if ('error' in pattern) {
-      socket.end(`HTTP/1.1 400 Bad Request\r\ncontent-type: text/plain\r\n\r\n${pattern.error}\n`);
-      return true;
+      refuseOnSocket(socket, 400, pattern.error);
+      return;
     }
     this.wss.handleUpgrade(request, socket, head, (ws) => {
       const client: TapClient = {
@@ -79,7 +80,6 @@ export class TapServer {
       // The tap only talks; anything a client sends is ignored.
       ws.on('message', () => undefined);
     });
-    return true;
   }
 
   publish(topic: string, partition: number, message: ConsumedMessage): void {

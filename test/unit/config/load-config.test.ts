@@ -26,7 +26,7 @@ describe('configuration', () => {
     expect(config.kafka.bootstrapServers).toEqual(['127.0.0.1:9092']);
     expect(config.listeners.bootstrapPort).toBe(20472);
     expect(config.listeners.brokerPortBase).toBe(20473);
-    expect(config.http).toEqual({ host: '127.0.0.1', port: 5000 });
+    expect(config.http).toEqual({ host: '127.0.0.1', port: 5000, tokens: [], allowUnauthenticated: false });
     expect(config.shutdown.drainTimeoutMs).toBe(10000);
   });
 

@@ -279,4 +279,9 @@ export async function startGatewayProcess(config: GatewayConfig): Promise<void> 
   };
   process.on('SIGTERM', () => stop('SIGTERM'));
   process.on('SIGINT', () => stop('SIGINT'));
+  // A rejection nobody awaited is a bug to log and fix, not a reason to drop every client's
+  // connection with the process.
+  process.on('unhandledRejection', (reason) =>
+    running.logger.error({ err: reason }, 'a promise was rejected and nothing handled it'),
+  );
 }

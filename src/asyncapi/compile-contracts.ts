@@ -1,6 +1,10 @@
 import Ajv, { type ValidateFunction } from 'ajv';
 import addFormats from 'ajv-formats';
+import { compileLinearRegex, type LinearRegex } from '../regex/linear-regex';
+import { RegexError } from '../regex/regex-error';
+import { addressMatcher } from './channel-address';
 import type { ChannelContract, HeaderReading, KeyReading, MessageContract } from './channel-contract';
+import { schemaPatternProblems } from './schema-patterns';
 import { SpecError, type SpecDiagnostic } from './spec-error';
 import {
   FAIL_WHEN_INVALID_EXTENSION,
@@ -11,10 +15,39 @@ import {
 const JSON_SCHEMA_FORMATS =
   /^application\/(vnd\.aai\.asyncapi(\+json|\+yaml)?|schema\+json|schema\+yaml)(;|$)/;
 
-function createAjv(): Ajv {
+/** Each distinct pattern of a document compiled once, for the check and for Ajv alike. */
+function regexCache(): (source: string) => LinearRegex {
+  const compiled = new Map<string, LinearRegex | RegexError>();
+  return (source) => {
+    let regex = compiled.get(source);
+    if (regex === undefined) {
+      try {
+        regex = compileLinearRegex(source);
+      } catch (error) {
+        if (!(error instanceof RegexError)) throw error;
+        regex = error;
+      }
+      compiled.set(source, regex);
+    }
+    if (regex instanceof RegexError) throw regex;
+    return regex;
+  };
+}
+
+function createAjv(regex: (source: string) => LinearRegex): Ajv {
+  // Schema patterns run on a linear-time engine: with Ajv's default (RegExp) a producer's value
+  // could make a pattern such as ^(a+)+$ backtrack for seconds on the proxy's thread. Ajv keys
+  // compiled patterns by toString(), so it must differ between patterns.
+  const regExp = Object.assign(
+    (source: string) => {
+      const compiled = regex(source);
+      return { test: (text: string) => compiled.test(text), toString: () => `/${source}/u` };
+    },
+    { code: 'linearRegex' },
+  );
   // strict: false because AsyncAPI schemas carry keywords JSON Schema does not know
   // (discriminator, externalDocs, x-* extensions, the parser's x-parser-schema-id).
-  const ajv = new Ajv({ allErrors: true, strict: false, validateFormats: true });
+  const ajv = new Ajv({ allErrors: true, strict: false, validateFormats: true, code: { regExp } });
   addFormats(ajv);
   return ajv;
 }
@@ -45,15 +78,9 @@ function keyReading(key: JsonSchema | null): KeyReading {
   return 'json';
 }
 
-/** `user.{userId}.signedup` matches `user.42.signedup`: each parameter stands for at least one character. */
-export function addressPattern(address: string): RegExp | null {
-  if (!/\{[^}]+\}/.test(address)) return null;
-  const parts = address.split(/\{[^}]+\}/).map((literal) => literal.replace(/[.*+?^${}()|[\]\\]/g, '\\$&'));
-  return new RegExp(`^${parts.join('(.+?)')}$`);
-}
-
 function compileMessage(
   ajv: Ajv,
+  regex: (source: string) => LinearRegex,
   message: MessageOutline,
   where: string,
   problems: SpecDiagnostic[],
@@ -69,6 +96,12 @@ function compileMessage(
   }
   const compile = (schema: JsonSchema | null, part: string): ValidateFunction | null => {
     if (schema === null) return null;
+    // Checked first so that a refusal names the pattern's place, which Ajv's error would not.
+    const patterns = schemaPatternProblems(schema, `${where}.messages.${name}.${part}`, regex);
+    if (patterns.length > 0) {
+      problems.push(...patterns);
+      return null;
+    }
     try {
       return ajv.compile(schema);
     } catch (error) {
@@ -97,13 +130,14 @@ function compileMessage(
 
 /** Compiles every channel of a parsed document into contracts; refuses the document if any schema cannot be used. */
 export function compileContracts(specId: string, outline: SpecOutline): ChannelContract[] {
-  const ajv = createAjv();
+  const regex = regexCache();
+  const ajv = createAjv(regex);
   const problems: SpecDiagnostic[] = [];
   const contracts: ChannelContract[] = [];
   for (const channel of outline.channels) {
     const where = `channels.${channel.id}`;
     const messages = channel.messages
-      .map((message) => compileMessage(ajv, message, where, problems))
+      .map((message) => compileMessage(ajv, regex, message, where, problems))
       .filter((m): m is MessageContract => m !== null);
     const extension = channel.failWhenInvalid;
     if (extension !== undefined && typeof extension !== 'boolean') {
@@ -117,7 +151,7 @@ export function compileContracts(specId: string, outline: SpecOutline): ChannelC
       specId,
       channel: channel.id,
       topic: channel.topic,
-      pattern: addressPattern(channel.topic),
+      pattern: addressMatcher(channel.topic),
       messages,
       failWhenInvalid: typeof extension === 'boolean' ? extension : undefined,
     });

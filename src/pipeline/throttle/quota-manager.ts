@@ -1,7 +1,7 @@
 import { BlockList, isIP } from 'node:net';
 import { ConfigError } from '../../config/load-config';
 import type { ThrottleConfig, ThrottleQuota } from '../../config/gateway-config';
-import { isRegexEntry, nameMatcher } from '../filter/name-matcher';
+import { entryRegex, isRegexEntry, nameMatcher } from '../filter/name-matcher';
 import { normalizeIp } from './client-address';
 import { ConnectionLimiter } from './connection-limiter';
 import { LruMap } from './lru-map';
@@ -127,7 +127,7 @@ export function throttleProblems(config: ThrottleConfig): string[] {
           problems.push(`${where}: '${entry}' has a prefix length outside 0-${bits}`);
       } else if (isRegexEntry(entry)) {
         try {
-          new RegExp(entry.slice(1, -1));
+          entryRegex(entry);
         } catch (error) {
           problems.push(`${where}: ${(error as Error).message}`);
         }

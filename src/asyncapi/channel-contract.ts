@@ -1,4 +1,5 @@
 import type { ValidateFunction } from 'ajv';
+import type { AddressMatcher } from './channel-address';
 
 /** How a header's bytes are read before its schema sees them (headers are bytes on the wire). */
 export type HeaderReading = 'string' | 'number' | 'integer' | 'boolean';
@@ -22,7 +23,7 @@ export interface ChannelContract {
   channel: string;
   /** The Kafka topic, or the channel address with its {parameters} when `pattern` is set. */
   topic: string;
-  pattern: RegExp | null;
+  pattern: AddressMatcher | null;
   messages: MessageContract[];
   /** From the channel's `x-eg-fail-when-invalid`; undefined means the configured default. */
   failWhenInvalid: boolean | undefined;

@@ -1,6 +1,11 @@
 import type { ChannelContract } from './channel-contract';
 
 const MEMO_LIMIT = 10_000;
+/**
+ * Kafka refuses longer topic names, but a Produce request may still carry one (its strings take up
+ * to 32 KiB): such names are matched and not remembered, so the memo stays a few megabytes at most.
+ */
+const MAX_TOPIC_LENGTH = 249;
 
 /**
  * Finds the contract for a topic. Exact topic names win over parameterised addresses; among
@@ -10,7 +15,7 @@ const MEMO_LIMIT = 10_000;
 export class ContractIndex {
   private readonly exact = new Map<string, ChannelContract>();
   private readonly patterns: ChannelContract[] = [];
-  /** Pattern matches are remembered per topic name (bounded), so a regex runs once per topic. */
+  /** Address matches are remembered per topic name (bounded), so each name is matched once. */
   private readonly memo = new Map<string, ChannelContract | null>();
 
   constructor(contractsInLoadOrder: readonly ChannelContract[]) {
@@ -34,9 +39,16 @@ export class ContractIndex {
     let found = this.memo.get(topic);
     if (found === undefined) {
       found = this.patterns.find((contract) => contract.pattern!.test(topic)) ?? null;
-      if (this.memo.size >= MEMO_LIMIT) this.memo.clear();
-      this.memo.set(topic, found);
+      if (topic.length <= MAX_TOPIC_LENGTH) {
+        if (this.memo.size >= MEMO_LIMIT) this.memo.clear();
+        this.memo.set(topic, found);
+      }
     }
     return found ?? undefined;
+  }
+
+  /** How many topic names are remembered now. */
+  rememberedTopics(): number {
+    return this.memo.size;
   }
 }

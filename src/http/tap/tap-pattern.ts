@@ -7,6 +7,7 @@ import {
   recordEvent,
   type RecordEvent,
 } from '../../pipeline/filter/record-event';
+import { BODY_NESTING_LIMIT, nestingProblem } from '../body-limits';
 import type { ConsumedMessage } from './tap-record';
 
 /**
@@ -15,6 +16,8 @@ import type { ConsumedMessage } from './tap-record';
  */
 export function tapPattern(raw: string | null): { pattern: EventPattern | null } | { error: string } {
   if (raw === null) return { pattern: null };
+  const tooDeep = nestingProblem(raw, 'json', BODY_NESTING_LIMIT);
+  if (tooDeep !== null) return { error: `pattern is ${tooDeep}` };
   let parsed: unknown;
   try {
     parsed = JSON.parse(raw);

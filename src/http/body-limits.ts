@@ -9,6 +9,12 @@
 /** Bodies that are a few settings or one event pattern: real ones nest a handful of levels. */
 export const BODY_NESTING_LIMIT = 64;
 
+/**
+ * AsyncAPI documents nest deeper (schemas in schemas), and are parsed in a worker thread, but
+ * their schemas are compiled on the proxy's thread, recursively.
+ */
+export const SPEC_NESTING_LIMIT = 256;
+
 /** The refusal for a body nested deeper than `limit`, or null. */
 export function nestingProblem(text: string, syntax: 'json' | 'yaml', limit: number): string | null {
   const depth = syntax === 'json' ? jsonDepth(text, limit) : yamlDepth(text, limit);

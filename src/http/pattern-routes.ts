@@ -1,5 +1,6 @@
 import { PatternError } from '../pipeline/filter/event-pattern';
 import { compileRecordPattern } from '../pipeline/filter/record-event';
+import { BODY_NESTING_LIMIT, nestingProblem } from './body-limits';
 import { sendJson, type HttpServer } from './http-server';
 import { readBody } from './read-body';
 
@@ -16,6 +17,11 @@ export function registerPatternRoutes(server: HttpServer): void {
     const body = await readBody(request, MAX_BODY_BYTES);
     if (body === null) {
       sendJson(response, 413, { error: `the body is larger than the ${MAX_BODY_BYTES}-byte limit` });
+      return;
+    }
+    const tooDeep = nestingProblem(body, 'json', BODY_NESTING_LIMIT);
+    if (tooDeep !== null) {
+      sendJson(response, 400, { error: `the body is ${tooDeep}` });
       return;
     }
     let parsed: unknown;

@@ -3,6 +3,7 @@ import { SpecError } from '../asyncapi/spec-error';
 import { SPEC_ID_PATTERN, type SpecStore } from '../asyncapi/spec-store';
 import type { Logger } from '../observability/logger';
 import type { AccessControl, Principal, Role } from './access';
+import { nestingProblem, SPEC_NESTING_LIMIT } from './body-limits';
 import { sendJson, type HttpServer } from './http-server';
 import { readBody } from './read-body';
 
@@ -69,6 +70,8 @@ export function registerSpecRoutes(server: HttpServer, options: SpecRoutesOption
       if (text === null)
         throw new HttpError(413, `the document is larger than the ${options.maxSpecBytes}-byte limit`);
       if (text.trim() === '') throw new HttpError(400, 'the request body must be an AsyncAPI document');
+      const tooDeep = nestingProblem(text, 'yaml', SPEC_NESTING_LIMIT);
+      if (tooDeep !== null) throw new HttpError(400, `the document is ${tooDeep}`);
       try {
         const { created, summary } = await store.put(id, text, 'api', by.name);
         options.logger.info({ spec: id, by: by.name, created }, 'spec stored');

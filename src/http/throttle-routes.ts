@@ -4,6 +4,7 @@ import { ConfigError, resolveConfig } from '../config/load-config';
 import type { Logger } from '../observability/logger';
 import type { QuotaManager } from '../pipeline/throttle/quota-manager';
 import type { AccessControl } from './access';
+import { BODY_NESTING_LIMIT, nestingProblem } from './body-limits';
 import { sendJson, type HttpServer } from './http-server';
 import { readBody } from './read-body';
 
@@ -42,6 +43,8 @@ export function registerThrottleRoutes(server: HttpServer, options: ThrottleRout
     const text = await readBody(request, MAX_BODY_BYTES);
     if (text === null)
       return sendJson(response, 413, { error: `the body is larger than the ${MAX_BODY_BYTES}-byte limit` });
+    const tooDeep = nestingProblem(text, 'yaml', BODY_NESTING_LIMIT);
+    if (tooDeep !== null) return sendJson(response, 400, { error: `the body is ${tooDeep}` });
     let section: unknown;
     try {
       section = parseYaml(text);

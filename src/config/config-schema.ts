@@ -163,6 +163,7 @@ export const configSchema = {
         maxDroppedBeforeClose: { type: 'integer', minimum: 0, default: 10000 },
         groupIdPrefix: { type: 'string', minLength: 1, default: 'event-gateway-tap-' },
         topicRefreshMs: { type: 'integer', minimum: 1000, default: 10000 },
+        maxReplayRecords: { type: 'integer', minimum: 0, default: 1000 },
       },
       default: {},
     },

@@ -120,6 +120,8 @@ export interface GatewayConfig {
     maxDroppedBeforeClose: number;
     groupIdPrefix: string;
     topicRefreshMs: number;
+    /** `?from=` replays at most this many records per partition before live ones; 0: no history. */
+    maxReplayRecords: number;
   };
   tracing: {
     /** A span per produce request; W3C trace context read from (and optionally written to) records. */

@@ -1,0 +1,361 @@
+import { randomBytes } from 'node:crypto';
+import { hostname } from 'node:os';
+import type { Admin, Consumer, Kafka, Producer } from 'kafkajs';
+import type { Logger } from '../observability/logger';
+import { StateLedger, stateKey, type Applied, type StateEntry, type StateRecordValue } from './state-ledger';
+import { ensureStateTopic } from './state-topic';
+
+/** The write cannot be made now (no broker, no leader, timeout): nothing was changed. HTTP 503. */
+export class StateUnavailableError extends Error {
+  override readonly name = 'StateUnavailableError';
+}
+
+/** If-Match named a revision that is no longer the document's. HTTP 412. */
+export class StaleRevisionError extends Error {
+  override readonly name = 'StaleRevisionError';
+}
+
+export interface StateStoreOptions {
+  topic: string;
+  /** How long a write may wait for Kafka's acknowledgement and for being applied here. */
+  writeTimeoutMs: number;
+  groupIdPrefix: string;
+  /** Kinds whose past revisions are kept (as `<kind>.revision` documents), and how many. */
+  history?: Record<string, number>;
+}
+
+export interface WriteOptions {
+  /** Only if the document is at this revision (HTTP If-Match). */
+  ifMatch?: string;
+  /** Only if there is no such document yet (HTTP If-None-Match: *). */
+  ifNoneMatch?: boolean;
+  by?: string;
+}
+
+export type StateListener = (change: Applied) => void | Promise<void>;
+
+/** A past revision of a document, as `GET .../revisions` lists it. */
+export interface RevisionInfo {
+  revision: string;
+  updatedAt: string;
+  by?: string;
+}
+
+const RECENT_RESULTS = 1024;
+
+function withTimeout<T>(promise: Promise<T>, ms: number, what: string): Promise<T> {
+  let timer: NodeJS.Timeout | undefined;
+  const timeout = new Promise<never>((_, reject) => {
+    timer = setTimeout(() => reject(new StateUnavailableError(`${what} timed out after ${ms} ms`)), ms);
+  });
+  return Promise.race([promise, timeout]).finally(() => clearTimeout(timer));
+}
+
+/**
+ * Gateway state kept in a compacted Kafka topic and applied by every instance: each reads the
+ * topic from the beginning at start, then follows it. A write answers once Kafka has it (acks=all)
+ * and this instance has applied it, so its caller reads what it wrote.
+ */
+export class StateStore {
+  private readonly ledger = new StateLedger();
+  private readonly listeners = new Map<string, StateListener[]>();
+  /** Outcomes of the latest records by offset, for the writer that waits on one. */
+  private readonly recent = new Map<number, Applied | null>();
+  private readonly waiters = new Map<number, ((applied: Applied | null) => void)[]>();
+  private admin: Admin | null = null;
+  private producer: Producer | null = null;
+  private consumer: Consumer | null = null;
+  private appliedOffset = -1;
+  private loaded = false;
+  private running = false;
+  private stopped = false;
+  private lastError: string | null = null;
+
+  constructor(
+    private readonly kafka: Kafka,
+    private readonly options: StateStoreOptions,
+    private readonly logger: Logger,
+  ) {}
+
+  /** Called for every change of `kind`, in log order; the next record waits for it. */
+  onChange(kind: string, listener: StateListener): void {
+    const list = this.listeners.get(kind) ?? [];
+    list.push(listener);
+    this.listeners.set(kind, list);
+  }
+
+  get<T = unknown>(kind: string, id: string): StateEntry<T> | undefined {
+    return this.ledger.get(kind, id) as StateEntry<T> | undefined;
+  }
+
+  list<T = unknown>(kind: string): StateEntry<T>[] {
+    return this.ledger.list(kind) as StateEntry<T>[];
+  }
+
+  revisions(kind: string, id: string): RevisionInfo[] {
+    const prefix = `${id}/`;
+    return this.ledger
+      .list(`${kind}.revision`)
+      .filter((entry) => entry.id.startsWith(prefix))
+      .map((entry) => ({
+        revision: entry.id.slice(prefix.length),
+        updatedAt: entry.updatedAt,
+        ...(entry.by !== undefined && { by: entry.by }),
+      }))
+      .sort((a, b) => Number(b.revision) - Number(a.revision));
+  }
+
+  revision<T = unknown>(kind: string, id: string, revision: string): StateEntry<T> | undefined {
+    return this.ledger.get(`${kind}.revision`, `${id}/${revision}`) as StateEntry<T> | undefined;
+  }
+
+  /** For /readyz: whether the whole topic has been read and the store follows it. */
+  health(): { ready: boolean; detail: string } {
+    if (!this.loaded)
+      return { ready: false, detail: `failing: loading (${this.appliedOffset + 1} records read)` };
+    if (!this.running)
+      return { ready: false, detail: `failing: not following the topic: ${this.lastError ?? 'stopped'}` };
+    return { ready: true, detail: `following ${this.options.topic} at offset ${this.appliedOffset}` };
+  }
+
+  /** Creates the topic if needed and reads it to its end; resolves once everything stored is applied. */
+  async start(timeoutMs = 120_000): Promise<void> {
+    const admin = this.kafka.admin();
+    this.admin = admin;
+    await admin.connect();
+    await ensureStateTopic(admin, this.options.topic);
+    const [end] = await admin.fetchTopicOffsets(this.options.topic);
+    const last = Number(end?.high ?? '0') - 1;
+    this.producer = this.kafka.producer({
+      idempotent: true,
+      maxInFlightRequests: 1,
+      allowAutoTopicCreation: false,
+    });
+    await this.producer.connect();
+    await this.follow(null);
+    const deadline = Date.now() + timeoutMs;
+    while (this.appliedOffset < last) {
+      if (this.stopped) return;
+      if (Date.now() > deadline) {
+        throw new Error(
+          `state: read ${this.appliedOffset + 1} of ${last + 1} records of ${this.options.topic} in ${timeoutMs} ms`,
+        );
+      }
+      await new Promise((resolve) => setTimeout(resolve, 20));
+    }
+    this.loaded = true;
+    this.logger.info({ topic: this.options.topic, records: last + 1 }, 'state loaded');
+    for (const { kind, id, entry } of this.ledger.needingRestatement()) this.restate(kind, id, entry);
+  }
+
+  /**
+   * Joins a group of this instance's own (a fresh one each time: nothing is committed, the
+   * position is ours) and reads from `from`, or from the beginning.
+   */
+  private async follow(from: number | null): Promise<void> {
+    const consumer = this.kafka.consumer({
+      groupId: `${this.options.groupIdPrefix}${hostname()}-${process.pid}-${randomBytes(4).toString('hex')}`,
+      allowAutoTopicCreation: false,
+      maxWaitTimeInMs: 50,
+      sessionTimeout: 10_000,
+      heartbeatInterval: 1_000,
+    });
+    this.consumer = consumer;
+    consumer.on(consumer.events.CRASH, (event) => {
+      const { error, restart } = event.payload as { error: Error; restart: boolean };
+      this.lastError = error.message;
+      this.logger.error({ err: error.message, restart }, 'state: the topic reader crashed');
+      if (restart || this.stopped) return;
+      this.running = false;
+      setTimeout(() => {
+        if (this.stopped) return;
+        consumer
+          .disconnect()
+          .catch(() => undefined)
+          .then(() => this.follow(this.appliedOffset + 1))
+          .catch((err: Error) => {
+            this.lastError = err.message;
+            this.logger.error({ err: err.message }, 'state: cannot follow the topic again');
+          });
+      }, 1_000).unref();
+    });
+    await consumer.connect();
+    await consumer.subscribe({ topics: [this.options.topic], fromBeginning: true });
+    await consumer.run({
+      autoCommit: false,
+      eachMessage: async ({ message }) => this.onRecord(message.offset, message.key, message.value),
+    });
+    if (from !== null) consumer.seek({ topic: this.options.topic, partition: 0, offset: String(from) });
+    this.running = true;
+    this.lastError = null;
+  }
+
+  private async onRecord(offsetText: string, key: Buffer | null, value: Buffer | null): Promise<void> {
+    const offset = Number(offsetText);
+    if (offset <= this.appliedOffset) return;
+    const applied = this.ledger.apply(offsetText, key, value);
+    if (applied !== null && (applied.outcome === 'applied' || applied.outcome === 'deleted')) {
+      for (const listener of this.listeners.get(applied.kind) ?? []) {
+        try {
+          await listener(applied);
+        } catch (error) {
+          this.logger.error(
+            { kind: applied.kind, id: applied.id, offset, err: (error as Error).message },
+            'state: a stored change could not be applied here',
+          );
+        }
+      }
+    }
+    this.appliedOffset = offset;
+    this.recent.set(offset, applied);
+    if (this.recent.size > RECENT_RESULTS) this.recent.delete(this.recent.keys().next().value!);
+    const waiting = this.waiters.get(offset);
+    if (waiting !== undefined) {
+      this.waiters.delete(offset);
+      for (const resolve of waiting) resolve(applied);
+    }
+  }
+
+  /** Stores a document; resolves with it as applied here, or rejects (stale revision, Kafka unavailable). */
+  async put<T>(kind: string, id: string, document: T, options: WriteOptions = {}): Promise<StateEntry<T>> {
+    const current = this.ledger.get(kind, id);
+    // Refused here already what the log would refuse: it saves a write and a restatement.
+    if (options.ifMatch !== undefined && current?.revision !== options.ifMatch) {
+      throw new StaleRevisionError(
+        current === undefined
+          ? `'${id}' does not exist`
+          : `'${id}' is at revision ${current.revision}, not ${options.ifMatch}`,
+      );
+    }
+    if (options.ifNoneMatch && current !== undefined) {
+      throw new StaleRevisionError(`'${id}' already exists (revision ${current.revision})`);
+    }
+    const value: StateRecordValue = {
+      v: 1,
+      document,
+      updatedAt: new Date().toISOString(),
+      ...(options.by !== undefined && { by: options.by }),
+      ...(options.ifMatch !== undefined && { base: options.ifMatch }),
+      ...(options.ifNoneMatch && { base: null }),
+    };
+    const applied = await this.write(stateKey(kind, id), Buffer.from(JSON.stringify(value)));
+    if (applied === null || applied.outcome === 'ignored') {
+      throw new StateUnavailableError(`the change to '${id}' was written but could not be read back`);
+    }
+    if (applied.outcome === 'refused') {
+      this.restate(kind, id, applied.entry);
+      throw new StaleRevisionError(applied.reason ?? `'${id}' changed meanwhile`);
+    }
+    const entry = applied.entry as StateEntry<T>;
+    const keep = this.options.history?.[kind];
+    if (keep !== undefined) await this.keepRevision(kind, entry, keep);
+    return entry;
+  }
+
+  /** Deletes a document (a tombstone); false when there was none. */
+  async delete(kind: string, id: string, options: WriteOptions = {}): Promise<boolean> {
+    const current = this.ledger.get(kind, id);
+    if (current === undefined) return false;
+    if (options.ifMatch !== undefined && current.revision !== options.ifMatch) {
+      throw new StaleRevisionError(`'${id}' is at revision ${current.revision}, not ${options.ifMatch}`);
+    }
+    await this.write(stateKey(kind, id), null);
+    return true;
+  }
+
+  /** Writes one record with acks=all and waits until this instance has applied it. */
+  private async write(key: string, value: Buffer | null): Promise<Applied | null> {
+    const producer = this.producer;
+    if (producer === null || !this.loaded || this.stopped) {
+      throw new StateUnavailableError('the state store is not running');
+    }
+    let offset: number;
+    try {
+      const [meta] = await withTimeout(
+        producer.send({
+          topic: this.options.topic,
+          acks: -1,
+          timeout: this.options.writeTimeoutMs,
+          messages: [{ key, value }],
+        }),
+        this.options.writeTimeoutMs,
+        'writing to the state topic',
+      );
+      offset = Number(meta.baseOffset);
+    } catch (error) {
+      if (error instanceof StateUnavailableError) throw error;
+      throw new StateUnavailableError(`Kafka did not take the change: ${(error as Error).message}`);
+    }
+    if (this.recent.has(offset)) return this.recent.get(offset)!;
+    if (offset <= this.appliedOffset) return null;
+    return withTimeout(
+      new Promise<Applied | null>((resolve) => {
+        const list = this.waiters.get(offset) ?? [];
+        list.push(resolve);
+        this.waiters.set(offset, list);
+      }),
+      this.options.writeTimeoutMs,
+      'applying the change',
+    );
+  }
+
+  /** Follows a refused write with the outcome it lost to, so compaction cannot keep the loser alone. */
+  private restate(kind: string, id: string, entry: StateEntry | undefined): void {
+    const value: StateRecordValue | null =
+      entry === undefined
+        ? null
+        : {
+            v: 1,
+            document: entry.document,
+            updatedAt: entry.updatedAt,
+            ...(entry.by !== undefined && { by: entry.by }),
+            restores: entry.revision,
+          };
+    this.write(stateKey(kind, id), value === null ? null : Buffer.from(JSON.stringify(value))).catch(
+      (error: Error) =>
+        this.logger.warn({ kind, id, err: error.message }, 'state: cannot restate a document'),
+    );
+  }
+
+  /**
+   * Keeps the new revision's document (before the write answers, so its caller finds it listed),
+   * and drops revisions beyond the newest `keep` afterwards. Neither failing undoes the write.
+   */
+  private async keepRevision(kind: string, entry: StateEntry, keep: number): Promise<void> {
+    const historyKind = `${kind}.revision`;
+    const value: StateRecordValue = {
+      v: 1,
+      document: entry.document,
+      updatedAt: entry.updatedAt,
+      ...(entry.by !== undefined && { by: entry.by }),
+    };
+    try {
+      await this.write(
+        stateKey(historyKind, `${entry.id}/${entry.revision}`),
+        Buffer.from(JSON.stringify(value)),
+      );
+    } catch (error) {
+      this.logger.warn(
+        { kind, id: entry.id, err: (error as Error).message },
+        'state: cannot keep a past revision',
+      );
+      return;
+    }
+    const prune = async () => {
+      for (const old of this.revisions(kind, entry.id).slice(keep)) {
+        await this.write(stateKey(historyKind, `${entry.id}/${old.revision}`), null);
+      }
+    };
+    prune().catch((error: Error) =>
+      this.logger.warn({ kind, id: entry.id, err: error.message }, 'state: cannot drop old revisions'),
+    );
+  }
+
+  async stop(): Promise<void> {
+    this.stopped = true;
+    this.running = false;
+    await this.consumer?.disconnect().catch(() => undefined);
+    await this.producer?.disconnect().catch(() => undefined);
+    await this.admin?.disconnect().catch(() => undefined);
+  }
+}

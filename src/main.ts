@@ -188,6 +188,11 @@ export async function startGateway(
           : `failing: no broker answered for ${age} ms (limit ${within} ms)`;
     }
     checks.specs = `${specs.size()} loaded`;
+    if (tapConsumer !== null) {
+      const tapHealth = tapConsumer.health();
+      if (!tapHealth.running) ready = false;
+      checks.tap = tapHealth.running ? tapHealth.detail : `failing: ${tapHealth.detail}`;
+    }
     return { ready, checks };
   };
   const http = new HttpServer({
@@ -219,6 +224,7 @@ export async function startGateway(
     logger,
     maxBufferedBytes: config.tap.maxBufferedBytes,
     maxDroppedBeforeClose: config.tap.maxDroppedBeforeClose,
+    maxReplayRecords: config.tap.maxReplayRecords,
     authorize: (token) => tapAccess.identify(token) !== null,
     onClients: (count) => metrics.tapClients.set(count),
     onDropped: () => metrics.tapDropped.inc(),
@@ -228,8 +234,14 @@ export async function startGateway(
   }
   const tapConsumer =
     config.tap.topics.length > 0
-      ? new TapConsumer(config, logger, (topic, partition, message) => tap.publish(topic, partition, message))
+      ? new TapConsumer(
+          config,
+          logger,
+          (topic, partition, message) => tap.publish(topic, partition, message),
+          { onRestart: (reason) => metrics.tapRestarts.inc({ reason }) },
+        )
       : null;
+  if (tapConsumer !== null) tap.useHistory(tapConsumer);
   await http.listen();
   try {
     await gateway.start();
@@ -238,7 +250,7 @@ export async function startGateway(
     throw error;
   }
   started = true;
-  tapConsumer?.start();
+  await tapConsumer?.start();
   return {
     gateway,
     http,

@@ -122,6 +122,8 @@ export interface GatewayConfig {
     topicRefreshMs: number;
     /** `?from=` replays at most this many records per partition before live ones; 0: no history. */
     maxReplayRecords: number;
+    /** A tap consumer that completed no fetch for this long is restarted. */
+    stuckAfterMs: number;
   };
   tracing: {
     /** A span per produce request; W3C trace context read from (and optionally written to) records. */

@@ -19,6 +19,7 @@ export class GatewayMetrics {
   readonly connections: Gauge<'side'>;
   readonly tapClients: Gauge;
   readonly tapDropped: Counter;
+  readonly tapRestarts: Counter<'reason'>;
   readonly throttleTime: Histogram<'quota'>;
   readonly throttledRequests: Counter<'quota' | 'action'>;
   readonly connectionsRefused: Counter;
@@ -65,6 +66,12 @@ export class GatewayMetrics {
     this.tapDropped = new Counter({
       name: 'event_gateway_tap_dropped_total',
       help: 'Records not sent to a tap client because it was too slow',
+      registers: [this.registry],
+    });
+    this.tapRestarts = new Counter({
+      name: 'event_gateway_tap_restarts_total',
+      help: "Restarts of the tap's consumer, by reason (crash, stuck)",
+      labelNames: ['reason'],
       registers: [this.registry],
     });
     this.throttleTime = new Histogram({

@@ -8,6 +8,18 @@ import { toTapRecord } from './tap-record';
 import type { EventPattern } from '../../pipeline/filter/event-pattern';
 import type { RecordEvent } from '../../pipeline/filter/record-event';
 import { tapEvent, tapPattern } from './tap-pattern';
+import { tapFrom, type TapFrom } from './tap-from';
+import { partitionKey, type ReplayEnds } from './tap-replay';
+
+/** Where the history a client asks for (`?from=`) comes from: the tap's consumer. */
+export interface TapHistory {
+  replay(
+    topics: readonly string[] | null,
+    from: TapFrom,
+    onRecord: (topic: string, partition: number, message: ConsumedMessage) => Promise<void>,
+    signal: AbortSignal,
+  ): Promise<ReplayEnds>;
+}
 
 export interface TapServerOptions {
   logger: Logger;
@@ -19,6 +31,15 @@ export interface TapServerOptions {
   authorize: (token: string | undefined) => boolean;
   onClients?: (count: number) => void;
   onDropped?: () => void;
+  /** 0 refuses `?from=`; so does a tap with no history to read (see useHistory). */
+  maxReplayRecords?: number;
+}
+
+/** A live record held back while the client's history is sent. */
+interface HeldRecord {
+  key: string;
+  offset: bigint;
+  text: string;
 }
 
 interface TapClient {
@@ -28,18 +49,33 @@ interface TapClient {
   /** `?pattern=`: only records whose event (value, key, headers) it matches. */
   pattern: EventPattern | null;
   droppedInARow: number;
+  /** While its history is sent: the live records it would have been sent, in order. */
+  held: HeldRecord[] | null;
+  heldBytes: number;
 }
 
 /**
  * The WebSocket side of the tap: one JSON frame per record to every client whose filter it
  * passes. A slow client never holds up the others or the gateway: records it cannot take are
  * dropped for it alone (and counted), and a client that stays behind is closed.
+ *
+ * A client that asks for history (`?from=`) gets it first, read by the tap's consumer up to the
+ * high watermarks taken after the client started to collect live records; then the live records
+ * collected meanwhile, less those the history already held (by offset, per partition). Nothing is
+ * lost or sent twice at the hand-over.
  */
 export class TapServer {
   private readonly wss = new WebSocketServer({ noServer: true, maxPayload: 64 * 1024 });
   private readonly clients = new Set<TapClient>();
 
+  private history: TapHistory | undefined;
+
   constructor(private readonly options: TapServerOptions) {}
+
+  /** Where `?from=` reads history; without it such clients are refused. */
+  useHistory(history: TapHistory): void {
+    this.history = history;
+  }
 
   clientCount(): number {
     return this.clients.size;
@@ -62,6 +98,16 @@ export class TapServer {
       refuseOnSocket(socket, 400, pattern.error);
       return;
     }
+    const from = tapFrom(url.searchParams.get('from'));
+    if ('error' in from) {
+      refuseOnSocket(socket, 400, from.error);
+      return;
+    }
+    const history = this.history;
+    if (from.from !== null && (history === undefined || (this.options.maxReplayRecords ?? 0) === 0)) {
+      refuseOnSocket(socket, 400, 'from: this tap keeps no history (tap.maxReplayRecords is 0)');
+      return;
+    }
     this.wss.handleUpgrade(request, socket, head, (ws) => {
       const client: TapClient = {
         socket: ws,
@@ -69,31 +115,116 @@ export class TapServer {
         invalidOnly: invalid === 'true' || invalid === '1',
         pattern: pattern.pattern,
         droppedInARow: 0,
+        held: from.from === null ? null : [],
+        heldBytes: 0,
       };
       this.clients.add(client);
       this.options.onClients?.(this.clients.size);
+      const gone = new AbortController();
       const forget = () => {
+        gone.abort();
         if (this.clients.delete(client)) this.options.onClients?.(this.clients.size);
       };
       ws.on('close', forget);
       ws.on('error', forget);
       // The tap only talks; anything a client sends is ignored.
       ws.on('message', () => undefined);
+      if (from.from !== null) this.sendHistory(client, history!, from.from, gone.signal);
     });
+  }
+
+  /** Replays, then hands the client over to the live records held meanwhile. */
+  private sendHistory(client: TapClient, history: TapHistory, from: TapFrom, signal: AbortSignal): void {
+    const topics = client.topics === null ? null : [...client.topics];
+    history
+      .replay(
+        topics,
+        from,
+        (topic, partition, message) => this.sendReplayed(client, topic, partition, message),
+        signal,
+      )
+      .then(
+        (ends) => {
+          if (signal.aborted) return;
+          const held = client.held ?? [];
+          client.held = null;
+          client.heldBytes = 0;
+          for (const record of held) {
+            const end = ends.get(record.key);
+            if (end === undefined || record.offset >= end) client.socket.send(record.text);
+          }
+        },
+        (error: Error) => {
+          if (signal.aborted) return;
+          this.options.logger.warn(
+            { err: error.message },
+            'tap: cannot replay the history a client asked for',
+          );
+          this.closeClient(client, 1011, 'history unavailable');
+        },
+      );
+  }
+
+  private async sendReplayed(
+    client: TapClient,
+    topic: string,
+    partition: number,
+    message: ConsumedMessage,
+  ): Promise<void> {
+    const text = this.frameFor(client, topic, partition, message, {});
+    if (text === null) return;
+    // Paced by the client: history is bounded, but there is no point in queueing it all at once.
+    while (
+      client.socket.bufferedAmount > this.options.maxBufferedBytes &&
+      client.socket.readyState === client.socket.OPEN
+    ) {
+      await new Promise((resolve) => setTimeout(resolve, 20));
+    }
+    client.socket.send(text);
+  }
+
+  /** The frame for `client`, or null when its filters leave the record out. */
+  private frameFor(
+    client: TapClient,
+    topic: string,
+    partition: number,
+    message: ConsumedMessage,
+    cache: { built?: { text: string; invalid: boolean }; event?: RecordEvent },
+  ): string | null {
+    if (client.topics !== null && !client.topics.has(topic)) return null;
+    if (client.pattern !== null && !client.pattern.matches((cache.event ??= tapEvent(message)))) return null;
+    if (cache.built === undefined) {
+      const { record, invalid } = toTapRecord(topic, partition, message);
+      cache.built = { text: JSON.stringify(record), invalid };
+    }
+    if (client.invalidOnly && !cache.built.invalid) return null;
+    return cache.built.text;
+  }
+
+  private closeClient(client: TapClient, code: number, reason: string): void {
+    client.socket.close(code, reason);
+    client.socket.terminate();
+    if (this.clients.delete(client)) this.options.onClients?.(this.clients.size);
   }
 
   publish(topic: string, partition: number, message: ConsumedMessage): void {
     if (this.clients.size === 0) return;
-    let built: { text: string; invalid: boolean } | undefined;
-    let event: RecordEvent | undefined;
+    const cache: { built?: { text: string; invalid: boolean }; event?: RecordEvent } = {};
     for (const client of this.clients) {
-      if (client.topics !== null && !client.topics.has(topic)) continue;
-      if (client.pattern !== null && !client.pattern.matches((event ??= tapEvent(message)))) continue;
-      if (built === undefined) {
-        const { record, invalid } = toTapRecord(topic, partition, message);
-        built = { text: JSON.stringify(record), invalid };
+      const text = this.frameFor(client, topic, partition, message, cache);
+      if (text === null) continue;
+      if (client.held !== null) {
+        client.held.push({ key: partitionKey(topic, partition), offset: BigInt(message.offset), text });
+        client.heldBytes += text.length;
+        // Dropping one would leave a gap after the history; the client may reconnect and ask again.
+        if (client.heldBytes > this.options.maxBufferedBytes) {
+          this.options.logger.info(
+            'tap: closing a client whose live records outgrew its buffer during its replay',
+          );
+          this.closeClient(client, 1013, 'too many live records while replaying');
+        }
+        continue;
       }
-      if (client.invalidOnly && !built.invalid) continue;
       if (client.socket.bufferedAmount > this.options.maxBufferedBytes) {
         client.droppedInARow++;
         this.options.onDropped?.();
@@ -102,15 +233,12 @@ export class TapServer {
             { dropped: client.droppedInARow },
             'tap: closing a client that stays behind',
           );
-          client.socket.close(1013, 'too slow: records were dropped');
-          client.socket.terminate();
-          this.clients.delete(client);
-          this.options.onClients?.(this.clients.size);
+          this.closeClient(client, 1013, 'too slow: records were dropped');
         }
         continue;
       }
       client.droppedInARow = 0;
-      client.socket.send(built.text);
+      client.socket.send(text);
     }
   }
 

@@ -2,12 +2,17 @@ import { readFileSync } from 'node:fs';
 import path from 'node:path';
 import { SpecStore } from './asyncapi/spec-store';
 import type { GatewayConfig } from './config/gateway-config';
-import { configuredTokens, isLoopback } from './config/load-config';
+import { configuredTokens, isLoopback, resolveConfig } from './config/load-config';
 import { AccessControl } from './http/access';
 import { HttpServer } from './http/http-server';
-import { registerSpecRoutes } from './http/spec-routes';
+import { registerSpecRoutes, SPEC_KIND, type StoredSpec } from './http/spec-routes';
 import { registerPatternRoutes } from './http/pattern-routes';
-import { registerThrottleRoutes } from './http/throttle-routes';
+import { registerThrottleRoutes, THROTTLE_ID, THROTTLE_KIND } from './http/throttle-routes';
+import { createKafkaClient } from './kafka/kafka-client';
+import { KafkaStateLog } from './state/kafka-state-log';
+import { MemoryStateLog } from './state/memory-state-log';
+import type { StateEntry } from './state/state-ledger';
+import { StateStore } from './state/state-store';
 import { TapConsumer } from './http/tap/tap-consumer';
 import { TapServer } from './http/tap/tap-server';
 import { createLogger, type Logger } from './observability/logger';
@@ -159,6 +164,45 @@ export async function startGateway(
     },
   });
 
+  const stateStore = new StateStore(
+    config.state.enabled
+      ? new KafkaStateLog(
+          createKafkaClient(config, 'event-gateway-state'),
+          {
+            topic: config.state.topic,
+            groupIdPrefix: config.state.groupIdPrefix,
+            writeTimeoutMs: config.state.writeTimeoutMs,
+          },
+          logger,
+        )
+      : new MemoryStateLog(),
+    { writeTimeoutMs: config.state.writeTimeoutMs, history: { [SPEC_KIND]: config.state.keepRevisions } },
+    logger,
+  );
+  stateStore.onChange(SPEC_KIND, async (change) => {
+    if (specs.get(change.id)?.summary.source === 'file') {
+      logger.warn(
+        { spec: change.id },
+        'a stored spec has the id of a spec loaded from a file here; the file wins',
+      );
+      return;
+    }
+    if (change.outcome === 'deleted') {
+      specs.delete(change.id);
+      return;
+    }
+    const entry = change.entry as StateEntry<StoredSpec>;
+    await specs.put(change.id, entry.document.text, 'api', { by: entry.by, revision: entry.revision });
+  });
+  stateStore.onChange(THROTTLE_KIND, (change) => {
+    if (change.id !== THROTTLE_ID) return;
+    quotas.update(
+      change.outcome === 'deleted'
+        ? config.throttle
+        : resolveConfig({ ...config, throttle: change.entry!.document }, 'stored throttle settings').throttle,
+    );
+  });
+
   const gateway = new Gateway({
     config,
     logger,
@@ -188,6 +232,9 @@ export async function startGateway(
           : `failing: no broker answered for ${age} ms (limit ${within} ms)`;
     }
     checks.specs = `${specs.size()} loaded`;
+    const stored = stateStore.health();
+    if (!stored.ready) ready = false;
+    checks.state = stored.detail;
     if (tapConsumer !== null) {
       const tapHealth = tapConsumer.health();
       if (!tapHealth.running) ready = false;
@@ -213,8 +260,14 @@ export async function startGateway(
     res.end(await metrics.registry.metrics());
   });
   registerPatternRoutes(http);
-  registerSpecRoutes(http, { store: specs, maxSpecBytes: config.asyncapi.maxSpecBytes, access, logger });
-  registerThrottleRoutes(http, { quotas, config, access, logger });
+  registerSpecRoutes(http, {
+    store: specs,
+    state: stateStore,
+    maxSpecBytes: config.asyncapi.maxSpecBytes,
+    access,
+    logger,
+  });
+  registerThrottleRoutes(http, { quotas, config, access, stateStore, logger });
   // A tap token, when set, is the one key to the tap; otherwise the API's tokens open it too.
   const tapAccess =
     config.tap.token === undefined
@@ -244,8 +297,11 @@ export async function startGateway(
   if (tapConsumer !== null) tap.useHistory(tapConsumer);
   await http.listen();
   try {
+    // Stored specs and quotas are in force before the first produce request is accepted.
+    await stateStore.start();
     await gateway.start();
   } catch (error) {
+    await stateStore.stop();
     await http.close();
     throw error;
   }
@@ -264,6 +320,7 @@ export async function startGateway(
       tap.close();
       await gateway.stop();
       await http.close();
+      await stateStore.stop();
       await pipeline.close();
       await tracer.shutdown();
     },

@@ -3,6 +3,7 @@ import { compileContracts } from './compile-contracts';
 import { ContractIndex } from './contract-index';
 import { SpecError, type SpecDiagnostic } from './spec-error';
 import { sharedSpecParser, type SpecParsing } from './spec-parser';
+import type { SpecOutline } from './spec-outline';
 
 /** What the store tells about a loaded spec. */
 export interface SpecSummary {
@@ -14,6 +15,8 @@ export interface SpecSummary {
   loadedAt: string;
   /** The name of the token that uploaded it (never the token); absent for files. */
   loadedBy?: string;
+  /** The stored revision it was applied from (its ETag); absent for files. */
+  revision?: string;
   channels: { channel: string; topic: string; messages: string[]; failWhenInvalid?: boolean }[];
   warnings: SpecDiagnostic[];
 }
@@ -21,6 +24,11 @@ export interface SpecSummary {
 interface LoadedSpec {
   summary: SpecSummary;
   text: string;
+  contracts: ChannelContract[];
+}
+
+interface Compiled {
+  outline: SpecOutline;
   contracts: ChannelContract[];
 }
 
@@ -36,6 +44,7 @@ export class SpecStore {
   private index = new ContractIndex([]);
   private queue: Promise<unknown> = Promise.resolve();
   private readonly listeners: (() => void)[] = [];
+  private checked: { id: string; text: string; compiled: Compiled } | null = null;
 
   /** `parse` defaults to the gateway's parser thread (see WorkerSpecParser). */
   constructor(private readonly parse: SpecParsing = sharedSpecParser.parse) {}
@@ -67,10 +76,22 @@ export class SpecStore {
     id: string,
     text: string,
     source: 'file' | 'api',
-    by?: string,
+    stored: { by?: string; revision?: string } = {},
   ): Promise<{ created: boolean; summary: SpecSummary }> {
     // Uploads are applied in arrival order even though parsing is asynchronous.
-    const run = this.queue.then(() => this.load(id, text, source, by));
+    const run = this.queue.then(() => this.load(id, text, source, stored));
+    this.queue = run.catch(() => undefined);
+    return run;
+  }
+
+  /**
+   * Parses and compiles a document as `put` would, without installing it: a change is checked
+   * before it is stored for every instance. The result is kept for the `put` that usually follows.
+   */
+  check(id: string, text: string): Promise<void> {
+    const run = this.queue.then(async () => {
+      this.checked = { id, text, compiled: await this.compile(id, text) };
+    });
     this.queue = run.catch(() => undefined);
     return run;
   }
@@ -85,15 +106,14 @@ export class SpecStore {
     id: string,
     text: string,
     source: 'file' | 'api',
-    by: string | undefined,
+    { by, revision }: { by?: string; revision?: string },
   ): Promise<{ created: boolean; summary: SpecSummary }> {
-    if (!SPEC_ID_PATTERN.test(id)) {
-      throw new SpecError('invalid spec id', [
-        { path: '', message: `'${id}' must match ${SPEC_ID_PATTERN.source}` },
-      ]);
-    }
-    const outline = await this.parse(text, id);
-    const contracts = compileContracts(id, outline);
+    const checked = this.checked;
+    this.checked = null;
+    const { outline, contracts } =
+      checked !== null && checked.id === id && checked.text === text
+        ? checked.compiled
+        : await this.compile(id, text);
     const summary: SpecSummary = {
       id,
       asyncapi: outline.asyncapi,
@@ -102,6 +122,7 @@ export class SpecStore {
       source,
       loadedAt: new Date().toISOString(),
       ...(by !== undefined && { loadedBy: by }),
+      ...(revision !== undefined && { revision }),
       channels: contracts.map((c) => ({
         channel: c.channel,
         topic: c.topic,
@@ -116,6 +137,16 @@ export class SpecStore {
     this.specs.set(id, { summary, text, contracts });
     this.rebuild();
     return { created, summary };
+  }
+
+  private async compile(id: string, text: string): Promise<Compiled> {
+    if (!SPEC_ID_PATTERN.test(id)) {
+      throw new SpecError('invalid spec id', [
+        { path: '', message: `'${id}' must match ${SPEC_ID_PATTERN.source}` },
+      ]);
+    }
+    const outline = await this.parse(text, id);
+    return { outline, contracts: compileContracts(id, outline) };
   }
 
   private rebuild(): void {

@@ -168,6 +168,18 @@ export const configSchema = {
       },
       default: {},
     },
+    state: {
+      type: 'object',
+      additionalProperties: false,
+      properties: {
+        enabled: { type: 'boolean', default: true },
+        topic: { type: 'string', pattern: '^[A-Za-z0-9._-]{1,249}$', default: '_event_gateway_state' },
+        writeTimeoutMs: { type: 'integer', minimum: 100, default: 10000 },
+        groupIdPrefix: { type: 'string', minLength: 1, default: 'event-gateway-state-' },
+        keepRevisions: { type: 'integer', minimum: 1, maximum: 1000, default: 10 },
+      },
+      default: {},
+    },
     readiness: {
       type: 'object',
       additionalProperties: false,

@@ -91,6 +91,17 @@ export interface GatewayConfig {
     /** Serve the API off loopback with no admin token; logged as a warning at every start. */
     allowUnauthenticated: boolean;
   };
+  /** What users change at run time (specs, quotas), kept in a compacted topic every instance follows. */
+  state: {
+    /** false: kept in memory only, neither durable nor shared (for clusters the gateway cannot write to). */
+    enabled: boolean;
+    topic: string;
+    /** A change answers 503 when Kafka has not acknowledged it (acks=all) and it is not applied within this. */
+    writeTimeoutMs: number;
+    groupIdPrefix: string;
+    /** Past revisions of each spec kept for GET /specs/{id}/revisions. */
+    keepRevisions: number;
+  };
   readiness: {
     /** /readyz fails when no broker answered a metadata request for this long. */
     brokerAnswerWithinMs: number;

@@ -2,11 +2,17 @@ import { parse as parseYaml } from 'yaml';
 import type { GatewayConfig } from '../config/gateway-config';
 import { ConfigError, resolveConfig } from '../config/load-config';
 import type { Logger } from '../observability/logger';
-import type { QuotaManager } from '../pipeline/throttle/quota-manager';
+import { throttleProblems, type QuotaManager } from '../pipeline/throttle/quota-manager';
+import type { StateStore } from '../state/state-store';
 import type { AccessControl } from './access';
 import { BODY_NESTING_LIMIT, nestingProblem } from './body-limits';
 import { sendJson, type HttpServer } from './http-server';
 import { readBody } from './read-body';
+import { answerStateError, etag, preconditions } from './revision-headers';
+
+/** The state kind and id the throttle section is stored under. */
+export const THROTTLE_KIND = 'throttle';
+export const THROTTLE_ID = 'settings';
 
 /** A throttle section is a few quotas; anything this large is a mistake. */
 const MAX_BODY_BYTES = 1024 * 1024;
@@ -17,6 +23,8 @@ export interface ThrottleRoutesOptions {
   config: GatewayConfig;
   /** GET needs a read token, PUT an admin token (when tokens are configured). */
   access: AccessControl;
+  /** Where a new section is kept; every instance applies it to its own quotas. */
+  stateStore: StateStore;
   logger: Logger;
 }
 
@@ -33,13 +41,20 @@ export function registerThrottleRoutes(server: HttpServer, options: ThrottleRout
     connections: quotas.connections.count(),
   });
 
+  const revision = () => options.stateStore.get(THROTTLE_KIND, THROTTLE_ID)?.revision;
+
   server.route('GET', '/throttle', (request, response) => {
-    if (options.access.require(request, response, 'read') !== null) sendJson(response, 200, state());
+    if (options.access.require(request, response, 'read') === null) return;
+    const current = revision();
+    if (current !== undefined) response.setHeader('etag', etag(current));
+    sendJson(response, 200, state());
   });
 
   server.route('PUT', '/throttle', async (request, response) => {
     const by = options.access.require(request, response, 'admin');
     if (by === null) return;
+    const conditions = preconditions(request);
+    if ('error' in conditions) return sendJson(response, 400, { error: conditions.error });
     const text = await readBody(request, MAX_BODY_BYTES);
     if (text === null)
       return sendJson(response, 413, { error: `the body is larger than the ${MAX_BODY_BYTES}-byte limit` });
@@ -55,16 +70,28 @@ export function registerThrottleRoutes(server: HttpServer, options: ThrottleRout
       return sendJson(response, 400, { error: 'the body must be the throttle section, a mapping' });
     try {
       const { throttle } = resolveConfig({ ...options.config, throttle: section }, 'PUT /throttle');
-      quotas.update(throttle);
+      const problems = throttleProblems(throttle);
+      if (problems.length > 0) throw new ConfigError('throttle', problems);
     } catch (error) {
       if (!(error instanceof ConfigError)) throw error;
       return sendJson(response, 400, { error: 'invalid throttle settings', problems: error.problems });
     }
+    let stored: string;
+    try {
+      stored = (
+        await options.stateStore.put(THROTTLE_KIND, THROTTLE_ID, section, { ...conditions, by: by.name })
+      ).revision;
+    } catch (error) {
+      if (answerStateError(response, error)) return;
+      throw error;
+    }
+    response.setHeader('etag', etag(stored));
     options.logger.info(
       {
         quotas: quotas.config.quotas.map((quota) => quota.name),
         maxConnectionsPerAddress: quotas.config.maxConnectionsPerAddress ?? null,
         by: by.name,
+        revision: stored,
       },
       'throttle settings replaced',
     );

@@ -1,25 +1,13 @@
-import { randomBytes } from 'node:crypto';
-import { hostname } from 'node:os';
-import type { Admin, Consumer, Kafka, Producer } from 'kafkajs';
 import type { Logger } from '../observability/logger';
+import { StaleRevisionError, StateUnavailableError } from './state-errors';
 import { StateLedger, stateKey, type Applied, type StateEntry, type StateRecordValue } from './state-ledger';
-import { ensureStateTopic } from './state-topic';
+import type { StateLog } from './state-log';
 
-/** The write cannot be made now (no broker, no leader, timeout): nothing was changed. HTTP 503. */
-export class StateUnavailableError extends Error {
-  override readonly name = 'StateUnavailableError';
-}
-
-/** If-Match named a revision that is no longer the document's. HTTP 412. */
-export class StaleRevisionError extends Error {
-  override readonly name = 'StaleRevisionError';
-}
+export { StaleRevisionError, StateUnavailableError } from './state-errors';
 
 export interface StateStoreOptions {
-  topic: string;
   /** How long a write may wait for Kafka's acknowledgement and for being applied here. */
   writeTimeoutMs: number;
-  groupIdPrefix: string;
   /** Kinds whose past revisions are kept (as `<kind>.revision` documents), and how many. */
   history?: Record<string, number>;
 }
@@ -31,6 +19,9 @@ export interface WriteOptions {
   ifNoneMatch?: boolean;
   by?: string;
 }
+
+/** Its interface, for the routes and engines that use it. */
+export type StateAccess = Pick<StateStore, 'get' | 'list' | 'put' | 'delete' | 'revisions' | 'revision'>;
 
 export type StateListener = (change: Applied) => void | Promise<void>;
 
@@ -52,9 +43,9 @@ function withTimeout<T>(promise: Promise<T>, ms: number, what: string): Promise<
 }
 
 /**
- * Gateway state kept in a compacted Kafka topic and applied by every instance: each reads the
- * topic from the beginning at start, then follows it. A write answers once Kafka has it (acks=all)
- * and this instance has applied it, so its caller reads what it wrote.
+ * Gateway state kept in a log (a compacted Kafka topic) and applied by every instance: each reads
+ * the log from the beginning at start, then follows it. A write answers once the log has it
+ * (acks=all) and this instance has applied it, so its caller reads what it wrote.
  */
 export class StateStore {
   private readonly ledger = new StateLedger();
@@ -62,17 +53,12 @@ export class StateStore {
   /** Outcomes of the latest records by offset, for the writer that waits on one. */
   private readonly recent = new Map<number, Applied | null>();
   private readonly waiters = new Map<number, ((applied: Applied | null) => void)[]>();
-  private admin: Admin | null = null;
-  private producer: Producer | null = null;
-  private consumer: Consumer | null = null;
   private appliedOffset = -1;
   private loaded = false;
-  private running = false;
   private stopped = false;
-  private lastError: string | null = null;
 
   constructor(
-    private readonly kafka: Kafka,
+    private readonly log: StateLog,
     private readonly options: StateStoreOptions,
     private readonly logger: Logger,
   ) {}
@@ -109,91 +95,36 @@ export class StateStore {
     return this.ledger.get(`${kind}.revision`, `${id}/${revision}`) as StateEntry<T> | undefined;
   }
 
-  /** For /readyz: whether the whole topic has been read and the store follows it. */
+  /** For /readyz: whether the whole log has been read and is being followed. */
   health(): { ready: boolean; detail: string } {
     if (!this.loaded)
       return { ready: false, detail: `failing: loading (${this.appliedOffset + 1} records read)` };
-    if (!this.running)
-      return { ready: false, detail: `failing: not following the topic: ${this.lastError ?? 'stopped'}` };
-    return { ready: true, detail: `following ${this.options.topic} at offset ${this.appliedOffset}` };
+    const following = this.log.following();
+    if (!following.ok) return { ready: false, detail: `failing: ${following.detail}` };
+    return { ready: true, detail: `${following.detail} at offset ${this.appliedOffset}` };
   }
 
-  /** Creates the topic if needed and reads it to its end; resolves once everything stored is applied. */
+  /** Reads the log to its end; resolves once everything stored is applied. */
   async start(timeoutMs = 120_000): Promise<void> {
-    const admin = this.kafka.admin();
-    this.admin = admin;
-    await admin.connect();
-    await ensureStateTopic(admin, this.options.topic);
-    const [end] = await admin.fetchTopicOffsets(this.options.topic);
-    const last = Number(end?.high ?? '0') - 1;
-    this.producer = this.kafka.producer({
-      idempotent: true,
-      maxInFlightRequests: 1,
-      allowAutoTopicCreation: false,
-    });
-    await this.producer.connect();
-    await this.follow(null);
+    const last = await this.log.start((offset, key, value) => this.onRecord(offset, key, value));
     const deadline = Date.now() + timeoutMs;
     while (this.appliedOffset < last) {
       if (this.stopped) return;
       if (Date.now() > deadline) {
         throw new Error(
-          `state: read ${this.appliedOffset + 1} of ${last + 1} records of ${this.options.topic} in ${timeoutMs} ms`,
+          `state: read ${this.appliedOffset + 1} of ${last + 1} records of ${this.log.name} in ${timeoutMs} ms`,
         );
       }
       await new Promise((resolve) => setTimeout(resolve, 20));
     }
     this.loaded = true;
-    this.logger.info({ topic: this.options.topic, records: last + 1 }, 'state loaded');
+    this.logger.info({ log: this.log.name, records: last + 1 }, 'state loaded');
     for (const { kind, id, entry } of this.ledger.needingRestatement()) this.restate(kind, id, entry);
   }
 
-  /**
-   * Joins a group of this instance's own (a fresh one each time: nothing is committed, the
-   * position is ours) and reads from `from`, or from the beginning.
-   */
-  private async follow(from: number | null): Promise<void> {
-    const consumer = this.kafka.consumer({
-      groupId: `${this.options.groupIdPrefix}${hostname()}-${process.pid}-${randomBytes(4).toString('hex')}`,
-      allowAutoTopicCreation: false,
-      maxWaitTimeInMs: 50,
-      sessionTimeout: 10_000,
-      heartbeatInterval: 1_000,
-    });
-    this.consumer = consumer;
-    consumer.on(consumer.events.CRASH, (event) => {
-      const { error, restart } = event.payload as { error: Error; restart: boolean };
-      this.lastError = error.message;
-      this.logger.error({ err: error.message, restart }, 'state: the topic reader crashed');
-      if (restart || this.stopped) return;
-      this.running = false;
-      setTimeout(() => {
-        if (this.stopped) return;
-        consumer
-          .disconnect()
-          .catch(() => undefined)
-          .then(() => this.follow(this.appliedOffset + 1))
-          .catch((err: Error) => {
-            this.lastError = err.message;
-            this.logger.error({ err: err.message }, 'state: cannot follow the topic again');
-          });
-      }, 1_000).unref();
-    });
-    await consumer.connect();
-    await consumer.subscribe({ topics: [this.options.topic], fromBeginning: true });
-    await consumer.run({
-      autoCommit: false,
-      eachMessage: async ({ message }) => this.onRecord(message.offset, message.key, message.value),
-    });
-    if (from !== null) consumer.seek({ topic: this.options.topic, partition: 0, offset: String(from) });
-    this.running = true;
-    this.lastError = null;
-  }
-
-  private async onRecord(offsetText: string, key: Buffer | null, value: Buffer | null): Promise<void> {
-    const offset = Number(offsetText);
+  private async onRecord(offset: number, key: Buffer | null, value: Buffer | null): Promise<void> {
     if (offset <= this.appliedOffset) return;
-    const applied = this.ledger.apply(offsetText, key, value);
+    const applied = this.ledger.apply(String(offset), key, value);
     if (applied !== null && (applied.outcome === 'applied' || applied.outcome === 'deleted')) {
       for (const listener of this.listeners.get(applied.kind) ?? []) {
         try {
@@ -219,12 +150,14 @@ export class StateStore {
   /** Stores a document; resolves with it as applied here, or rejects (stale revision, Kafka unavailable). */
   async put<T>(kind: string, id: string, document: T, options: WriteOptions = {}): Promise<StateEntry<T>> {
     const current = this.ledger.get(kind, id);
+    // `*`: whatever revision exists now, so a change made meanwhile still wins over this one.
+    const ifMatch = options.ifMatch === '*' ? (current?.revision ?? '*') : options.ifMatch;
     // Refused here already what the log would refuse: it saves a write and a restatement.
-    if (options.ifMatch !== undefined && current?.revision !== options.ifMatch) {
+    if (ifMatch !== undefined && current?.revision !== ifMatch) {
       throw new StaleRevisionError(
         current === undefined
           ? `'${id}' does not exist`
-          : `'${id}' is at revision ${current.revision}, not ${options.ifMatch}`,
+          : `'${id}' is at revision ${current.revision}, not ${ifMatch}`,
       );
     }
     if (options.ifNoneMatch && current !== undefined) {
@@ -235,7 +168,7 @@ export class StateStore {
       document,
       updatedAt: new Date().toISOString(),
       ...(options.by !== undefined && { by: options.by }),
-      ...(options.ifMatch !== undefined && { base: options.ifMatch }),
+      ...(ifMatch !== undefined && { base: ifMatch }),
       ...(options.ifNoneMatch && { base: null }),
     };
     const applied = await this.write(stateKey(kind, id), Buffer.from(JSON.stringify(value)));
@@ -256,36 +189,19 @@ export class StateStore {
   async delete(kind: string, id: string, options: WriteOptions = {}): Promise<boolean> {
     const current = this.ledger.get(kind, id);
     if (current === undefined) return false;
-    if (options.ifMatch !== undefined && current.revision !== options.ifMatch) {
+    if (options.ifMatch !== undefined && options.ifMatch !== '*' && current.revision !== options.ifMatch) {
       throw new StaleRevisionError(`'${id}' is at revision ${current.revision}, not ${options.ifMatch}`);
     }
+    // A tombstone carries no condition: If-Match is checked against what this instance has
+    // applied, so a change made elsewhere in the same moment may be deleted with it.
     await this.write(stateKey(kind, id), null);
     return true;
   }
 
   /** Writes one record with acks=all and waits until this instance has applied it. */
   private async write(key: string, value: Buffer | null): Promise<Applied | null> {
-    const producer = this.producer;
-    if (producer === null || !this.loaded || this.stopped) {
-      throw new StateUnavailableError('the state store is not running');
-    }
-    let offset: number;
-    try {
-      const [meta] = await withTimeout(
-        producer.send({
-          topic: this.options.topic,
-          acks: -1,
-          timeout: this.options.writeTimeoutMs,
-          messages: [{ key, value }],
-        }),
-        this.options.writeTimeoutMs,
-        'writing to the state topic',
-      );
-      offset = Number(meta.baseOffset);
-    } catch (error) {
-      if (error instanceof StateUnavailableError) throw error;
-      throw new StateUnavailableError(`Kafka did not take the change: ${(error as Error).message}`);
-    }
+    if (!this.loaded || this.stopped) throw new StateUnavailableError('the state store is not running');
+    const offset = await this.log.append(key, value, this.options.writeTimeoutMs);
     if (this.recent.has(offset)) return this.recent.get(offset)!;
     if (offset <= this.appliedOffset) return null;
     return withTimeout(
@@ -353,9 +269,6 @@ export class StateStore {
 
   async stop(): Promise<void> {
     this.stopped = true;
-    this.running = false;
-    await this.consumer?.disconnect().catch(() => undefined);
-    await this.producer?.disconnect().catch(() => undefined);
-    await this.admin?.disconnect().catch(() => undefined);
+    await this.log.stop();
   }
 }

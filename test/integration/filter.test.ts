@@ -24,6 +24,7 @@ import {
   registerKafkaJsCodecs,
 } from './support/validating-gateway';
 import { TapClient, TapRefused } from './support/ws-client';
+import { isolatedState } from './support/isolated-state';
 
 registerKafkaJsCodecs();
 
@@ -82,6 +83,7 @@ beforeAll(async () => {
       http: { host: HOST, port: HTTP_PORT },
       pipeline: { middlewares },
       tap: { topics: [TAP_TOPIC], groupIdPrefix: 'filter-test-tap-', topicRefreshMs: 1_000 },
+      state: isolatedState(),
       logging: { level: 'info' },
       shutdown: { drainTimeoutMs: 2_000 },
     },

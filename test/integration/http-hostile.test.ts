@@ -10,6 +10,7 @@ import { tmpdir } from 'node:os';
 import path from 'node:path';
 import fc from 'fast-check';
 import { BOOTSTRAP, REPO_ROOT } from './support/kafka-harness';
+import { isolatedState } from './support/isolated-state';
 
 const HOST = '127.0.0.1';
 const BOOTSTRAP_PORT = 24000;
@@ -109,6 +110,7 @@ beforeAll(async () => {
       http: { host: HOST, port: HTTP_PORT, tokens: [{ name: 'ops', role: 'admin', token: ADMIN_TOKEN }] },
       asyncapi: { specs: [path.join(REPO_ROOT, 'asyncapi/demo.yaml')] },
       tap: { topics: ['hostile-tap'], token: TAP_TOKEN },
+      state: isolatedState(),
       logging: { level: 'warn' },
     }),
   );

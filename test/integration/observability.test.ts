@@ -27,6 +27,7 @@ import {
   type HttpAnswer,
 } from './support/validating-gateway';
 import { TapClient, TapRefused } from './support/ws-client';
+import { isolatedState } from './support/isolated-state';
 
 jest.setTimeout(30_000);
 
@@ -175,6 +176,7 @@ beforeAll(async () => {
         groupIdPrefix: 'observability-test-tap-',
       },
       tracing: { enabled: true, injectTraceparent: true },
+      state: isolatedState(),
       logging: { level: 'info' },
       shutdown: { drainTimeoutMs: 2_000 },
     },
@@ -216,6 +218,7 @@ describe('health', () => {
         brokers: expect.stringMatching(/^[1-9]\d* known$/),
         listening: 'true',
         specs: `${DESCRIBED.length} loaded`,
+        tap: 'mirroring 3 topic(s)',
       },
     });
   });

@@ -9,6 +9,7 @@ import { startGateway, type RunningGateway } from '../../src/main';
 import { createLogger } from '../../src/observability/logger';
 import { CapturedLogs } from '../support/captured-logs';
 import { startCluster, startNode, stopCluster, stopNode, type Cluster } from './support/kafka-harness';
+import { isolatedState } from './support/isolated-state';
 
 const NAME = 'readyz';
 const PORT = 9692;
@@ -67,6 +68,7 @@ beforeAll(async () => {
     listeners: { bindHost: HOST, bootstrapPort: BOOTSTRAP_PORT, brokerPortBase: BOOTSTRAP_PORT },
     http: { host: HOST, port: HTTP_PORT },
     readiness: { brokerAnswerWithinMs: ANSWER_WITHIN_MS },
+    state: isolatedState(),
     logging: { level: 'info' },
   });
   running = await startGateway(config, createLogger('info', logs));

@@ -217,6 +217,8 @@ async function startSecureGateway(options: SecureGatewayOptions): Promise<Secure
         ...(options.listenerTls && { tls: { enabled: true, cert: gatewayCert, key: gatewayKey } }),
       },
       http: { host: HOST, port: options.port + 90 },
+      // The gateway has no credentials of its own for this cluster's SASL listeners.
+      state: { enabled: false },
       logging: { level: 'debug' },
       shutdown: { drainTimeoutMs: 2_000 },
     },

@@ -24,6 +24,7 @@ import {
   recordBatch,
   type HttpAnswer,
 } from './support/validating-gateway';
+import { isolatedState } from './support/isolated-state';
 
 jest.setTimeout(60_000);
 
@@ -61,6 +62,7 @@ beforeAll(async () => {
       listeners: { bindHost: HOST, bootstrapPort: BOOTSTRAP_PORT, brokerPortBase: BOOTSTRAP_PORT },
       http: { host: HOST, port: HTTP_PORT },
       throttle: THROTTLE,
+      state: isolatedState(),
       logging: { level: 'info' },
       shutdown: { drainTimeoutMs: 2_000 },
     },

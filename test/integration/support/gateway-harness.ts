@@ -23,6 +23,7 @@ import { Reader, Writer } from '../../../src/protocol/primitives';
 import { FrameReader } from '../../../src/proxy/frame-reader';
 import { CapturedLogs } from '../../support/captured-logs';
 import { BOOTSTRAP } from './kafka-harness';
+import { isolatedState } from './isolated-state';
 
 export type LogLevel = GatewayConfig['logging']['level'];
 
@@ -76,6 +77,7 @@ export async function startTestGateway(options: TestGatewayOptions): Promise<Tes
         ...(options.maxFrameBytes !== undefined && { maxFrameBytes: options.maxFrameBytes }),
       },
       http: { host: HOST, port: options.httpPort ?? options.bootstrapPort + 90 },
+      state: isolatedState(),
       logging: { level: options.logLevel ?? 'silent' },
       shutdown: { drainTimeoutMs: options.drainTimeoutMs ?? 10_000 },
     },

@@ -32,6 +32,7 @@ import { COMPRESSION_TYPE } from './kafkajs-codecs';
 import { metricSample } from './prometheus';
 import { rawRequest } from './record-batches';
 import { API_FETCH, API_PRODUCE, FETCH_VERSION, fetchBody, produceBody, type ProduceTopic } from './requests';
+import { isolatedState } from './isolated-state';
 
 export { KAFKAJS_COMPRESSION, registerKafkaJsCodecs } from './kafkajs-codecs';
 export { CODECS } from './record-batches';
@@ -55,6 +56,10 @@ export interface ValidatingGatewayOptions {
   pipeline?: { middlewares?: unknown[] };
   adminToken?: string;
   logLevel?: LogLevel;
+  /** The state settings; by default a topic of this gateway's own. Instances of one fleet share one. */
+  state?: Partial<GatewayConfig['state']>;
+  /** Where the cluster is; the single test broker by default. */
+  bootstrapServers?: string[];
 }
 
 export interface HttpAnswer {
@@ -115,7 +120,7 @@ export async function httpCall(
 export async function startValidatingGateway(options: ValidatingGatewayOptions): Promise<ValidatingGateway> {
   const config = resolveConfig(
     {
-      kafka: { bootstrapServers: BOOTSTRAP.split(',').map((s) => s.trim()) },
+      kafka: { bootstrapServers: options.bootstrapServers ?? BOOTSTRAP.split(',').map((s) => s.trim()) },
       listeners: {
         bindHost: HOST,
         bootstrapPort: options.bootstrapPort,
@@ -128,6 +133,7 @@ export async function startValidatingGateway(options: ValidatingGatewayOptions):
       },
       asyncapi: options.asyncapi ?? {},
       pipeline: options.pipeline ?? {},
+      state: options.state ?? isolatedState(),
       logging: { level: options.logLevel ?? 'info' },
       shutdown: { drainTimeoutMs: 2_000 },
     },

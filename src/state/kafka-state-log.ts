@@ -1,0 +1,148 @@
+import { randomBytes } from 'node:crypto';
+import { hostname } from 'node:os';
+import type { Admin, Consumer, Kafka, Producer } from 'kafkajs';
+import type { Logger } from '../observability/logger';
+import type { StateLog, StateRecordHandler } from './state-log';
+import { ensureStateTopic } from './state-topic';
+import { StateUnavailableError } from './state-errors';
+
+export interface KafkaStateLogOptions {
+  topic: string;
+  groupIdPrefix: string;
+  /** A write Kafka has not taken by then is given up, retries included. */
+  writeTimeoutMs: number;
+}
+
+function withTimeout<T>(promise: Promise<T>, ms: number, what: string): Promise<T> {
+  let timer: NodeJS.Timeout | undefined;
+  const timeout = new Promise<never>((_, reject) => {
+    timer = setTimeout(() => reject(new StateUnavailableError(`${what} timed out after ${ms} ms`)), ms);
+  });
+  return Promise.race([promise, timeout]).finally(() => clearTimeout(timer));
+}
+
+/**
+ * The state log as a compacted, one-partition Kafka topic. Each instance reads it with a consumer
+ * group of its own (nothing committed: every start reads the whole topic), and writes with an
+ * idempotent producer and acks=all.
+ */
+export class KafkaStateLog implements StateLog {
+  private admin: Admin | null = null;
+  private producer: Producer | null = null;
+  private consumer: Consumer | null = null;
+  private onRecord: StateRecordHandler | null = null;
+  private position = -1;
+  private running = false;
+  private stopped = false;
+  private lastError: string | null = null;
+  /** Sends still retrying after their caller gave up on them: stop() lets them end first. */
+  private readonly sending = new Set<Promise<unknown>>();
+
+  constructor(
+    private readonly kafka: Kafka,
+    private readonly options: KafkaStateLogOptions,
+    private readonly logger: Logger,
+  ) {}
+
+  get name(): string {
+    return this.options.topic;
+  }
+
+  async start(onRecord: StateRecordHandler): Promise<number> {
+    this.onRecord = onRecord;
+    const admin = this.kafka.admin();
+    this.admin = admin;
+    await admin.connect();
+    await ensureStateTopic(admin, this.options.topic);
+    const [end] = await admin.fetchTopicOffsets(this.options.topic);
+    this.producer = this.kafka.producer({
+      idempotent: true,
+      maxInFlightRequests: 1,
+      allowAutoTopicCreation: false,
+    });
+    await this.producer.connect();
+    await this.follow(null);
+    return Number(end?.high ?? '0') - 1;
+  }
+
+  /** Joins a group of its own and reads from `from`, or from the beginning. */
+  private async follow(from: number | null): Promise<void> {
+    const consumer = this.kafka.consumer({
+      groupId: `${this.options.groupIdPrefix}${hostname()}-${process.pid}-${randomBytes(4).toString('hex')}`,
+      allowAutoTopicCreation: false,
+      maxWaitTimeInMs: 50,
+      sessionTimeout: 10_000,
+      heartbeatInterval: 1_000,
+    });
+    this.consumer = consumer;
+    consumer.on(consumer.events.CRASH, (event) => {
+      const { error, restart } = event.payload as { error: Error; restart: boolean };
+      this.lastError = error.message;
+      this.logger.error({ err: error.message, restart }, 'state: the topic reader crashed');
+      // kafkajs restarts by itself after retriable errors; after the others the reader is
+      // replaced, continuing after the last record it handed over.
+      if (restart || this.stopped) return;
+      this.running = false;
+      setTimeout(() => {
+        if (this.stopped) return;
+        consumer
+          .disconnect()
+          .catch(() => undefined)
+          .then(() => this.follow(this.position + 1))
+          .catch((err: Error) => {
+            this.lastError = err.message;
+            this.logger.error({ err: err.message }, 'state: cannot follow the topic again');
+          });
+      }, 1_000).unref();
+    });
+    await consumer.connect();
+    await consumer.subscribe({ topics: [this.options.topic], fromBeginning: true });
+    await consumer.run({
+      autoCommit: false,
+      eachMessage: async ({ message }) => {
+        const offset = Number(message.offset);
+        if (offset <= this.position) return;
+        await this.onRecord?.(offset, message.key, message.value);
+        this.position = offset;
+      },
+    });
+    if (from !== null) consumer.seek({ topic: this.options.topic, partition: 0, offset: String(from) });
+    this.running = true;
+    this.lastError = null;
+  }
+
+  async append(key: string, value: Buffer | null, timeoutMs: number): Promise<number> {
+    const producer = this.producer;
+    if (producer === null || this.stopped) throw new StateUnavailableError('the state log is not open');
+    const send = producer.send({
+      topic: this.options.topic,
+      acks: -1,
+      timeout: timeoutMs,
+      messages: [{ key, value }],
+    });
+    this.sending.add(send);
+    const settled = () => this.sending.delete(send);
+    send.then(settled, settled);
+    try {
+      const [meta] = await withTimeout(send, timeoutMs, 'writing to the state topic');
+      return Number(meta.baseOffset);
+    } catch (error) {
+      if (error instanceof StateUnavailableError) throw error;
+      throw new StateUnavailableError(`Kafka did not take the change: ${(error as Error).message}`);
+    }
+  }
+
+  following(): { ok: boolean; detail: string } {
+    if (this.running) return { ok: true, detail: `following ${this.options.topic}` };
+    return { ok: false, detail: `not following ${this.options.topic}: ${this.lastError ?? 'stopped'}` };
+  }
+
+  async stop(): Promise<void> {
+    this.stopped = true;
+    this.running = false;
+    await Promise.allSettled([...this.sending]);
+    await this.consumer?.disconnect().catch(() => undefined);
+    await this.producer?.disconnect().catch(() => undefined);
+    await this.admin?.disconnect().catch(() => undefined);
+  }
+}

@@ -27,6 +27,9 @@ interface LoadedSpec {
   contracts: ChannelContract[];
 }
 
+/** Checked documents kept for their put; more than this in flight at once are parsed again. */
+const MAX_CHECKED = 32;
+
 interface Compiled {
   outline: SpecOutline;
   contracts: ChannelContract[];
@@ -44,7 +47,8 @@ export class SpecStore {
   private index = new ContractIndex([]);
   private queue: Promise<unknown> = Promise.resolve();
   private readonly listeners: (() => void)[] = [];
-  private checked: { id: string; text: string; compiled: Compiled } | null = null;
+  /** Documents checked and not yet put, by id and text: uploads in flight are parsed once. */
+  private readonly checked = new Map<string, Compiled>();
 
   /** `parse` defaults to the gateway's parser thread (see WorkerSpecParser). */
   constructor(private readonly parse: SpecParsing = sharedSpecParser.parse) {}
@@ -90,7 +94,9 @@ export class SpecStore {
    */
   check(id: string, text: string): Promise<void> {
     const run = this.queue.then(async () => {
-      this.checked = { id, text, compiled: await this.compile(id, text) };
+      const compiled = await this.compile(id, text);
+      if (this.checked.size >= MAX_CHECKED) this.checked.delete(this.checked.keys().next().value!);
+      this.checked.set(`${id}\n${text}`, compiled);
     });
     this.queue = run.catch(() => undefined);
     return run;
@@ -108,12 +114,9 @@ export class SpecStore {
     source: 'file' | 'api',
     { by, revision }: { by?: string; revision?: string },
   ): Promise<{ created: boolean; summary: SpecSummary }> {
-    const checked = this.checked;
-    this.checked = null;
-    const { outline, contracts } =
-      checked !== null && checked.id === id && checked.text === text
-        ? checked.compiled
-        : await this.compile(id, text);
+    const key = `${id}\n${text}`;
+    const { outline, contracts } = this.checked.get(key) ?? (await this.compile(id, text));
+    this.checked.delete(key);
     const summary: SpecSummary = {
       id,
       asyncapi: outline.asyncapi,

@@ -232,8 +232,9 @@ export class ProxyConnection implements ConnectionContext {
 
   private fail(side: 'client' | 'broker', error: unknown): void {
     if (error instanceof ProtocolError) {
+      // One line per kind of fault (numbers aside), so one bad client does not hide another's.
       this.warn(
-        `malformed-frame:${side}`,
+        `malformed-frame:${side}:${error.message.replace(/\d+/g, 'N')}`,
         { side, err: error.message },
         'malformed frame; closing the connection',
       );

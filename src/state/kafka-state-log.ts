@@ -78,7 +78,9 @@ export class KafkaStateLog implements StateLog {
     consumer.on(consumer.events.CRASH, (event) => {
       const { error, restart } = event.payload as { error: Error; restart: boolean };
       this.lastError = error.message;
-      this.logger.error({ err: error.message, restart }, 'state: the topic reader crashed');
+      // A reader kafkajs restarts itself (a coordinator moving, a broker restarting) is routine.
+      if (restart) this.logger.warn({ err: error.message }, 'state: the topic reader restarts');
+      else this.logger.error({ err: error.message }, 'state: the topic reader crashed');
       // kafkajs restarts by itself after retriable errors; after the others the reader is
       // replaced, continuing after the last record it handed over.
       if (restart || this.stopped) return;

@@ -114,7 +114,8 @@ beforeAll(async () => {
       logging: { level: 'warn' },
     }),
   );
-  child = spawn(path.join(REPO_ROOT, 'node_modules/.bin/tsx'), ['src/cli.ts', '--config', config], {
+  // tsx as a loader, not its launcher: a signal must reach the gateway process itself.
+  child = spawn(process.execPath, ['--import', 'tsx', 'src/cli.ts', '--config', config], {
     cwd: REPO_ROOT,
     stdio: ['ignore', 'pipe', 'pipe'],
   });

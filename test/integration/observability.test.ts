@@ -215,9 +215,10 @@ describe('health', () => {
     expect(ready.json()).toEqual({
       status: 'ready',
       checks: {
-        brokers: expect.stringMatching(/^[1-9]\d* known$/),
+        brokers: expect.stringMatching(/^answered \d+ ms ago; [1-9]\d* known$/),
         listening: 'true',
         specs: `${DESCRIBED.length} loaded`,
+        state: expect.stringMatching(/^following eg-state-\S+ at offset \d+$/),
         tap: 'mirroring 3 topic(s)',
       },
     });

@@ -1,18 +1,12 @@
 import { execFileSync } from 'node:child_process';
-import { ConfigError, loadConfig, resolveConfig } from '../../../src/config/load-config';
+import { loadConfig, resolveConfig } from '../../../src/config/load-config';
+import { problemsOf as allProblems } from '../support/config-problems';
 
 const KAFKA = { bootstrapServers: ['127.0.0.1:9092'] };
 const TOKEN = 'a-token-of-sixteen-or-more';
 
-function problemsOf(action: () => unknown): string[] {
-  try {
-    action();
-  } catch (error) {
-    if (error instanceof ConfigError) return error.problems;
-    throw error;
-  }
-  return [];
-}
+/** Problems, or none when the configuration is accepted. */
+const problemsOf = (action: () => unknown): string[] => allProblems(action, false);
 
 describe('an HTTP API off loopback', () => {
   test.each(['0.0.0.0', '::', '10.1.2.3', 'gateway.internal'])(

@@ -1,23 +1,14 @@
 import { mkdtempSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
-import { ConfigError, loadConfig, resolveConfig } from '../../../src/config/load-config';
+import { loadConfig, resolveConfig } from '../../../src/config/load-config';
+import { problemsOf } from '../support/config-problems';
 
 function configFile(text: string): string {
   const dir = mkdtempSync(path.join(tmpdir(), 'eg-config-'));
   const file = path.join(dir, 'gateway.yaml');
   writeFileSync(file, text);
   return file;
-}
-
-function problemsOf(action: () => unknown): string[] {
-  try {
-    action();
-  } catch (error) {
-    if (error instanceof ConfigError) return error.problems;
-    throw error;
-  }
-  throw new Error('expected a ConfigError');
 }
 
 describe('configuration', () => {

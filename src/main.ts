@@ -192,7 +192,13 @@ export async function startGateway(
       return;
     }
     const entry = change.entry as StateEntry<StoredSpec>;
-    await specs.put(change.id, entry.document.text, 'api', { by: entry.by, revision: entry.revision });
+    // Stored specs passed the parser's rulesets when they were accepted; each instance still
+    // compiles them itself.
+    await specs.put(change.id, entry.document.text, 'api', {
+      by: entry.by,
+      revision: entry.revision,
+      validated: true,
+    });
   });
   stateStore.onChange(THROTTLE_KIND, (change) => {
     if (change.id !== THROTTLE_ID) return;

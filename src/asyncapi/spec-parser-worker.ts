@@ -5,7 +5,7 @@ import type { ParseReply, ParseRequest } from './spec-parser';
 
 // The thread that parses AsyncAPI documents for spec-parser.ts; one request at a time is plenty.
 parentPort!.on('message', (request: ParseRequest) => {
-  parseSpec(request.text, request.source).then(
+  parseSpec(request.text, request.source, request.validated ?? false).then(
     (outline) => parentPort!.postMessage({ id: request.id, outline } satisfies ParseReply),
     (error: unknown) => {
       const reply: ParseReply =

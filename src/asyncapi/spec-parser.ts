@@ -7,6 +7,7 @@ export interface ParseRequest {
   id: number;
   text: string;
   source: string;
+  validated?: boolean;
 }
 
 export type ParseReply =
@@ -14,8 +15,11 @@ export type ParseReply =
   | { id: number; refused: { summary: string; diagnostics: SpecDiagnostic[] } }
   | { id: number; failed: string };
 
-/** Turns a document into its outline, or rejects with SpecError when the document is refused. */
-export type SpecParsing = (text: string, source: string) => Promise<SpecOutline>;
+/**
+ * Turns a document into its outline, or rejects with SpecError when the document is refused.
+ * `validated`: the document passed the parser's rulesets when it was accepted (see parseSpec).
+ */
+export type SpecParsing = (text: string, source: string, validated?: boolean) => Promise<SpecOutline>;
 
 /** A worker that has parsed nothing for this long is stopped; the next document starts another. */
 const IDLE_MS = 30_000;
@@ -43,7 +47,7 @@ export class WorkerSpecParser {
   /** @param heapMb the worker's old-generation limit */
   constructor(private readonly heapMb = DEFAULT_HEAP_MB) {}
 
-  readonly parse: SpecParsing = (text, source) =>
+  readonly parse: SpecParsing = (text, source, validated) =>
     new Promise<SpecOutline>((resolve, reject) => {
       const id = this.nextId++;
       this.pending.set(id, { resolve, reject });
@@ -52,7 +56,7 @@ export class WorkerSpecParser {
       const worker = this.start();
       // Held open only while it has work: a gateway waiting for a parse must not exit meanwhile.
       if (this.pending.size === 1) worker.ref();
-      worker.postMessage({ id, text, source } satisfies ParseRequest);
+      worker.postMessage({ id, text, source, validated } satisfies ParseRequest);
     });
 
   /** Stops the worker now (pending parses are refused); the next document starts another. */

@@ -80,7 +80,7 @@ export class SpecStore {
     id: string,
     text: string,
     source: 'file' | 'api',
-    stored: { by?: string; revision?: string } = {},
+    stored: { by?: string; revision?: string; validated?: boolean } = {},
   ): Promise<{ created: boolean; summary: SpecSummary }> {
     // Uploads are applied in arrival order even though parsing is asynchronous.
     const run = this.queue.then(() => this.load(id, text, source, stored));
@@ -112,10 +112,10 @@ export class SpecStore {
     id: string,
     text: string,
     source: 'file' | 'api',
-    { by, revision }: { by?: string; revision?: string },
+    { by, revision, validated }: { by?: string; revision?: string; validated?: boolean },
   ): Promise<{ created: boolean; summary: SpecSummary }> {
     const key = `${id}\n${text}`;
-    const { outline, contracts } = this.checked.get(key) ?? (await this.compile(id, text));
+    const { outline, contracts } = this.checked.get(key) ?? (await this.compile(id, text, validated));
     this.checked.delete(key);
     const summary: SpecSummary = {
       id,
@@ -142,13 +142,13 @@ export class SpecStore {
     return { created, summary };
   }
 
-  private async compile(id: string, text: string): Promise<Compiled> {
+  private async compile(id: string, text: string, validated = false): Promise<Compiled> {
     if (!SPEC_ID_PATTERN.test(id)) {
       throw new SpecError('invalid spec id', [
         { path: '', message: `'${id}' must match ${SPEC_ID_PATTERN.source}` },
       ]);
     }
-    const outline = await this.parse(text, id);
+    const outline = await this.parse(text, id, validated);
     return { outline, contracts: compileContracts(id, outline) };
   }
 

@@ -1,6 +1,13 @@
 import type { ChannelContract, HeaderReading, KeyReading, MessageContract } from './channel-contract';
-import { readJson, readUtf8, type JsonReading } from '../pipeline/record-json';
+import { readJson, readUtf8, type JsonReading } from '../patterns/record-json';
 import { describeSchemaErrors } from './describe-schema-errors';
+
+/**
+ * The header a record that breaks its contract is tagged with when it is forwarded anyway: it is part
+ * of the contract's outcome, read back by whoever consumes the topic (the tap, the HTTP door), not
+ * a detail of the middleware that happens to write it.
+ */
+export const VALIDATION_ERROR_HEADER = '_asyncapi_eg_validation_error';
 
 /** The parts of a record a contract speaks about. */
 export interface ValidatedRecord {

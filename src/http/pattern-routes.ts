@@ -1,5 +1,5 @@
-import { PatternError } from '../pipeline/filter/event-pattern';
-import { compileRecordPattern } from '../pipeline/filter/record-event';
+import { PatternError } from '../patterns/event-pattern';
+import { compileRecordPattern } from '../patterns/record-event';
 import { BODY_NESTING_LIMIT, nestingProblem } from './body-limits';
 import { sendJson, type HttpServer } from './http-server';
 import { readBody } from './read-body';

@@ -2,7 +2,7 @@ import { parse as parseYaml } from 'yaml';
 import type { GatewayConfig } from '../config/gateway-config';
 import { ConfigError, resolveConfig } from '../config/load-config';
 import type { Logger } from '../observability/logger';
-import { throttleProblems, type QuotaManager } from '../pipeline/throttle/quota-manager';
+import { throttleProblems, type QuotaManager } from '../quotas/quota-manager';
 import type { StateStore } from '../state/state-store';
 import type { AccessControl } from './access';
 import { BODY_NESTING_LIMIT, nestingProblem } from './body-limits';

@@ -1,6 +1,6 @@
 import { Counter, Gauge, Histogram, Registry, collectDefaultMetrics } from 'prom-client';
 import { apiKeyInfo } from '../protocol/messages/generated/api-keys';
-import type { ConnectionObserver } from '../proxy/proxy-connection';
+import type { ConnectionObserver } from './connection-observer';
 
 /** Topics beyond this many distinct names share the label value "_other", so series stay bounded. */
 const MAX_TOPIC_LABELS = 1000;

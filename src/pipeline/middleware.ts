@@ -1,6 +1,6 @@
-import type { ProduceTrace } from '../observability/produce-tracing';
+import type { ProduceTrace } from './produce-tracing';
 import type { RecordHeader } from '../protocol/records';
-import type { JsonReading } from './record-json';
+import type { JsonReading } from '../patterns/record-json';
 
 /**
  * The middleware contract. A middleware sees every record of a produce request whose topic it

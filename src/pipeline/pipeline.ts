@@ -13,7 +13,7 @@ import {
   type RecordHeader,
 } from '../protocol/records';
 import type { DropOptions, Middleware, ProduceContext, ProducedRecord, RecordVerdict } from './middleware';
-import { readJson, type JsonReading } from './record-json';
+import { readJson, type JsonReading } from '../patterns/record-json';
 
 /** A record the pipeline refused, by its index in the partition's data. */
 export interface RecordRejection {

@@ -1,8 +1,6 @@
 import type { SpecStore } from '../asyncapi/spec-store';
-import { validateRecord } from '../asyncapi/record-validator';
+import { VALIDATION_ERROR_HEADER, validateRecord } from '../asyncapi/record-validator';
 import type { Middleware, ProduceContext, ProducedRecord, RecordVerdict } from './middleware';
-
-export const VALIDATION_ERROR_HEADER = '_asyncapi_eg_validation_error';
 
 export interface ValidationSettings {
   /** Default for channels that do not say (x-eg-fail-when-invalid): reject instead of tagging. */

@@ -1,6 +1,7 @@
 import type { Socket } from 'node:net';
 import { ProtocolError } from '../protocol/primitives';
 import type { Logger } from '../observability/logger';
+import type { ConnectionObserver } from '../observability/connection-observer';
 import type { RateLimitedLog } from '../observability/rate-limited-log';
 import {
   FORWARD_EXPECTING_RESPONSE,
@@ -27,17 +28,6 @@ interface InFlight {
   sentAt: number;
   /** What the request's handler asked to get back with the response. */
   exchange?: unknown;
-}
-
-/** What the connection reports as traffic flows (metrics hang off this). */
-export interface ConnectionObserver {
-  opened(): void;
-  closed(): void;
-  /** A client request arrived. */
-  request(apiKey: number): void;
-  /** The broker answered a forwarded request after `seconds`. */
-  brokerResponse(apiKey: number, seconds: number): void;
-  bytes(direction: 'client_to_broker' | 'broker_to_client', count: number): void;
 }
 
 export interface ProxyConnectionOptions {

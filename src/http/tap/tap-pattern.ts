@@ -1,14 +1,14 @@
-import type { EventPattern } from '../../pipeline/filter/event-pattern';
-import { PatternError } from '../../pipeline/filter/event-pattern';
+import type { EventPattern } from '../../patterns/event-pattern';
+import { PatternError } from '../../patterns/event-pattern';
 import {
   compileRecordPattern,
   consumedMessageParts,
   RECORD_EVENT_FIELDS,
   recordEvent,
   type RecordEvent,
-} from '../../pipeline/filter/record-event';
+} from '../../patterns/record-event';
 import { BODY_NESTING_LIMIT, nestingProblem } from '../body-limits';
-import type { ConsumedMessage } from './tap-record';
+import type { ConsumedMessage } from '../../tap/consumed-message';
 
 /**
  * The `pattern` query parameter of a tap client: no pattern (null), a compiled one, or why it was

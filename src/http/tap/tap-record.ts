@@ -1,5 +1,6 @@
-import { readUtf8 } from '../../pipeline/record-json';
-import { VALIDATION_ERROR_HEADER } from '../../pipeline/validation-middleware';
+import { readUtf8 } from '../../patterns/record-json';
+import { VALIDATION_ERROR_HEADER } from '../../asyncapi/record-validator';
+import type { ConsumedMessage } from '../../tap/consumed-message';
 
 /** One record as the tap sends it to WebSocket clients: a JSON frame per record. */
 export interface TapRecord {
@@ -23,14 +24,6 @@ function text(bytes: Buffer | null): { text: string | null; base64: boolean } {
   return decoded === null
     ? { text: bytes.toString('base64'), base64: true }
     : { text: decoded, base64: false };
-}
-
-export interface ConsumedMessage {
-  key: Buffer | null;
-  value: Buffer | null;
-  offset: string;
-  timestamp: string;
-  headers?: Record<string, Buffer | string | (Buffer | string)[] | undefined>;
 }
 
 /** Builds the frame for one consumed record; `invalid` tells whether it carries the validation header. */

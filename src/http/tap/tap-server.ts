@@ -3,13 +3,13 @@ import type { Duplex } from 'node:stream';
 import { refuseOnSocket } from '../http-server';
 import { WebSocketServer, type WebSocket } from 'ws';
 import type { Logger } from '../../observability/logger';
-import type { ConsumedMessage } from './tap-record';
+import type { ConsumedMessage } from '../../tap/consumed-message';
 import { toTapRecord } from './tap-record';
-import type { EventPattern } from '../../pipeline/filter/event-pattern';
-import type { RecordEvent } from '../../pipeline/filter/record-event';
+import type { EventPattern } from '../../patterns/event-pattern';
+import type { RecordEvent } from '../../patterns/record-event';
 import { tapEvent, tapPattern } from './tap-pattern';
-import { tapFrom, type TapFrom } from './tap-from';
-import { partitionKey, type ReplayEnds } from './tap-replay';
+import { tapFrom, type TapFrom } from '../../tap/tap-from';
+import { partitionKey, type ReplayEnds } from '../../tap/tap-replay';
 
 /** Where the history a client asks for (`?from=`) comes from: the tap's consumer. */
 export interface TapHistory {

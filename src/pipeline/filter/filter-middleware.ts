@@ -4,9 +4,9 @@ import type { FilterRule, FilterSettings } from '../../config/gateway-config';
 import { ConfigError } from '../../config/load-config';
 import { ErrorCode } from '../../protocol/error-codes';
 import type { Middleware, ProducedRecord, RecordVerdict } from '../middleware';
-import { PatternError, type EventPattern } from './event-pattern';
-import { nameMatcher } from './name-matcher';
-import { compileRecordPattern, producedRecordParts, recordEvent } from './record-event';
+import { PatternError, type EventPattern } from '../../patterns/event-pattern';
+import { nameMatcher } from '../../patterns/name-matcher';
+import { compileRecordPattern, producedRecordParts, recordEvent } from '../../patterns/record-event';
 
 const validateSettings = new Ajv({ allErrors: true, useDefaults: true, strict: false }).compile(
   filterSettingsSchema,

@@ -17,8 +17,8 @@ import { metadataHandler } from './metadata';
 import { nodeEndpointsHandler, tailEndpointsHandler } from './node-endpoints';
 import { produceHandler, type ProduceObserver } from './produce';
 import { Pipeline } from '../../pipeline/pipeline';
-import type { ProduceTracing } from '../../observability/produce-tracing';
-import type { QuotaManager } from '../../pipeline/throttle/quota-manager';
+import type { ProduceTracing } from '../../pipeline/produce-tracing';
+import type { QuotaManager } from '../../quotas/quota-manager';
 
 export type { AddressBook } from './address-book';
 

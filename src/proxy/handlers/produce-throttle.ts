@@ -4,8 +4,8 @@ import {
   type ProduceRequest,
 } from '../../protocol/messages/generated/produce';
 import { readRecordBatches } from '../../protocol/records';
-import { ipOfHostPort } from '../../pipeline/throttle/client-address';
-import type { Admission, QuotaManager, TopicUsage } from '../../pipeline/throttle/quota-manager';
+import { ipOfHostPort } from '../../quotas/client-address';
+import type { Admission, QuotaManager, TopicUsage } from '../../quotas/quota-manager';
 import type { ConnectionContext, RequestRoute } from '../api-handler';
 import { decodeResponse, encodeResponse } from './response-codec';
 

@@ -18,13 +18,13 @@ import type {
   RequestRoute,
   RequestWatch,
 } from '../api-handler';
-import type { ProduceTrace, ProduceTracing } from '../../observability/produce-tracing';
+import type { ProduceTrace, ProduceTracing } from '../../pipeline/produce-tracing';
 import type { AddressBook } from './address-book';
 import { tailEndpointsHandler } from './node-endpoints';
 import { answerEmptied, emptiedAnswers, removeEmptied, type LocalAnswer } from './produce-emptied';
 import { describeRejection, produceRefusal, produceRejection } from './produce-rejection';
 import { ProduceThrottle, type ThrottledResponse } from './produce-throttle';
-import type { Admission, QuotaManager } from '../../pipeline/throttle/quota-manager';
+import type { Admission, QuotaManager } from '../../quotas/quota-manager';
 
 const FIRST_FLEXIBLE_VERSION = 9;
 const FIRST_VERSION_WITH_NODE_ENDPOINTS = 10;

@@ -12,7 +12,7 @@ import { resolveConfig } from '../../../src/config/load-config';
 import type { GatewayConfig } from '../../../src/config/gateway-config';
 import { startGateway, type RunningGateway } from '../../../src/main';
 import { createLogger } from '../../../src/observability/logger';
-import { VALIDATION_ERROR_HEADER } from '../../../src/pipeline/validation-middleware';
+import { VALIDATION_ERROR_HEADER } from '../../../src/asyncapi/record-validator';
 import {
   decodeFetchResponse,
   decodeProduceResponse,

@@ -1,7 +1,7 @@
 import type { ThrottleQuota } from '../../../src/config/gateway-config';
 import { createLogger } from '../../../src/observability/logger';
 import { Pipeline } from '../../../src/pipeline/pipeline';
-import { QuotaManager } from '../../../src/pipeline/throttle/quota-manager';
+import { QuotaManager } from '../../../src/quotas/quota-manager';
 import { ErrorCode } from '../../../src/protocol/error-codes';
 import { encodeRequestHeader } from '../../../src/protocol/headers';
 import {

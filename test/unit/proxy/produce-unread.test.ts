@@ -1,6 +1,6 @@
 import { ApiKey } from '../../../src/protocol/messages';
 import { Pipeline, type RecordTally } from '../../../src/pipeline/pipeline';
-import type { ProduceTracing } from '../../../src/observability/produce-tracing';
+import type { ProduceTracing } from '../../../src/pipeline/produce-tracing';
 import type { ConnectionContext, RequestRoute } from '../../../src/proxy/api-handler';
 import type { AddressBook } from '../../../src/proxy/handlers/address-book';
 import { Reader } from '../../../src/protocol/primitives';

@@ -1,11 +1,11 @@
-import type { ThrottleConfig, ThrottleQuota } from '../../../../src/config/gateway-config';
-import { ConfigError } from '../../../../src/config/load-config';
+import type { ThrottleConfig, ThrottleQuota } from '../../../src/config/gateway-config';
+import { ConfigError } from '../../../src/config/load-config';
 import {
   QuotaManager,
   throttleProblems,
   type ProduceUsage,
   type QuotaObserver,
-} from '../../../../src/pipeline/throttle/quota-manager';
+} from '../../../src/quotas/quota-manager';
 
 function quota(partial: Partial<ThrottleQuota> & Pick<ThrottleQuota, 'name' | 'kind'>): ThrottleQuota {
   return { shared: false, hardLimit: false, ...partial };

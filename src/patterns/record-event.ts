@@ -1,6 +1,6 @@
-import type { RecordHeader } from '../../protocol/records';
-import type { JsonReading } from '../record-json';
-import { readJson } from '../record-json';
+import type { RecordHeader } from '../protocol/records';
+import type { JsonReading } from './record-json';
+import { readJson } from './record-json';
 import { compileEventPattern, type EventPattern } from './event-pattern';
 
 /**

@@ -1,5 +1,5 @@
-import { nameMatcher } from '../../../src/pipeline/filter/name-matcher';
-import { throttleProblems } from '../../../src/pipeline/throttle/quota-manager';
+import { nameMatcher } from '../../../src/patterns/name-matcher';
+import { throttleProblems } from '../../../src/quotas/quota-manager';
 import { growth, LINEAR_BOUND } from '../support/growth';
 
 describe('name lists with /regex/ entries', () => {

@@ -1,13 +1,13 @@
 import { randomBytes } from 'node:crypto';
 import { hostname } from 'node:os';
 import type { Admin, Consumer, Kafka } from 'kafkajs';
-import type { GatewayConfig } from '../../config/gateway-config';
-import { createKafkaClient } from '../../kafka/kafka-client';
-import type { Logger } from '../../observability/logger';
-import { nameMatcher } from '../../pipeline/filter/name-matcher';
+import type { GatewayConfig } from '../config/gateway-config';
+import { createKafkaClient } from '../kafka/kafka-client';
+import type { Logger } from '../observability/logger';
+import { nameMatcher } from '../patterns/name-matcher';
 import { RestartBackoff } from './restart-backoff';
 import type { TapFrom } from './tap-from';
-import type { ConsumedMessage } from './tap-record';
+import type { ConsumedMessage } from './consumed-message';
 import { partitionKey, replayHistory, type ReplayEnds } from './tap-replay';
 
 export type TapListener = (topic: string, partition: number, message: ConsumedMessage) => void;

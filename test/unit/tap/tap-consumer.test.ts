@@ -1,8 +1,8 @@
 import { EventEmitter } from 'node:events';
 import type { Kafka } from 'kafkajs';
-import { resolveConfig } from '../../../../src/config/load-config';
-import { TapConsumer, type TapRestartReason } from '../../../../src/http/tap/tap-consumer';
-import { createLogger } from '../../../../src/observability/logger';
+import { resolveConfig } from '../../../src/config/load-config';
+import { TapConsumer, type TapRestartReason } from '../../../src/tap/tap-consumer';
+import { createLogger } from '../../../src/observability/logger';
 
 const EVENTS = { CRASH: 'crash', GROUP_JOIN: 'join', FETCH: 'fetch' };
 

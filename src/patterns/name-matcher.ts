@@ -1,5 +1,5 @@
-import { compileLinearRegex, type LinearRegex } from '../../regex/linear-regex';
-import { RegexError } from '../../regex/regex-error';
+import { compileLinearRegex, type LinearRegex } from '../regex/linear-regex';
+import { RegexError } from '../regex/regex-error';
 
 /** Whether an entry of a name list is a `/regex/` rather than an exact name. */
 export function isRegexEntry(entry: string): boolean {

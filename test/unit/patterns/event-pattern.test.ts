@@ -4,9 +4,9 @@
  * numbers against numeric text, null against "" and missing fields, arrays of scalars and of
  * objects, anything-but meeting other types, escapes in wildcards, both IP families.
  */
-import { compileEventPattern, PatternError } from '../../../src/pipeline/filter/event-pattern';
-import { compileRecordPattern, recordEvent } from '../../../src/pipeline/filter/record-event';
-import { readJson } from '../../../src/pipeline/record-json';
+import { compileEventPattern, PatternError } from '../../../src/patterns/event-pattern';
+import { compileRecordPattern, recordEvent } from '../../../src/patterns/record-event';
+import { readJson } from '../../../src/patterns/record-json';
 
 type Row = [description: string, pattern: object, event: unknown, matches: boolean];
 

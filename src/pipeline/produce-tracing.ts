@@ -11,7 +11,7 @@ import {
   type Tracer,
 } from '@opentelemetry/api';
 import { W3CTraceContextPropagator } from '@opentelemetry/core';
-import type { Middleware, ProduceContext, ProducedRecord, RecordVerdict } from '../pipeline/middleware';
+import type { Middleware, ProduceContext, ProducedRecord, RecordVerdict } from './middleware';
 
 const TRACEPARENT = 'traceparent';
 const TRACESTATE = 'tracestate';

@@ -1,4 +1,4 @@
-import { TokenBucket } from '../../../../src/pipeline/throttle/token-bucket';
+import { TokenBucket } from '../../../src/quotas/token-bucket';
 
 describe('token bucket', () => {
   it('starts full and lets a burst through without throttling', () => {

@@ -1,7 +1,7 @@
 import { BlockList, isIP } from 'node:net';
-import { ConfigError } from '../../config/load-config';
-import type { ThrottleConfig, ThrottleQuota } from '../../config/gateway-config';
-import { entryRegex, isRegexEntry, nameMatcher } from '../filter/name-matcher';
+import { ConfigError } from '../config/load-config';
+import type { ThrottleConfig, ThrottleQuota } from '../config/gateway-config';
+import { entryRegex, isRegexEntry, nameMatcher } from '../patterns/name-matcher';
 import { normalizeIp } from './client-address';
 import { ConnectionLimiter } from './connection-limiter';
 import { LruMap } from './lru-map';

@@ -7,7 +7,7 @@ import {
   type RecordBatch,
 } from '../../../src/protocol/records';
 import { createLogger } from '../../../src/observability/logger';
-import { ProduceTracing } from '../../../src/observability/produce-tracing';
+import { ProduceTracing } from '../../../src/pipeline/produce-tracing';
 import { Pipeline } from '../../../src/pipeline/pipeline';
 import type { ConnectionContext, RequestDecision } from '../../../src/proxy/api-handler';
 import { produceHandler } from '../../../src/proxy/handlers/produce';

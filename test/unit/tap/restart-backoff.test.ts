@@ -1,4 +1,4 @@
-import { RestartBackoff } from '../../../../src/http/tap/restart-backoff';
+import { RestartBackoff } from '../../../src/tap/restart-backoff';
 
 describe('RestartBackoff', () => {
   it('doubles up to the maximum, and starts over after reset', () => {

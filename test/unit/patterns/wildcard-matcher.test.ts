@@ -1,4 +1,4 @@
-import { compileFieldMatchers, type Leaf } from '../../../src/pipeline/filter/value-matchers';
+import { compileFieldMatchers, type Leaf } from '../../../src/patterns/value-matchers';
 import { growth, LINEAR_BOUND } from '../support/growth';
 
 function wildcard(glob: string): (leaf: Leaf) => boolean {

@@ -1,9 +1,9 @@
 import { randomBytes } from 'node:crypto';
 import { hostname } from 'node:os';
 import type { Admin, Consumer, Kafka } from 'kafkajs';
-import type { Logger } from '../../observability/logger';
+import type { Logger } from '../observability/logger';
 import type { TapFrom } from './tap-from';
-import type { ConsumedMessage } from './tap-record';
+import type { ConsumedMessage } from './consumed-message';
 
 /** `topic\0partition`: a key that no topic name can collide with. */
 export const partitionKey = (topic: string, partition: number): string => `${topic}\0${partition}`;

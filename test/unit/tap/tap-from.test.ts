@@ -1,4 +1,4 @@
-import { tapFrom } from '../../../../src/http/tap/tap-from';
+import { tapFrom } from '../../../src/tap/tap-from';
 
 describe('tapFrom', () => {
   it('reads earliest, and ISO 8601 dates and times', () => {

@@ -3,7 +3,7 @@
  * timings at each size. Linear work gives about `factor`, quadratic about `factor`². Tests assert a
  * generous bound on the ratio, never a time, so a slow or busy machine does not fail them.
  */
-export function growth(work: (size: number) => void, size: number, factor = 10): number {
+export function growth(work: (size: number) => void, size: number, factor = GROWTH_FACTOR): number {
   // Enough repetitions that the small size takes a few milliseconds, well above timer noise.
   let repetitions = 1;
   while (elapsed(work, size, repetitions) < 3 && repetitions < 1 << 20) repetitions *= 2;
@@ -22,5 +22,11 @@ function elapsed(work: (size: number) => void, size: number, repetitions: number
   return Number(process.hrtime.bigint() - start) / 1e6;
 }
 
-/** Linear growth with plenty of room for noise, and still far from quadratic (factor²). */
-export const LINEAR_BOUND = (factor = 10) => factor * factor * 0.35;
+/**
+ * Inputs this many times larger: far enough apart that linear (×30) and quadratic (×900) work
+ * cannot be mistaken for each other, even on a busy machine whose timings jitter by 2× or more.
+ */
+export const GROWTH_FACTOR = 30;
+
+/** Linear growth with plenty of room for noise (10×), and still far from quadratic (factor²). */
+export const LINEAR_BOUND = (factor = GROWTH_FACTOR) => factor * factor * 0.35;

@@ -22,10 +22,10 @@ import { createTracer } from './observability/tracer';
 import type { Tracer } from '@opentelemetry/api';
 import { RateLimitedLog } from './observability/rate-limited-log';
 import { loadMiddlewares } from './pipeline/load-middlewares';
-import { filterMiddleware } from './pipeline/filter/filter-middleware';
+import { builtinMiddlewares } from './pipeline/builtin-middlewares';
 import { Pipeline } from './pipeline/pipeline';
 import { QuotaManager } from './quotas/quota-manager';
-import { validationMiddleware, type TaggedObserver } from './pipeline/validation-middleware';
+import type { TaggedObserver } from './pipeline/validation-middleware';
 import { fetchClusterMetadata } from './proxy/cluster-metadata';
 import { Gateway } from './proxy/gateway';
 import type { FrameTap } from './proxy/proxy-connection';
@@ -126,10 +126,7 @@ export async function startGateway(
     : undefined;
   const configured = await loadMiddlewares(
     config.pipeline.middlewares,
-    {
-      validation: () => validationMiddleware(specs, config.asyncapi, logTagged),
-      filter: (settings, where) => filterMiddleware(settings, where),
-    },
+    builtinMiddlewares({ specs, validation: config.asyncapi, onTagged: logTagged }),
     { logger },
   );
   // Tracing reads every record's trace context, so it runs first and sees every topic.

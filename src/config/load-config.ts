@@ -1,5 +1,5 @@
 import { readFileSync } from 'node:fs';
-import Ajv from 'ajv';
+import Ajv, { type ErrorObject } from 'ajv';
 import { parse as parseYaml } from 'yaml';
 import { configSchema } from './config-schema';
 import type { GatewayConfig } from './gateway-config';
@@ -47,19 +47,29 @@ export function applyEnvironment(config: Record<string, unknown>, env: NodeJS.Pr
   return applied;
 }
 
-function describeErrors(all: NonNullable<typeof validate.errors>): string[] {
+/**
+ * Ajv's errors as `key.path: problem` lines. `at` is the key path of the value that was checked
+ * when it is not the whole configuration (a middleware's options, say): the lines then start with it.
+ */
+export function describeErrors(all: readonly ErrorObject[], at?: string): string[] {
+  const keyPath = (instancePath: string): string => {
+    const relative = instancePath.replace(/^\//, '').replace(/\//g, '.');
+    if (at === undefined) return relative;
+    return relative === '' ? at : `${at}.${relative}`;
+  };
   // A value that fits none of a oneOf's forms is reported once, not once per form.
   const alternatives = all.filter((e) => e.keyword === 'oneOf').map((e) => e.instancePath);
   const errors = all.filter(
     (e) =>
       e.keyword === 'oneOf' ||
-      !alternatives.some((at) => e.instancePath === at || e.instancePath.startsWith(`${at}/`)),
+      !alternatives.some((form) => e.instancePath === form || e.instancePath.startsWith(`${form}/`)),
   );
   return errors.map((error) => {
     if (error.keyword === 'oneOf') {
-      return `${error.instancePath.replace(/^\//, '').replace(/\//g, '.')}: does not have any of the allowed forms (see docs/configuration.md)`;
+      const hint = at === undefined ? ' (see docs/configuration.md)' : '';
+      return `${keyPath(error.instancePath)}: does not have any of the allowed forms${hint}`;
     }
-    const path = error.instancePath.replace(/^\//, '').replace(/\//g, '.') || '(top level)';
+    const path = keyPath(error.instancePath) || '(top level)';
     if (error.keyword === 'additionalProperties') {
       const key = (error.params as { additionalProperty: string }).additionalProperty;
       return `${path === '(top level)' ? key : `${path}.${key}`}: unknown key`;

@@ -1,6 +1,7 @@
-import type { ProduceTrace } from './produce-tracing';
 import type { RecordHeader } from '../protocol/records';
 import type { JsonReading } from '../patterns/record-json';
+
+export type { RecordHeader, JsonReading };
 
 /**
  * The middleware contract. A middleware sees every record of a produce request whose topic it
@@ -35,8 +36,6 @@ export interface ProduceContext {
   readonly acks: number;
   readonly transactionalId: string | null;
   readonly apiVersion: number;
-  /** The request's trace when tracing is on (read by the built-in trace middleware). */
-  readonly trace?: ProduceTrace;
 }
 
 /** How a middleware reports its decision about the record it is looking at. */
@@ -56,12 +55,19 @@ export interface RecordVerdict {
    * the records metric. The pipeline reports the record's final fate: refused (the request was
    * refused for another record), dropped, or this label (`unvalidated` when none was given).
    */
-  classify(outcome: string): void;
+  classify(outcome: RecordOutcome): void;
   /** True once an earlier middleware rejected this record. */
   readonly rejected: boolean;
   /** True once the record was dropped (its fallback did not apply). */
   readonly dropped: boolean;
 }
+
+/**
+ * The labels the records metric knows a checking middleware by; a middleware of your own may name
+ * others (they become values of the metric's `outcome` label).
+ */
+// `string & {}` keeps the known labels suggested by editors while admitting any other.
+export type RecordOutcome = 'valid' | 'invalid_tagged' | 'invalid_rejected' | (string & {});
 
 export interface DropOptions {
   /** What a record of an idempotent or transactional batch gets instead: 'reject' (default) or 'pass'. */
@@ -83,11 +89,22 @@ export interface Middleware {
   close?(): void | Promise<void>;
 }
 
-/** What a middleware module exports (as `default` or `create`): a factory given its configured options. */
-export type MiddlewareFactory = (
-  options: Record<string, unknown>,
-  tools: MiddlewareTools,
-) => Middleware | Promise<Middleware>;
+/** A JSON Schema (draft-07, as Ajv reads it). */
+export type JsonSchema = boolean | { readonly [keyword: string]: unknown };
+
+/**
+ * What a middleware module exports (as `module.exports`, `default` or `create`): a factory given
+ * its configured options.
+ */
+export interface MiddlewareFactory {
+  (options: Record<string, unknown>, tools: MiddlewareTools): Middleware | Promise<Middleware>;
+  /**
+   * The schema of `options`. When present the gateway checks the configured options against it
+   * before calling the factory, fills in the schema's defaults, and refuses to start on a
+   * violation, naming `pipeline.middlewares.N.options...`.
+   */
+  optionsSchema?: JsonSchema;
+}
 
 /** What the gateway lends a middleware module. */
 export interface MiddlewareTools {

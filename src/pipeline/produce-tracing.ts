@@ -103,19 +103,34 @@ export interface ProduceTracingOptions {
  * `traceparent` pointing at the gateway's span so that consumers can continue it.
  */
 export class ProduceTracing {
+  /**
+   * Each request's trace, by the context its middlewares are given: the trace is the gateway's
+   * own business, so it is not a field of the context other middlewares see.
+   */
+  private readonly traces = new WeakMap<ProduceContext, ProduceTrace>();
+
   constructor(private readonly options: ProduceTracingOptions) {}
 
-  begin(topics: readonly string[], clientId: string | null): ProduceTrace {
-    return new ProduceTrace(this.options.tracer, topics, clientId);
+  /** Starts the trace of the request whose middlewares are given `context`. */
+  begin(topics: readonly string[], context: ProduceContext): ProduceTrace {
+    const requestTrace = new ProduceTrace(this.options.tracer, topics, context.clientId);
+    this.traces.set(context, requestTrace);
+    return requestTrace;
+  }
+
+  /** The trace begun for `context`, if any. */
+  traceOf(context: ProduceContext): ProduceTrace | undefined {
+    return this.traces.get(context);
   }
 
   /** The pipeline middleware that reads and writes trace context in record headers. */
   middleware(): Middleware {
     const inject = this.options.inject;
+    const traces = this.traces;
     return {
       name: 'trace',
       onRecord(record: ProducedRecord, verdict: RecordVerdict, context: ProduceContext) {
-        const requestTrace = context.trace;
+        const requestTrace = traces.get(context);
         if (requestTrace === undefined) return;
         requestTrace.records++;
         const traceparent = headerText(record, TRACEPARENT);

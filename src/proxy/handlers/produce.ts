@@ -233,15 +233,14 @@ export function produceHandler(options: ProduceHandlerOptions): ApiHandler {
           );
         }
       });
-      const trace = options.tracing?.begin(topicNames, header.clientId);
       const context: ProduceContext = {
         clientId: header.clientId,
         clientAddress: connection.clientAddress,
         acks: request.acks,
         transactionalId: request.transactionalId,
         apiVersion: route.apiVersion,
-        trace,
       };
+      const trace = options.tracing?.begin(topicNames, context);
       if (unknownIds.length > 0) return refuse(route, request, topicNames, unknownIds, context);
       const admission = throttle?.admit(request, topicNames, header.clientId, connection);
       if (admission?.verdict === 'reject') return refuseOverQuota(route, request, context, admission);
@@ -299,7 +298,7 @@ export function produceHandler(options: ProduceHandlerOptions): ApiHandler {
     context: ProduceContext,
     admission: Extract<Admission, { verdict: 'reject' }>,
   ): RequestDecision {
-    context.trace?.end('rejected', admission.reason);
+    options.tracing?.traceOf(context)?.end('rejected', admission.reason);
     if (request.acks === 0) {
       return {
         action: 'close',
@@ -332,7 +331,7 @@ export function produceHandler(options: ProduceHandlerOptions): ApiHandler {
       observer?.rejected?.(context, topic, partition, rejection, description);
       return description;
     });
-    context.trace?.end('rejected', descriptions[0]);
+    options.tracing?.traceOf(context)?.end('rejected', descriptions[0]);
     if (request.acks === 0) {
       return {
         action: 'close',

@@ -51,6 +51,8 @@ const ALLOWED: Record<string, readonly string[]> = {
     'tap',
   ],
   cli: ['config', 'main'],
+  // The package entry: the middleware contract, and nothing else.
+  index: ['pipeline'],
 };
 
 const SRC = path.resolve(__dirname, '../../../src');

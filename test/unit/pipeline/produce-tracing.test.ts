@@ -7,6 +7,7 @@ import {
   type RecordBatch,
 } from '../../../src/protocol/records';
 import { createLogger } from '../../../src/observability/logger';
+import type { Middleware, ProduceContext } from '../../../src/pipeline/middleware';
 import { ProduceTracing } from '../../../src/pipeline/produce-tracing';
 import { Pipeline } from '../../../src/pipeline/pipeline';
 import type { ConnectionContext, RequestDecision } from '../../../src/proxy/api-handler';
@@ -58,11 +59,11 @@ const book = {
   topicName: () => undefined,
 };
 
-function setup(inject: boolean) {
+function setup(inject: boolean, after: Middleware[] = []) {
   const exporter = new InMemorySpanExporter();
   const provider = new TracerProvider({ spanProcessors: [new SimpleSpanProcessor({ exporter })] });
   const tracing = new ProduceTracing({ tracer: provider.getTracer('test'), inject });
-  const pipeline = new Pipeline([tracing.middleware()]);
+  const pipeline = new Pipeline([tracing.middleware(), ...after]);
   const handler = produceHandler({ book, pipeline: () => pipeline, tracing });
   return { exporter, handler };
 }
@@ -108,5 +109,30 @@ describe('produce tracing', () => {
     expect(injected).toBe(`00-${span.spanContext().traceId}-${span.spanContext().spanId}-01`);
     expect(span.parentSpanContext).toBeUndefined();
     expect(span.attributes['event_gateway.outcome']).toBe('forwarded_modified');
+  });
+
+  it('keeps the trace out of the context other middlewares see, and still ends it on a refusal', async () => {
+    const seen: ProduceContext[] = [];
+    const refuser: Middleware = {
+      name: 'refuser',
+      onRecord(_record, verdict, context) {
+        seen.push(context);
+        verdict.reject('no');
+      },
+    };
+    const { exporter, handler } = setup(true, [refuser]);
+    const decision = (await handler.onRequest!(tracedFrame([[]]), route, connection)) as RequestDecision;
+    expect(decision.action).toBe('respond');
+    expect(seen).toHaveLength(1);
+    expect(Object.keys(seen[0]).sort()).toEqual([
+      'acks',
+      'apiVersion',
+      'clientAddress',
+      'clientId',
+      'transactionalId',
+    ]);
+    const [span] = exporter.getFinishedSpans();
+    expect(span.attributes['event_gateway.outcome']).toBe('rejected');
+    expect(span.attributes['messaging.batch.message_count']).toBe(1);
   });
 });

@@ -38,6 +38,11 @@ export interface StateRecordValue {
   base?: string | null;
   /** A restatement of the document at this revision (see above). */
   restores?: string;
+  /**
+   * A conditional delete: it is decided by the log like any conditional write (a tombstone carries
+   * no condition), and its writer follows it with a tombstone once it applied, for compaction.
+   */
+  deleted?: true;
 }
 
 export type ApplyOutcome = 'applied' | 'deleted' | 'refused' | 'unchanged' | 'ignored';
@@ -166,6 +171,11 @@ export class StateLedger {
       }
     }
     this.refusedLatest.delete(keyText);
+    if (record.deleted) {
+      if (current === undefined) return { outcome: 'unchanged', kind, id, entry: undefined };
+      byId!.delete(id);
+      return { outcome: 'deleted', kind, id, entry: undefined };
+    }
     const entry = make(offset);
     install(entry);
     return { outcome: 'applied', kind, id, entry };

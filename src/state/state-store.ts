@@ -189,12 +189,36 @@ export class StateStore {
   async delete(kind: string, id: string, options: WriteOptions = {}): Promise<boolean> {
     const current = this.ledger.get(kind, id);
     if (current === undefined) return false;
-    if (options.ifMatch !== undefined && options.ifMatch !== '*' && current.revision !== options.ifMatch) {
-      throw new StaleRevisionError(`'${id}' is at revision ${current.revision}, not ${options.ifMatch}`);
+    const key = stateKey(kind, id);
+    if (options.ifMatch === undefined) {
+      await this.write(key, null);
+      return true;
     }
-    // A tombstone carries no condition: If-Match is checked against what this instance has
-    // applied, so a change made elsewhere in the same moment may be deleted with it.
-    await this.write(stateKey(kind, id), null);
+    const base = options.ifMatch === '*' ? current.revision : options.ifMatch;
+    if (current.revision !== base) {
+      throw new StaleRevisionError(`'${id}' is at revision ${current.revision}, not ${base}`);
+    }
+    const marker: StateRecordValue = {
+      v: 1,
+      document: null,
+      updatedAt: new Date().toISOString(),
+      ...(options.by !== undefined && { by: options.by }),
+      base,
+      deleted: true,
+    };
+    const applied = await this.write(key, Buffer.from(JSON.stringify(marker)));
+    if (applied === null || applied.outcome === 'ignored') {
+      throw new StateUnavailableError(`the deletion of '${id}' was written but could not be read back`);
+    }
+    if (applied.outcome === 'refused') {
+      this.restate(kind, id, applied.entry);
+      throw new StaleRevisionError(applied.reason ?? `'${id}' changed meanwhile`);
+    }
+    // The marker decided it; the tombstone lets compaction forget the key. Without it (a crash
+    // here) the marker stays the key's latest record and still reads as a deletion.
+    await this.write(key, null).catch((error: Error) =>
+      this.logger.warn({ kind, id, err: error.message }, 'state: cannot write the tombstone of a deletion'),
+    );
     return true;
   }
 

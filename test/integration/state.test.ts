@@ -142,7 +142,7 @@ describe('several gateways, one state topic', () => {
     expect(first.status).toBe(201);
     const stale = await call(b, 'PUT', '/specs/raced', {
       body: demoSpec('3.0', uniqueTopic('raced')),
-      headers: { 'if-match': '"1"' },
+      headers: { 'if-match': '"999999"' },
     });
     expect(stale.status).toBe(412);
 
@@ -212,8 +212,18 @@ describe('several gateways, one state topic', () => {
   test('a delete through one instance removes the spec everywhere', async () => {
     const put = await call(a, 'PUT', '/specs/doomed', { body: demoSpec('3.0', uniqueTopic('doomed')) });
     expect(put.status).toBe(201);
-    expect((await call(b, 'DELETE', '/specs/doomed', { headers: { 'if-match': '"0"' } })).status).toBe(412);
+    expect((await call(b, 'DELETE', '/specs/doomed', { headers: { 'if-match': '"999999"' } })).status).toBe(
+      412,
+    );
     expect((await call(b, 'DELETE', '/specs/doomed')).status).toBe(204);
+    // A conditional delete is decided by the log: with the current ETag it goes through.
+    const second = await call(a, 'PUT', '/specs/doomed-too', {
+      body: demoSpec('3.0', uniqueTopic('doomed')),
+    });
+    expect(
+      (await call(a, 'DELETE', '/specs/doomed-too', { headers: { 'if-match': second.etag! } })).status,
+    ).toBe(204);
+    expect((await call(a, 'GET', '/specs/doomed-too')).status).toBe(404);
     expect((await call(b, 'GET', '/specs/doomed')).status).toBe(404);
     for (const g of [a, c]) {
       while ((await call(g, 'GET', '/specs/doomed')).status !== 404) {
@@ -231,9 +241,9 @@ describe('several gateways, one state topic', () => {
       }
     }
     expect((await call(a, 'GET', '/throttle')).etag).toBe(put.etag);
-    expect((await call(a, 'PUT', '/throttle', { body: '{}', headers: { 'if-match': '"0"' } })).status).toBe(
-      412,
-    );
+    expect(
+      (await call(a, 'PUT', '/throttle', { body: '{}', headers: { 'if-match': '"999999"' } })).status,
+    ).toBe(412);
     expect(
       (await call(a, 'PUT', '/throttle', { body: '{}', headers: { 'if-match': put.etag! } })).status,
     ).toBe(200);

@@ -68,7 +68,15 @@ describe('StateLedger', () => {
     const ids = ['a', 'b'];
     const op = fc.record({
       id: fc.constantFrom(...ids),
-      kind: fc.constantFrom('put', 'put-if-match-current', 'put-if-match-stale', 'create', 'delete'),
+      kind: fc.constantFrom(
+        'put',
+        'put-if-match-current',
+        'put-if-match-stale',
+        'create',
+        'delete',
+        'delete-if-match-current',
+        'delete-if-match-stale',
+      ),
       doc: fc.integer({ min: 0, max: 5 }),
     });
     fc.assert(
@@ -84,7 +92,13 @@ describe('StateLedger', () => {
           const current = live.get('spec', id);
           let result;
           if (kind === 'delete') result = append(`spec/${id}`, null);
-          else if (kind === 'put') result = append(`spec/${id}`, value(doc));
+          else if (kind.startsWith('delete-if-match')) {
+            const base =
+              kind === 'delete-if-match-current' ? (current?.revision ?? '999') : String(log.length + 7);
+            result = append(`spec/${id}`, value(null, { base, deleted: true }));
+            // What the deleting writer does once its marker applied.
+            if (result?.outcome === 'deleted') append(`spec/${id}`, null);
+          } else if (kind === 'put') result = append(`spec/${id}`, value(doc));
           else if (kind === 'create') result = append(`spec/${id}`, value(doc, { base: null }));
           else {
             const base =

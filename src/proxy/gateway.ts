@@ -60,13 +60,10 @@ export class Gateway implements AddressBook {
   private nextConnectionId = 1;
   private bootstrapCursor = 0;
   private refreshTimer: NodeJS.Timeout | null = null;
-  private probeTimer: NodeJS.Timeout | null = null;
   private probing = false;
   /** When a broker last answered the gateway's own metadata request (ms since the epoch; 0: never). */
   brokerAnsweredAt = 0;
   private readonly warnings: RateLimitedLog;
-  /** True when the cluster refused the gateway's own metadata request for want of credentials. */
-  learnsBrokersFromClients = false;
   private stopping = false;
 
   constructor(private readonly parts: GatewayParts) {
@@ -95,31 +92,20 @@ export class Gateway implements AddressBook {
 
   /** Learns the cluster, then opens the bootstrap listener and one listener per known broker. */
   async start(): Promise<void> {
-    let refreshing = true;
     try {
       await this.refreshMetadata();
     } catch (error) {
       if (!(error instanceof AuthenticationRequiredError)) throw error;
       // SASL on every listener: the gateway has no credentials to ask with, but every metadata
       // response its authenticated clients get registers the brokers, so it can still serve
-      // them. Periodic refreshes would only fail the same way.
-      refreshing = false;
-      this.learnsBrokersFromClients = true;
+      // them. Its own requests still tell whether a broker answers at all.
       this.logger.warn(
         { err: error.message },
         'the cluster requires authentication: brokers are learned from the metadata clients fetch',
       );
     }
     await this.listen(BOOTSTRAP, this.config.listeners.bootstrapPort);
-    this.startBrokerProbe();
-    if (refreshing) {
-      this.refreshTimer = setInterval(() => {
-        this.refreshMetadata().catch((error: Error) =>
-          this.logger.warn({ err: error.message }, 'periodic metadata refresh failed'),
-        );
-      }, this.config.kafka.metadataRefreshMs);
-      this.refreshTimer.unref();
-    }
+    this.startRefreshing();
     this.logger.info(
       {
         bootstrap: `${this.advertisedHost}:${this.config.listeners.bootstrapPort}`,
@@ -147,13 +133,15 @@ export class Gateway implements AddressBook {
   }
 
   /**
-   * Readiness must say whether a broker answers now, not whether one was ever known: between the
-   * periodic refreshes a cheap metadata request is sent whenever the last answer is getting old.
+   * One metadata request whenever the last answer is older than the refresh interval, or older
+   * than half the readiness limit: readiness must say whether a broker answers now, not whether
+   * one was ever known.
    */
-  private startBrokerProbe(): void {
+  private startRefreshing(): void {
     const within = this.config.readiness.brokerAnswerWithinMs;
-    this.probeTimer = setInterval(() => {
-      if (this.probing || Date.now() - this.brokerAnsweredAt < within / 2) return;
+    const every = Math.min(this.config.kafka.metadataRefreshMs, within / 2);
+    this.refreshTimer = setInterval(() => {
+      if (this.probing || Date.now() - this.brokerAnsweredAt < every) return;
       this.probing = true;
       this.refreshMetadata()
         .catch((error: Error) => {
@@ -168,8 +156,8 @@ export class Gateway implements AddressBook {
         .finally(() => {
           this.probing = false;
         });
-    }, within / 4);
-    this.probeTimer.unref();
+    }, every / 2);
+    this.refreshTimer.unref();
   }
 
   gatewayPortFor(nodeId: number): number {
@@ -316,7 +304,6 @@ export class Gateway implements AddressBook {
     if (this.stopping) return;
     this.stopping = true;
     if (this.refreshTimer) clearInterval(this.refreshTimer);
-    if (this.probeTimer) clearInterval(this.probeTimer);
     const closed = [...this.servers.values()].map(
       (server) => new Promise<void>((resolve) => server.close(() => resolve())),
     );

@@ -4,21 +4,13 @@ import type { Admin, Consumer, Kafka, Producer } from 'kafkajs';
 import type { Logger } from '../observability/logger';
 import type { StateLog, StateRecordHandler } from './state-log';
 import { ensureStateTopic } from './state-topic';
-import { StateUnavailableError } from './state-errors';
+import { StateUnavailableError, withTimeout } from './state-errors';
 
 export interface KafkaStateLogOptions {
   topic: string;
   groupIdPrefix: string;
   /** A write Kafka has not taken by then is given up, retries included. */
   writeTimeoutMs: number;
-}
-
-function withTimeout<T>(promise: Promise<T>, ms: number, what: string): Promise<T> {
-  let timer: NodeJS.Timeout | undefined;
-  const timeout = new Promise<never>((_, reject) => {
-    timer = setTimeout(() => reject(new StateUnavailableError(`${what} timed out after ${ms} ms`)), ms);
-  });
-  return Promise.race([promise, timeout]).finally(() => clearTimeout(timer));
 }
 
 /**

@@ -7,3 +7,12 @@ export class StateUnavailableError extends Error {
 export class StaleRevisionError extends Error {
   override readonly name = 'StaleRevisionError';
 }
+
+/** `promise`, or StateUnavailableError once `ms` have passed: a write must not hang its caller. */
+export function withTimeout<T>(promise: Promise<T>, ms: number, what: string): Promise<T> {
+  let timer: NodeJS.Timeout | undefined;
+  const timeout = new Promise<never>((_, reject) => {
+    timer = setTimeout(() => reject(new StateUnavailableError(`${what} timed out after ${ms} ms`)), ms);
+  });
+  return Promise.race([promise, timeout]).finally(() => clearTimeout(timer));
+}

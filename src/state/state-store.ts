@@ -1,5 +1,5 @@
 import type { Logger } from '../observability/logger';
-import { StaleRevisionError, StateUnavailableError } from './state-errors';
+import { StaleRevisionError, StateUnavailableError, withTimeout } from './state-errors';
 import { StateLedger, stateKey, type Applied, type StateEntry, type StateRecordValue } from './state-ledger';
 import type { StateLog } from './state-log';
 
@@ -20,9 +20,6 @@ export interface WriteOptions {
   by?: string;
 }
 
-/** Its interface, for the routes and engines that use it. */
-export type StateAccess = Pick<StateStore, 'get' | 'list' | 'put' | 'delete' | 'revisions' | 'revision'>;
-
 export type StateListener = (change: Applied) => void | Promise<void>;
 
 /** A past revision of a document, as `GET .../revisions` lists it. */
@@ -33,14 +30,6 @@ export interface RevisionInfo {
 }
 
 const RECENT_RESULTS = 1024;
-
-function withTimeout<T>(promise: Promise<T>, ms: number, what: string): Promise<T> {
-  let timer: NodeJS.Timeout | undefined;
-  const timeout = new Promise<never>((_, reject) => {
-    timer = setTimeout(() => reject(new StateUnavailableError(`${what} timed out after ${ms} ms`)), ms);
-  });
-  return Promise.race([promise, timeout]).finally(() => clearTimeout(timer));
-}
 
 /**
  * Gateway state kept in a log (a compacted Kafka topic) and applied by every instance: each reads
@@ -185,7 +174,7 @@ export class StateStore {
     return entry;
   }
 
-  /** Deletes a document (a tombstone); false when there was none. */
+  /** Deletes a document (a tombstone; with If-Match first a marker the log decides); false when there was none. */
   async delete(kind: string, id: string, options: WriteOptions = {}): Promise<boolean> {
     const current = this.ledger.get(kind, id);
     if (current === undefined) return false;

@@ -1,5 +1,6 @@
 import type http from 'node:http';
 import type { Duplex } from 'node:stream';
+import { bearerToken } from '../access';
 import { refuseOnSocket } from '../http-server';
 import { WebSocketServer, type WebSocket } from 'ws';
 import type { Logger } from '../../observability/logger';
@@ -83,10 +84,7 @@ export class TapServer {
 
   /** Takes over an upgrade request for /ws (the HTTP server has parsed its URL). */
   handleUpgrade(request: http.IncomingMessage, socket: Duplex, head: Buffer, url: URL): void {
-    const header = request.headers.authorization;
-    const token =
-      url.searchParams.get('token') ??
-      (typeof header === 'string' && header.startsWith('Bearer ') ? header.slice(7) : undefined);
+    const token = url.searchParams.get('token') ?? bearerToken(request);
     if (!this.options.authorize(token)) {
       refuseOnSocket(socket, 401, 'a valid token is required');
       return;

@@ -61,8 +61,14 @@ export function yamlDepth(text: string, limit: number): number {
   let flow = 0;
   let flowBase = 0;
   let quote = 0;
-  /** Indentation of the line that started a block scalar; -1 outside one. */
+  /**
+   * Column of the node that owns a block scalar (`key: |`, `- |`); -1 outside one. Its content is
+   * every following line indented deeper than that node: the key's column, not the line's, since
+   * in `- a: |` a line indented like `a` is the next key, which must be scanned.
+   */
   let blockScalar = -1;
+  /** Column of the last node or indicator that started on this line. */
+  let nodeColumn: number;
   let lineStart = 0;
   while (lineStart <= text.length) {
     let lineEnd = text.indexOf('\n', lineStart);
@@ -78,6 +84,7 @@ export function yamlDepth(text: string, limit: number): number {
     blockScalar = -1;
     let depth = 0;
     let nodeStart = true;
+    nodeColumn = indent;
     if (quote === 0 && flow === 0) {
       if (blank) {
         lineStart = lineEnd + 1;
@@ -127,10 +134,13 @@ export function yamlDepth(text: string, limit: number): number {
       }
       if (nodeStart) {
         if ((c === DASH || c === QUESTION || c === COLON) && !plainAt(text, i + 1)) {
+          if (c !== COLON) nodeColumn = i - lineStart;
           depth++;
           continue;
         }
         nodeStart = false;
+        const owner = nodeColumn;
+        nodeColumn = i - lineStart;
         if (c === OPEN_BRACKET || c === OPEN_BRACE) {
           flow = 1;
           flowBase = depth;
@@ -139,7 +149,7 @@ export function yamlDepth(text: string, limit: number): number {
         } else if (c === QUOTE || c === APOSTROPHE) {
           quote = c;
         } else if (c === PIPE || c === GREATER) {
-          blockScalar = indent;
+          blockScalar = owner;
           break;
         } else if (c === AMPERSAND || c === BANG) {
           // An anchor or a tag comes before the node it names.

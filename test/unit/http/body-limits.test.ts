@@ -67,6 +67,15 @@ describe('nesting limits checked before parsing', () => {
     expect(nestingProblem(text, syntax, 64)).toMatch(/nested more than 64 levels deep/);
   });
 
+  it('does not take a key after a block scalar in a sequence entry for part of the scalar', () => {
+    // `b` is the next key of the entry's mapping, not text of `a`'s scalar: its 300 levels count.
+    const hidden = `- a: |\n  b: ${'['.repeat(300)}${']'.repeat(300)}`;
+    expect(yamlDepth(hidden, 64)).toBe(65);
+    expect(nestingProblem(hidden, 'yaml', 64)).not.toBeNull();
+    // The scalar's own text is still skipped, however many brackets it holds.
+    expect(yamlDepth(`k:\n  - a: |\n      ${'['.repeat(300)}\n    b: 1`, 64)).toBeLessThan(10);
+  });
+
   it('scans in time linear in the text', () => {
     const flow = (n: number) => yamlDepth(`a:\n  b: ${'[1, "x]", {c: 2}], '.repeat(n)}\n`, 64);
     expect(growth(flow, 1_000)).toBeLessThan(LINEAR_BOUND());

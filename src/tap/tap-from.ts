@@ -12,7 +12,10 @@ export function tapFrom(raw: string | null): { from: TapFrom | null } | { error:
   if (raw === null) return { from: null };
   if (raw === 'earliest') return { from: { earliest: true } };
   const timestamp = ISO_TIME.test(raw) ? Date.parse(raw) : NaN;
-  if (Number.isFinite(timestamp)) return { from: { timestamp } };
+  // Before 1970 the timestamp is negative, and Kafka reads -1 and -2 as "latest" and "earliest".
+  if (Number.isFinite(timestamp) && timestamp >= 0) return { from: { timestamp } };
   const echo = JSON.stringify(raw.length > ECHO_CHARS ? `${raw.slice(0, ECHO_CHARS)}…` : raw);
-  return { error: `from must be 'earliest' or an ISO 8601 time such as 2024-05-01T10:00:00Z, got ${echo}` };
+  return {
+    error: `from must be 'earliest' or an ISO 8601 time such as 2024-05-01T10:00:00Z, got ${echo}${Number.isFinite(timestamp) ? ' (before 1970)' : ''}`,
+  };
 }

@@ -53,6 +53,11 @@ interface TapClient {
   /** While its history is sent: the live records it would have been sent, in order. */
   held: HeldRecord[] | null;
   heldBytes: number;
+  /**
+   * After a replay, where it ended per partition, until live records pass it: the tap's consumer
+   * may be behind the replay (restarting, catching up) and publish records the replay already sent.
+   */
+  replayed: Map<string, bigint> | null;
 }
 
 /**
@@ -67,6 +72,8 @@ interface TapClient {
  */
 export class TapServer {
   private readonly wss = new WebSocketServer({ noServer: true, maxPayload: 64 * 1024 });
+  /** What publish() builds once per record for all clients; reused, as records come one at a time. */
+  private readonly publishCache: { built?: { text: string; invalid: boolean }; event?: RecordEvent } = {};
   private readonly clients = new Set<TapClient>();
 
   private history: TapHistory | undefined;
@@ -115,6 +122,7 @@ export class TapServer {
         droppedInARow: 0,
         held: from.from === null ? null : [],
         heldBytes: 0,
+        replayed: null,
       };
       this.clients.add(client);
       this.options.onClients?.(this.clients.size);
@@ -147,9 +155,9 @@ export class TapServer {
           const held = client.held ?? [];
           client.held = null;
           client.heldBytes = 0;
+          client.replayed = ends.size > 0 ? new Map(ends) : null;
           for (const record of held) {
-            const end = ends.get(record.key);
-            if (end === undefined || record.offset >= end) client.socket.send(record.text);
+            if (!this.replayedAlready(client, record.key, record.offset)) client.socket.send(record.text);
           }
         },
         (error: Error) => {
@@ -199,6 +207,18 @@ export class TapServer {
     return cache.built.text;
   }
 
+  /** Whether the replay sent this record already; forgets a partition once live records pass it. */
+  private replayedAlready(client: TapClient, key: string, offset: bigint): boolean {
+    const ends = client.replayed;
+    if (ends === null) return false;
+    const end = ends.get(key);
+    if (end === undefined) return false;
+    if (offset < end) return true;
+    ends.delete(key);
+    if (ends.size === 0) client.replayed = null;
+    return false;
+  }
+
   private closeClient(client: TapClient, code: number, reason: string): void {
     client.socket.close(code, reason);
     client.socket.terminate();
@@ -207,10 +227,17 @@ export class TapServer {
 
   publish(topic: string, partition: number, message: ConsumedMessage): void {
     if (this.clients.size === 0) return;
-    const cache: { built?: { text: string; invalid: boolean }; event?: RecordEvent } = {};
+    const cache = this.publishCache;
+    cache.built = undefined;
+    cache.event = undefined;
     for (const client of this.clients) {
       const text = this.frameFor(client, topic, partition, message, cache);
       if (text === null) continue;
+      if (
+        client.replayed !== null &&
+        this.replayedAlready(client, partitionKey(topic, partition), BigInt(message.offset))
+      )
+        continue;
       if (client.held !== null) {
         client.held.push({ key: partitionKey(topic, partition), offset: BigInt(message.offset), text });
         client.heldBytes += text.length;

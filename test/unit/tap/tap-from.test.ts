@@ -9,6 +9,7 @@ describe('tapFrom', () => {
       from: { timestamp: Date.UTC(2024, 4, 1, 10, 0, 0, 250) },
     });
     expect(tapFrom('2024-05-01')).toEqual({ from: { timestamp: Date.UTC(2024, 4, 1) } });
+    expect(tapFrom('1970-01-01T00:00:00Z')).toEqual({ from: { timestamp: 0 } });
   });
 
   it.each([
@@ -19,6 +20,10 @@ describe('tapFrom', () => {
     '2024-13-45T00:00:00Z',
     'May 1, 2024',
     '2024-05-01T10:00:00Z\r\nx',
+    // Kafka would read -1 and -2 as its "latest" and "earliest" codes.
+    '1969-12-31T23:59:59.999Z',
+    '1969-12-31T23:59:59.998Z',
+    '0001-01-01',
   ])('refuses %j with one line naming the forms it takes', (raw) => {
     const result = tapFrom(raw);
     expect(result).toEqual({ error: expect.stringMatching(/^from must be 'earliest' or an ISO 8601 time/) });

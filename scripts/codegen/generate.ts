@@ -1064,12 +1064,52 @@ function emitEntryPoints(m: MessageModel): string[] {
   ];
 }
 
+/** PRODUCE_REQUEST for ProduceRequest: the prefix of a message's exported constants. */
+function constantPrefix(m: MessageModel): string {
+  return kebab(m.jsonName).replace(/-/g, '_').toUpperCase();
+}
+
+/**
+ * The message's version facts as constants, so that hand-written readers that walk a message
+ * without decoding it take their version tests from the definitions rather than restating them.
+ * Fields are listed by struct (the interface name) when they exist in only part of the versions
+ * their struct is read at, as the interfaces' doc comments note them.
+ */
+function emitVersionFacts(m: MessageModel): string[] {
+  const prefix = constantPrefix(m);
+  const flexible = intersect(m.flexible, m.valid);
+  // A flexible range that stops short of the highest version would need a last flexible version too.
+  if (flexible && flexible.hi < m.valid.hi) fail(`${m.jsonName}: flexible versions end before valid ones`);
+  const span = (r: Range): string => `{ lowest: ${r.lo}, highest: ${r.hi} }`;
+  const structs: string[] = [];
+  for (const s of m.structs) {
+    if (!s.context) continue;
+    const fields: string[] = [];
+    for (const f of s.fields) {
+      const present = intersect(f.versions, s.context)!;
+      if (!sameRange(present, s.context)) fields.push(`    ${f.name}: ${span(present)},`);
+    }
+    if (fields.length) structs.push(`  ${s.tsName}: {`, ...fields, '  },');
+  }
+  return [
+    `/** The versions of ${m.jsonName} this module reads and writes; firstFlexible is null when none is flexible. */`,
+    `export const ${prefix}_VERSIONS = { lowest: ${m.valid.lo}, highest: ${m.valid.hi}, firstFlexible: ${flexible ? flexible.lo : 'null'} } as const;`,
+    '',
+    `/** Fields of ${m.jsonName} present in only some of the versions their struct is read at, by struct. */`,
+    structs.length
+      ? `export const ${prefix}_FIELD_VERSIONS = {`
+      : `export const ${prefix}_FIELD_VERSIONS = {} as const;`,
+    ...(structs.length ? [...structs, '} as const;'] : []),
+  ];
+}
+
 function emitMessage(m: MessageModel): string[] {
   const out: string[] = [];
   out.push(
     `// ${m.jsonName}: versions ${versionsText(m.valid)}, flexible ${m.flexible ? versionsText(m.flexible) : 'never'}`,
   );
   out.push('');
+  out.push(...emitVersionFacts(m), '');
   for (const s of m.structs) {
     if (!s.context) continue;
     out.push(...emitInterface(s), '');

@@ -1,20 +1,28 @@
-import { LOG_OVERHEAD, RECORD_BATCH_MAGIC, RECORD_BATCH_OVERHEAD } from './records/record-batch';
+import { PRODUCE_VERSIONS } from './produce-wire';
+import {
+  BATCH_LENGTH_OFFSET,
+  HEADER_SIZE_UP_TO_MAGIC,
+  LEGACY_MIN_MESSAGE_SIZE,
+  LOG_OVERHEAD,
+  MAGIC_OFFSET,
+  PARTITION_LEADER_EPOCH_OFFSET,
+  RECORD_BATCH_MAGIC,
+  RECORD_BATCH_OVERHEAD,
+  RECORDS_COUNT_OFFSET,
+} from './records/record-batch';
 import { StreamWalker } from './stream-walker';
 
-const FIRST_FLEXIBLE_VERSION = 9;
-const FIRST_VERSION_WITH_TOPIC_IDS = 13;
-/** Base offset, batch length, partition leader epoch (or legacy CRC), magic. */
-const HEADER_SIZE_UP_TO_MAGIC = 17;
-/** The smallest legacy message: CRC, magic, attributes, key length, value length. */
-const LEGACY_MIN_MESSAGE_SIZE = 14;
 /** From after the magic byte to the record count of a v2 batch header. */
-const MAGIC_TO_RECORDS_COUNT = 40;
+const MAGIC_TO_RECORDS_COUNT = RECORDS_COUNT_OFFSET - HEADER_SIZE_UP_TO_MAGIC;
+/** From after the magic byte to the end of a v2 batch header, record count included. */
+const MAGIC_TO_RECORDS = RECORD_BATCH_OVERHEAD - HEADER_SIZE_UP_TO_MAGIC;
 
 /**
  * Counts the records of a Produce request (v3+) while it streams past, from batch headers alone:
  * a v2 batch counts its record count, a legacy message counts one. It counts as the pipeline does
  * for topics no middleware reads: the records of a partition whose data cannot be read count
- * nothing. Nothing is copied and no record is decoded.
+ * nothing. Nothing is copied and no record is decoded. It walks the grammar written down in
+ * produce-wire.ts.
  */
 export class ProduceRecordCounter extends StreamWalker {
   private counted = 0;
@@ -40,7 +48,7 @@ export class ProduceRecordCounter extends StreamWalker {
   }
 
   protected *walkMessage(): Generator<void, void, void> {
-    const flexible = this.version >= FIRST_FLEXIBLE_VERSION;
+    const flexible = this.version >= PRODUCE_VERSIONS.firstFlexible;
     // Request header: api key, api version, correlation id, client id (int16 length, always),
     // then tagged fields in the flexible header.
     yield* this.skip(8);
@@ -50,7 +58,7 @@ export class ProduceRecordCounter extends StreamWalker {
     yield* this.skip(6); // acks, timeout
     const topics = yield* this.arrayLength(flexible);
     for (let t = 0; t < topics; t++) {
-      if (this.version >= FIRST_VERSION_WITH_TOPIC_IDS) yield* this.skip(16);
+      if (this.version >= PRODUCE_VERSIONS.firstWithTopicIds) yield* this.skip(16);
       else yield* this.string(flexible);
       const partitions = yield* this.arrayLength(flexible);
       for (let p = 0; p < partitions; p++) {
@@ -72,9 +80,10 @@ export class ProduceRecordCounter extends StreamWalker {
     let left = length;
     while (left > 0) {
       if (left < HEADER_SIZE_UP_TO_MAGIC) break;
-      yield* this.skip(8); // base offset
+      yield* this.skip(BATCH_LENGTH_OFFSET);
       const batchLength = yield* this.int(4);
-      yield* this.skip(4);
+      // The partition leader epoch, or a legacy message's CRC: the magic says which.
+      yield* this.skip(MAGIC_OFFSET - PARTITION_LEADER_EPOCH_OFFSET);
       const magic = yield* this.int(1);
       left -= HEADER_SIZE_UP_TO_MAGIC;
       const rest = batchLength - (HEADER_SIZE_UP_TO_MAGIC - LOG_OVERHEAD);
@@ -85,11 +94,11 @@ export class ProduceRecordCounter extends StreamWalker {
         yield* this.skip(MAGIC_TO_RECORDS_COUNT);
         const records = yield* this.int(4);
         if (records < 0) {
-          left -= MAGIC_TO_RECORDS_COUNT + 4;
+          left -= MAGIC_TO_RECORDS;
           break;
         }
         this.partitionCount += records;
-        yield* this.skip(rest - MAGIC_TO_RECORDS_COUNT - 4);
+        yield* this.skip(rest - MAGIC_TO_RECORDS);
       } else {
         this.partitionCount += 1;
         yield* this.skip(rest);

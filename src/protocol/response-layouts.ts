@@ -1,3 +1,4 @@
+import { PRODUCE_VERSIONS } from './produce-wire';
 import type { Layout } from './tagged-tail';
 
 /*
@@ -8,8 +9,14 @@ import type { Layout } from './tagged-tail';
  * the tests check them against the generated codecs.
  */
 
-/** The Produce / Fetch versions these layouts describe (up to the codecs' maximum). */
-export const PRODUCE_RESPONSE_LAYOUT_VERSIONS = { min: 10, max: 13 } as const;
+/**
+ * The Produce / Fetch versions these layouts describe (up to the codecs' maximum). Produce's follow
+ * the codec, so that a Kafka release with a new version is walked by the layout tests at once.
+ */
+export const PRODUCE_RESPONSE_LAYOUT_VERSIONS = {
+  min: PRODUCE_VERSIONS.firstWithNodeEndpoints,
+  max: PRODUCE_VERSIONS.highest,
+} as const;
 export const FETCH_RESPONSE_LAYOUT_VERSIONS = { min: 16, max: 18 } as const;
 
 // PartitionIndex/Index int32, ErrorCode int16, then three int64 offsets (high watermark, last stable,
@@ -25,11 +32,11 @@ const FETCH_PARTITION: Layout = [PARTITION_FIXED, [16, 'tags'], 4, 'string', 'ta
 // ThrottleTimeMs, ErrorCode, SessionId, then topics by id.
 const FETCH: Layout = [4 + 2 + 4, [16, FETCH_PARTITION, 'tags']];
 
-/** Produce response body (after the header) up to its tagged fields, for v10-13. */
+/** Produce response body (after the header) up to its tagged fields, from the first version with node endpoints. */
 export function produceResponseLayout(version: number): Layout | undefined {
   if (version < PRODUCE_RESPONSE_LAYOUT_VERSIONS.min || version > PRODUCE_RESPONSE_LAYOUT_VERSIONS.max)
     return undefined;
-  return version >= 13 ? PRODUCE_BY_ID : PRODUCE_BY_NAME;
+  return version >= PRODUCE_VERSIONS.firstWithTopicIds ? PRODUCE_BY_ID : PRODUCE_BY_NAME;
 }
 
 /** Fetch response body (after the header) up to its tagged fields, for v16-18. */

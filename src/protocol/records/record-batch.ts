@@ -23,9 +23,11 @@ export const RECORD_BATCH_MAGIC = 2;
 export const LOG_OVERHEAD = 12;
 export const RECORD_BATCH_OVERHEAD = 61;
 
-const BATCH_LENGTH_OFFSET = 8;
-const PARTITION_LEADER_EPOCH_OFFSET = 12;
-const MAGIC_OFFSET = 16;
+// Offsets from the start of the batch, per the layout above. Exported for the readers that walk
+// batches as they stream past (produce-record-counter.ts), so the layout is written down once.
+export const BATCH_LENGTH_OFFSET = 8;
+export const PARTITION_LEADER_EPOCH_OFFSET = 12;
+export const MAGIC_OFFSET = 16;
 const CRC_OFFSET = 17;
 const ATTRIBUTES_OFFSET = 21;
 const LAST_OFFSET_DELTA_OFFSET = 23;
@@ -34,11 +36,11 @@ const MAX_TIMESTAMP_OFFSET = 35;
 const PRODUCER_ID_OFFSET = 43;
 const PRODUCER_EPOCH_OFFSET = 51;
 const BASE_SEQUENCE_OFFSET = 53;
-const RECORDS_COUNT_OFFSET = 57;
+export const RECORDS_COUNT_OFFSET = 57;
 /** Everything up to and including the magic byte, which tells how to read the rest. */
-const HEADER_SIZE_UP_TO_MAGIC = 17;
+export const HEADER_SIZE_UP_TO_MAGIC = MAGIC_OFFSET + 1;
 /** The smallest legacy (magic 0) message after its length field: crc, magic, attributes, key and value lengths. */
-const LEGACY_MIN_MESSAGE_SIZE = 14;
+export const LEGACY_MIN_MESSAGE_SIZE = 14;
 /** A record needs at least a byte for each of its seven varint/int8 fields. */
 const MIN_RECORD_SIZE = 7;
 

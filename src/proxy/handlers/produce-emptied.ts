@@ -5,6 +5,7 @@ import {
   encodeProduceResponse,
   type ProduceRequest,
 } from '../../protocol/messages/generated/produce';
+import { PRODUCE_VERSIONS } from '../../protocol/produce-wire';
 import type { RequestRoute } from '../api-handler';
 import { decodeResponse, encodeResponse } from './response-codec';
 
@@ -20,8 +21,6 @@ export interface LocalAnswer {
   topicId: string;
   partitions: number[];
 }
-
-const FIRST_VERSION_WITH_TOPIC_IDS = 13;
 
 /**
  * Takes the partitions whose records were all dropped out of the request (and topics left without
@@ -62,7 +61,7 @@ export function emptiedAnswers(
  */
 export function answerEmptied(frame: Buffer, route: RequestRoute, answers: readonly LocalAnswer[]): Buffer {
   const { header, body } = decodeResponse(frame, route, decodeProduceResponse);
-  const byTopicId = route.apiVersion >= FIRST_VERSION_WITH_TOPIC_IDS;
+  const byTopicId = route.apiVersion >= PRODUCE_VERSIONS.firstWithTopicIds;
   for (const answer of answers) {
     let topic = body.responses.find((t) =>
       byTopicId ? t.topicId === answer.topicId : t.name === answer.name,

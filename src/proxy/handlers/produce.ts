@@ -9,6 +9,7 @@ import {
 import { produceResponseLayout } from '../../protocol/response-layouts';
 import { Reader, Writer } from '../../protocol/primitives';
 import { ProduceRecordCounter } from '../../protocol/produce-record-counter';
+import { PRODUCE_VERSIONS, readProduceAcks, readSoleTopic } from '../../protocol/produce-wire';
 import type { ProduceContext } from '../../pipeline/middleware';
 import type { PartitionRejection, Pipeline, PipelineOutcome, RecordTally } from '../../pipeline/pipeline';
 import type {
@@ -26,43 +27,9 @@ import { describeRejection, produceRefusal, produceRejection } from './produce-r
 import { ProduceThrottle, type ThrottledResponse } from './produce-throttle';
 import type { Admission, QuotaManager } from '../../quotas/quota-manager';
 
-const FIRST_FLEXIBLE_VERSION = 9;
-const FIRST_VERSION_WITH_NODE_ENDPOINTS = 10;
-const FIRST_VERSION_WITH_TOPIC_IDS = 13;
-
 const FORWARD_WITH_RESPONSE: RequestDecision = Object.freeze({ action: 'forward', expectResponse: true });
 const FORWARD_WITHOUT_RESPONSE: RequestDecision = Object.freeze({ action: 'forward', expectResponse: false });
 const NOTHING_TO_CHANGE: PipelineOutcome = { rejections: [], replacements: [], emptied: [], tally: [] };
-
-/**
- * Reads a produce request's acks without decoding its records: transactional id and acks come
- * first in the body of every version. Leaves `reader` after acks, where readSoleTopic goes on.
- * Throws when the bytes end first.
- */
-export function readProduceAcks(reader: Reader, route: RequestRoute): number {
-  decodeRequestHeader(reader);
-  if (route.apiVersion >= FIRST_FLEXIBLE_VERSION) reader.compactNullableString();
-  else reader.nullableString();
-  return reader.int16();
-}
-
-/**
- * Goes on from readProduceAcks: the topic of a request for exactly one topic; undefined for
- * several topics, for a topic id the gateway does not know, or when the bytes end before the name
- * does.
- */
-export function readSoleTopic(reader: Reader, route: RequestRoute, book: AddressBook): string | undefined {
-  try {
-    const flexible = route.apiVersion >= FIRST_FLEXIBLE_VERSION;
-    reader.skip(4); // timeout
-    const topics = flexible ? reader.compactArrayLength() : reader.arrayLength();
-    if (topics !== 1) return undefined;
-    if (route.apiVersion >= FIRST_VERSION_WITH_TOPIC_IDS) return book.topicName(reader.uuid());
-    return flexible ? reader.compactString() : reader.string();
-  } catch {
-    return undefined;
-  }
-}
 
 /** Reports the records of a request passing upstream as unvalidated once it has passed whole. */
 function recordCounting(version: number, topic: string, observer: ProduceObserver): RequestWatch {
@@ -151,7 +118,7 @@ export function produceHandler(options: ProduceHandlerOptions): ApiHandler {
   const rewriteEndpoints = tailEndpointsHandler(
     book,
     produceResponseLayout,
-    FIRST_VERSION_WITH_NODE_ENDPOINTS,
+    PRODUCE_VERSIONS.firstWithNodeEndpoints,
   );
   /**
    * Forwards, as they come, requests nothing will read: every request when no middleware is
@@ -169,7 +136,7 @@ export function produceHandler(options: ProduceHandlerOptions): ApiHandler {
     const reader = new Reader(payload);
     let acks: number;
     try {
-      acks = readProduceAcks(reader, route);
+      acks = readProduceAcks(reader, route.apiVersion);
     } catch {
       return undefined; // too short to reach acks: decided once the request is whole
     }
@@ -177,7 +144,7 @@ export function produceHandler(options: ProduceHandlerOptions): ApiHandler {
     const pipeline = options.pipeline();
     if (pipeline.empty) return forward;
     if (options.tracing !== undefined) return undefined;
-    const topic = readSoleTopic(reader, route, book);
+    const topic = readSoleTopic(reader, route.apiVersion, book);
     if (topic === undefined || pipeline.wants(topic)) return undefined;
     if (!pipeline.countsRecords || observer?.counted === undefined) return forward;
     return {
@@ -211,7 +178,7 @@ export function produceHandler(options: ProduceHandlerOptions): ApiHandler {
       const topicNames: string[] = [];
       const unknownIds: PartitionRejection[] = [];
       request.topicData.forEach((topicData, t) => {
-        if (route.apiVersion < FIRST_VERSION_WITH_TOPIC_IDS) {
+        if (route.apiVersion < PRODUCE_VERSIONS.firstWithTopicIds) {
           topicNames.push(topicData.name);
           return;
         }

@@ -4,7 +4,8 @@ import type { ProduceTracing } from '../../../src/pipeline/produce-tracing';
 import type { ConnectionContext, RequestRoute } from '../../../src/proxy/api-handler';
 import type { AddressBook } from '../../../src/proxy/handlers/address-book';
 import { Reader } from '../../../src/protocol/primitives';
-import { produceHandler, readProduceAcks, readSoleTopic } from '../../../src/proxy/handlers/produce';
+import { readProduceAcks, readSoleTopic } from '../../../src/protocol/produce-wire';
+import { produceHandler } from '../../../src/proxy/handlers/produce';
 import { staticAddressBook } from '../support/address-book';
 import { produceFrame } from '../support/produce-frames';
 import { batchOfValues } from '../support/record-batches';
@@ -48,8 +49,8 @@ const route = (apiVersion: number): RequestRoute => ({
 /** The sole topic as the handler reads it: acks first, then on from there. */
 function soleTopic(payload: Buffer, at: RequestRoute): string | undefined {
   const reader = new Reader(payload);
-  readProduceAcks(reader, at);
-  return readSoleTopic(reader, at, book);
+  readProduceAcks(reader, at.apiVersion);
+  return readSoleTopic(reader, at.apiVersion, book);
 }
 
 describe('readSoleTopic', () => {

@@ -6,6 +6,12 @@ import { NO_TAGGED_FIELDS, unsupportedVersion, withApi } from '../runtime';
 
 // AddOffsetsToTxnRequest: versions 0-4, flexible 3+
 
+/** The versions of AddOffsetsToTxnRequest this module reads and writes; firstFlexible is null when none is flexible. */
+export const ADD_OFFSETS_TO_TXN_REQUEST_VERSIONS = { lowest: 0, highest: 4, firstFlexible: 3 } as const;
+
+/** Fields of AddOffsetsToTxnRequest present in only some of the versions their struct is read at, by struct. */
+export const ADD_OFFSETS_TO_TXN_REQUEST_FIELD_VERSIONS = {} as const;
+
 export interface AddOffsetsToTxnRequest {
   /** The transactional id corresponding to the transaction. */
   transactionalId: string;
@@ -73,6 +79,12 @@ export function encodeAddOffsetsToTxnRequest(
 }
 
 // AddOffsetsToTxnResponse: versions 0-4, flexible 3+
+
+/** The versions of AddOffsetsToTxnResponse this module reads and writes; firstFlexible is null when none is flexible. */
+export const ADD_OFFSETS_TO_TXN_RESPONSE_VERSIONS = { lowest: 0, highest: 4, firstFlexible: 3 } as const;
+
+/** Fields of AddOffsetsToTxnResponse present in only some of the versions their struct is read at, by struct. */
+export const ADD_OFFSETS_TO_TXN_RESPONSE_FIELD_VERSIONS = {} as const;
 
 export interface AddOffsetsToTxnResponse {
   /** Duration in milliseconds for which the request was throttled due to a quota violation, or zero if the request did not violate any quota. */

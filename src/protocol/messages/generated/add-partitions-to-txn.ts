@@ -6,6 +6,20 @@ import { NO_TAGGED_FIELDS, nullInNonNullable, unsupportedVersion, withApi } from
 
 // AddPartitionsToTxnRequest: versions 0-5, flexible 3+
 
+/** The versions of AddPartitionsToTxnRequest this module reads and writes; firstFlexible is null when none is flexible. */
+export const ADD_PARTITIONS_TO_TXN_REQUEST_VERSIONS = { lowest: 0, highest: 5, firstFlexible: 3 } as const;
+
+/** Fields of AddPartitionsToTxnRequest present in only some of the versions their struct is read at, by struct. */
+export const ADD_PARTITIONS_TO_TXN_REQUEST_FIELD_VERSIONS = {
+  AddPartitionsToTxnRequest: {
+    transactions: { lowest: 4, highest: 5 },
+    v3AndBelowTransactionalId: { lowest: 0, highest: 3 },
+    v3AndBelowProducerId: { lowest: 0, highest: 3 },
+    v3AndBelowProducerEpoch: { lowest: 0, highest: 3 },
+    v3AndBelowTopics: { lowest: 0, highest: 3 },
+  },
+} as const;
+
 export interface AddPartitionsToTxnRequest {
   /** List of transactions to add partitions to. (versions 4-5) */
   transactions: AddPartitionsToTxnRequestAddPartitionsToTxnTransaction[];
@@ -270,6 +284,18 @@ export function encodeAddPartitionsToTxnRequest(
 }
 
 // AddPartitionsToTxnResponse: versions 0-5, flexible 3+
+
+/** The versions of AddPartitionsToTxnResponse this module reads and writes; firstFlexible is null when none is flexible. */
+export const ADD_PARTITIONS_TO_TXN_RESPONSE_VERSIONS = { lowest: 0, highest: 5, firstFlexible: 3 } as const;
+
+/** Fields of AddPartitionsToTxnResponse present in only some of the versions their struct is read at, by struct. */
+export const ADD_PARTITIONS_TO_TXN_RESPONSE_FIELD_VERSIONS = {
+  AddPartitionsToTxnResponse: {
+    errorCode: { lowest: 4, highest: 5 },
+    resultsByTransaction: { lowest: 4, highest: 5 },
+    resultsByTopicV3AndBelow: { lowest: 0, highest: 3 },
+  },
+} as const;
 
 export interface AddPartitionsToTxnResponse {
   /** Duration in milliseconds for which the request was throttled due to a quota violation, or zero if the request did not violate any quota. */

@@ -6,6 +6,16 @@ import { ZERO_UUID, nullInNonNullable, unsupportedVersion, withApi } from '../ru
 
 // AddRaftVoterRequest: versions 0-1, flexible 0+
 
+/** The versions of AddRaftVoterRequest this module reads and writes; firstFlexible is null when none is flexible. */
+export const ADD_RAFT_VOTER_REQUEST_VERSIONS = { lowest: 0, highest: 1, firstFlexible: 0 } as const;
+
+/** Fields of AddRaftVoterRequest present in only some of the versions their struct is read at, by struct. */
+export const ADD_RAFT_VOTER_REQUEST_FIELD_VERSIONS = {
+  AddRaftVoterRequest: {
+    ackWhenCommitted: { lowest: 1, highest: 1 },
+  },
+} as const;
+
 export interface AddRaftVoterRequest {
   /** The cluster id. */
   clusterId: string | null;
@@ -140,6 +150,12 @@ export function encodeAddRaftVoterRequest(
 }
 
 // AddRaftVoterResponse: versions 0-1, flexible 0+
+
+/** The versions of AddRaftVoterResponse this module reads and writes; firstFlexible is null when none is flexible. */
+export const ADD_RAFT_VOTER_RESPONSE_VERSIONS = { lowest: 0, highest: 1, firstFlexible: 0 } as const;
+
+/** Fields of AddRaftVoterResponse present in only some of the versions their struct is read at, by struct. */
+export const ADD_RAFT_VOTER_RESPONSE_FIELD_VERSIONS = {} as const;
 
 export interface AddRaftVoterResponse {
   /** The duration in milliseconds for which the request was throttled due to a quota violation, or zero if the request did not violate any quota. */

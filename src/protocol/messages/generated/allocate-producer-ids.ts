@@ -6,6 +6,12 @@ import { unsupportedVersion, withApi } from '../runtime';
 
 // AllocateProducerIdsRequest: versions 0, flexible 0+
 
+/** The versions of AllocateProducerIdsRequest this module reads and writes; firstFlexible is null when none is flexible. */
+export const ALLOCATE_PRODUCER_IDS_REQUEST_VERSIONS = { lowest: 0, highest: 0, firstFlexible: 0 } as const;
+
+/** Fields of AllocateProducerIdsRequest present in only some of the versions their struct is read at, by struct. */
+export const ALLOCATE_PRODUCER_IDS_REQUEST_FIELD_VERSIONS = {} as const;
+
 export interface AllocateProducerIdsRequest {
   /** The ID of the requesting broker. */
   brokerId: number;
@@ -62,6 +68,12 @@ export function encodeAllocateProducerIdsRequest(
 }
 
 // AllocateProducerIdsResponse: versions 0, flexible 0+
+
+/** The versions of AllocateProducerIdsResponse this module reads and writes; firstFlexible is null when none is flexible. */
+export const ALLOCATE_PRODUCER_IDS_RESPONSE_VERSIONS = { lowest: 0, highest: 0, firstFlexible: 0 } as const;
+
+/** Fields of AllocateProducerIdsResponse present in only some of the versions their struct is read at, by struct. */
+export const ALLOCATE_PRODUCER_IDS_RESPONSE_FIELD_VERSIONS = {} as const;
 
 export interface AllocateProducerIdsResponse {
   /** The duration in milliseconds for which the request was throttled due to a quota violation, or zero if the request did not violate any quota. */

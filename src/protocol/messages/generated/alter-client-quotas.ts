@@ -6,6 +6,12 @@ import { NO_TAGGED_FIELDS, nullInNonNullable, unsupportedVersion, withApi } from
 
 // AlterClientQuotasRequest: versions 0-1, flexible 1+
 
+/** The versions of AlterClientQuotasRequest this module reads and writes; firstFlexible is null when none is flexible. */
+export const ALTER_CLIENT_QUOTAS_REQUEST_VERSIONS = { lowest: 0, highest: 1, firstFlexible: 1 } as const;
+
+/** Fields of AlterClientQuotasRequest present in only some of the versions their struct is read at, by struct. */
+export const ALTER_CLIENT_QUOTAS_REQUEST_FIELD_VERSIONS = {} as const;
+
 export interface AlterClientQuotasRequest {
   /** The quota configuration entries to alter. */
   entries: AlterClientQuotasRequestEntryData[];
@@ -248,6 +254,12 @@ export function encodeAlterClientQuotasRequest(
 }
 
 // AlterClientQuotasResponse: versions 0-1, flexible 1+
+
+/** The versions of AlterClientQuotasResponse this module reads and writes; firstFlexible is null when none is flexible. */
+export const ALTER_CLIENT_QUOTAS_RESPONSE_VERSIONS = { lowest: 0, highest: 1, firstFlexible: 1 } as const;
+
+/** Fields of AlterClientQuotasResponse present in only some of the versions their struct is read at, by struct. */
+export const ALTER_CLIENT_QUOTAS_RESPONSE_FIELD_VERSIONS = {} as const;
 
 export interface AlterClientQuotasResponse {
   /** The duration in milliseconds for which the request was throttled due to a quota violation, or zero if the request did not violate any quota. */

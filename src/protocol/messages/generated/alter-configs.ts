@@ -6,6 +6,12 @@ import { NO_TAGGED_FIELDS, nullInNonNullable, unsupportedVersion, withApi } from
 
 // AlterConfigsRequest: versions 0-2, flexible 2+
 
+/** The versions of AlterConfigsRequest this module reads and writes; firstFlexible is null when none is flexible. */
+export const ALTER_CONFIGS_REQUEST_VERSIONS = { lowest: 0, highest: 2, firstFlexible: 2 } as const;
+
+/** Fields of AlterConfigsRequest present in only some of the versions their struct is read at, by struct. */
+export const ALTER_CONFIGS_REQUEST_FIELD_VERSIONS = {} as const;
+
 export interface AlterConfigsRequest {
   /** The updates for each resource. */
   resources: AlterConfigsRequestAlterConfigsResource[];
@@ -187,6 +193,12 @@ export function encodeAlterConfigsRequest(
 }
 
 // AlterConfigsResponse: versions 0-2, flexible 2+
+
+/** The versions of AlterConfigsResponse this module reads and writes; firstFlexible is null when none is flexible. */
+export const ALTER_CONFIGS_RESPONSE_VERSIONS = { lowest: 0, highest: 2, firstFlexible: 2 } as const;
+
+/** Fields of AlterConfigsResponse present in only some of the versions their struct is read at, by struct. */
+export const ALTER_CONFIGS_RESPONSE_FIELD_VERSIONS = {} as const;
 
 export interface AlterConfigsResponse {
   /** Duration in milliseconds for which the request was throttled due to a quota violation, or zero if the request did not violate any quota. */

@@ -6,6 +6,20 @@ import { nullInNonNullable, unsupportedVersion, withApi } from '../runtime';
 
 // AlterPartitionReassignmentsRequest: versions 0-1, flexible 0+
 
+/** The versions of AlterPartitionReassignmentsRequest this module reads and writes; firstFlexible is null when none is flexible. */
+export const ALTER_PARTITION_REASSIGNMENTS_REQUEST_VERSIONS = {
+  lowest: 0,
+  highest: 1,
+  firstFlexible: 0,
+} as const;
+
+/** Fields of AlterPartitionReassignmentsRequest present in only some of the versions their struct is read at, by struct. */
+export const ALTER_PARTITION_REASSIGNMENTS_REQUEST_FIELD_VERSIONS = {
+  AlterPartitionReassignmentsRequest: {
+    allowReplicationFactorChange: { lowest: 1, highest: 1 },
+  },
+} as const;
+
 export interface AlterPartitionReassignmentsRequest {
   /** The time in ms to wait for the request to complete. */
   timeoutMs: number;
@@ -193,6 +207,20 @@ export function encodeAlterPartitionReassignmentsRequest(
 }
 
 // AlterPartitionReassignmentsResponse: versions 0-1, flexible 0+
+
+/** The versions of AlterPartitionReassignmentsResponse this module reads and writes; firstFlexible is null when none is flexible. */
+export const ALTER_PARTITION_REASSIGNMENTS_RESPONSE_VERSIONS = {
+  lowest: 0,
+  highest: 1,
+  firstFlexible: 0,
+} as const;
+
+/** Fields of AlterPartitionReassignmentsResponse present in only some of the versions their struct is read at, by struct. */
+export const ALTER_PARTITION_REASSIGNMENTS_RESPONSE_FIELD_VERSIONS = {
+  AlterPartitionReassignmentsResponse: {
+    allowReplicationFactorChange: { lowest: 1, highest: 1 },
+  },
+} as const;
 
 export interface AlterPartitionReassignmentsResponse {
   /** The duration in milliseconds for which the request was throttled due to a quota violation, or zero if the request did not violate any quota. */

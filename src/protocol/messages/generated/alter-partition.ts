@@ -6,6 +6,17 @@ import { ZERO_UUID, nullInNonNullable, unsupportedVersion, withApi } from '../ru
 
 // AlterPartitionRequest: versions 2-3, flexible 0+
 
+/** The versions of AlterPartitionRequest this module reads and writes; firstFlexible is null when none is flexible. */
+export const ALTER_PARTITION_REQUEST_VERSIONS = { lowest: 2, highest: 3, firstFlexible: 2 } as const;
+
+/** Fields of AlterPartitionRequest present in only some of the versions their struct is read at, by struct. */
+export const ALTER_PARTITION_REQUEST_FIELD_VERSIONS = {
+  AlterPartitionRequestPartitionData: {
+    newIsr: { lowest: 2, highest: 2 },
+    newIsrWithEpochs: { lowest: 3, highest: 3 },
+  },
+} as const;
+
 export interface AlterPartitionRequest {
   /** The ID of the requesting broker. */
   brokerId: number;
@@ -263,6 +274,12 @@ export function encodeAlterPartitionRequest(
 }
 
 // AlterPartitionResponse: versions 2-3, flexible 0+
+
+/** The versions of AlterPartitionResponse this module reads and writes; firstFlexible is null when none is flexible. */
+export const ALTER_PARTITION_RESPONSE_VERSIONS = { lowest: 2, highest: 3, firstFlexible: 2 } as const;
+
+/** Fields of AlterPartitionResponse present in only some of the versions their struct is read at, by struct. */
+export const ALTER_PARTITION_RESPONSE_FIELD_VERSIONS = {} as const;
 
 export interface AlterPartitionResponse {
   /** The duration in milliseconds for which the request was throttled due to a quota violation, or zero if the request did not violate any quota. */

@@ -6,6 +6,12 @@ import { NO_TAGGED_FIELDS, nullInNonNullable, unsupportedVersion, withApi } from
 
 // AlterReplicaLogDirsRequest: versions 1-2, flexible 2+
 
+/** The versions of AlterReplicaLogDirsRequest this module reads and writes; firstFlexible is null when none is flexible. */
+export const ALTER_REPLICA_LOG_DIRS_REQUEST_VERSIONS = { lowest: 1, highest: 2, firstFlexible: 2 } as const;
+
+/** Fields of AlterReplicaLogDirsRequest present in only some of the versions their struct is read at, by struct. */
+export const ALTER_REPLICA_LOG_DIRS_REQUEST_FIELD_VERSIONS = {} as const;
+
 export interface AlterReplicaLogDirsRequest {
   /** The alterations to make for each directory. */
   dirs: AlterReplicaLogDirsRequestAlterReplicaLogDir[];
@@ -202,6 +208,12 @@ export function encodeAlterReplicaLogDirsRequest(
 }
 
 // AlterReplicaLogDirsResponse: versions 1-2, flexible 2+
+
+/** The versions of AlterReplicaLogDirsResponse this module reads and writes; firstFlexible is null when none is flexible. */
+export const ALTER_REPLICA_LOG_DIRS_RESPONSE_VERSIONS = { lowest: 1, highest: 2, firstFlexible: 2 } as const;
+
+/** Fields of AlterReplicaLogDirsResponse present in only some of the versions their struct is read at, by struct. */
+export const ALTER_REPLICA_LOG_DIRS_RESPONSE_FIELD_VERSIONS = {} as const;
 
 export interface AlterReplicaLogDirsResponse {
   /** Duration in milliseconds for which the request was throttled due to a quota violation, or zero if the request did not violate any quota. */

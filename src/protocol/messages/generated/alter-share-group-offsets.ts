@@ -6,6 +6,16 @@ import { ZERO_UUID, nullInNonNullable, unsupportedVersion, withApi } from '../ru
 
 // AlterShareGroupOffsetsRequest: versions 0, flexible 0+
 
+/** The versions of AlterShareGroupOffsetsRequest this module reads and writes; firstFlexible is null when none is flexible. */
+export const ALTER_SHARE_GROUP_OFFSETS_REQUEST_VERSIONS = {
+  lowest: 0,
+  highest: 0,
+  firstFlexible: 0,
+} as const;
+
+/** Fields of AlterShareGroupOffsetsRequest present in only some of the versions their struct is read at, by struct. */
+export const ALTER_SHARE_GROUP_OFFSETS_REQUEST_FIELD_VERSIONS = {} as const;
+
 export interface AlterShareGroupOffsetsRequest {
   /** The group identifier. */
   groupId: string;
@@ -164,6 +174,16 @@ export function encodeAlterShareGroupOffsetsRequest(
 }
 
 // AlterShareGroupOffsetsResponse: versions 0, flexible 0+
+
+/** The versions of AlterShareGroupOffsetsResponse this module reads and writes; firstFlexible is null when none is flexible. */
+export const ALTER_SHARE_GROUP_OFFSETS_RESPONSE_VERSIONS = {
+  lowest: 0,
+  highest: 0,
+  firstFlexible: 0,
+} as const;
+
+/** Fields of AlterShareGroupOffsetsResponse present in only some of the versions their struct is read at, by struct. */
+export const ALTER_SHARE_GROUP_OFFSETS_RESPONSE_FIELD_VERSIONS = {} as const;
 
 export interface AlterShareGroupOffsetsResponse {
   /** The duration in milliseconds for which the request was throttled due to a quota violation, or zero if the request did not violate any quota. */

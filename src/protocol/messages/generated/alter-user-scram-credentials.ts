@@ -6,6 +6,16 @@ import { EMPTY_BUFFER, nullInNonNullable, unsupportedVersion, withApi } from '..
 
 // AlterUserScramCredentialsRequest: versions 0, flexible 0+
 
+/** The versions of AlterUserScramCredentialsRequest this module reads and writes; firstFlexible is null when none is flexible. */
+export const ALTER_USER_SCRAM_CREDENTIALS_REQUEST_VERSIONS = {
+  lowest: 0,
+  highest: 0,
+  firstFlexible: 0,
+} as const;
+
+/** Fields of AlterUserScramCredentialsRequest present in only some of the versions their struct is read at, by struct. */
+export const ALTER_USER_SCRAM_CREDENTIALS_REQUEST_FIELD_VERSIONS = {} as const;
+
 export interface AlterUserScramCredentialsRequest {
   /** The SCRAM credentials to remove. */
   deletions: AlterUserScramCredentialsRequestScramCredentialDeletion[];
@@ -186,6 +196,16 @@ export function encodeAlterUserScramCredentialsRequest(
 }
 
 // AlterUserScramCredentialsResponse: versions 0, flexible 0+
+
+/** The versions of AlterUserScramCredentialsResponse this module reads and writes; firstFlexible is null when none is flexible. */
+export const ALTER_USER_SCRAM_CREDENTIALS_RESPONSE_VERSIONS = {
+  lowest: 0,
+  highest: 0,
+  firstFlexible: 0,
+} as const;
+
+/** Fields of AlterUserScramCredentialsResponse present in only some of the versions their struct is read at, by struct. */
+export const ALTER_USER_SCRAM_CREDENTIALS_RESPONSE_FIELD_VERSIONS = {} as const;
 
 export interface AlterUserScramCredentialsResponse {
   /** The duration in milliseconds for which the request was throttled due to a quota violation, or zero if the request did not violate any quota. */

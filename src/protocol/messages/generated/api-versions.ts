@@ -20,6 +20,17 @@ import {
 
 // ApiVersionsRequest: versions 0-4, flexible 3+
 
+/** The versions of ApiVersionsRequest this module reads and writes; firstFlexible is null when none is flexible. */
+export const API_VERSIONS_REQUEST_VERSIONS = { lowest: 0, highest: 4, firstFlexible: 3 } as const;
+
+/** Fields of ApiVersionsRequest present in only some of the versions their struct is read at, by struct. */
+export const API_VERSIONS_REQUEST_FIELD_VERSIONS = {
+  ApiVersionsRequest: {
+    clientSoftwareName: { lowest: 3, highest: 4 },
+    clientSoftwareVersion: { lowest: 3, highest: 4 },
+  },
+} as const;
+
 export interface ApiVersionsRequest {
   /** The name of the client. (versions 3-4) */
   clientSoftwareName: string;
@@ -71,6 +82,20 @@ export function encodeApiVersionsRequest(writer: Writer, message: ApiVersionsReq
 }
 
 // ApiVersionsResponse: versions 0-4, flexible 3+
+
+/** The versions of ApiVersionsResponse this module reads and writes; firstFlexible is null when none is flexible. */
+export const API_VERSIONS_RESPONSE_VERSIONS = { lowest: 0, highest: 4, firstFlexible: 3 } as const;
+
+/** Fields of ApiVersionsResponse present in only some of the versions their struct is read at, by struct. */
+export const API_VERSIONS_RESPONSE_FIELD_VERSIONS = {
+  ApiVersionsResponse: {
+    throttleTimeMs: { lowest: 1, highest: 4 },
+    supportedFeatures: { lowest: 3, highest: 4 },
+    finalizedFeaturesEpoch: { lowest: 3, highest: 4 },
+    finalizedFeatures: { lowest: 3, highest: 4 },
+    zkMigrationReady: { lowest: 3, highest: 4 },
+  },
+} as const;
 
 export interface ApiVersionsResponse {
   /** The top-level error code. */

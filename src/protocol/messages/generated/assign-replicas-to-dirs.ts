@@ -6,6 +6,12 @@ import { ZERO_UUID, nullInNonNullable, unsupportedVersion, withApi } from '../ru
 
 // AssignReplicasToDirsRequest: versions 0, flexible 0+
 
+/** The versions of AssignReplicasToDirsRequest this module reads and writes; firstFlexible is null when none is flexible. */
+export const ASSIGN_REPLICAS_TO_DIRS_REQUEST_VERSIONS = { lowest: 0, highest: 0, firstFlexible: 0 } as const;
+
+/** Fields of AssignReplicasToDirsRequest present in only some of the versions their struct is read at, by struct. */
+export const ASSIGN_REPLICAS_TO_DIRS_REQUEST_FIELD_VERSIONS = {} as const;
+
 export interface AssignReplicasToDirsRequest {
   /** The ID of the requesting broker. */
   brokerId: number;
@@ -215,6 +221,12 @@ export function encodeAssignReplicasToDirsRequest(
 }
 
 // AssignReplicasToDirsResponse: versions 0, flexible 0+
+
+/** The versions of AssignReplicasToDirsResponse this module reads and writes; firstFlexible is null when none is flexible. */
+export const ASSIGN_REPLICAS_TO_DIRS_RESPONSE_VERSIONS = { lowest: 0, highest: 0, firstFlexible: 0 } as const;
+
+/** Fields of AssignReplicasToDirsResponse present in only some of the versions their struct is read at, by struct. */
+export const ASSIGN_REPLICAS_TO_DIRS_RESPONSE_FIELD_VERSIONS = {} as const;
 
 export interface AssignReplicasToDirsResponse {
   /** The duration in milliseconds for which the request was throttled due to a quota violation, or zero if the request did not violate any quota. */

@@ -21,6 +21,20 @@ import {
 
 // BeginQuorumEpochRequest: versions 0-1, flexible 1+
 
+/** The versions of BeginQuorumEpochRequest this module reads and writes; firstFlexible is null when none is flexible. */
+export const BEGIN_QUORUM_EPOCH_REQUEST_VERSIONS = { lowest: 0, highest: 1, firstFlexible: 1 } as const;
+
+/** Fields of BeginQuorumEpochRequest present in only some of the versions their struct is read at, by struct. */
+export const BEGIN_QUORUM_EPOCH_REQUEST_FIELD_VERSIONS = {
+  BeginQuorumEpochRequest: {
+    voterId: { lowest: 1, highest: 1 },
+    leaderEndpoints: { lowest: 1, highest: 1 },
+  },
+  BeginQuorumEpochRequestPartitionData: {
+    voterDirectoryId: { lowest: 1, highest: 1 },
+  },
+} as const;
+
 export interface BeginQuorumEpochRequest {
   /** The cluster id. */
   clusterId: string | null;
@@ -277,6 +291,16 @@ export function encodeBeginQuorumEpochRequest(
 }
 
 // BeginQuorumEpochResponse: versions 0-1, flexible 1+
+
+/** The versions of BeginQuorumEpochResponse this module reads and writes; firstFlexible is null when none is flexible. */
+export const BEGIN_QUORUM_EPOCH_RESPONSE_VERSIONS = { lowest: 0, highest: 1, firstFlexible: 1 } as const;
+
+/** Fields of BeginQuorumEpochResponse present in only some of the versions their struct is read at, by struct. */
+export const BEGIN_QUORUM_EPOCH_RESPONSE_FIELD_VERSIONS = {
+  BeginQuorumEpochResponse: {
+    nodeEndpoints: { lowest: 1, highest: 1 },
+  },
+} as const;
 
 export interface BeginQuorumEpochResponse {
   /** The top level error code. */

@@ -20,6 +20,17 @@ import {
 
 // BrokerHeartbeatRequest: versions 0-2, flexible 0+
 
+/** The versions of BrokerHeartbeatRequest this module reads and writes; firstFlexible is null when none is flexible. */
+export const BROKER_HEARTBEAT_REQUEST_VERSIONS = { lowest: 0, highest: 2, firstFlexible: 0 } as const;
+
+/** Fields of BrokerHeartbeatRequest present in only some of the versions their struct is read at, by struct. */
+export const BROKER_HEARTBEAT_REQUEST_FIELD_VERSIONS = {
+  BrokerHeartbeatRequest: {
+    offlineLogDirs: { lowest: 1, highest: 2 },
+    cordonedLogDirs: { lowest: 2, highest: 2 },
+  },
+} as const;
+
 export interface BrokerHeartbeatRequest {
   /** The broker ID. */
   brokerId: number;
@@ -189,6 +200,12 @@ export function encodeBrokerHeartbeatRequest(
 }
 
 // BrokerHeartbeatResponse: versions 0-2, flexible 0+
+
+/** The versions of BrokerHeartbeatResponse this module reads and writes; firstFlexible is null when none is flexible. */
+export const BROKER_HEARTBEAT_RESPONSE_VERSIONS = { lowest: 0, highest: 2, firstFlexible: 0 } as const;
+
+/** Fields of BrokerHeartbeatResponse present in only some of the versions their struct is read at, by struct. */
+export const BROKER_HEARTBEAT_RESPONSE_FIELD_VERSIONS = {} as const;
 
 export interface BrokerHeartbeatResponse {
   /** Duration in milliseconds for which the request was throttled due to a quota violation, or zero if the request did not violate any quota. */

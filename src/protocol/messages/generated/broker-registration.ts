@@ -6,6 +6,18 @@ import { ZERO_UUID, nullInNonNullable, unsupportedVersion, withApi } from '../ru
 
 // BrokerRegistrationRequest: versions 0-4, flexible 0+
 
+/** The versions of BrokerRegistrationRequest this module reads and writes; firstFlexible is null when none is flexible. */
+export const BROKER_REGISTRATION_REQUEST_VERSIONS = { lowest: 0, highest: 4, firstFlexible: 0 } as const;
+
+/** Fields of BrokerRegistrationRequest present in only some of the versions their struct is read at, by struct. */
+export const BROKER_REGISTRATION_REQUEST_FIELD_VERSIONS = {
+  BrokerRegistrationRequest: {
+    isMigratingZkBroker: { lowest: 1, highest: 4 },
+    logDirs: { lowest: 2, highest: 4 },
+    previousBrokerEpoch: { lowest: 3, highest: 4 },
+  },
+} as const;
+
 export interface BrokerRegistrationRequest {
   /** The broker ID. */
   brokerId: number;
@@ -245,6 +257,12 @@ export function encodeBrokerRegistrationRequest(
 }
 
 // BrokerRegistrationResponse: versions 0-4, flexible 0+
+
+/** The versions of BrokerRegistrationResponse this module reads and writes; firstFlexible is null when none is flexible. */
+export const BROKER_REGISTRATION_RESPONSE_VERSIONS = { lowest: 0, highest: 4, firstFlexible: 0 } as const;
+
+/** Fields of BrokerRegistrationResponse present in only some of the versions their struct is read at, by struct. */
+export const BROKER_REGISTRATION_RESPONSE_FIELD_VERSIONS = {} as const;
 
 export interface BrokerRegistrationResponse {
   /** Duration in milliseconds for which the request was throttled due to a quota violation, or zero if the request did not violate any quota. */

@@ -6,6 +6,12 @@ import { ZERO_UUID, nullInNonNullable, unsupportedVersion, withApi } from '../ru
 
 // ConsumerGroupDescribeRequest: versions 0-1, flexible 0+
 
+/** The versions of ConsumerGroupDescribeRequest this module reads and writes; firstFlexible is null when none is flexible. */
+export const CONSUMER_GROUP_DESCRIBE_REQUEST_VERSIONS = { lowest: 0, highest: 1, firstFlexible: 0 } as const;
+
+/** Fields of ConsumerGroupDescribeRequest present in only some of the versions their struct is read at, by struct. */
+export const CONSUMER_GROUP_DESCRIBE_REQUEST_FIELD_VERSIONS = {} as const;
+
 export interface ConsumerGroupDescribeRequest {
   /** The ids of the groups to describe. */
   groupIds: string[];
@@ -78,6 +84,16 @@ export function encodeConsumerGroupDescribeRequest(
 }
 
 // ConsumerGroupDescribeResponse: versions 0-1, flexible 0+
+
+/** The versions of ConsumerGroupDescribeResponse this module reads and writes; firstFlexible is null when none is flexible. */
+export const CONSUMER_GROUP_DESCRIBE_RESPONSE_VERSIONS = { lowest: 0, highest: 1, firstFlexible: 0 } as const;
+
+/** Fields of ConsumerGroupDescribeResponse present in only some of the versions their struct is read at, by struct. */
+export const CONSUMER_GROUP_DESCRIBE_RESPONSE_FIELD_VERSIONS = {
+  ConsumerGroupDescribeResponseMember: {
+    memberType: { lowest: 1, highest: 1 },
+  },
+} as const;
 
 export interface ConsumerGroupDescribeResponse {
   /** The duration in milliseconds for which the request was throttled due to a quota violation, or zero if the request did not violate any quota. */

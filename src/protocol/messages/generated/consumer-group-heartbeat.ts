@@ -6,6 +6,16 @@ import { ZERO_UUID, nullInNonNullable, unsupportedVersion, withApi } from '../ru
 
 // ConsumerGroupHeartbeatRequest: versions 0-1, flexible 0+
 
+/** The versions of ConsumerGroupHeartbeatRequest this module reads and writes; firstFlexible is null when none is flexible. */
+export const CONSUMER_GROUP_HEARTBEAT_REQUEST_VERSIONS = { lowest: 0, highest: 1, firstFlexible: 0 } as const;
+
+/** Fields of ConsumerGroupHeartbeatRequest present in only some of the versions their struct is read at, by struct. */
+export const CONSUMER_GROUP_HEARTBEAT_REQUEST_FIELD_VERSIONS = {
+  ConsumerGroupHeartbeatRequest: {
+    subscribedTopicRegex: { lowest: 1, highest: 1 },
+  },
+} as const;
+
 export interface ConsumerGroupHeartbeatRequest {
   /** The group identifier. */
   groupId: string;
@@ -211,6 +221,16 @@ export function encodeConsumerGroupHeartbeatRequest(
 }
 
 // ConsumerGroupHeartbeatResponse: versions 0-1, flexible 0+
+
+/** The versions of ConsumerGroupHeartbeatResponse this module reads and writes; firstFlexible is null when none is flexible. */
+export const CONSUMER_GROUP_HEARTBEAT_RESPONSE_VERSIONS = {
+  lowest: 0,
+  highest: 1,
+  firstFlexible: 0,
+} as const;
+
+/** Fields of ConsumerGroupHeartbeatResponse present in only some of the versions their struct is read at, by struct. */
+export const CONSUMER_GROUP_HEARTBEAT_RESPONSE_FIELD_VERSIONS = {} as const;
 
 export interface ConsumerGroupHeartbeatResponse {
   /** The duration in milliseconds for which the request was throttled due to a quota violation, or zero if the request did not violate any quota. */

@@ -6,6 +6,12 @@ import { ZERO_UUID, nullInNonNullable, unsupportedVersion, withApi } from '../ru
 
 // ControllerRegistrationRequest: versions 0, flexible 0+
 
+/** The versions of ControllerRegistrationRequest this module reads and writes; firstFlexible is null when none is flexible. */
+export const CONTROLLER_REGISTRATION_REQUEST_VERSIONS = { lowest: 0, highest: 0, firstFlexible: 0 } as const;
+
+/** Fields of ControllerRegistrationRequest present in only some of the versions their struct is read at, by struct. */
+export const CONTROLLER_REGISTRATION_REQUEST_FIELD_VERSIONS = {} as const;
+
 export interface ControllerRegistrationRequest {
   /** The ID of the controller to register. */
   controllerId: number;
@@ -202,6 +208,12 @@ export function encodeControllerRegistrationRequest(
 }
 
 // ControllerRegistrationResponse: versions 0, flexible 0+
+
+/** The versions of ControllerRegistrationResponse this module reads and writes; firstFlexible is null when none is flexible. */
+export const CONTROLLER_REGISTRATION_RESPONSE_VERSIONS = { lowest: 0, highest: 0, firstFlexible: 0 } as const;
+
+/** Fields of ControllerRegistrationResponse present in only some of the versions their struct is read at, by struct. */
+export const CONTROLLER_REGISTRATION_RESPONSE_FIELD_VERSIONS = {} as const;
 
 export interface ControllerRegistrationResponse {
   /** Duration in milliseconds for which the request was throttled due to a quota violation, or zero if the request did not violate any quota. */

@@ -6,6 +6,12 @@ import { NO_TAGGED_FIELDS, nullInNonNullable, unsupportedVersion, withApi } from
 
 // CreateAclsRequest: versions 1-3, flexible 2+
 
+/** The versions of CreateAclsRequest this module reads and writes; firstFlexible is null when none is flexible. */
+export const CREATE_ACLS_REQUEST_VERSIONS = { lowest: 1, highest: 3, firstFlexible: 2 } as const;
+
+/** Fields of CreateAclsRequest present in only some of the versions their struct is read at, by struct. */
+export const CREATE_ACLS_REQUEST_FIELD_VERSIONS = {} as const;
+
 export interface CreateAclsRequest {
   /** The ACLs that we want to create. */
   creations: CreateAclsRequestAclCreation[];
@@ -152,6 +158,12 @@ export function encodeCreateAclsRequest(writer: Writer, message: CreateAclsReque
 }
 
 // CreateAclsResponse: versions 1-3, flexible 2+
+
+/** The versions of CreateAclsResponse this module reads and writes; firstFlexible is null when none is flexible. */
+export const CREATE_ACLS_RESPONSE_VERSIONS = { lowest: 1, highest: 3, firstFlexible: 2 } as const;
+
+/** Fields of CreateAclsResponse present in only some of the versions their struct is read at, by struct. */
+export const CREATE_ACLS_RESPONSE_FIELD_VERSIONS = {} as const;
 
 export interface CreateAclsResponse {
   /** The duration in milliseconds for which the request was throttled due to a quota violation, or zero if the request did not violate any quota. */

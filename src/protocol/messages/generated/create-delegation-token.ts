@@ -6,6 +6,17 @@ import { NO_TAGGED_FIELDS, EMPTY_BUFFER, nullInNonNullable, unsupportedVersion, 
 
 // CreateDelegationTokenRequest: versions 1-3, flexible 2+
 
+/** The versions of CreateDelegationTokenRequest this module reads and writes; firstFlexible is null when none is flexible. */
+export const CREATE_DELEGATION_TOKEN_REQUEST_VERSIONS = { lowest: 1, highest: 3, firstFlexible: 2 } as const;
+
+/** Fields of CreateDelegationTokenRequest present in only some of the versions their struct is read at, by struct. */
+export const CREATE_DELEGATION_TOKEN_REQUEST_FIELD_VERSIONS = {
+  CreateDelegationTokenRequest: {
+    ownerPrincipalType: { lowest: 3, highest: 3 },
+    ownerPrincipalName: { lowest: 3, highest: 3 },
+  },
+} as const;
+
 export interface CreateDelegationTokenRequest {
   /** The principal type of the owner of the token. If it's null it defaults to the token request principal. (version 3) */
   ownerPrincipalType: string | null;
@@ -147,6 +158,17 @@ export function encodeCreateDelegationTokenRequest(
 }
 
 // CreateDelegationTokenResponse: versions 1-3, flexible 2+
+
+/** The versions of CreateDelegationTokenResponse this module reads and writes; firstFlexible is null when none is flexible. */
+export const CREATE_DELEGATION_TOKEN_RESPONSE_VERSIONS = { lowest: 1, highest: 3, firstFlexible: 2 } as const;
+
+/** Fields of CreateDelegationTokenResponse present in only some of the versions their struct is read at, by struct. */
+export const CREATE_DELEGATION_TOKEN_RESPONSE_FIELD_VERSIONS = {
+  CreateDelegationTokenResponse: {
+    tokenRequesterPrincipalType: { lowest: 3, highest: 3 },
+    tokenRequesterPrincipalName: { lowest: 3, highest: 3 },
+  },
+} as const;
 
 export interface CreateDelegationTokenResponse {
   /** The top-level error, or zero if there was no error. */

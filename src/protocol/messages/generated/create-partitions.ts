@@ -6,6 +6,12 @@ import { NO_TAGGED_FIELDS, nullInNonNullable, unsupportedVersion, withApi } from
 
 // CreatePartitionsRequest: versions 0-3, flexible 2+
 
+/** The versions of CreatePartitionsRequest this module reads and writes; firstFlexible is null when none is flexible. */
+export const CREATE_PARTITIONS_REQUEST_VERSIONS = { lowest: 0, highest: 3, firstFlexible: 2 } as const;
+
+/** Fields of CreatePartitionsRequest present in only some of the versions their struct is read at, by struct. */
+export const CREATE_PARTITIONS_REQUEST_FIELD_VERSIONS = {} as const;
+
 export interface CreatePartitionsRequest {
   /** Each topic that we want to create new partitions inside. */
   topics: CreatePartitionsRequestCreatePartitionsTopic[];
@@ -207,6 +213,12 @@ export function encodeCreatePartitionsRequest(
 }
 
 // CreatePartitionsResponse: versions 0-3, flexible 2+
+
+/** The versions of CreatePartitionsResponse this module reads and writes; firstFlexible is null when none is flexible. */
+export const CREATE_PARTITIONS_RESPONSE_VERSIONS = { lowest: 0, highest: 3, firstFlexible: 2 } as const;
+
+/** Fields of CreatePartitionsResponse present in only some of the versions their struct is read at, by struct. */
+export const CREATE_PARTITIONS_RESPONSE_FIELD_VERSIONS = {} as const;
 
 export interface CreatePartitionsResponse {
   /** The duration in milliseconds for which the request was throttled due to a quota violation, or zero if the request did not violate any quota. */

@@ -20,6 +20,12 @@ import {
 
 // CreateTopicsRequest: versions 2-7, flexible 5+
 
+/** The versions of CreateTopicsRequest this module reads and writes; firstFlexible is null when none is flexible. */
+export const CREATE_TOPICS_REQUEST_VERSIONS = { lowest: 2, highest: 7, firstFlexible: 5 } as const;
+
+/** Fields of CreateTopicsRequest present in only some of the versions their struct is read at, by struct. */
+export const CREATE_TOPICS_REQUEST_FIELD_VERSIONS = {} as const;
+
 export interface CreateTopicsRequest {
   /** The topics to create. */
   topics: CreateTopicsRequestCreatableTopic[];
@@ -297,6 +303,20 @@ export function encodeCreateTopicsRequest(
 }
 
 // CreateTopicsResponse: versions 2-7, flexible 5+
+
+/** The versions of CreateTopicsResponse this module reads and writes; firstFlexible is null when none is flexible. */
+export const CREATE_TOPICS_RESPONSE_VERSIONS = { lowest: 2, highest: 7, firstFlexible: 5 } as const;
+
+/** Fields of CreateTopicsResponse present in only some of the versions their struct is read at, by struct. */
+export const CREATE_TOPICS_RESPONSE_FIELD_VERSIONS = {
+  CreateTopicsResponseCreatableTopicResult: {
+    topicId: { lowest: 7, highest: 7 },
+    topicConfigErrorCode: { lowest: 5, highest: 7 },
+    numPartitions: { lowest: 5, highest: 7 },
+    replicationFactor: { lowest: 5, highest: 7 },
+    configs: { lowest: 5, highest: 7 },
+  },
+} as const;
 
 export interface CreateTopicsResponse {
   /** The duration in milliseconds for which the request was throttled due to a quota violation, or zero if the request did not violate any quota. */

@@ -6,6 +6,12 @@ import { NO_TAGGED_FIELDS, nullInNonNullable, unsupportedVersion, withApi } from
 
 // DeleteAclsRequest: versions 1-3, flexible 2+
 
+/** The versions of DeleteAclsRequest this module reads and writes; firstFlexible is null when none is flexible. */
+export const DELETE_ACLS_REQUEST_VERSIONS = { lowest: 1, highest: 3, firstFlexible: 2 } as const;
+
+/** Fields of DeleteAclsRequest present in only some of the versions their struct is read at, by struct. */
+export const DELETE_ACLS_REQUEST_FIELD_VERSIONS = {} as const;
+
 export interface DeleteAclsRequest {
   /** The filters to use when deleting ACLs. */
   filters: DeleteAclsRequestDeleteAclsFilter[];
@@ -159,6 +165,12 @@ export function encodeDeleteAclsRequest(writer: Writer, message: DeleteAclsReque
 }
 
 // DeleteAclsResponse: versions 1-3, flexible 2+
+
+/** The versions of DeleteAclsResponse this module reads and writes; firstFlexible is null when none is flexible. */
+export const DELETE_ACLS_RESPONSE_VERSIONS = { lowest: 1, highest: 3, firstFlexible: 2 } as const;
+
+/** Fields of DeleteAclsResponse present in only some of the versions their struct is read at, by struct. */
+export const DELETE_ACLS_RESPONSE_FIELD_VERSIONS = {} as const;
 
 export interface DeleteAclsResponse {
   /** The duration in milliseconds for which the request was throttled due to a quota violation, or zero if the request did not violate any quota. */

@@ -6,6 +6,12 @@ import { NO_TAGGED_FIELDS, nullInNonNullable, unsupportedVersion, withApi } from
 
 // DeleteGroupsRequest: versions 0-2, flexible 2+
 
+/** The versions of DeleteGroupsRequest this module reads and writes; firstFlexible is null when none is flexible. */
+export const DELETE_GROUPS_REQUEST_VERSIONS = { lowest: 0, highest: 2, firstFlexible: 2 } as const;
+
+/** Fields of DeleteGroupsRequest present in only some of the versions their struct is read at, by struct. */
+export const DELETE_GROUPS_REQUEST_FIELD_VERSIONS = {} as const;
+
 export interface DeleteGroupsRequest {
   /** The group names to delete. */
   groupsNames: string[];
@@ -78,6 +84,12 @@ export function encodeDeleteGroupsRequest(
 }
 
 // DeleteGroupsResponse: versions 0-2, flexible 2+
+
+/** The versions of DeleteGroupsResponse this module reads and writes; firstFlexible is null when none is flexible. */
+export const DELETE_GROUPS_RESPONSE_VERSIONS = { lowest: 0, highest: 2, firstFlexible: 2 } as const;
+
+/** Fields of DeleteGroupsResponse present in only some of the versions their struct is read at, by struct. */
+export const DELETE_GROUPS_RESPONSE_FIELD_VERSIONS = {} as const;
 
 export interface DeleteGroupsResponse {
   /** The duration in milliseconds for which the request was throttled due to a quota violation, or zero if the request did not violate any quota. */

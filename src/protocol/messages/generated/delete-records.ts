@@ -6,6 +6,12 @@ import { NO_TAGGED_FIELDS, nullInNonNullable, unsupportedVersion, withApi } from
 
 // DeleteRecordsRequest: versions 0-2, flexible 2+
 
+/** The versions of DeleteRecordsRequest this module reads and writes; firstFlexible is null when none is flexible. */
+export const DELETE_RECORDS_REQUEST_VERSIONS = { lowest: 0, highest: 2, firstFlexible: 2 } as const;
+
+/** Fields of DeleteRecordsRequest present in only some of the versions their struct is read at, by struct. */
+export const DELETE_RECORDS_REQUEST_FIELD_VERSIONS = {} as const;
+
 export interface DeleteRecordsRequest {
   /** Each topic that we want to delete records from. */
   topics: DeleteRecordsRequestDeleteRecordsTopic[];
@@ -175,6 +181,12 @@ export function encodeDeleteRecordsRequest(
 }
 
 // DeleteRecordsResponse: versions 0-2, flexible 2+
+
+/** The versions of DeleteRecordsResponse this module reads and writes; firstFlexible is null when none is flexible. */
+export const DELETE_RECORDS_RESPONSE_VERSIONS = { lowest: 0, highest: 2, firstFlexible: 2 } as const;
+
+/** Fields of DeleteRecordsResponse present in only some of the versions their struct is read at, by struct. */
+export const DELETE_RECORDS_RESPONSE_FIELD_VERSIONS = {} as const;
 
 export interface DeleteRecordsResponse {
   /** The duration in milliseconds for which the request was throttled due to a quota violation, or zero if the request did not violate any quota. */

@@ -6,6 +6,16 @@ import { ZERO_UUID, nullInNonNullable, unsupportedVersion, withApi } from '../ru
 
 // DeleteShareGroupOffsetsRequest: versions 0, flexible 0+
 
+/** The versions of DeleteShareGroupOffsetsRequest this module reads and writes; firstFlexible is null when none is flexible. */
+export const DELETE_SHARE_GROUP_OFFSETS_REQUEST_VERSIONS = {
+  lowest: 0,
+  highest: 0,
+  firstFlexible: 0,
+} as const;
+
+/** Fields of DeleteShareGroupOffsetsRequest present in only some of the versions their struct is read at, by struct. */
+export const DELETE_SHARE_GROUP_OFFSETS_REQUEST_FIELD_VERSIONS = {} as const;
+
 export interface DeleteShareGroupOffsetsRequest {
   /** The group identifier. */
   groupId: string;
@@ -112,6 +122,16 @@ export function encodeDeleteShareGroupOffsetsRequest(
 }
 
 // DeleteShareGroupOffsetsResponse: versions 0, flexible 0+
+
+/** The versions of DeleteShareGroupOffsetsResponse this module reads and writes; firstFlexible is null when none is flexible. */
+export const DELETE_SHARE_GROUP_OFFSETS_RESPONSE_VERSIONS = {
+  lowest: 0,
+  highest: 0,
+  firstFlexible: 0,
+} as const;
+
+/** Fields of DeleteShareGroupOffsetsResponse present in only some of the versions their struct is read at, by struct. */
+export const DELETE_SHARE_GROUP_OFFSETS_RESPONSE_FIELD_VERSIONS = {} as const;
 
 export interface DeleteShareGroupOffsetsResponse {
   /** The duration in milliseconds for which the request was throttled due to a quota violation, or zero if the request did not violate any quota. */

@@ -6,6 +6,12 @@ import { ZERO_UUID, nullInNonNullable, unsupportedVersion, withApi } from '../ru
 
 // DeleteShareGroupStateRequest: versions 0, flexible 0+
 
+/** The versions of DeleteShareGroupStateRequest this module reads and writes; firstFlexible is null when none is flexible. */
+export const DELETE_SHARE_GROUP_STATE_REQUEST_VERSIONS = { lowest: 0, highest: 0, firstFlexible: 0 } as const;
+
+/** Fields of DeleteShareGroupStateRequest present in only some of the versions their struct is read at, by struct. */
+export const DELETE_SHARE_GROUP_STATE_REQUEST_FIELD_VERSIONS = {} as const;
+
 export interface DeleteShareGroupStateRequest {
   /** The group identifier. */
   groupId: string;
@@ -160,6 +166,16 @@ export function encodeDeleteShareGroupStateRequest(
 }
 
 // DeleteShareGroupStateResponse: versions 0, flexible 0+
+
+/** The versions of DeleteShareGroupStateResponse this module reads and writes; firstFlexible is null when none is flexible. */
+export const DELETE_SHARE_GROUP_STATE_RESPONSE_VERSIONS = {
+  lowest: 0,
+  highest: 0,
+  firstFlexible: 0,
+} as const;
+
+/** Fields of DeleteShareGroupStateResponse present in only some of the versions their struct is read at, by struct. */
+export const DELETE_SHARE_GROUP_STATE_RESPONSE_FIELD_VERSIONS = {} as const;
 
 export interface DeleteShareGroupStateResponse {
   /** The delete results. */

@@ -13,6 +13,17 @@ import {
 
 // DeleteTopicsRequest: versions 1-6, flexible 4+
 
+/** The versions of DeleteTopicsRequest this module reads and writes; firstFlexible is null when none is flexible. */
+export const DELETE_TOPICS_REQUEST_VERSIONS = { lowest: 1, highest: 6, firstFlexible: 4 } as const;
+
+/** Fields of DeleteTopicsRequest present in only some of the versions their struct is read at, by struct. */
+export const DELETE_TOPICS_REQUEST_FIELD_VERSIONS = {
+  DeleteTopicsRequest: {
+    topics: { lowest: 6, highest: 6 },
+    topicNames: { lowest: 1, highest: 5 },
+  },
+} as const;
+
 export interface DeleteTopicsRequest {
   /** The name or topic ID of the topic. (version 6) */
   topics: DeleteTopicsRequestDeleteTopicState[];
@@ -148,6 +159,17 @@ export function encodeDeleteTopicsRequest(
 }
 
 // DeleteTopicsResponse: versions 1-6, flexible 4+
+
+/** The versions of DeleteTopicsResponse this module reads and writes; firstFlexible is null when none is flexible. */
+export const DELETE_TOPICS_RESPONSE_VERSIONS = { lowest: 1, highest: 6, firstFlexible: 4 } as const;
+
+/** Fields of DeleteTopicsResponse present in only some of the versions their struct is read at, by struct. */
+export const DELETE_TOPICS_RESPONSE_FIELD_VERSIONS = {
+  DeleteTopicsResponseDeletableTopicResult: {
+    topicId: { lowest: 6, highest: 6 },
+    errorMessage: { lowest: 5, highest: 6 },
+  },
+} as const;
 
 export interface DeleteTopicsResponse {
   /** The duration in milliseconds for which the request was throttled due to a quota violation, or zero if the request did not violate any quota. */

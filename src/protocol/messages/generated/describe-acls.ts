@@ -6,6 +6,12 @@ import { NO_TAGGED_FIELDS, nullInNonNullable, unsupportedVersion, withApi } from
 
 // DescribeAclsRequest: versions 1-3, flexible 2+
 
+/** The versions of DescribeAclsRequest this module reads and writes; firstFlexible is null when none is flexible. */
+export const DESCRIBE_ACLS_REQUEST_VERSIONS = { lowest: 1, highest: 3, firstFlexible: 2 } as const;
+
+/** Fields of DescribeAclsRequest present in only some of the versions their struct is read at, by struct. */
+export const DESCRIBE_ACLS_REQUEST_FIELD_VERSIONS = {} as const;
+
 export interface DescribeAclsRequest {
   /** The resource type. */
   resourceTypeFilter: number;
@@ -110,6 +116,12 @@ export function encodeDescribeAclsRequest(
 }
 
 // DescribeAclsResponse: versions 1-3, flexible 2+
+
+/** The versions of DescribeAclsResponse this module reads and writes; firstFlexible is null when none is flexible. */
+export const DESCRIBE_ACLS_RESPONSE_VERSIONS = { lowest: 1, highest: 3, firstFlexible: 2 } as const;
+
+/** Fields of DescribeAclsResponse present in only some of the versions their struct is read at, by struct. */
+export const DESCRIBE_ACLS_RESPONSE_FIELD_VERSIONS = {} as const;
 
 export interface DescribeAclsResponse {
   /** The duration in milliseconds for which the request was throttled due to a quota violation, or zero if the request did not violate any quota. */

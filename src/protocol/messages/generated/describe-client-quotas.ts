@@ -6,6 +6,12 @@ import { NO_TAGGED_FIELDS, nullInNonNullable, unsupportedVersion, withApi } from
 
 // DescribeClientQuotasRequest: versions 0-1, flexible 1+
 
+/** The versions of DescribeClientQuotasRequest this module reads and writes; firstFlexible is null when none is flexible. */
+export const DESCRIBE_CLIENT_QUOTAS_REQUEST_VERSIONS = { lowest: 0, highest: 1, firstFlexible: 1 } as const;
+
+/** Fields of DescribeClientQuotasRequest present in only some of the versions their struct is read at, by struct. */
+export const DESCRIBE_CLIENT_QUOTAS_REQUEST_FIELD_VERSIONS = {} as const;
+
 export interface DescribeClientQuotasRequest {
   /** Filter components to apply to quota entities. */
   components: DescribeClientQuotasRequestComponentData[];
@@ -133,6 +139,12 @@ export function encodeDescribeClientQuotasRequest(
 }
 
 // DescribeClientQuotasResponse: versions 0-1, flexible 1+
+
+/** The versions of DescribeClientQuotasResponse this module reads and writes; firstFlexible is null when none is flexible. */
+export const DESCRIBE_CLIENT_QUOTAS_RESPONSE_VERSIONS = { lowest: 0, highest: 1, firstFlexible: 1 } as const;
+
+/** Fields of DescribeClientQuotasResponse present in only some of the versions their struct is read at, by struct. */
+export const DESCRIBE_CLIENT_QUOTAS_RESPONSE_FIELD_VERSIONS = {} as const;
 
 export interface DescribeClientQuotasResponse {
   /** The duration in milliseconds for which the request was throttled due to a quota violation, or zero if the request did not violate any quota. */

@@ -6,6 +6,17 @@ import { nullInNonNullable, unsupportedVersion, withApi } from '../runtime';
 
 // DescribeClusterRequest: versions 0-2, flexible 0+
 
+/** The versions of DescribeClusterRequest this module reads and writes; firstFlexible is null when none is flexible. */
+export const DESCRIBE_CLUSTER_REQUEST_VERSIONS = { lowest: 0, highest: 2, firstFlexible: 0 } as const;
+
+/** Fields of DescribeClusterRequest present in only some of the versions their struct is read at, by struct. */
+export const DESCRIBE_CLUSTER_REQUEST_FIELD_VERSIONS = {
+  DescribeClusterRequest: {
+    endpointType: { lowest: 1, highest: 2 },
+    includeFencedBrokers: { lowest: 2, highest: 2 },
+  },
+} as const;
+
 export interface DescribeClusterRequest {
   /** Whether to include cluster authorized operations. */
   includeClusterAuthorizedOperations: boolean;
@@ -73,6 +84,19 @@ export function encodeDescribeClusterRequest(
 }
 
 // DescribeClusterResponse: versions 0-2, flexible 0+
+
+/** The versions of DescribeClusterResponse this module reads and writes; firstFlexible is null when none is flexible. */
+export const DESCRIBE_CLUSTER_RESPONSE_VERSIONS = { lowest: 0, highest: 2, firstFlexible: 0 } as const;
+
+/** Fields of DescribeClusterResponse present in only some of the versions their struct is read at, by struct. */
+export const DESCRIBE_CLUSTER_RESPONSE_FIELD_VERSIONS = {
+  DescribeClusterResponse: {
+    endpointType: { lowest: 1, highest: 2 },
+  },
+  DescribeClusterResponseDescribeClusterBroker: {
+    isFenced: { lowest: 2, highest: 2 },
+  },
+} as const;
 
 export interface DescribeClusterResponse {
   /** The duration in milliseconds for which the request was throttled due to a quota violation, or zero if the request did not violate any quota. */

@@ -6,6 +6,16 @@ import { NO_TAGGED_FIELDS, nullInNonNullable, unsupportedVersion, withApi } from
 
 // DescribeConfigsRequest: versions 1-4, flexible 4+
 
+/** The versions of DescribeConfigsRequest this module reads and writes; firstFlexible is null when none is flexible. */
+export const DESCRIBE_CONFIGS_REQUEST_VERSIONS = { lowest: 1, highest: 4, firstFlexible: 4 } as const;
+
+/** Fields of DescribeConfigsRequest present in only some of the versions their struct is read at, by struct. */
+export const DESCRIBE_CONFIGS_REQUEST_FIELD_VERSIONS = {
+  DescribeConfigsRequest: {
+    includeDocumentation: { lowest: 3, highest: 4 },
+  },
+} as const;
+
 export interface DescribeConfigsRequest {
   /** The resources whose configurations we want to describe. */
   resources: DescribeConfigsRequestDescribeConfigsResource[];
@@ -161,6 +171,17 @@ export function encodeDescribeConfigsRequest(
 }
 
 // DescribeConfigsResponse: versions 1-4, flexible 4+
+
+/** The versions of DescribeConfigsResponse this module reads and writes; firstFlexible is null when none is flexible. */
+export const DESCRIBE_CONFIGS_RESPONSE_VERSIONS = { lowest: 1, highest: 4, firstFlexible: 4 } as const;
+
+/** Fields of DescribeConfigsResponse present in only some of the versions their struct is read at, by struct. */
+export const DESCRIBE_CONFIGS_RESPONSE_FIELD_VERSIONS = {
+  DescribeConfigsResponseDescribeConfigsResourceResult: {
+    configType: { lowest: 3, highest: 4 },
+    documentation: { lowest: 3, highest: 4 },
+  },
+} as const;
 
 export interface DescribeConfigsResponse {
   /** The duration in milliseconds for which the request was throttled due to a quota violation, or zero if the request did not violate any quota. */

@@ -6,6 +6,16 @@ import { NO_TAGGED_FIELDS, EMPTY_BUFFER, nullInNonNullable, unsupportedVersion, 
 
 // DescribeDelegationTokenRequest: versions 1-3, flexible 2+
 
+/** The versions of DescribeDelegationTokenRequest this module reads and writes; firstFlexible is null when none is flexible. */
+export const DESCRIBE_DELEGATION_TOKEN_REQUEST_VERSIONS = {
+  lowest: 1,
+  highest: 3,
+  firstFlexible: 2,
+} as const;
+
+/** Fields of DescribeDelegationTokenRequest present in only some of the versions their struct is read at, by struct. */
+export const DESCRIBE_DELEGATION_TOKEN_REQUEST_FIELD_VERSIONS = {} as const;
+
 export interface DescribeDelegationTokenRequest {
   /** Each owner that we want to describe delegation tokens for, or null to describe all tokens. */
   owners: DescribeDelegationTokenRequestDescribeDelegationTokenOwner[] | null;
@@ -136,6 +146,21 @@ export function encodeDescribeDelegationTokenRequest(
 }
 
 // DescribeDelegationTokenResponse: versions 1-3, flexible 2+
+
+/** The versions of DescribeDelegationTokenResponse this module reads and writes; firstFlexible is null when none is flexible. */
+export const DESCRIBE_DELEGATION_TOKEN_RESPONSE_VERSIONS = {
+  lowest: 1,
+  highest: 3,
+  firstFlexible: 2,
+} as const;
+
+/** Fields of DescribeDelegationTokenResponse present in only some of the versions their struct is read at, by struct. */
+export const DESCRIBE_DELEGATION_TOKEN_RESPONSE_FIELD_VERSIONS = {
+  DescribeDelegationTokenResponseDescribedDelegationToken: {
+    tokenRequesterPrincipalType: { lowest: 3, highest: 3 },
+    tokenRequesterPrincipalName: { lowest: 3, highest: 3 },
+  },
+} as const;
 
 export interface DescribeDelegationTokenResponse {
   /** The error code, or 0 if there was no error. */

@@ -6,6 +6,16 @@ import { NO_TAGGED_FIELDS, EMPTY_BUFFER, nullInNonNullable, unsupportedVersion, 
 
 // DescribeGroupsRequest: versions 0-6, flexible 5+
 
+/** The versions of DescribeGroupsRequest this module reads and writes; firstFlexible is null when none is flexible. */
+export const DESCRIBE_GROUPS_REQUEST_VERSIONS = { lowest: 0, highest: 6, firstFlexible: 5 } as const;
+
+/** Fields of DescribeGroupsRequest present in only some of the versions their struct is read at, by struct. */
+export const DESCRIBE_GROUPS_REQUEST_FIELD_VERSIONS = {
+  DescribeGroupsRequest: {
+    includeAuthorizedOperations: { lowest: 3, highest: 6 },
+  },
+} as const;
+
 export interface DescribeGroupsRequest {
   /** The names of the groups to describe. */
   groups: string[];
@@ -84,6 +94,23 @@ export function encodeDescribeGroupsRequest(
 }
 
 // DescribeGroupsResponse: versions 0-6, flexible 5+
+
+/** The versions of DescribeGroupsResponse this module reads and writes; firstFlexible is null when none is flexible. */
+export const DESCRIBE_GROUPS_RESPONSE_VERSIONS = { lowest: 0, highest: 6, firstFlexible: 5 } as const;
+
+/** Fields of DescribeGroupsResponse present in only some of the versions their struct is read at, by struct. */
+export const DESCRIBE_GROUPS_RESPONSE_FIELD_VERSIONS = {
+  DescribeGroupsResponse: {
+    throttleTimeMs: { lowest: 1, highest: 6 },
+  },
+  DescribeGroupsResponseDescribedGroup: {
+    errorMessage: { lowest: 6, highest: 6 },
+    authorizedOperations: { lowest: 3, highest: 6 },
+  },
+  DescribeGroupsResponseDescribedGroupMember: {
+    groupInstanceId: { lowest: 4, highest: 6 },
+  },
+} as const;
 
 export interface DescribeGroupsResponse {
   /** The duration in milliseconds for which the request was throttled due to a quota violation, or zero if the request did not violate any quota. (versions 1-6) */

@@ -6,6 +6,12 @@ import { NO_TAGGED_FIELDS, nullInNonNullable, unsupportedVersion, withApi } from
 
 // DescribeLogDirsRequest: versions 1-5, flexible 2+
 
+/** The versions of DescribeLogDirsRequest this module reads and writes; firstFlexible is null when none is flexible. */
+export const DESCRIBE_LOG_DIRS_REQUEST_VERSIONS = { lowest: 1, highest: 5, firstFlexible: 2 } as const;
+
+/** Fields of DescribeLogDirsRequest present in only some of the versions their struct is read at, by struct. */
+export const DESCRIBE_LOG_DIRS_REQUEST_FIELD_VERSIONS = {} as const;
+
 export interface DescribeLogDirsRequest {
   /** Each topic that we want to describe log directories for, or null for all topics. */
   topics: DescribeLogDirsRequestDescribableLogDirTopic[] | null;
@@ -142,6 +148,21 @@ export function encodeDescribeLogDirsRequest(
 }
 
 // DescribeLogDirsResponse: versions 1-5, flexible 2+
+
+/** The versions of DescribeLogDirsResponse this module reads and writes; firstFlexible is null when none is flexible. */
+export const DESCRIBE_LOG_DIRS_RESPONSE_VERSIONS = { lowest: 1, highest: 5, firstFlexible: 2 } as const;
+
+/** Fields of DescribeLogDirsResponse present in only some of the versions their struct is read at, by struct. */
+export const DESCRIBE_LOG_DIRS_RESPONSE_FIELD_VERSIONS = {
+  DescribeLogDirsResponse: {
+    errorCode: { lowest: 3, highest: 5 },
+  },
+  DescribeLogDirsResponseDescribeLogDirsResult: {
+    totalBytes: { lowest: 4, highest: 5 },
+    usableBytes: { lowest: 4, highest: 5 },
+    isCordoned: { lowest: 5, highest: 5 },
+  },
+} as const;
 
 export interface DescribeLogDirsResponse {
   /** The duration in milliseconds for which the request was throttled due to a quota violation, or zero if the request did not violate any quota. */

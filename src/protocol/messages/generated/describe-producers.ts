@@ -6,6 +6,12 @@ import { nullInNonNullable, unsupportedVersion, withApi } from '../runtime';
 
 // DescribeProducersRequest: versions 0, flexible 0+
 
+/** The versions of DescribeProducersRequest this module reads and writes; firstFlexible is null when none is flexible. */
+export const DESCRIBE_PRODUCERS_REQUEST_VERSIONS = { lowest: 0, highest: 0, firstFlexible: 0 } as const;
+
+/** Fields of DescribeProducersRequest present in only some of the versions their struct is read at, by struct. */
+export const DESCRIBE_PRODUCERS_REQUEST_FIELD_VERSIONS = {} as const;
+
 export interface DescribeProducersRequest {
   /** The topics to list producers for. */
   topics: DescribeProducersRequestTopicRequest[];
@@ -122,6 +128,12 @@ export function encodeDescribeProducersRequest(
 }
 
 // DescribeProducersResponse: versions 0, flexible 0+
+
+/** The versions of DescribeProducersResponse this module reads and writes; firstFlexible is null when none is flexible. */
+export const DESCRIBE_PRODUCERS_RESPONSE_VERSIONS = { lowest: 0, highest: 0, firstFlexible: 0 } as const;
+
+/** Fields of DescribeProducersResponse present in only some of the versions their struct is read at, by struct. */
+export const DESCRIBE_PRODUCERS_RESPONSE_FIELD_VERSIONS = {} as const;
 
 export interface DescribeProducersResponse {
   /** The duration in milliseconds for which the request was throttled due to a quota violation, or zero if the request did not violate any quota. */

@@ -6,6 +6,12 @@ import { ZERO_UUID, nullInNonNullable, unsupportedVersion, withApi } from '../ru
 
 // DescribeQuorumRequest: versions 0-2, flexible 0+
 
+/** The versions of DescribeQuorumRequest this module reads and writes; firstFlexible is null when none is flexible. */
+export const DESCRIBE_QUORUM_REQUEST_VERSIONS = { lowest: 0, highest: 2, firstFlexible: 0 } as const;
+
+/** Fields of DescribeQuorumRequest present in only some of the versions their struct is read at, by struct. */
+export const DESCRIBE_QUORUM_REQUEST_FIELD_VERSIONS = {} as const;
+
 export interface DescribeQuorumRequest {
   /** The topics to describe. */
   topics: DescribeQuorumRequestTopicData[];
@@ -148,6 +154,25 @@ export function encodeDescribeQuorumRequest(
 }
 
 // DescribeQuorumResponse: versions 0-2, flexible 0+
+
+/** The versions of DescribeQuorumResponse this module reads and writes; firstFlexible is null when none is flexible. */
+export const DESCRIBE_QUORUM_RESPONSE_VERSIONS = { lowest: 0, highest: 2, firstFlexible: 0 } as const;
+
+/** Fields of DescribeQuorumResponse present in only some of the versions their struct is read at, by struct. */
+export const DESCRIBE_QUORUM_RESPONSE_FIELD_VERSIONS = {
+  DescribeQuorumResponse: {
+    errorMessage: { lowest: 2, highest: 2 },
+    nodes: { lowest: 2, highest: 2 },
+  },
+  DescribeQuorumResponsePartitionData: {
+    errorMessage: { lowest: 2, highest: 2 },
+  },
+  DescribeQuorumResponseReplicaState: {
+    replicaDirectoryId: { lowest: 2, highest: 2 },
+    lastFetchTimestamp: { lowest: 1, highest: 2 },
+    lastCaughtUpTimestamp: { lowest: 1, highest: 2 },
+  },
+} as const;
 
 export interface DescribeQuorumResponse {
   /** The top level error code. */

@@ -6,6 +6,16 @@ import { ZERO_UUID, nullInNonNullable, unsupportedVersion, withApi } from '../ru
 
 // DescribeShareGroupOffsetsRequest: versions 0-1, flexible 0+
 
+/** The versions of DescribeShareGroupOffsetsRequest this module reads and writes; firstFlexible is null when none is flexible. */
+export const DESCRIBE_SHARE_GROUP_OFFSETS_REQUEST_VERSIONS = {
+  lowest: 0,
+  highest: 1,
+  firstFlexible: 0,
+} as const;
+
+/** Fields of DescribeShareGroupOffsetsRequest present in only some of the versions their struct is read at, by struct. */
+export const DESCRIBE_SHARE_GROUP_OFFSETS_REQUEST_FIELD_VERSIONS = {} as const;
+
 export interface DescribeShareGroupOffsetsRequest {
   /** The groups to describe offsets for. */
   groups: DescribeShareGroupOffsetsRequestGroup[];
@@ -183,6 +193,20 @@ export function encodeDescribeShareGroupOffsetsRequest(
 }
 
 // DescribeShareGroupOffsetsResponse: versions 0-1, flexible 0+
+
+/** The versions of DescribeShareGroupOffsetsResponse this module reads and writes; firstFlexible is null when none is flexible. */
+export const DESCRIBE_SHARE_GROUP_OFFSETS_RESPONSE_VERSIONS = {
+  lowest: 0,
+  highest: 1,
+  firstFlexible: 0,
+} as const;
+
+/** Fields of DescribeShareGroupOffsetsResponse present in only some of the versions their struct is read at, by struct. */
+export const DESCRIBE_SHARE_GROUP_OFFSETS_RESPONSE_FIELD_VERSIONS = {
+  DescribeShareGroupOffsetsResponsePartition: {
+    lag: { lowest: 1, highest: 1 },
+  },
+} as const;
 
 export interface DescribeShareGroupOffsetsResponse {
   /** The duration in milliseconds for which the request was throttled due to a quota violation, or zero if the request did not violate any quota. */

@@ -6,6 +6,16 @@ import { ZERO_UUID, nullInNonNullable, unsupportedVersion, withApi } from '../ru
 
 // DescribeTopicPartitionsRequest: versions 0, flexible 0+
 
+/** The versions of DescribeTopicPartitionsRequest this module reads and writes; firstFlexible is null when none is flexible. */
+export const DESCRIBE_TOPIC_PARTITIONS_REQUEST_VERSIONS = {
+  lowest: 0,
+  highest: 0,
+  firstFlexible: 0,
+} as const;
+
+/** Fields of DescribeTopicPartitionsRequest present in only some of the versions their struct is read at, by struct. */
+export const DESCRIBE_TOPIC_PARTITIONS_REQUEST_FIELD_VERSIONS = {} as const;
+
 export interface DescribeTopicPartitionsRequest {
   /** The topics to fetch details for. */
   topics: DescribeTopicPartitionsRequestTopicRequest[];
@@ -156,6 +166,16 @@ export function encodeDescribeTopicPartitionsRequest(
 }
 
 // DescribeTopicPartitionsResponse: versions 0, flexible 0+
+
+/** The versions of DescribeTopicPartitionsResponse this module reads and writes; firstFlexible is null when none is flexible. */
+export const DESCRIBE_TOPIC_PARTITIONS_RESPONSE_VERSIONS = {
+  lowest: 0,
+  highest: 0,
+  firstFlexible: 0,
+} as const;
+
+/** Fields of DescribeTopicPartitionsResponse present in only some of the versions their struct is read at, by struct. */
+export const DESCRIBE_TOPIC_PARTITIONS_RESPONSE_FIELD_VERSIONS = {} as const;
 
 export interface DescribeTopicPartitionsResponse {
   /** The duration in milliseconds for which the request was throttled due to a quota violation, or zero if the request did not violate any quota. */

@@ -6,6 +6,12 @@ import { nullInNonNullable, unsupportedVersion, withApi } from '../runtime';
 
 // DescribeTransactionsRequest: versions 0, flexible 0+
 
+/** The versions of DescribeTransactionsRequest this module reads and writes; firstFlexible is null when none is flexible. */
+export const DESCRIBE_TRANSACTIONS_REQUEST_VERSIONS = { lowest: 0, highest: 0, firstFlexible: 0 } as const;
+
+/** Fields of DescribeTransactionsRequest present in only some of the versions their struct is read at, by struct. */
+export const DESCRIBE_TRANSACTIONS_REQUEST_FIELD_VERSIONS = {} as const;
+
 export interface DescribeTransactionsRequest {
   /** Array of transactionalIds to include in describe results. If empty, then no results will be returned. */
   transactionalIds: string[];
@@ -74,6 +80,12 @@ export function encodeDescribeTransactionsRequest(
 }
 
 // DescribeTransactionsResponse: versions 0, flexible 0+
+
+/** The versions of DescribeTransactionsResponse this module reads and writes; firstFlexible is null when none is flexible. */
+export const DESCRIBE_TRANSACTIONS_RESPONSE_VERSIONS = { lowest: 0, highest: 0, firstFlexible: 0 } as const;
+
+/** Fields of DescribeTransactionsResponse present in only some of the versions their struct is read at, by struct. */
+export const DESCRIBE_TRANSACTIONS_RESPONSE_FIELD_VERSIONS = {} as const;
 
 export interface DescribeTransactionsResponse {
   /** The duration in milliseconds for which the request was throttled due to a quota violation, or zero if the request did not violate any quota. */

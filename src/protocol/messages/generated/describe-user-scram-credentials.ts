@@ -6,6 +6,16 @@ import { nullInNonNullable, unsupportedVersion, withApi } from '../runtime';
 
 // DescribeUserScramCredentialsRequest: versions 0, flexible 0+
 
+/** The versions of DescribeUserScramCredentialsRequest this module reads and writes; firstFlexible is null when none is flexible. */
+export const DESCRIBE_USER_SCRAM_CREDENTIALS_REQUEST_VERSIONS = {
+  lowest: 0,
+  highest: 0,
+  firstFlexible: 0,
+} as const;
+
+/** Fields of DescribeUserScramCredentialsRequest present in only some of the versions their struct is read at, by struct. */
+export const DESCRIBE_USER_SCRAM_CREDENTIALS_REQUEST_FIELD_VERSIONS = {} as const;
+
 export interface DescribeUserScramCredentialsRequest {
   /** The users to describe, or null/empty to describe all users. */
   users: DescribeUserScramCredentialsRequestUserName[] | null;
@@ -112,6 +122,16 @@ export function encodeDescribeUserScramCredentialsRequest(
 }
 
 // DescribeUserScramCredentialsResponse: versions 0, flexible 0+
+
+/** The versions of DescribeUserScramCredentialsResponse this module reads and writes; firstFlexible is null when none is flexible. */
+export const DESCRIBE_USER_SCRAM_CREDENTIALS_RESPONSE_VERSIONS = {
+  lowest: 0,
+  highest: 0,
+  firstFlexible: 0,
+} as const;
+
+/** Fields of DescribeUserScramCredentialsResponse present in only some of the versions their struct is read at, by struct. */
+export const DESCRIBE_USER_SCRAM_CREDENTIALS_RESPONSE_FIELD_VERSIONS = {} as const;
 
 export interface DescribeUserScramCredentialsResponse {
   /** The duration in milliseconds for which the request was throttled due to a quota violation, or zero if the request did not violate any quota. */

@@ -6,6 +6,16 @@ import { NO_TAGGED_FIELDS, nullInNonNullable, unsupportedVersion, withApi } from
 
 // ElectLeadersRequest: versions 0-2, flexible 2+
 
+/** The versions of ElectLeadersRequest this module reads and writes; firstFlexible is null when none is flexible. */
+export const ELECT_LEADERS_REQUEST_VERSIONS = { lowest: 0, highest: 2, firstFlexible: 2 } as const;
+
+/** Fields of ElectLeadersRequest present in only some of the versions their struct is read at, by struct. */
+export const ELECT_LEADERS_REQUEST_FIELD_VERSIONS = {
+  ElectLeadersRequest: {
+    electionType: { lowest: 1, highest: 2 },
+  },
+} as const;
+
 export interface ElectLeadersRequest {
   /** Type of elections to conduct for the partition. A value of '0' elects the preferred replica. A value of '1' elects the first live replica if there are no in-sync replica. (versions 1-2) */
   electionType: number;
@@ -152,6 +162,16 @@ export function encodeElectLeadersRequest(
 }
 
 // ElectLeadersResponse: versions 0-2, flexible 2+
+
+/** The versions of ElectLeadersResponse this module reads and writes; firstFlexible is null when none is flexible. */
+export const ELECT_LEADERS_RESPONSE_VERSIONS = { lowest: 0, highest: 2, firstFlexible: 2 } as const;
+
+/** Fields of ElectLeadersResponse present in only some of the versions their struct is read at, by struct. */
+export const ELECT_LEADERS_RESPONSE_FIELD_VERSIONS = {
+  ElectLeadersResponse: {
+    errorCode: { lowest: 1, highest: 2 },
+  },
+} as const;
 
 export interface ElectLeadersResponse {
   /** The duration in milliseconds for which the request was throttled due to a quota violation, or zero if the request did not violate any quota. */

@@ -21,6 +21,20 @@ import {
 
 // EndQuorumEpochRequest: versions 0-1, flexible 1+
 
+/** The versions of EndQuorumEpochRequest this module reads and writes; firstFlexible is null when none is flexible. */
+export const END_QUORUM_EPOCH_REQUEST_VERSIONS = { lowest: 0, highest: 1, firstFlexible: 1 } as const;
+
+/** Fields of EndQuorumEpochRequest present in only some of the versions their struct is read at, by struct. */
+export const END_QUORUM_EPOCH_REQUEST_FIELD_VERSIONS = {
+  EndQuorumEpochRequest: {
+    leaderEndpoints: { lowest: 1, highest: 1 },
+  },
+  EndQuorumEpochRequestPartitionData: {
+    preferredSuccessors: { lowest: 0, highest: 0 },
+    preferredCandidates: { lowest: 1, highest: 1 },
+  },
+} as const;
+
 export interface EndQuorumEpochRequest {
   /** The cluster id. */
   clusterId: string | null;
@@ -351,6 +365,16 @@ export function encodeEndQuorumEpochRequest(
 }
 
 // EndQuorumEpochResponse: versions 0-1, flexible 1+
+
+/** The versions of EndQuorumEpochResponse this module reads and writes; firstFlexible is null when none is flexible. */
+export const END_QUORUM_EPOCH_RESPONSE_VERSIONS = { lowest: 0, highest: 1, firstFlexible: 1 } as const;
+
+/** Fields of EndQuorumEpochResponse present in only some of the versions their struct is read at, by struct. */
+export const END_QUORUM_EPOCH_RESPONSE_FIELD_VERSIONS = {
+  EndQuorumEpochResponse: {
+    nodeEndpoints: { lowest: 1, highest: 1 },
+  },
+} as const;
 
 export interface EndQuorumEpochResponse {
   /** The top level error code. */

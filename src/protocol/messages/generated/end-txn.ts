@@ -6,6 +6,12 @@ import { NO_TAGGED_FIELDS, unsupportedVersion, withApi } from '../runtime';
 
 // EndTxnRequest: versions 0-5, flexible 3+
 
+/** The versions of EndTxnRequest this module reads and writes; firstFlexible is null when none is flexible. */
+export const END_TXN_REQUEST_VERSIONS = { lowest: 0, highest: 5, firstFlexible: 3 } as const;
+
+/** Fields of EndTxnRequest present in only some of the versions their struct is read at, by struct. */
+export const END_TXN_REQUEST_FIELD_VERSIONS = {} as const;
+
 export interface EndTxnRequest {
   /** The ID of the transaction to end. */
   transactionalId: string;
@@ -65,6 +71,17 @@ export function encodeEndTxnRequest(writer: Writer, message: EndTxnRequest, vers
 }
 
 // EndTxnResponse: versions 0-5, flexible 3+
+
+/** The versions of EndTxnResponse this module reads and writes; firstFlexible is null when none is flexible. */
+export const END_TXN_RESPONSE_VERSIONS = { lowest: 0, highest: 5, firstFlexible: 3 } as const;
+
+/** Fields of EndTxnResponse present in only some of the versions their struct is read at, by struct. */
+export const END_TXN_RESPONSE_FIELD_VERSIONS = {
+  EndTxnResponse: {
+    producerId: { lowest: 5, highest: 5 },
+    producerEpoch: { lowest: 5, highest: 5 },
+  },
+} as const;
 
 export interface EndTxnResponse {
   /** The duration in milliseconds for which the request was throttled due to a quota violation, or zero if the request did not violate any quota. */

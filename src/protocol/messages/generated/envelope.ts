@@ -6,6 +6,12 @@ import { EMPTY_BUFFER, unsupportedVersion, withApi } from '../runtime';
 
 // EnvelopeRequest: versions 0, flexible 0+
 
+/** The versions of EnvelopeRequest this module reads and writes; firstFlexible is null when none is flexible. */
+export const ENVELOPE_REQUEST_VERSIONS = { lowest: 0, highest: 0, firstFlexible: 0 } as const;
+
+/** Fields of EnvelopeRequest present in only some of the versions their struct is read at, by struct. */
+export const ENVELOPE_REQUEST_FIELD_VERSIONS = {} as const;
+
 export interface EnvelopeRequest {
   /** The embedded request header and data. */
   requestData: Buffer;
@@ -60,6 +66,12 @@ export function encodeEnvelopeRequest(writer: Writer, message: EnvelopeRequest, 
 }
 
 // EnvelopeResponse: versions 0, flexible 0+
+
+/** The versions of EnvelopeResponse this module reads and writes; firstFlexible is null when none is flexible. */
+export const ENVELOPE_RESPONSE_VERSIONS = { lowest: 0, highest: 0, firstFlexible: 0 } as const;
+
+/** Fields of EnvelopeResponse present in only some of the versions their struct is read at, by struct. */
+export const ENVELOPE_RESPONSE_FIELD_VERSIONS = {} as const;
 
 export interface EnvelopeResponse {
   /** The embedded response header and data. */

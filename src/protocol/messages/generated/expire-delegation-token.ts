@@ -6,6 +6,12 @@ import { NO_TAGGED_FIELDS, EMPTY_BUFFER, unsupportedVersion, withApi } from '../
 
 // ExpireDelegationTokenRequest: versions 1-2, flexible 2+
 
+/** The versions of ExpireDelegationTokenRequest this module reads and writes; firstFlexible is null when none is flexible. */
+export const EXPIRE_DELEGATION_TOKEN_REQUEST_VERSIONS = { lowest: 1, highest: 2, firstFlexible: 2 } as const;
+
+/** Fields of ExpireDelegationTokenRequest present in only some of the versions their struct is read at, by struct. */
+export const EXPIRE_DELEGATION_TOKEN_REQUEST_FIELD_VERSIONS = {} as const;
+
 export interface ExpireDelegationTokenRequest {
   /** The HMAC of the delegation token to be expired. */
   hmac: Buffer;
@@ -68,6 +74,12 @@ export function encodeExpireDelegationTokenRequest(
 }
 
 // ExpireDelegationTokenResponse: versions 1-2, flexible 2+
+
+/** The versions of ExpireDelegationTokenResponse this module reads and writes; firstFlexible is null when none is flexible. */
+export const EXPIRE_DELEGATION_TOKEN_RESPONSE_VERSIONS = { lowest: 1, highest: 2, firstFlexible: 2 } as const;
+
+/** Fields of ExpireDelegationTokenResponse present in only some of the versions their struct is read at, by struct. */
+export const EXPIRE_DELEGATION_TOKEN_RESPONSE_FIELD_VERSIONS = {} as const;
 
 export interface ExpireDelegationTokenResponse {
   /** The error code, or 0 if there was no error. */

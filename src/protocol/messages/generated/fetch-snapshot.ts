@@ -22,6 +22,16 @@ import {
 
 // FetchSnapshotRequest: versions 0-1, flexible 0+
 
+/** The versions of FetchSnapshotRequest this module reads and writes; firstFlexible is null when none is flexible. */
+export const FETCH_SNAPSHOT_REQUEST_VERSIONS = { lowest: 0, highest: 1, firstFlexible: 0 } as const;
+
+/** Fields of FetchSnapshotRequest present in only some of the versions their struct is read at, by struct. */
+export const FETCH_SNAPSHOT_REQUEST_FIELD_VERSIONS = {
+  FetchSnapshotRequestPartitionSnapshot: {
+    replicaDirectoryId: { lowest: 1, highest: 1 },
+  },
+} as const;
+
 export interface FetchSnapshotRequest {
   /** The clusterId if known, this is used to validate metadata fetches prior to broker registration. (tag 0) */
   clusterId: string | null;
@@ -310,6 +320,16 @@ export function encodeFetchSnapshotRequest(
 }
 
 // FetchSnapshotResponse: versions 0-1, flexible 0+
+
+/** The versions of FetchSnapshotResponse this module reads and writes; firstFlexible is null when none is flexible. */
+export const FETCH_SNAPSHOT_RESPONSE_VERSIONS = { lowest: 0, highest: 1, firstFlexible: 0 } as const;
+
+/** Fields of FetchSnapshotResponse present in only some of the versions their struct is read at, by struct. */
+export const FETCH_SNAPSHOT_RESPONSE_FIELD_VERSIONS = {
+  FetchSnapshotResponse: {
+    nodeEndpoints: { lowest: 1, highest: 1 },
+  },
+} as const;
 
 export interface FetchSnapshotResponse {
   /** The duration in milliseconds for which the request was throttled due to a quota violation, or zero if the request did not violate any quota. */

@@ -21,6 +21,37 @@ import {
 
 // FetchRequest: versions 4-18, flexible 12+
 
+/** The versions of FetchRequest this module reads and writes; firstFlexible is null when none is flexible. */
+export const FETCH_REQUEST_VERSIONS = { lowest: 4, highest: 18, firstFlexible: 12 } as const;
+
+/** Fields of FetchRequest present in only some of the versions their struct is read at, by struct. */
+export const FETCH_REQUEST_FIELD_VERSIONS = {
+  FetchRequest: {
+    clusterId: { lowest: 12, highest: 18 },
+    replicaId: { lowest: 4, highest: 14 },
+    replicaState: { lowest: 15, highest: 18 },
+    sessionId: { lowest: 7, highest: 18 },
+    sessionEpoch: { lowest: 7, highest: 18 },
+    forgottenTopicsData: { lowest: 7, highest: 18 },
+    rackId: { lowest: 11, highest: 18 },
+  },
+  FetchRequestFetchTopic: {
+    topic: { lowest: 4, highest: 12 },
+    topicId: { lowest: 13, highest: 18 },
+  },
+  FetchRequestFetchPartition: {
+    currentLeaderEpoch: { lowest: 9, highest: 18 },
+    lastFetchedEpoch: { lowest: 12, highest: 18 },
+    logStartOffset: { lowest: 5, highest: 18 },
+    replicaDirectoryId: { lowest: 17, highest: 18 },
+    highWatermark: { lowest: 18, highest: 18 },
+  },
+  FetchRequestForgottenTopic: {
+    topic: { lowest: 7, highest: 12 },
+    topicId: { lowest: 13, highest: 18 },
+  },
+} as const;
+
 export interface FetchRequest {
   /** The clusterId if known. This is used to validate metadata fetches prior to broker registration. (versions 12-18, tag 0) */
   clusterId: string | null;
@@ -531,6 +562,29 @@ export function encodeFetchRequest(writer: Writer, message: FetchRequest, versio
 }
 
 // FetchResponse: versions 4-18, flexible 12+
+
+/** The versions of FetchResponse this module reads and writes; firstFlexible is null when none is flexible. */
+export const FETCH_RESPONSE_VERSIONS = { lowest: 4, highest: 18, firstFlexible: 12 } as const;
+
+/** Fields of FetchResponse present in only some of the versions their struct is read at, by struct. */
+export const FETCH_RESPONSE_FIELD_VERSIONS = {
+  FetchResponse: {
+    errorCode: { lowest: 7, highest: 18 },
+    sessionId: { lowest: 7, highest: 18 },
+    nodeEndpoints: { lowest: 16, highest: 18 },
+  },
+  FetchResponseFetchableTopicResponse: {
+    topic: { lowest: 4, highest: 12 },
+    topicId: { lowest: 13, highest: 18 },
+  },
+  FetchResponsePartitionData: {
+    logStartOffset: { lowest: 5, highest: 18 },
+    divergingEpoch: { lowest: 12, highest: 18 },
+    currentLeader: { lowest: 12, highest: 18 },
+    snapshotId: { lowest: 12, highest: 18 },
+    preferredReadReplica: { lowest: 11, highest: 18 },
+  },
+} as const;
 
 export interface FetchResponse {
   /** The duration in milliseconds for which the request was throttled due to a quota violation, or zero if the request did not violate any quota. */

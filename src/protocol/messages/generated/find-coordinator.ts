@@ -6,6 +6,18 @@ import { NO_TAGGED_FIELDS, nullInNonNullable, unsupportedVersion, withApi } from
 
 // FindCoordinatorRequest: versions 0-6, flexible 3+
 
+/** The versions of FindCoordinatorRequest this module reads and writes; firstFlexible is null when none is flexible. */
+export const FIND_COORDINATOR_REQUEST_VERSIONS = { lowest: 0, highest: 6, firstFlexible: 3 } as const;
+
+/** Fields of FindCoordinatorRequest present in only some of the versions their struct is read at, by struct. */
+export const FIND_COORDINATOR_REQUEST_FIELD_VERSIONS = {
+  FindCoordinatorRequest: {
+    key: { lowest: 0, highest: 3 },
+    keyType: { lowest: 1, highest: 6 },
+    coordinatorKeys: { lowest: 4, highest: 6 },
+  },
+} as const;
+
 export interface FindCoordinatorRequest {
   /** The coordinator key. (versions 0-3) */
   key: string;
@@ -87,6 +99,22 @@ export function encodeFindCoordinatorRequest(
 }
 
 // FindCoordinatorResponse: versions 0-6, flexible 3+
+
+/** The versions of FindCoordinatorResponse this module reads and writes; firstFlexible is null when none is flexible. */
+export const FIND_COORDINATOR_RESPONSE_VERSIONS = { lowest: 0, highest: 6, firstFlexible: 3 } as const;
+
+/** Fields of FindCoordinatorResponse present in only some of the versions their struct is read at, by struct. */
+export const FIND_COORDINATOR_RESPONSE_FIELD_VERSIONS = {
+  FindCoordinatorResponse: {
+    throttleTimeMs: { lowest: 1, highest: 6 },
+    errorCode: { lowest: 0, highest: 3 },
+    errorMessage: { lowest: 1, highest: 3 },
+    nodeId: { lowest: 0, highest: 3 },
+    host: { lowest: 0, highest: 3 },
+    port: { lowest: 0, highest: 3 },
+    coordinators: { lowest: 4, highest: 6 },
+  },
+} as const;
 
 export interface FindCoordinatorResponse {
   /** The duration in milliseconds for which the request was throttled due to a quota violation, or zero if the request did not violate any quota. (versions 1-6) */

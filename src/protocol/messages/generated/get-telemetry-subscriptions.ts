@@ -6,6 +6,16 @@ import { ZERO_UUID, nullInNonNullable, unsupportedVersion, withApi } from '../ru
 
 // GetTelemetrySubscriptionsRequest: versions 0, flexible 0+
 
+/** The versions of GetTelemetrySubscriptionsRequest this module reads and writes; firstFlexible is null when none is flexible. */
+export const GET_TELEMETRY_SUBSCRIPTIONS_REQUEST_VERSIONS = {
+  lowest: 0,
+  highest: 0,
+  firstFlexible: 0,
+} as const;
+
+/** Fields of GetTelemetrySubscriptionsRequest present in only some of the versions their struct is read at, by struct. */
+export const GET_TELEMETRY_SUBSCRIPTIONS_REQUEST_FIELD_VERSIONS = {} as const;
+
 export interface GetTelemetrySubscriptionsRequest {
   /** Unique id for this client instance, must be set to 0 on the first request. */
   clientInstanceId: string;
@@ -61,6 +71,16 @@ export function encodeGetTelemetrySubscriptionsRequest(
 }
 
 // GetTelemetrySubscriptionsResponse: versions 0, flexible 0+
+
+/** The versions of GetTelemetrySubscriptionsResponse this module reads and writes; firstFlexible is null when none is flexible. */
+export const GET_TELEMETRY_SUBSCRIPTIONS_RESPONSE_VERSIONS = {
+  lowest: 0,
+  highest: 0,
+  firstFlexible: 0,
+} as const;
+
+/** Fields of GetTelemetrySubscriptionsResponse present in only some of the versions their struct is read at, by struct. */
+export const GET_TELEMETRY_SUBSCRIPTIONS_RESPONSE_FIELD_VERSIONS = {} as const;
 
 export interface GetTelemetrySubscriptionsResponse {
   /** The duration in milliseconds for which the request was throttled due to a quota violation, or zero if the request did not violate any quota. */

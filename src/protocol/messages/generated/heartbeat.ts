@@ -6,6 +6,16 @@ import { NO_TAGGED_FIELDS, unsupportedVersion, withApi } from '../runtime';
 
 // HeartbeatRequest: versions 0-4, flexible 4+
 
+/** The versions of HeartbeatRequest this module reads and writes; firstFlexible is null when none is flexible. */
+export const HEARTBEAT_REQUEST_VERSIONS = { lowest: 0, highest: 4, firstFlexible: 4 } as const;
+
+/** Fields of HeartbeatRequest present in only some of the versions their struct is read at, by struct. */
+export const HEARTBEAT_REQUEST_FIELD_VERSIONS = {
+  HeartbeatRequest: {
+    groupInstanceId: { lowest: 3, highest: 4 },
+  },
+} as const;
+
 export interface HeartbeatRequest {
   /** The group id. */
   groupId: string;
@@ -76,6 +86,16 @@ export function encodeHeartbeatRequest(writer: Writer, message: HeartbeatRequest
 }
 
 // HeartbeatResponse: versions 0-4, flexible 4+
+
+/** The versions of HeartbeatResponse this module reads and writes; firstFlexible is null when none is flexible. */
+export const HEARTBEAT_RESPONSE_VERSIONS = { lowest: 0, highest: 4, firstFlexible: 4 } as const;
+
+/** Fields of HeartbeatResponse present in only some of the versions their struct is read at, by struct. */
+export const HEARTBEAT_RESPONSE_FIELD_VERSIONS = {
+  HeartbeatResponse: {
+    throttleTimeMs: { lowest: 1, highest: 4 },
+  },
+} as const;
 
 export interface HeartbeatResponse {
   /** The duration in milliseconds for which the request was throttled due to a quota violation, or zero if the request did not violate any quota. (versions 1-4) */

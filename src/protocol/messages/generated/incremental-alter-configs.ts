@@ -6,6 +6,16 @@ import { NO_TAGGED_FIELDS, nullInNonNullable, unsupportedVersion, withApi } from
 
 // IncrementalAlterConfigsRequest: versions 0-1, flexible 1+
 
+/** The versions of IncrementalAlterConfigsRequest this module reads and writes; firstFlexible is null when none is flexible. */
+export const INCREMENTAL_ALTER_CONFIGS_REQUEST_VERSIONS = {
+  lowest: 0,
+  highest: 1,
+  firstFlexible: 1,
+} as const;
+
+/** Fields of IncrementalAlterConfigsRequest present in only some of the versions their struct is read at, by struct. */
+export const INCREMENTAL_ALTER_CONFIGS_REQUEST_FIELD_VERSIONS = {} as const;
+
 export interface IncrementalAlterConfigsRequest {
   /** The incremental updates for each resource. */
   resources: IncrementalAlterConfigsRequestAlterConfigsResource[];
@@ -201,6 +211,16 @@ export function encodeIncrementalAlterConfigsRequest(
 }
 
 // IncrementalAlterConfigsResponse: versions 0-1, flexible 1+
+
+/** The versions of IncrementalAlterConfigsResponse this module reads and writes; firstFlexible is null when none is flexible. */
+export const INCREMENTAL_ALTER_CONFIGS_RESPONSE_VERSIONS = {
+  lowest: 0,
+  highest: 1,
+  firstFlexible: 1,
+} as const;
+
+/** Fields of IncrementalAlterConfigsResponse present in only some of the versions their struct is read at, by struct. */
+export const INCREMENTAL_ALTER_CONFIGS_RESPONSE_FIELD_VERSIONS = {} as const;
 
 export interface IncrementalAlterConfigsResponse {
   /** Duration in milliseconds for which the request was throttled due to a quota violation, or zero if the request did not violate any quota. */

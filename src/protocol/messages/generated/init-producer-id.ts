@@ -6,6 +6,19 @@ import { NO_TAGGED_FIELDS, unsupportedVersion, withApi } from '../runtime';
 
 // InitProducerIdRequest: versions 0-6, flexible 2+
 
+/** The versions of InitProducerIdRequest this module reads and writes; firstFlexible is null when none is flexible. */
+export const INIT_PRODUCER_ID_REQUEST_VERSIONS = { lowest: 0, highest: 6, firstFlexible: 2 } as const;
+
+/** Fields of InitProducerIdRequest present in only some of the versions their struct is read at, by struct. */
+export const INIT_PRODUCER_ID_REQUEST_FIELD_VERSIONS = {
+  InitProducerIdRequest: {
+    producerId: { lowest: 3, highest: 6 },
+    producerEpoch: { lowest: 3, highest: 6 },
+    enable2Pc: { lowest: 6, highest: 6 },
+    keepPreparedTxn: { lowest: 6, highest: 6 },
+  },
+} as const;
+
 export interface InitProducerIdRequest {
   /** The transactional id, or null if the producer is not transactional. */
   transactionalId: string | null;
@@ -102,6 +115,17 @@ export function encodeInitProducerIdRequest(
 }
 
 // InitProducerIdResponse: versions 0-6, flexible 2+
+
+/** The versions of InitProducerIdResponse this module reads and writes; firstFlexible is null when none is flexible. */
+export const INIT_PRODUCER_ID_RESPONSE_VERSIONS = { lowest: 0, highest: 6, firstFlexible: 2 } as const;
+
+/** Fields of InitProducerIdResponse present in only some of the versions their struct is read at, by struct. */
+export const INIT_PRODUCER_ID_RESPONSE_FIELD_VERSIONS = {
+  InitProducerIdResponse: {
+    ongoingTxnProducerId: { lowest: 6, highest: 6 },
+    ongoingTxnProducerEpoch: { lowest: 6, highest: 6 },
+  },
+} as const;
 
 export interface InitProducerIdResponse {
   /** The duration in milliseconds for which the request was throttled due to a quota violation, or zero if the request did not violate any quota. */

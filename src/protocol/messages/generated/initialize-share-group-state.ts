@@ -6,6 +6,16 @@ import { ZERO_UUID, nullInNonNullable, unsupportedVersion, withApi } from '../ru
 
 // InitializeShareGroupStateRequest: versions 0, flexible 0+
 
+/** The versions of InitializeShareGroupStateRequest this module reads and writes; firstFlexible is null when none is flexible. */
+export const INITIALIZE_SHARE_GROUP_STATE_REQUEST_VERSIONS = {
+  lowest: 0,
+  highest: 0,
+  firstFlexible: 0,
+} as const;
+
+/** Fields of InitializeShareGroupStateRequest present in only some of the versions their struct is read at, by struct. */
+export const INITIALIZE_SHARE_GROUP_STATE_REQUEST_FIELD_VERSIONS = {} as const;
+
 export interface InitializeShareGroupStateRequest {
   /** The group identifier. */
   groupId: string;
@@ -171,6 +181,16 @@ export function encodeInitializeShareGroupStateRequest(
 }
 
 // InitializeShareGroupStateResponse: versions 0, flexible 0+
+
+/** The versions of InitializeShareGroupStateResponse this module reads and writes; firstFlexible is null when none is flexible. */
+export const INITIALIZE_SHARE_GROUP_STATE_RESPONSE_VERSIONS = {
+  lowest: 0,
+  highest: 0,
+  firstFlexible: 0,
+} as const;
+
+/** Fields of InitializeShareGroupStateResponse present in only some of the versions their struct is read at, by struct. */
+export const INITIALIZE_SHARE_GROUP_STATE_RESPONSE_FIELD_VERSIONS = {} as const;
 
 export interface InitializeShareGroupStateResponse {
   /** The initialization results. */

@@ -13,6 +13,18 @@ import {
 
 // JoinGroupRequest: versions 0-9, flexible 6+
 
+/** The versions of JoinGroupRequest this module reads and writes; firstFlexible is null when none is flexible. */
+export const JOIN_GROUP_REQUEST_VERSIONS = { lowest: 0, highest: 9, firstFlexible: 6 } as const;
+
+/** Fields of JoinGroupRequest present in only some of the versions their struct is read at, by struct. */
+export const JOIN_GROUP_REQUEST_FIELD_VERSIONS = {
+  JoinGroupRequest: {
+    rebalanceTimeoutMs: { lowest: 1, highest: 9 },
+    groupInstanceId: { lowest: 5, highest: 9 },
+    reason: { lowest: 8, highest: 9 },
+  },
+} as const;
+
 export interface JoinGroupRequest {
   /** The group identifier. */
   groupId: string;
@@ -188,6 +200,21 @@ export function encodeJoinGroupRequest(writer: Writer, message: JoinGroupRequest
 }
 
 // JoinGroupResponse: versions 0-9, flexible 6+
+
+/** The versions of JoinGroupResponse this module reads and writes; firstFlexible is null when none is flexible. */
+export const JOIN_GROUP_RESPONSE_VERSIONS = { lowest: 0, highest: 9, firstFlexible: 6 } as const;
+
+/** Fields of JoinGroupResponse present in only some of the versions their struct is read at, by struct. */
+export const JOIN_GROUP_RESPONSE_FIELD_VERSIONS = {
+  JoinGroupResponse: {
+    throttleTimeMs: { lowest: 2, highest: 9 },
+    protocolType: { lowest: 7, highest: 9 },
+    skipAssignment: { lowest: 9, highest: 9 },
+  },
+  JoinGroupResponseMember: {
+    groupInstanceId: { lowest: 5, highest: 9 },
+  },
+} as const;
 
 export interface JoinGroupResponse {
   /** The duration in milliseconds for which the request was throttled due to a quota violation, or zero if the request did not violate any quota. (versions 2-9) */

@@ -6,6 +6,20 @@ import { NO_TAGGED_FIELDS, nullInNonNullable, unsupportedVersion, withApi } from
 
 // LeaveGroupRequest: versions 0-5, flexible 4+
 
+/** The versions of LeaveGroupRequest this module reads and writes; firstFlexible is null when none is flexible. */
+export const LEAVE_GROUP_REQUEST_VERSIONS = { lowest: 0, highest: 5, firstFlexible: 4 } as const;
+
+/** Fields of LeaveGroupRequest present in only some of the versions their struct is read at, by struct. */
+export const LEAVE_GROUP_REQUEST_FIELD_VERSIONS = {
+  LeaveGroupRequest: {
+    memberId: { lowest: 0, highest: 2 },
+    members: { lowest: 3, highest: 5 },
+  },
+  LeaveGroupRequestMemberIdentity: {
+    reason: { lowest: 5, highest: 5 },
+  },
+} as const;
+
 export interface LeaveGroupRequest {
   /** The ID of the group to leave. */
   groupId: string;
@@ -136,6 +150,17 @@ export function encodeLeaveGroupRequest(writer: Writer, message: LeaveGroupReque
 }
 
 // LeaveGroupResponse: versions 0-5, flexible 4+
+
+/** The versions of LeaveGroupResponse this module reads and writes; firstFlexible is null when none is flexible. */
+export const LEAVE_GROUP_RESPONSE_VERSIONS = { lowest: 0, highest: 5, firstFlexible: 4 } as const;
+
+/** Fields of LeaveGroupResponse present in only some of the versions their struct is read at, by struct. */
+export const LEAVE_GROUP_RESPONSE_FIELD_VERSIONS = {
+  LeaveGroupResponse: {
+    throttleTimeMs: { lowest: 1, highest: 5 },
+    members: { lowest: 3, highest: 5 },
+  },
+} as const;
 
 export interface LeaveGroupResponse {
   /** The duration in milliseconds for which the request was throttled due to a quota violation, or zero if the request did not violate any quota. (versions 1-5) */

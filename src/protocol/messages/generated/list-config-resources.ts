@@ -6,6 +6,16 @@ import { nullInNonNullable, unsupportedVersion, withApi } from '../runtime';
 
 // ListConfigResourcesRequest: versions 0-1, flexible 0+
 
+/** The versions of ListConfigResourcesRequest this module reads and writes; firstFlexible is null when none is flexible. */
+export const LIST_CONFIG_RESOURCES_REQUEST_VERSIONS = { lowest: 0, highest: 1, firstFlexible: 0 } as const;
+
+/** Fields of ListConfigResourcesRequest present in only some of the versions their struct is read at, by struct. */
+export const LIST_CONFIG_RESOURCES_REQUEST_FIELD_VERSIONS = {
+  ListConfigResourcesRequest: {
+    resourceTypes: { lowest: 1, highest: 1 },
+  },
+} as const;
+
 export interface ListConfigResourcesRequest {
   /** The list of resource type. If the list is empty, it uses default supported config resource types. (version 1) */
   resourceTypes: number[];
@@ -76,6 +86,16 @@ export function encodeListConfigResourcesRequest(
 }
 
 // ListConfigResourcesResponse: versions 0-1, flexible 0+
+
+/** The versions of ListConfigResourcesResponse this module reads and writes; firstFlexible is null when none is flexible. */
+export const LIST_CONFIG_RESOURCES_RESPONSE_VERSIONS = { lowest: 0, highest: 1, firstFlexible: 0 } as const;
+
+/** Fields of ListConfigResourcesResponse present in only some of the versions their struct is read at, by struct. */
+export const LIST_CONFIG_RESOURCES_RESPONSE_FIELD_VERSIONS = {
+  ListConfigResourcesResponseConfigResource: {
+    resourceType: { lowest: 1, highest: 1 },
+  },
+} as const;
 
 export interface ListConfigResourcesResponse {
   /** The duration in milliseconds for which the request was throttled due to a quota violation, or zero if the request did not violate any quota. */

@@ -6,6 +6,17 @@ import { NO_TAGGED_FIELDS, nullInNonNullable, unsupportedVersion, withApi } from
 
 // ListGroupsRequest: versions 0-5, flexible 3+
 
+/** The versions of ListGroupsRequest this module reads and writes; firstFlexible is null when none is flexible. */
+export const LIST_GROUPS_REQUEST_VERSIONS = { lowest: 0, highest: 5, firstFlexible: 3 } as const;
+
+/** Fields of ListGroupsRequest present in only some of the versions their struct is read at, by struct. */
+export const LIST_GROUPS_REQUEST_FIELD_VERSIONS = {
+  ListGroupsRequest: {
+    statesFilter: { lowest: 4, highest: 5 },
+    typesFilter: { lowest: 5, highest: 5 },
+  },
+} as const;
+
 export interface ListGroupsRequest {
   /** The states of the groups we want to list. If empty, all groups are returned with their state. (versions 4-5) */
   statesFilter: string[];
@@ -89,6 +100,20 @@ export function encodeListGroupsRequest(writer: Writer, message: ListGroupsReque
 }
 
 // ListGroupsResponse: versions 0-5, flexible 3+
+
+/** The versions of ListGroupsResponse this module reads and writes; firstFlexible is null when none is flexible. */
+export const LIST_GROUPS_RESPONSE_VERSIONS = { lowest: 0, highest: 5, firstFlexible: 3 } as const;
+
+/** Fields of ListGroupsResponse present in only some of the versions their struct is read at, by struct. */
+export const LIST_GROUPS_RESPONSE_FIELD_VERSIONS = {
+  ListGroupsResponse: {
+    throttleTimeMs: { lowest: 1, highest: 5 },
+  },
+  ListGroupsResponseListedGroup: {
+    groupState: { lowest: 4, highest: 5 },
+    groupType: { lowest: 5, highest: 5 },
+  },
+} as const;
 
 export interface ListGroupsResponse {
   /** The duration in milliseconds for which the request was throttled due to a quota violation, or zero if the request did not violate any quota. (versions 1-5) */

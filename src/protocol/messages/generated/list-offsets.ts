@@ -6,6 +6,20 @@ import { NO_TAGGED_FIELDS, nullInNonNullable, unsupportedVersion, withApi } from
 
 // ListOffsetsRequest: versions 1-11, flexible 6+
 
+/** The versions of ListOffsetsRequest this module reads and writes; firstFlexible is null when none is flexible. */
+export const LIST_OFFSETS_REQUEST_VERSIONS = { lowest: 1, highest: 11, firstFlexible: 6 } as const;
+
+/** Fields of ListOffsetsRequest present in only some of the versions their struct is read at, by struct. */
+export const LIST_OFFSETS_REQUEST_FIELD_VERSIONS = {
+  ListOffsetsRequest: {
+    isolationLevel: { lowest: 2, highest: 11 },
+    timeoutMs: { lowest: 10, highest: 11 },
+  },
+  ListOffsetsRequestListOffsetsPartition: {
+    currentLeaderEpoch: { lowest: 4, highest: 11 },
+  },
+} as const;
+
 export interface ListOffsetsRequest {
   /** The broker ID of the requester, or -1 if this request is being made by a normal consumer. */
   replicaId: number;
@@ -189,6 +203,19 @@ export function encodeListOffsetsRequest(writer: Writer, message: ListOffsetsReq
 }
 
 // ListOffsetsResponse: versions 1-11, flexible 6+
+
+/** The versions of ListOffsetsResponse this module reads and writes; firstFlexible is null when none is flexible. */
+export const LIST_OFFSETS_RESPONSE_VERSIONS = { lowest: 1, highest: 11, firstFlexible: 6 } as const;
+
+/** Fields of ListOffsetsResponse present in only some of the versions their struct is read at, by struct. */
+export const LIST_OFFSETS_RESPONSE_FIELD_VERSIONS = {
+  ListOffsetsResponse: {
+    throttleTimeMs: { lowest: 2, highest: 11 },
+  },
+  ListOffsetsResponseListOffsetsPartitionResponse: {
+    leaderEpoch: { lowest: 4, highest: 11 },
+  },
+} as const;
 
 export interface ListOffsetsResponse {
   /** The duration in milliseconds for which the request was throttled due to a quota violation, or zero if the request did not violate any quota. (versions 2-11) */

@@ -6,6 +6,16 @@ import { nullInNonNullable, unsupportedVersion, withApi } from '../runtime';
 
 // ListPartitionReassignmentsRequest: versions 0, flexible 0+
 
+/** The versions of ListPartitionReassignmentsRequest this module reads and writes; firstFlexible is null when none is flexible. */
+export const LIST_PARTITION_REASSIGNMENTS_REQUEST_VERSIONS = {
+  lowest: 0,
+  highest: 0,
+  firstFlexible: 0,
+} as const;
+
+/** Fields of ListPartitionReassignmentsRequest present in only some of the versions their struct is read at, by struct. */
+export const LIST_PARTITION_REASSIGNMENTS_REQUEST_FIELD_VERSIONS = {} as const;
+
 export interface ListPartitionReassignmentsRequest {
   /** The time in ms to wait for the request to complete. */
   timeoutMs: number;
@@ -136,6 +146,16 @@ export function encodeListPartitionReassignmentsRequest(
 }
 
 // ListPartitionReassignmentsResponse: versions 0, flexible 0+
+
+/** The versions of ListPartitionReassignmentsResponse this module reads and writes; firstFlexible is null when none is flexible. */
+export const LIST_PARTITION_REASSIGNMENTS_RESPONSE_VERSIONS = {
+  lowest: 0,
+  highest: 0,
+  firstFlexible: 0,
+} as const;
+
+/** Fields of ListPartitionReassignmentsResponse present in only some of the versions their struct is read at, by struct. */
+export const LIST_PARTITION_REASSIGNMENTS_RESPONSE_FIELD_VERSIONS = {} as const;
 
 export interface ListPartitionReassignmentsResponse {
   /** The duration in milliseconds for which the request was throttled due to a quota violation, or zero if the request did not violate any quota. */

@@ -6,6 +6,17 @@ import { nullInNonNullable, unsupportedVersion, withApi } from '../runtime';
 
 // ListTransactionsRequest: versions 0-2, flexible 0+
 
+/** The versions of ListTransactionsRequest this module reads and writes; firstFlexible is null when none is flexible. */
+export const LIST_TRANSACTIONS_REQUEST_VERSIONS = { lowest: 0, highest: 2, firstFlexible: 0 } as const;
+
+/** Fields of ListTransactionsRequest present in only some of the versions their struct is read at, by struct. */
+export const LIST_TRANSACTIONS_REQUEST_FIELD_VERSIONS = {
+  ListTransactionsRequest: {
+    durationFilter: { lowest: 1, highest: 2 },
+    transactionalIdPattern: { lowest: 2, highest: 2 },
+  },
+} as const;
+
 export interface ListTransactionsRequest {
   /** The transaction states to filter by: if empty, all transactions are returned; if non-empty, then only transactions matching one of the filtered states will be returned. */
   stateFilters: string[];
@@ -111,6 +122,12 @@ export function encodeListTransactionsRequest(
 }
 
 // ListTransactionsResponse: versions 0-2, flexible 0+
+
+/** The versions of ListTransactionsResponse this module reads and writes; firstFlexible is null when none is flexible. */
+export const LIST_TRANSACTIONS_RESPONSE_VERSIONS = { lowest: 0, highest: 2, firstFlexible: 0 } as const;
+
+/** Fields of ListTransactionsResponse present in only some of the versions their struct is read at, by struct. */
+export const LIST_TRANSACTIONS_RESPONSE_FIELD_VERSIONS = {} as const;
 
 export interface ListTransactionsResponse {
   /** The duration in milliseconds for which the request was throttled due to a quota violation, or zero if the request did not violate any quota. */

@@ -13,6 +13,21 @@ import {
 
 // MetadataRequest: versions 0-13, flexible 9+
 
+/** The versions of MetadataRequest this module reads and writes; firstFlexible is null when none is flexible. */
+export const METADATA_REQUEST_VERSIONS = { lowest: 0, highest: 13, firstFlexible: 9 } as const;
+
+/** Fields of MetadataRequest present in only some of the versions their struct is read at, by struct. */
+export const METADATA_REQUEST_FIELD_VERSIONS = {
+  MetadataRequest: {
+    allowAutoTopicCreation: { lowest: 4, highest: 13 },
+    includeClusterAuthorizedOperations: { lowest: 8, highest: 10 },
+    includeTopicAuthorizedOperations: { lowest: 8, highest: 13 },
+  },
+  MetadataRequestTopic: {
+    topicId: { lowest: 10, highest: 13 },
+  },
+} as const;
+
 export interface MetadataRequest {
   /** The topics to fetch metadata for. */
   topics: MetadataRequestTopic[] | null;
@@ -164,6 +179,32 @@ export function encodeMetadataRequest(writer: Writer, message: MetadataRequest, 
 }
 
 // MetadataResponse: versions 0-13, flexible 9+
+
+/** The versions of MetadataResponse this module reads and writes; firstFlexible is null when none is flexible. */
+export const METADATA_RESPONSE_VERSIONS = { lowest: 0, highest: 13, firstFlexible: 9 } as const;
+
+/** Fields of MetadataResponse present in only some of the versions their struct is read at, by struct. */
+export const METADATA_RESPONSE_FIELD_VERSIONS = {
+  MetadataResponse: {
+    throttleTimeMs: { lowest: 3, highest: 13 },
+    clusterId: { lowest: 2, highest: 13 },
+    controllerId: { lowest: 1, highest: 13 },
+    clusterAuthorizedOperations: { lowest: 8, highest: 10 },
+    errorCode: { lowest: 13, highest: 13 },
+  },
+  MetadataResponseBroker: {
+    rack: { lowest: 1, highest: 13 },
+  },
+  MetadataResponseTopic: {
+    topicId: { lowest: 10, highest: 13 },
+    isInternal: { lowest: 1, highest: 13 },
+    topicAuthorizedOperations: { lowest: 8, highest: 13 },
+  },
+  MetadataResponsePartition: {
+    leaderEpoch: { lowest: 7, highest: 13 },
+    offlineReplicas: { lowest: 5, highest: 13 },
+  },
+} as const;
 
 export interface MetadataResponse {
   /** The duration in milliseconds for which the request was throttled due to a quota violation, or zero if the request did not violate any quota. (versions 3-13) */

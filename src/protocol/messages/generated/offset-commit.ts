@@ -6,6 +6,24 @@ import { NO_TAGGED_FIELDS, ZERO_UUID, nullInNonNullable, unsupportedVersion, wit
 
 // OffsetCommitRequest: versions 2-10, flexible 8+
 
+/** The versions of OffsetCommitRequest this module reads and writes; firstFlexible is null when none is flexible. */
+export const OFFSET_COMMIT_REQUEST_VERSIONS = { lowest: 2, highest: 10, firstFlexible: 8 } as const;
+
+/** Fields of OffsetCommitRequest present in only some of the versions their struct is read at, by struct. */
+export const OFFSET_COMMIT_REQUEST_FIELD_VERSIONS = {
+  OffsetCommitRequest: {
+    groupInstanceId: { lowest: 7, highest: 10 },
+    retentionTimeMs: { lowest: 2, highest: 4 },
+  },
+  OffsetCommitRequestTopic: {
+    name: { lowest: 2, highest: 9 },
+    topicId: { lowest: 10, highest: 10 },
+  },
+  OffsetCommitRequestPartition: {
+    committedLeaderEpoch: { lowest: 6, highest: 10 },
+  },
+} as const;
+
 export interface OffsetCommitRequest {
   /** The unique group identifier. */
   groupId: string;
@@ -251,6 +269,20 @@ export function encodeOffsetCommitRequest(
 }
 
 // OffsetCommitResponse: versions 2-10, flexible 8+
+
+/** The versions of OffsetCommitResponse this module reads and writes; firstFlexible is null when none is flexible. */
+export const OFFSET_COMMIT_RESPONSE_VERSIONS = { lowest: 2, highest: 10, firstFlexible: 8 } as const;
+
+/** Fields of OffsetCommitResponse present in only some of the versions their struct is read at, by struct. */
+export const OFFSET_COMMIT_RESPONSE_FIELD_VERSIONS = {
+  OffsetCommitResponse: {
+    throttleTimeMs: { lowest: 3, highest: 10 },
+  },
+  OffsetCommitResponseTopic: {
+    name: { lowest: 2, highest: 9 },
+    topicId: { lowest: 10, highest: 10 },
+  },
+} as const;
 
 export interface OffsetCommitResponse {
   /** The duration in milliseconds for which the request was throttled due to a quota violation, or zero if the request did not violate any quota. (versions 3-10) */

@@ -6,6 +6,12 @@ import { nullInNonNullable, unsupportedVersion, withApi } from '../runtime';
 
 // OffsetDeleteRequest: versions 0, flexible never
 
+/** The versions of OffsetDeleteRequest this module reads and writes; firstFlexible is null when none is flexible. */
+export const OFFSET_DELETE_REQUEST_VERSIONS = { lowest: 0, highest: 0, firstFlexible: null } as const;
+
+/** Fields of OffsetDeleteRequest present in only some of the versions their struct is read at, by struct. */
+export const OFFSET_DELETE_REQUEST_FIELD_VERSIONS = {} as const;
+
 export interface OffsetDeleteRequest {
   /** The unique group identifier. */
   groupId: string;
@@ -133,6 +139,12 @@ export function encodeOffsetDeleteRequest(
 }
 
 // OffsetDeleteResponse: versions 0, flexible never
+
+/** The versions of OffsetDeleteResponse this module reads and writes; firstFlexible is null when none is flexible. */
+export const OFFSET_DELETE_RESPONSE_VERSIONS = { lowest: 0, highest: 0, firstFlexible: null } as const;
+
+/** Fields of OffsetDeleteResponse present in only some of the versions their struct is read at, by struct. */
+export const OFFSET_DELETE_RESPONSE_FIELD_VERSIONS = {} as const;
 
 export interface OffsetDeleteResponse {
   /** The top-level error code, or 0 if there was no error. */

@@ -6,6 +6,27 @@ import { NO_TAGGED_FIELDS, ZERO_UUID, nullInNonNullable, unsupportedVersion, wit
 
 // OffsetFetchRequest: versions 1-10, flexible 6+
 
+/** The versions of OffsetFetchRequest this module reads and writes; firstFlexible is null when none is flexible. */
+export const OFFSET_FETCH_REQUEST_VERSIONS = { lowest: 1, highest: 10, firstFlexible: 6 } as const;
+
+/** Fields of OffsetFetchRequest present in only some of the versions their struct is read at, by struct. */
+export const OFFSET_FETCH_REQUEST_FIELD_VERSIONS = {
+  OffsetFetchRequest: {
+    groupId: { lowest: 1, highest: 7 },
+    topics: { lowest: 1, highest: 7 },
+    groups: { lowest: 8, highest: 10 },
+    requireStable: { lowest: 7, highest: 10 },
+  },
+  OffsetFetchRequestGroup: {
+    memberId: { lowest: 9, highest: 10 },
+    memberEpoch: { lowest: 9, highest: 10 },
+  },
+  OffsetFetchRequestTopics: {
+    name: { lowest: 8, highest: 9 },
+    topicId: { lowest: 10, highest: 10 },
+  },
+} as const;
+
 export interface OffsetFetchRequest {
   /** The group to fetch offsets for. (versions 1-7) */
   groupId: string;
@@ -289,6 +310,26 @@ export function encodeOffsetFetchRequest(writer: Writer, message: OffsetFetchReq
 }
 
 // OffsetFetchResponse: versions 1-10, flexible 6+
+
+/** The versions of OffsetFetchResponse this module reads and writes; firstFlexible is null when none is flexible. */
+export const OFFSET_FETCH_RESPONSE_VERSIONS = { lowest: 1, highest: 10, firstFlexible: 6 } as const;
+
+/** Fields of OffsetFetchResponse present in only some of the versions their struct is read at, by struct. */
+export const OFFSET_FETCH_RESPONSE_FIELD_VERSIONS = {
+  OffsetFetchResponse: {
+    throttleTimeMs: { lowest: 3, highest: 10 },
+    topics: { lowest: 1, highest: 7 },
+    errorCode: { lowest: 2, highest: 7 },
+    groups: { lowest: 8, highest: 10 },
+  },
+  OffsetFetchResponsePartition: {
+    committedLeaderEpoch: { lowest: 5, highest: 7 },
+  },
+  OffsetFetchResponseTopics: {
+    name: { lowest: 8, highest: 9 },
+    topicId: { lowest: 10, highest: 10 },
+  },
+} as const;
 
 export interface OffsetFetchResponse {
   /** The duration in milliseconds for which the request was throttled due to a quota violation, or zero if the request did not violate any quota. (versions 3-10) */

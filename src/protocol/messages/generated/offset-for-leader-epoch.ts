@@ -6,6 +6,16 @@ import { NO_TAGGED_FIELDS, nullInNonNullable, unsupportedVersion, withApi } from
 
 // OffsetForLeaderEpochRequest: versions 2-4, flexible 4+
 
+/** The versions of OffsetForLeaderEpochRequest this module reads and writes; firstFlexible is null when none is flexible. */
+export const OFFSET_FOR_LEADER_EPOCH_REQUEST_VERSIONS = { lowest: 2, highest: 4, firstFlexible: 4 } as const;
+
+/** Fields of OffsetForLeaderEpochRequest present in only some of the versions their struct is read at, by struct. */
+export const OFFSET_FOR_LEADER_EPOCH_REQUEST_FIELD_VERSIONS = {
+  OffsetForLeaderEpochRequest: {
+    replicaId: { lowest: 3, highest: 4 },
+  },
+} as const;
+
 export interface OffsetForLeaderEpochRequest {
   /** The broker ID of the follower, of -1 if this request is from a consumer. (versions 3-4) */
   replicaId: number;
@@ -188,6 +198,12 @@ export function encodeOffsetForLeaderEpochRequest(
 }
 
 // OffsetForLeaderEpochResponse: versions 2-4, flexible 4+
+
+/** The versions of OffsetForLeaderEpochResponse this module reads and writes; firstFlexible is null when none is flexible. */
+export const OFFSET_FOR_LEADER_EPOCH_RESPONSE_VERSIONS = { lowest: 2, highest: 4, firstFlexible: 4 } as const;
+
+/** Fields of OffsetForLeaderEpochResponse present in only some of the versions their struct is read at, by struct. */
+export const OFFSET_FOR_LEADER_EPOCH_RESPONSE_FIELD_VERSIONS = {} as const;
 
 export interface OffsetForLeaderEpochResponse {
   /** The duration in milliseconds for which the request was throttled due to a quota violation, or zero if the request did not violate any quota. */

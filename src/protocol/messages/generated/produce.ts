@@ -21,6 +21,17 @@ import {
 
 // ProduceRequest: versions 3-13, flexible 9+
 
+/** The versions of ProduceRequest this module reads and writes; firstFlexible is null when none is flexible. */
+export const PRODUCE_REQUEST_VERSIONS = { lowest: 3, highest: 13, firstFlexible: 9 } as const;
+
+/** Fields of ProduceRequest present in only some of the versions their struct is read at, by struct. */
+export const PRODUCE_REQUEST_FIELD_VERSIONS = {
+  ProduceRequestTopicProduceData: {
+    name: { lowest: 3, highest: 12 },
+    topicId: { lowest: 13, highest: 13 },
+  },
+} as const;
+
 export interface ProduceRequest {
   /** The transactional ID, or null if the producer is not transactional. */
   transactionalId: string | null;
@@ -210,6 +221,26 @@ export function encodeProduceRequest(writer: Writer, message: ProduceRequest, ve
 }
 
 // ProduceResponse: versions 3-13, flexible 9+
+
+/** The versions of ProduceResponse this module reads and writes; firstFlexible is null when none is flexible. */
+export const PRODUCE_RESPONSE_VERSIONS = { lowest: 3, highest: 13, firstFlexible: 9 } as const;
+
+/** Fields of ProduceResponse present in only some of the versions their struct is read at, by struct. */
+export const PRODUCE_RESPONSE_FIELD_VERSIONS = {
+  ProduceResponse: {
+    nodeEndpoints: { lowest: 10, highest: 13 },
+  },
+  ProduceResponseTopicProduceResponse: {
+    name: { lowest: 3, highest: 12 },
+    topicId: { lowest: 13, highest: 13 },
+  },
+  ProduceResponsePartitionProduceResponse: {
+    logStartOffset: { lowest: 5, highest: 13 },
+    recordErrors: { lowest: 8, highest: 13 },
+    errorMessage: { lowest: 8, highest: 13 },
+    currentLeader: { lowest: 10, highest: 13 },
+  },
+} as const;
 
 export interface ProduceResponse {
   /** Each produce response. */

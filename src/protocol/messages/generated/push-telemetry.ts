@@ -6,6 +6,12 @@ import { ZERO_UUID, EMPTY_BUFFER, unsupportedVersion, withApi } from '../runtime
 
 // PushTelemetryRequest: versions 0, flexible 0+
 
+/** The versions of PushTelemetryRequest this module reads and writes; firstFlexible is null when none is flexible. */
+export const PUSH_TELEMETRY_REQUEST_VERSIONS = { lowest: 0, highest: 0, firstFlexible: 0 } as const;
+
+/** Fields of PushTelemetryRequest present in only some of the versions their struct is read at, by struct. */
+export const PUSH_TELEMETRY_REQUEST_FIELD_VERSIONS = {} as const;
+
 export interface PushTelemetryRequest {
   /** Unique id for this client instance. */
   clientInstanceId: string;
@@ -81,6 +87,12 @@ export function encodePushTelemetryRequest(
 }
 
 // PushTelemetryResponse: versions 0, flexible 0+
+
+/** The versions of PushTelemetryResponse this module reads and writes; firstFlexible is null when none is flexible. */
+export const PUSH_TELEMETRY_RESPONSE_VERSIONS = { lowest: 0, highest: 0, firstFlexible: 0 } as const;
+
+/** Fields of PushTelemetryResponse present in only some of the versions their struct is read at, by struct. */
+export const PUSH_TELEMETRY_RESPONSE_FIELD_VERSIONS = {} as const;
 
 export interface PushTelemetryResponse {
   /** The duration in milliseconds for which the request was throttled due to a quota violation, or zero if the request did not violate any quota. */

@@ -6,6 +6,16 @@ import { ZERO_UUID, nullInNonNullable, unsupportedVersion, withApi } from '../ru
 
 // ReadShareGroupStateSummaryRequest: versions 0-1, flexible 0+
 
+/** The versions of ReadShareGroupStateSummaryRequest this module reads and writes; firstFlexible is null when none is flexible. */
+export const READ_SHARE_GROUP_STATE_SUMMARY_REQUEST_VERSIONS = {
+  lowest: 0,
+  highest: 1,
+  firstFlexible: 0,
+} as const;
+
+/** Fields of ReadShareGroupStateSummaryRequest present in only some of the versions their struct is read at, by struct. */
+export const READ_SHARE_GROUP_STATE_SUMMARY_REQUEST_FIELD_VERSIONS = {} as const;
+
 export interface ReadShareGroupStateSummaryRequest {
   /** The group identifier. */
   groupId: string;
@@ -167,6 +177,20 @@ export function encodeReadShareGroupStateSummaryRequest(
 }
 
 // ReadShareGroupStateSummaryResponse: versions 0-1, flexible 0+
+
+/** The versions of ReadShareGroupStateSummaryResponse this module reads and writes; firstFlexible is null when none is flexible. */
+export const READ_SHARE_GROUP_STATE_SUMMARY_RESPONSE_VERSIONS = {
+  lowest: 0,
+  highest: 1,
+  firstFlexible: 0,
+} as const;
+
+/** Fields of ReadShareGroupStateSummaryResponse present in only some of the versions their struct is read at, by struct. */
+export const READ_SHARE_GROUP_STATE_SUMMARY_RESPONSE_FIELD_VERSIONS = {
+  ReadShareGroupStateSummaryResponsePartitionResult: {
+    deliveryCompleteCount: { lowest: 1, highest: 1 },
+  },
+} as const;
 
 export interface ReadShareGroupStateSummaryResponse {
   /** The read results. */

@@ -6,6 +6,12 @@ import { ZERO_UUID, nullInNonNullable, unsupportedVersion, withApi } from '../ru
 
 // ReadShareGroupStateRequest: versions 0, flexible 0+
 
+/** The versions of ReadShareGroupStateRequest this module reads and writes; firstFlexible is null when none is flexible. */
+export const READ_SHARE_GROUP_STATE_REQUEST_VERSIONS = { lowest: 0, highest: 0, firstFlexible: 0 } as const;
+
+/** Fields of ReadShareGroupStateRequest present in only some of the versions their struct is read at, by struct. */
+export const READ_SHARE_GROUP_STATE_REQUEST_FIELD_VERSIONS = {} as const;
+
 export interface ReadShareGroupStateRequest {
   /** The group identifier. */
   groupId: string;
@@ -164,6 +170,12 @@ export function encodeReadShareGroupStateRequest(
 }
 
 // ReadShareGroupStateResponse: versions 0, flexible 0+
+
+/** The versions of ReadShareGroupStateResponse this module reads and writes; firstFlexible is null when none is flexible. */
+export const READ_SHARE_GROUP_STATE_RESPONSE_VERSIONS = { lowest: 0, highest: 0, firstFlexible: 0 } as const;
+
+/** Fields of ReadShareGroupStateResponse present in only some of the versions their struct is read at, by struct. */
+export const READ_SHARE_GROUP_STATE_RESPONSE_FIELD_VERSIONS = {} as const;
 
 export interface ReadShareGroupStateResponse {
   /** The read results. */

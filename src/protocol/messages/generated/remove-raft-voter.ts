@@ -6,6 +6,12 @@ import { ZERO_UUID, unsupportedVersion, withApi } from '../runtime';
 
 // RemoveRaftVoterRequest: versions 0, flexible 0+
 
+/** The versions of RemoveRaftVoterRequest this module reads and writes; firstFlexible is null when none is flexible. */
+export const REMOVE_RAFT_VOTER_REQUEST_VERSIONS = { lowest: 0, highest: 0, firstFlexible: 0 } as const;
+
+/** Fields of RemoveRaftVoterRequest present in only some of the versions their struct is read at, by struct. */
+export const REMOVE_RAFT_VOTER_REQUEST_FIELD_VERSIONS = {} as const;
+
 export interface RemoveRaftVoterRequest {
   /** The cluster id of the request. */
   clusterId: string | null;
@@ -59,6 +65,12 @@ export function encodeRemoveRaftVoterRequest(
 }
 
 // RemoveRaftVoterResponse: versions 0, flexible 0+
+
+/** The versions of RemoveRaftVoterResponse this module reads and writes; firstFlexible is null when none is flexible. */
+export const REMOVE_RAFT_VOTER_RESPONSE_VERSIONS = { lowest: 0, highest: 0, firstFlexible: 0 } as const;
+
+/** Fields of RemoveRaftVoterResponse present in only some of the versions their struct is read at, by struct. */
+export const REMOVE_RAFT_VOTER_RESPONSE_FIELD_VERSIONS = {} as const;
 
 export interface RemoveRaftVoterResponse {
   /** The duration in milliseconds for which the request was throttled due to a quota violation, or zero if the request did not violate any quota. */

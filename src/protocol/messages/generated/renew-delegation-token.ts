@@ -6,6 +6,12 @@ import { NO_TAGGED_FIELDS, EMPTY_BUFFER, unsupportedVersion, withApi } from '../
 
 // RenewDelegationTokenRequest: versions 1-2, flexible 2+
 
+/** The versions of RenewDelegationTokenRequest this module reads and writes; firstFlexible is null when none is flexible. */
+export const RENEW_DELEGATION_TOKEN_REQUEST_VERSIONS = { lowest: 1, highest: 2, firstFlexible: 2 } as const;
+
+/** Fields of RenewDelegationTokenRequest present in only some of the versions their struct is read at, by struct. */
+export const RENEW_DELEGATION_TOKEN_REQUEST_FIELD_VERSIONS = {} as const;
+
 export interface RenewDelegationTokenRequest {
   /** The HMAC of the delegation token to be renewed. */
   hmac: Buffer;
@@ -68,6 +74,12 @@ export function encodeRenewDelegationTokenRequest(
 }
 
 // RenewDelegationTokenResponse: versions 1-2, flexible 2+
+
+/** The versions of RenewDelegationTokenResponse this module reads and writes; firstFlexible is null when none is flexible. */
+export const RENEW_DELEGATION_TOKEN_RESPONSE_VERSIONS = { lowest: 1, highest: 2, firstFlexible: 2 } as const;
+
+/** Fields of RenewDelegationTokenResponse present in only some of the versions their struct is read at, by struct. */
+export const RENEW_DELEGATION_TOKEN_RESPONSE_FIELD_VERSIONS = {} as const;
 
 export interface RenewDelegationTokenResponse {
   /** The error code, or 0 if there was no error. */

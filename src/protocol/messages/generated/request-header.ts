@@ -6,6 +6,16 @@ import { NO_TAGGED_FIELDS, unsupportedVersion } from '../runtime';
 
 // RequestHeader: versions 0-2, flexible 2+
 
+/** The versions of RequestHeader this module reads and writes; firstFlexible is null when none is flexible. */
+export const REQUEST_HEADER_VERSIONS = { lowest: 0, highest: 2, firstFlexible: 2 } as const;
+
+/** Fields of RequestHeader present in only some of the versions their struct is read at, by struct. */
+export const REQUEST_HEADER_FIELD_VERSIONS = {
+  RequestHeaderData: {
+    clientId: { lowest: 1, highest: 2 },
+  },
+} as const;
+
 export interface RequestHeaderData {
   /** The API key of this request. */
   requestApiKey: number;

@@ -6,6 +6,12 @@ import { NO_TAGGED_FIELDS, unsupportedVersion } from '../runtime';
 
 // ResponseHeader: versions 0-1, flexible 1+
 
+/** The versions of ResponseHeader this module reads and writes; firstFlexible is null when none is flexible. */
+export const RESPONSE_HEADER_VERSIONS = { lowest: 0, highest: 1, firstFlexible: 1 } as const;
+
+/** Fields of ResponseHeader present in only some of the versions their struct is read at, by struct. */
+export const RESPONSE_HEADER_FIELD_VERSIONS = {} as const;
+
 export interface ResponseHeaderData {
   /** The correlation ID of this response. */
   correlationId: number;

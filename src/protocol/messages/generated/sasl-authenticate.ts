@@ -6,6 +6,12 @@ import { NO_TAGGED_FIELDS, EMPTY_BUFFER, unsupportedVersion, withApi } from '../
 
 // SaslAuthenticateRequest: versions 0-2, flexible 2+
 
+/** The versions of SaslAuthenticateRequest this module reads and writes; firstFlexible is null when none is flexible. */
+export const SASL_AUTHENTICATE_REQUEST_VERSIONS = { lowest: 0, highest: 2, firstFlexible: 2 } as const;
+
+/** Fields of SaslAuthenticateRequest present in only some of the versions their struct is read at, by struct. */
+export const SASL_AUTHENTICATE_REQUEST_FIELD_VERSIONS = {} as const;
+
 export interface SaslAuthenticateRequest {
   /** The SASL authentication bytes from the client, as defined by the SASL mechanism. */
   authBytes: Buffer;
@@ -57,6 +63,16 @@ export function encodeSaslAuthenticateRequest(
 }
 
 // SaslAuthenticateResponse: versions 0-2, flexible 2+
+
+/** The versions of SaslAuthenticateResponse this module reads and writes; firstFlexible is null when none is flexible. */
+export const SASL_AUTHENTICATE_RESPONSE_VERSIONS = { lowest: 0, highest: 2, firstFlexible: 2 } as const;
+
+/** Fields of SaslAuthenticateResponse present in only some of the versions their struct is read at, by struct. */
+export const SASL_AUTHENTICATE_RESPONSE_FIELD_VERSIONS = {
+  SaslAuthenticateResponse: {
+    sessionLifetimeMs: { lowest: 1, highest: 2 },
+  },
+} as const;
 
 export interface SaslAuthenticateResponse {
   /** The error code, or 0 if there was no error. */

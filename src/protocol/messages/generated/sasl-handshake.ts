@@ -6,6 +6,12 @@ import { nullInNonNullable, unsupportedVersion, withApi } from '../runtime';
 
 // SaslHandshakeRequest: versions 0-1, flexible never
 
+/** The versions of SaslHandshakeRequest this module reads and writes; firstFlexible is null when none is flexible. */
+export const SASL_HANDSHAKE_REQUEST_VERSIONS = { lowest: 0, highest: 1, firstFlexible: null } as const;
+
+/** Fields of SaslHandshakeRequest present in only some of the versions their struct is read at, by struct. */
+export const SASL_HANDSHAKE_REQUEST_FIELD_VERSIONS = {} as const;
+
 export interface SaslHandshakeRequest {
   /** The SASL mechanism chosen by the client. */
   mechanism: string;
@@ -47,6 +53,12 @@ export function encodeSaslHandshakeRequest(
 }
 
 // SaslHandshakeResponse: versions 0-1, flexible never
+
+/** The versions of SaslHandshakeResponse this module reads and writes; firstFlexible is null when none is flexible. */
+export const SASL_HANDSHAKE_RESPONSE_VERSIONS = { lowest: 0, highest: 1, firstFlexible: null } as const;
+
+/** Fields of SaslHandshakeResponse present in only some of the versions their struct is read at, by struct. */
+export const SASL_HANDSHAKE_RESPONSE_FIELD_VERSIONS = {} as const;
 
 export interface SaslHandshakeResponse {
   /** The error code, or 0 if there was no error. */

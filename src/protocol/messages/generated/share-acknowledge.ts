@@ -6,6 +6,16 @@ import { ZERO_UUID, nullInNonNullable, unsupportedVersion, withApi } from '../ru
 
 // ShareAcknowledgeRequest: versions 1-2, flexible 0+
 
+/** The versions of ShareAcknowledgeRequest this module reads and writes; firstFlexible is null when none is flexible. */
+export const SHARE_ACKNOWLEDGE_REQUEST_VERSIONS = { lowest: 1, highest: 2, firstFlexible: 1 } as const;
+
+/** Fields of ShareAcknowledgeRequest present in only some of the versions their struct is read at, by struct. */
+export const SHARE_ACKNOWLEDGE_REQUEST_FIELD_VERSIONS = {
+  ShareAcknowledgeRequest: {
+    isRenewAck: { lowest: 2, highest: 2 },
+  },
+} as const;
+
 export interface ShareAcknowledgeRequest {
   /** The group identifier. */
   groupId: string | null;
@@ -249,6 +259,16 @@ export function encodeShareAcknowledgeRequest(
 }
 
 // ShareAcknowledgeResponse: versions 1-2, flexible 0+
+
+/** The versions of ShareAcknowledgeResponse this module reads and writes; firstFlexible is null when none is flexible. */
+export const SHARE_ACKNOWLEDGE_RESPONSE_VERSIONS = { lowest: 1, highest: 2, firstFlexible: 1 } as const;
+
+/** Fields of ShareAcknowledgeResponse present in only some of the versions their struct is read at, by struct. */
+export const SHARE_ACKNOWLEDGE_RESPONSE_FIELD_VERSIONS = {
+  ShareAcknowledgeResponse: {
+    acquisitionLockTimeoutMs: { lowest: 2, highest: 2 },
+  },
+} as const;
 
 export interface ShareAcknowledgeResponse {
   /** The duration in milliseconds for which the request was throttled due to a quota violation, or zero if the request did not violate any quota. */

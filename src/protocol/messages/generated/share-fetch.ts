@@ -6,6 +6,17 @@ import { ZERO_UUID, EMPTY_BUFFER, nullInNonNullable, unsupportedVersion, withApi
 
 // ShareFetchRequest: versions 1-2, flexible 0+
 
+/** The versions of ShareFetchRequest this module reads and writes; firstFlexible is null when none is flexible. */
+export const SHARE_FETCH_REQUEST_VERSIONS = { lowest: 1, highest: 2, firstFlexible: 1 } as const;
+
+/** Fields of ShareFetchRequest present in only some of the versions their struct is read at, by struct. */
+export const SHARE_FETCH_REQUEST_FIELD_VERSIONS = {
+  ShareFetchRequest: {
+    shareAcquireMode: { lowest: 2, highest: 2 },
+    isRenewAck: { lowest: 2, highest: 2 },
+  },
+} as const;
+
 export interface ShareFetchRequest {
   /** The group identifier. */
   groupId: string | null;
@@ -357,6 +368,12 @@ export function encodeShareFetchRequest(writer: Writer, message: ShareFetchReque
 }
 
 // ShareFetchResponse: versions 1-2, flexible 0+
+
+/** The versions of ShareFetchResponse this module reads and writes; firstFlexible is null when none is flexible. */
+export const SHARE_FETCH_RESPONSE_VERSIONS = { lowest: 1, highest: 2, firstFlexible: 1 } as const;
+
+/** Fields of ShareFetchResponse present in only some of the versions their struct is read at, by struct. */
+export const SHARE_FETCH_RESPONSE_FIELD_VERSIONS = {} as const;
 
 export interface ShareFetchResponse {
   /** The duration in milliseconds for which the request was throttled due to a quota violation, or zero if the request did not violate any quota. */

@@ -6,6 +6,12 @@ import { ZERO_UUID, nullInNonNullable, unsupportedVersion, withApi } from '../ru
 
 // ShareGroupDescribeRequest: versions 1, flexible 0+
 
+/** The versions of ShareGroupDescribeRequest this module reads and writes; firstFlexible is null when none is flexible. */
+export const SHARE_GROUP_DESCRIBE_REQUEST_VERSIONS = { lowest: 1, highest: 1, firstFlexible: 1 } as const;
+
+/** Fields of ShareGroupDescribeRequest present in only some of the versions their struct is read at, by struct. */
+export const SHARE_GROUP_DESCRIBE_REQUEST_FIELD_VERSIONS = {} as const;
+
 export interface ShareGroupDescribeRequest {
   /** The ids of the groups to describe. */
   groupIds: string[];
@@ -75,6 +81,12 @@ export function encodeShareGroupDescribeRequest(
 }
 
 // ShareGroupDescribeResponse: versions 1, flexible 0+
+
+/** The versions of ShareGroupDescribeResponse this module reads and writes; firstFlexible is null when none is flexible. */
+export const SHARE_GROUP_DESCRIBE_RESPONSE_VERSIONS = { lowest: 1, highest: 1, firstFlexible: 1 } as const;
+
+/** Fields of ShareGroupDescribeResponse present in only some of the versions their struct is read at, by struct. */
+export const SHARE_GROUP_DESCRIBE_RESPONSE_FIELD_VERSIONS = {} as const;
 
 export interface ShareGroupDescribeResponse {
   /** The duration in milliseconds for which the request was throttled due to a quota violation, or zero if the request did not violate any quota. */

@@ -6,6 +6,12 @@ import { ZERO_UUID, nullInNonNullable, unsupportedVersion, withApi } from '../ru
 
 // ShareGroupHeartbeatRequest: versions 1, flexible 0+
 
+/** The versions of ShareGroupHeartbeatRequest this module reads and writes; firstFlexible is null when none is flexible. */
+export const SHARE_GROUP_HEARTBEAT_REQUEST_VERSIONS = { lowest: 1, highest: 1, firstFlexible: 1 } as const;
+
+/** Fields of ShareGroupHeartbeatRequest present in only some of the versions their struct is read at, by struct. */
+export const SHARE_GROUP_HEARTBEAT_REQUEST_FIELD_VERSIONS = {} as const;
+
 export interface ShareGroupHeartbeatRequest {
   /** The group identifier. */
   groupId: string;
@@ -101,6 +107,12 @@ export function encodeShareGroupHeartbeatRequest(
 }
 
 // ShareGroupHeartbeatResponse: versions 1, flexible 0+
+
+/** The versions of ShareGroupHeartbeatResponse this module reads and writes; firstFlexible is null when none is flexible. */
+export const SHARE_GROUP_HEARTBEAT_RESPONSE_VERSIONS = { lowest: 1, highest: 1, firstFlexible: 1 } as const;
+
+/** Fields of ShareGroupHeartbeatResponse present in only some of the versions their struct is read at, by struct. */
+export const SHARE_GROUP_HEARTBEAT_RESPONSE_FIELD_VERSIONS = {} as const;
 
 export interface ShareGroupHeartbeatResponse {
   /** The duration in milliseconds for which the request was throttled due to a quota violation, or zero if the request did not violate any quota. */

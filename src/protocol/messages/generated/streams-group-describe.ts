@@ -6,6 +6,12 @@ import { nullInNonNullable, unsupportedVersion, withApi } from '../runtime';
 
 // StreamsGroupDescribeRequest: versions 0, flexible 0+
 
+/** The versions of StreamsGroupDescribeRequest this module reads and writes; firstFlexible is null when none is flexible. */
+export const STREAMS_GROUP_DESCRIBE_REQUEST_VERSIONS = { lowest: 0, highest: 0, firstFlexible: 0 } as const;
+
+/** Fields of StreamsGroupDescribeRequest present in only some of the versions their struct is read at, by struct. */
+export const STREAMS_GROUP_DESCRIBE_REQUEST_FIELD_VERSIONS = {} as const;
+
 export interface StreamsGroupDescribeRequest {
   /** The ids of the groups to describe */
   groupIds: string[];
@@ -78,6 +84,12 @@ export function encodeStreamsGroupDescribeRequest(
 }
 
 // StreamsGroupDescribeResponse: versions 0, flexible 0+
+
+/** The versions of StreamsGroupDescribeResponse this module reads and writes; firstFlexible is null when none is flexible. */
+export const STREAMS_GROUP_DESCRIBE_RESPONSE_VERSIONS = { lowest: 0, highest: 0, firstFlexible: 0 } as const;
+
+/** Fields of StreamsGroupDescribeResponse present in only some of the versions their struct is read at, by struct. */
+export const STREAMS_GROUP_DESCRIBE_RESPONSE_FIELD_VERSIONS = {} as const;
 
 export interface StreamsGroupDescribeResponse {
   /** The duration in milliseconds for which the request was throttled due to a quota violation, or zero if the request did not violate any quota. */

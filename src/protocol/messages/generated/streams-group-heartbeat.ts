@@ -6,6 +6,12 @@ import { nullInNonNullable, unsupportedVersion, withApi } from '../runtime';
 
 // StreamsGroupHeartbeatRequest: versions 0, flexible 0+
 
+/** The versions of StreamsGroupHeartbeatRequest this module reads and writes; firstFlexible is null when none is flexible. */
+export const STREAMS_GROUP_HEARTBEAT_REQUEST_VERSIONS = { lowest: 0, highest: 0, firstFlexible: 0 } as const;
+
+/** Fields of StreamsGroupHeartbeatRequest present in only some of the versions their struct is read at, by struct. */
+export const STREAMS_GROUP_HEARTBEAT_REQUEST_FIELD_VERSIONS = {} as const;
+
 export interface StreamsGroupHeartbeatRequest {
   /** The group identifier. */
   groupId: string;
@@ -821,6 +827,12 @@ export function encodeStreamsGroupHeartbeatRequest(
 }
 
 // StreamsGroupHeartbeatResponse: versions 0, flexible 0+
+
+/** The versions of StreamsGroupHeartbeatResponse this module reads and writes; firstFlexible is null when none is flexible. */
+export const STREAMS_GROUP_HEARTBEAT_RESPONSE_VERSIONS = { lowest: 0, highest: 0, firstFlexible: 0 } as const;
+
+/** Fields of StreamsGroupHeartbeatResponse present in only some of the versions their struct is read at, by struct. */
+export const STREAMS_GROUP_HEARTBEAT_RESPONSE_FIELD_VERSIONS = {} as const;
 
 export interface StreamsGroupHeartbeatResponse {
   /** The duration in milliseconds for which the request was throttled due to a quota violation, or zero if the request did not violate any quota. */

@@ -6,6 +6,18 @@ import { NO_TAGGED_FIELDS, EMPTY_BUFFER, nullInNonNullable, unsupportedVersion, 
 
 // SyncGroupRequest: versions 0-5, flexible 4+
 
+/** The versions of SyncGroupRequest this module reads and writes; firstFlexible is null when none is flexible. */
+export const SYNC_GROUP_REQUEST_VERSIONS = { lowest: 0, highest: 5, firstFlexible: 4 } as const;
+
+/** Fields of SyncGroupRequest present in only some of the versions their struct is read at, by struct. */
+export const SYNC_GROUP_REQUEST_FIELD_VERSIONS = {
+  SyncGroupRequest: {
+    groupInstanceId: { lowest: 3, highest: 5 },
+    protocolType: { lowest: 5, highest: 5 },
+    protocolName: { lowest: 5, highest: 5 },
+  },
+} as const;
+
 export interface SyncGroupRequest {
   /** The unique group identifier. */
   groupId: string;
@@ -171,6 +183,18 @@ export function encodeSyncGroupRequest(writer: Writer, message: SyncGroupRequest
 }
 
 // SyncGroupResponse: versions 0-5, flexible 4+
+
+/** The versions of SyncGroupResponse this module reads and writes; firstFlexible is null when none is flexible. */
+export const SYNC_GROUP_RESPONSE_VERSIONS = { lowest: 0, highest: 5, firstFlexible: 4 } as const;
+
+/** Fields of SyncGroupResponse present in only some of the versions their struct is read at, by struct. */
+export const SYNC_GROUP_RESPONSE_FIELD_VERSIONS = {
+  SyncGroupResponse: {
+    throttleTimeMs: { lowest: 1, highest: 5 },
+    protocolType: { lowest: 5, highest: 5 },
+    protocolName: { lowest: 5, highest: 5 },
+  },
+} as const;
 
 export interface SyncGroupResponse {
   /** The duration in milliseconds for which the request was throttled due to a quota violation, or zero if the request did not violate any quota. (versions 1-5) */

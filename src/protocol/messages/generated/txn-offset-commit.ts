@@ -6,6 +6,21 @@ import { NO_TAGGED_FIELDS, nullInNonNullable, unsupportedVersion, withApi } from
 
 // TxnOffsetCommitRequest: versions 0-5, flexible 3+
 
+/** The versions of TxnOffsetCommitRequest this module reads and writes; firstFlexible is null when none is flexible. */
+export const TXN_OFFSET_COMMIT_REQUEST_VERSIONS = { lowest: 0, highest: 5, firstFlexible: 3 } as const;
+
+/** Fields of TxnOffsetCommitRequest present in only some of the versions their struct is read at, by struct. */
+export const TXN_OFFSET_COMMIT_REQUEST_FIELD_VERSIONS = {
+  TxnOffsetCommitRequest: {
+    generationId: { lowest: 3, highest: 5 },
+    memberId: { lowest: 3, highest: 5 },
+    groupInstanceId: { lowest: 3, highest: 5 },
+  },
+  TxnOffsetCommitRequestPartition: {
+    committedLeaderEpoch: { lowest: 2, highest: 5 },
+  },
+} as const;
+
 export interface TxnOffsetCommitRequest {
   /** The ID of the transaction. */
   transactionalId: string;
@@ -255,6 +270,12 @@ export function encodeTxnOffsetCommitRequest(
 }
 
 // TxnOffsetCommitResponse: versions 0-5, flexible 3+
+
+/** The versions of TxnOffsetCommitResponse this module reads and writes; firstFlexible is null when none is flexible. */
+export const TXN_OFFSET_COMMIT_RESPONSE_VERSIONS = { lowest: 0, highest: 5, firstFlexible: 3 } as const;
+
+/** Fields of TxnOffsetCommitResponse present in only some of the versions their struct is read at, by struct. */
+export const TXN_OFFSET_COMMIT_RESPONSE_FIELD_VERSIONS = {} as const;
 
 export interface TxnOffsetCommitResponse {
   /** The duration in milliseconds for which the request was throttled due to a quota violation, or zero if the request did not violate any quota. */

@@ -6,6 +6,12 @@ import { unsupportedVersion, withApi } from '../runtime';
 
 // UnregisterBrokerRequest: versions 0, flexible 0+
 
+/** The versions of UnregisterBrokerRequest this module reads and writes; firstFlexible is null when none is flexible. */
+export const UNREGISTER_BROKER_REQUEST_VERSIONS = { lowest: 0, highest: 0, firstFlexible: 0 } as const;
+
+/** Fields of UnregisterBrokerRequest present in only some of the versions their struct is read at, by struct. */
+export const UNREGISTER_BROKER_REQUEST_FIELD_VERSIONS = {} as const;
+
 export interface UnregisterBrokerRequest {
   /** The broker ID to unregister. */
   brokerId: number;
@@ -51,6 +57,12 @@ export function encodeUnregisterBrokerRequest(
 }
 
 // UnregisterBrokerResponse: versions 0, flexible 0+
+
+/** The versions of UnregisterBrokerResponse this module reads and writes; firstFlexible is null when none is flexible. */
+export const UNREGISTER_BROKER_RESPONSE_VERSIONS = { lowest: 0, highest: 0, firstFlexible: 0 } as const;
+
+/** Fields of UnregisterBrokerResponse present in only some of the versions their struct is read at, by struct. */
+export const UNREGISTER_BROKER_RESPONSE_FIELD_VERSIONS = {} as const;
 
 export interface UnregisterBrokerResponse {
   /** Duration in milliseconds for which the request was throttled due to a quota violation, or zero if the request did not violate any quota. */

@@ -6,6 +6,20 @@ import { nullInNonNullable, unsupportedVersion, withApi } from '../runtime';
 
 // UpdateFeaturesRequest: versions 0-2, flexible 0+
 
+/** The versions of UpdateFeaturesRequest this module reads and writes; firstFlexible is null when none is flexible. */
+export const UPDATE_FEATURES_REQUEST_VERSIONS = { lowest: 0, highest: 2, firstFlexible: 0 } as const;
+
+/** Fields of UpdateFeaturesRequest present in only some of the versions their struct is read at, by struct. */
+export const UPDATE_FEATURES_REQUEST_FIELD_VERSIONS = {
+  UpdateFeaturesRequest: {
+    validateOnly: { lowest: 1, highest: 2 },
+  },
+  UpdateFeaturesRequestFeatureUpdateKey: {
+    allowDowngrade: { lowest: 0, highest: 0 },
+    upgradeType: { lowest: 1, highest: 2 },
+  },
+} as const;
+
 export interface UpdateFeaturesRequest {
   /** How long to wait in milliseconds before timing out the request. */
   timeoutMs: number;
@@ -124,6 +138,16 @@ export function encodeUpdateFeaturesRequest(
 }
 
 // UpdateFeaturesResponse: versions 0-2, flexible 0+
+
+/** The versions of UpdateFeaturesResponse this module reads and writes; firstFlexible is null when none is flexible. */
+export const UPDATE_FEATURES_RESPONSE_VERSIONS = { lowest: 0, highest: 2, firstFlexible: 0 } as const;
+
+/** Fields of UpdateFeaturesResponse present in only some of the versions their struct is read at, by struct. */
+export const UPDATE_FEATURES_RESPONSE_FIELD_VERSIONS = {
+  UpdateFeaturesResponse: {
+    results: { lowest: 0, highest: 1 },
+  },
+} as const;
 
 export interface UpdateFeaturesResponse {
   /** The duration in milliseconds for which the request was throttled due to a quota violation, or zero if the request did not violate any quota. */

@@ -21,6 +21,12 @@ import {
 
 // UpdateRaftVoterRequest: versions 0, flexible 0+
 
+/** The versions of UpdateRaftVoterRequest this module reads and writes; firstFlexible is null when none is flexible. */
+export const UPDATE_RAFT_VOTER_REQUEST_VERSIONS = { lowest: 0, highest: 0, firstFlexible: 0 } as const;
+
+/** Fields of UpdateRaftVoterRequest present in only some of the versions their struct is read at, by struct. */
+export const UPDATE_RAFT_VOTER_REQUEST_FIELD_VERSIONS = {} as const;
+
 export interface UpdateRaftVoterRequest {
   /** The cluster id. */
   clusterId: string | null;
@@ -191,6 +197,12 @@ export function encodeUpdateRaftVoterRequest(
 }
 
 // UpdateRaftVoterResponse: versions 0, flexible 0+
+
+/** The versions of UpdateRaftVoterResponse this module reads and writes; firstFlexible is null when none is flexible. */
+export const UPDATE_RAFT_VOTER_RESPONSE_VERSIONS = { lowest: 0, highest: 0, firstFlexible: 0 } as const;
+
+/** Fields of UpdateRaftVoterResponse present in only some of the versions their struct is read at, by struct. */
+export const UPDATE_RAFT_VOTER_RESPONSE_FIELD_VERSIONS = {} as const;
 
 export interface UpdateRaftVoterResponse {
   /** The duration in milliseconds for which the request was throttled due to a quota violation, or zero if the request did not violate any quota. */

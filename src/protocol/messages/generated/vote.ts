@@ -21,6 +21,21 @@ import {
 
 // VoteRequest: versions 0-2, flexible 0+
 
+/** The versions of VoteRequest this module reads and writes; firstFlexible is null when none is flexible. */
+export const VOTE_REQUEST_VERSIONS = { lowest: 0, highest: 2, firstFlexible: 0 } as const;
+
+/** Fields of VoteRequest present in only some of the versions their struct is read at, by struct. */
+export const VOTE_REQUEST_FIELD_VERSIONS = {
+  VoteRequest: {
+    voterId: { lowest: 1, highest: 2 },
+  },
+  VoteRequestPartitionData: {
+    replicaDirectoryId: { lowest: 1, highest: 2 },
+    voterDirectoryId: { lowest: 1, highest: 2 },
+    preVote: { lowest: 2, highest: 2 },
+  },
+} as const;
+
 export interface VoteRequest {
   /** The cluster id. */
   clusterId: string | null;
@@ -212,6 +227,16 @@ export function encodeVoteRequest(writer: Writer, message: VoteRequest, version:
 }
 
 // VoteResponse: versions 0-2, flexible 0+
+
+/** The versions of VoteResponse this module reads and writes; firstFlexible is null when none is flexible. */
+export const VOTE_RESPONSE_VERSIONS = { lowest: 0, highest: 2, firstFlexible: 0 } as const;
+
+/** Fields of VoteResponse present in only some of the versions their struct is read at, by struct. */
+export const VOTE_RESPONSE_FIELD_VERSIONS = {
+  VoteResponse: {
+    nodeEndpoints: { lowest: 1, highest: 2 },
+  },
+} as const;
 
 export interface VoteResponse {
   /** The top level error code. */

@@ -6,6 +6,16 @@ import { ZERO_UUID, nullInNonNullable, unsupportedVersion, withApi } from '../ru
 
 // WriteShareGroupStateRequest: versions 0-1, flexible 0+
 
+/** The versions of WriteShareGroupStateRequest this module reads and writes; firstFlexible is null when none is flexible. */
+export const WRITE_SHARE_GROUP_STATE_REQUEST_VERSIONS = { lowest: 0, highest: 1, firstFlexible: 0 } as const;
+
+/** Fields of WriteShareGroupStateRequest present in only some of the versions their struct is read at, by struct. */
+export const WRITE_SHARE_GROUP_STATE_REQUEST_FIELD_VERSIONS = {
+  WriteShareGroupStateRequestPartitionData: {
+    deliveryCompleteCount: { lowest: 1, highest: 1 },
+  },
+} as const;
+
 export interface WriteShareGroupStateRequest {
   /** The group identifier. */
   groupId: string;
@@ -257,6 +267,12 @@ export function encodeWriteShareGroupStateRequest(
 }
 
 // WriteShareGroupStateResponse: versions 0-1, flexible 0+
+
+/** The versions of WriteShareGroupStateResponse this module reads and writes; firstFlexible is null when none is flexible. */
+export const WRITE_SHARE_GROUP_STATE_RESPONSE_VERSIONS = { lowest: 0, highest: 1, firstFlexible: 0 } as const;
+
+/** Fields of WriteShareGroupStateResponse present in only some of the versions their struct is read at, by struct. */
+export const WRITE_SHARE_GROUP_STATE_RESPONSE_FIELD_VERSIONS = {} as const;
 
 export interface WriteShareGroupStateResponse {
   /** The write results. */

@@ -6,6 +6,16 @@ import { nullInNonNullable, unsupportedVersion, withApi } from '../runtime';
 
 // WriteTxnMarkersRequest: versions 1-2, flexible 1+
 
+/** The versions of WriteTxnMarkersRequest this module reads and writes; firstFlexible is null when none is flexible. */
+export const WRITE_TXN_MARKERS_REQUEST_VERSIONS = { lowest: 1, highest: 2, firstFlexible: 1 } as const;
+
+/** Fields of WriteTxnMarkersRequest present in only some of the versions their struct is read at, by struct. */
+export const WRITE_TXN_MARKERS_REQUEST_FIELD_VERSIONS = {
+  WriteTxnMarkersRequestWritableTxnMarker: {
+    transactionVersion: { lowest: 2, highest: 2 },
+  },
+} as const;
+
 export interface WriteTxnMarkersRequest {
   /** The transaction markers to be written. */
   markers: WriteTxnMarkersRequestWritableTxnMarker[];
@@ -203,6 +213,12 @@ export function encodeWriteTxnMarkersRequest(
 }
 
 // WriteTxnMarkersResponse: versions 1-2, flexible 1+
+
+/** The versions of WriteTxnMarkersResponse this module reads and writes; firstFlexible is null when none is flexible. */
+export const WRITE_TXN_MARKERS_RESPONSE_VERSIONS = { lowest: 1, highest: 2, firstFlexible: 1 } as const;
+
+/** Fields of WriteTxnMarkersResponse present in only some of the versions their struct is read at, by struct. */
+export const WRITE_TXN_MARKERS_RESPONSE_FIELD_VERSIONS = {} as const;
 
 export interface WriteTxnMarkersResponse {
   /** The results for writing makers. */

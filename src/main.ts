@@ -5,6 +5,7 @@ import type { GatewayConfig } from './config/gateway-config';
 import { configuredTokens, isLoopback, resolveConfig } from './config/load-config';
 import { AccessControl } from './http/access';
 import { HttpServer } from './http/http-server';
+import { registerHealthRoutes } from './http/health-routes';
 import { registerSpecRoutes, SPEC_KIND, type StoredSpec } from './http/spec-routes';
 import { registerPatternRoutes } from './http/pattern-routes';
 import { registerThrottleRoutes, THROTTLE_ID, THROTTLE_KIND } from './http/throttle-routes';
@@ -17,6 +18,7 @@ import { TapConsumer } from './tap/tap-consumer';
 import { TapServer } from './http/tap/tap-server';
 import { createLogger, type Logger } from './observability/logger';
 import { GatewayMetrics } from './observability/metrics';
+import { GATEWAY_VERSION } from './observability/gateway-version';
 import { ProduceTracing } from './pipeline/produce-tracing';
 import { createTracer } from './observability/tracer';
 import type { Tracer } from '@opentelemetry/api';
@@ -245,11 +247,11 @@ export async function startGateway(
     }
     return { ready, checks };
   };
-  const http = new HttpServer({
+  const http = await HttpServer.create({
     host: config.http.host,
     port: config.http.port,
     logger,
-    readiness: readinessChecks,
+    version: GATEWAY_VERSION,
   });
   const access = new AccessControl(configuredTokens(config.http));
   if (access.open && !isLoopback(config.http.host)) {
@@ -258,19 +260,16 @@ export async function startGateway(
       'the HTTP API is served off loopback with no token (http.allowUnauthenticated): anyone who reaches it can change specs and quotas',
     );
   }
-  http.route('GET', '/metrics', async (_req, res) => {
-    res.writeHead(200, { 'content-type': metrics.registry.contentType });
-    res.end(await metrics.registry.metrics());
-  });
-  registerPatternRoutes(http);
-  registerSpecRoutes(http, {
+  registerHealthRoutes(http.app, { readiness: readinessChecks, metrics: metrics.registry });
+  registerPatternRoutes(http.app);
+  registerSpecRoutes(http.app, {
     store: specs,
     state: stateStore,
     maxSpecBytes: config.asyncapi.maxSpecBytes,
     access,
     logger,
   });
-  registerThrottleRoutes(http, { quotas, config, access, stateStore, logger });
+  registerThrottleRoutes(http.app, { quotas, config, access, stateStore, logger });
   // A tap token, when set, is the one key to the tap; otherwise the API's tokens open it too.
   const tapAccess =
     config.tap.token === undefined

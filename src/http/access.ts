@@ -1,6 +1,7 @@
 import type http from 'node:http';
 import { timingSafeEqual } from 'node:crypto';
-import { sendJson } from './http-server';
+import type { onRequestHookHandler } from 'fastify';
+import { ApiError } from './api-error';
 
 /** `admin` may change state; `read` may look at it. */
 export type Role = 'admin' | 'read';
@@ -14,6 +15,9 @@ export interface Principal {
 export interface NamedToken extends Principal {
   token: string;
 }
+
+/** The OpenAPI security requirement of the routes that take a token. */
+export const bearerSecurity = [{ bearer: [] }];
 
 /** When no token is configured at all, every request acts as this (loopback or an explicit opt-out). */
 export const ANONYMOUS: Principal = { name: 'anonymous', role: 'admin' };
@@ -55,22 +59,40 @@ export class AccessControl {
   }
 
   /**
-   * The caller when it may do what needs `role`; otherwise answers 401 (no or unknown token) or
-   * 403 (a read token asking to change something) itself and returns null.
+   * The caller when it may do what needs `role`; otherwise an ApiError: 401 (no or unknown token)
+   * or 403 (a read token asking to change something).
    */
-  require(request: http.IncomingMessage, response: http.ServerResponse, role: Role): Principal | null {
+  require(request: http.IncomingMessage, role: Role): Principal {
     const principal = this.identify(bearerToken(request));
-    if (principal === null) {
-      response.setHeader('www-authenticate', 'Bearer');
-      sendJson(response, 401, { error: 'a valid bearer token is required' });
-      return null;
-    }
-    if (RANK[principal.role] < RANK[role]) {
-      sendJson(response, 403, {
-        error: `token '${principal.name}' has the ${principal.role} role; ${role} is required`,
-      });
-      return null;
-    }
+    if (principal === null)
+      throw new ApiError(401, 'a valid bearer token is required', {}, { 'www-authenticate': 'Bearer' });
+    if (RANK[principal.role] < RANK[role])
+      throw new ApiError(
+        403,
+        `token '${principal.name}' has the ${principal.role} role; ${role} is required`,
+      );
     return principal;
+  }
+
+  /**
+   * An onRequest hook for routes that need `role`: it runs before the body is read, so a request
+   * without the right token is refused without taking its upload.
+   */
+  hook(role: Role): onRequestHookHandler {
+    return (request, _reply, done) => {
+      try {
+        request.principal = this.require(request.raw, role);
+        done();
+      } catch (error) {
+        done(error as Error);
+      }
+    };
+  }
+}
+
+declare module 'fastify' {
+  interface FastifyRequest {
+    /** Who sent the request, set by AccessControl's hook on routes that need a token. */
+    principal: Principal;
   }
 }

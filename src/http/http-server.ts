@@ -1,12 +1,17 @@
-import http from 'node:http';
+import type http from 'node:http';
+import type { AddressInfo } from 'node:net';
 import type { Duplex } from 'node:stream';
+import Fastify, {
+  type FastifyError,
+  type FastifyInstance,
+  type FastifyReply,
+  type FastifyRequest,
+} from 'fastify';
 import type { Logger } from '../observability/logger';
 import { RateLimitedLog } from '../observability/rate-limited-log';
-
-export type RouteHandler = (
-  request: http.IncomingMessage,
-  response: http.ServerResponse,
-) => void | Promise<void>;
+import { ApiError, errorBody, errorSchema, rawErrorResponse } from './api-error';
+import { installBodyParsers } from './body-parsers';
+import { registerOpenApi } from './openapi';
 
 /** Takes over an upgrade request for its path; `url` is already parsed. */
 export type UpgradeHandler = (request: http.IncomingMessage, socket: Duplex, head: Buffer, url: URL) => void;
@@ -15,58 +20,85 @@ export interface HttpServerOptions {
   host: string;
   port: number;
   logger: Logger;
-  /** Reports whether the gateway can serve traffic; its reasons go into the /readyz body. */
-  readiness: () => { ready: boolean; checks: Record<string, string> };
+  /** The gateway's version, in the OpenAPI document. */
+  version: string;
 }
 
-export function sendJson(response: http.ServerResponse, status: number, body: unknown): void {
-  const text = JSON.stringify(body);
-  response.writeHead(status, {
-    'content-type': 'application/json; charset=utf-8',
-    'content-length': Buffer.byteLength(text),
-  });
-  response.end(text);
-}
+/** For routes that set none; the routes that take documents set their own. */
+const DEFAULT_BODY_LIMIT = 1024 * 1024;
+
+/** Longest path parameter the router matches; spec ids are at most 128 characters. */
+const MAX_PARAM_LENGTH = 256;
+
+const ANSWERED_METHODS = ['GET', 'HEAD', 'PUT', 'POST', 'DELETE', 'PATCH'] as const;
 
 /**
- * Answers an upgrade request that will not be upgraded and closes the connection. The reason is
- * put on one line: it may quote what the client sent.
+ * Answers an upgrade request that will not be upgraded and closes the connection, with the API's
+ * error body (the reason may quote what the client sent; JSON keeps it on one line).
  */
 export function refuseOnSocket(socket: Duplex, status: number, reason: string): void {
   if (!socket.writable) {
     socket.destroy();
     return;
   }
-  const body = `${reason.replace(/[\r\n]+/g, ' ')}\n`;
-  socket.end(
-    `HTTP/1.1 ${status} ${http.STATUS_CODES[status] ?? ''}\r\nconnection: close\r\n` +
-      `content-type: text/plain; charset=utf-8\r\ncontent-length: ${Buffer.byteLength(body)}\r\n\r\n${body}`,
-  );
+  socket.end(rawErrorResponse(status, reason));
 }
 
 /**
- * The gateway's HTTP side (health, and the admin routes later parts register). Routes are matched
- * on method and exact path or path prefix; anything else is a 404 with a JSON reason.
+ * The gateway's HTTP side: a fastify application whose routes the rooms register (health, specs,
+ * throttle, patterns, the OpenAPI document), plus the WebSocket endpoints, routed here by path
+ * before fastify sees them. Every refusal, from a route, a hook, the body parsers, the router or
+ * Node's own request parser, has the one error body of api-error.ts.
  */
 export class HttpServer {
-  private readonly server: http.Server;
-  private readonly routes: { method: string; path: string; prefix: boolean; handler: RouteHandler }[] = [];
+  readonly app: FastifyInstance;
   private readonly upgrades = new Map<string, UpgradeHandler>();
   private readonly clientErrors: RateLimitedLog;
+  /** Methods registered per route URL, to answer 405 (with Allow) for the others. */
+  private readonly methods = new Map<string, Set<string>>();
 
-  constructor(private readonly options: HttpServerOptions) {
-    this.route('GET', '/healthz', (_req, res) => sendJson(res, 200, { status: 'ok' }));
-    this.route('GET', '/readyz', (_req, res) => {
-      const { ready, checks } = options.readiness();
-      sendJson(res, ready ? 200 : 503, { status: ready ? 'ready' : 'not ready', checks });
-    });
+  /** A server ready for routes: the OpenAPI document is set up first, so it sees every route. */
+  static async create(options: HttpServerOptions): Promise<HttpServer> {
+    const server = new HttpServer(options);
+    await registerOpenApi(server.app, { version: options.version });
+    return server;
+  }
+
+  private constructor(private readonly options: HttpServerOptions) {
     this.clientErrors = new RateLimitedLog(options.logger);
-    this.server = http.createServer((req, res) => this.dispatch(req, res));
-    this.server.on('upgrade', (req: http.IncomingMessage, socket: Duplex, head: Buffer) =>
+    this.app = Fastify({
+      logger: false,
+      bodyLimit: DEFAULT_BODY_LIMIT,
+      routerOptions: { maxParamLength: MAX_PARAM_LENGTH },
+      forceCloseConnections: true,
+      return503OnClosing: true,
+      clientErrorHandler: (error, socket) => this.onClientError(error, socket),
+      frameworkErrors: (error, _request, reply) => {
+        const status = error.statusCode ?? 400;
+        const reason =
+          error.code === 'FST_ERR_BAD_URL' ? 'the request target is not a valid URL' : error.message;
+        void (reply as FastifyReply).code(status).send(errorBody(status, reason));
+      },
+    });
+    this.app.decorateRequest('principal', null as never);
+    this.app.addSchema(errorSchema);
+    installBodyParsers(this.app);
+    this.app.addHook('onRoute', (route) => {
+      const methods = Array.isArray(route.method) ? route.method : [route.method];
+      const known = this.methods.get(route.url) ?? new Set<string>();
+      for (const method of methods) known.add(method);
+      this.methods.set(route.url, known);
+    });
+    this.app.setErrorHandler((error: FastifyError, request, reply) => {
+      const answer = this.asApiError(error, request);
+      void reply.headers(answer.headers).code(answer.status).send(answer.body());
+    });
+    this.app.setNotFoundHandler((request, reply) => {
+      const path = request.url.split('?')[0];
+      void reply.code(404).send(errorBody(404, `no route for ${path.slice(0, 200)}`));
+    });
+    this.app.server.on('upgrade', (req: http.IncomingMessage, socket: Duplex, head: Buffer) =>
       this.dispatchUpgrade(req, socket, head),
-    );
-    this.server.on('clientError', (error: NodeJS.ErrnoException, socket: Duplex) =>
-      this.onClientError(error, socket),
     );
   }
 
@@ -75,31 +107,27 @@ export class HttpServer {
     this.upgrades.set(path, handler);
   }
 
-  route(method: string, path: string, handler: RouteHandler, prefix = false): void {
-    this.routes.push({ method, path, prefix, handler });
-  }
-
-  get raw(): http.Server {
-    return this.server;
-  }
-
-  private dispatch(request: http.IncomingMessage, response: http.ServerResponse): void {
-    const path = (request.url ?? '/').split('?')[0];
-    const matches = this.routes.filter((r) => (r.prefix ? path.startsWith(r.path) : path === r.path));
-    if (matches.length === 0) return sendJson(response, 404, { error: `no route for ${path}` });
-    const route = matches.find((r) => r.method === request.method);
-    if (!route) return sendJson(response, 405, { error: `${request.method} not allowed on ${path}` });
-    Promise.resolve()
-      .then(() => route.handler(request, response))
-      .catch((error: Error) => {
-        this.options.logger.error({ err: error, path }, 'http handler failed');
-        try {
-          if (!response.headersSent) sendJson(response, 500, { error: 'internal error' });
-          else response.destroy();
-        } catch {
-          response.destroy();
-        }
-      });
+  private asApiError(error: FastifyError, request: FastifyRequest): ApiError {
+    if (error instanceof ApiError) return error;
+    if (error.validation !== undefined) return new ApiError(400, `the request is invalid: ${error.message}`);
+    switch (error.code) {
+      case 'FST_ERR_CTP_BODY_TOO_LARGE':
+        return new ApiError(413, `the body is larger than the ${request.routeOptions.bodyLimit}-byte limit`);
+      case 'FST_ERR_CTP_INVALID_MEDIA_TYPE':
+        return new ApiError(
+          415,
+          `content type ${JSON.stringify(request.headers['content-type'] ?? '')} is not accepted`,
+        );
+      case 'FST_ERR_CTP_INVALID_CONTENT_LENGTH':
+        return new ApiError(400, 'the body is not as long as its content-length says');
+    }
+    const status = error.statusCode;
+    if (status !== undefined && status >= 400 && status < 500) return new ApiError(status, error.message);
+    this.options.logger.error(
+      { err: error, method: request.method, path: request.routeOptions.url },
+      'http handler failed',
+    );
+    return new ApiError(500, 'internal error');
   }
 
   private dispatchUpgrade(request: http.IncomingMessage, socket: Duplex, head: Buffer): void {
@@ -144,25 +172,44 @@ export class HttpServer {
     refuseOnSocket(socket, status, `the request could not be read: ${error.code ?? 'malformed'}`);
   }
 
-  listen(): Promise<void> {
-    return new Promise((resolve, reject) => {
-      this.server.once('error', (error: Error) =>
-        reject(
-          new Error(`cannot listen on ${this.options.host}:${this.options.port} for http: ${error.message}`),
-        ),
+  /** A 405 naming the allowed methods for every method a route URL does not serve. */
+  private answerOtherMethods(): void {
+    for (const [url, known] of [...this.methods]) {
+      const allowed = [...known].filter((method) => method !== 'HEAD' || known.has('GET')).join(', ');
+      for (const method of ANSWERED_METHODS) {
+        if (known.has(method) || (method === 'HEAD' && known.has('GET'))) continue;
+        this.app.route({
+          method,
+          url,
+          schema: { hide: true },
+          handler: (request, reply) => {
+            void reply
+              .header('allow', allowed)
+              .code(405)
+              .send(errorBody(405, `${request.method} not allowed on ${url}; allowed: ${allowed}`));
+          },
+        });
+      }
+    }
+  }
+
+  async listen(): Promise<void> {
+    this.answerOtherMethods();
+    try {
+      await this.app.listen({ host: this.options.host, port: this.options.port });
+    } catch (error) {
+      throw new Error(
+        `cannot listen on ${this.options.host}:${this.options.port} for http: ${(error as Error).message}`,
+        { cause: error },
       );
-      this.server.listen({ host: this.options.host, port: this.options.port }, () => resolve());
-    });
+    }
   }
 
   port(): number {
-    return (this.server.address() as { port: number }).port;
+    return (this.app.server.address() as AddressInfo).port;
   }
 
-  close(): Promise<void> {
-    return new Promise((resolve) => {
-      this.server.close(() => resolve());
-      this.server.closeAllConnections();
-    });
+  async close(): Promise<void> {
+    await this.app.close();
   }
 }

@@ -1,6 +1,6 @@
-import type http from 'node:http';
+import type { IncomingHttpHeaders } from 'node:http';
 import { StaleRevisionError, StateUnavailableError } from '../state/state-errors';
-import { sendJson } from './http-server';
+import { ApiError } from './api-error';
 
 /** A stored document's revision as an ETag. */
 export function etag(revision: string): string {
@@ -14,40 +14,38 @@ export interface Preconditions {
   ifNoneMatch?: boolean;
 }
 
-/** Reads If-Match / If-None-Match; a value that is no ETag of ours is an error for the caller's 400. */
-export function preconditions(request: http.IncomingMessage): Preconditions | { error: string } {
+/** Reads If-Match / If-None-Match; a value that is no ETag of ours is a 400. */
+export function preconditions(headers: IncomingHttpHeaders): Preconditions {
   const result: Preconditions = {};
-  const match = request.headers['if-match'];
+  const match = headers['if-match'];
   if (typeof match === 'string') {
     const value = match.trim();
     if (value === '*') result.ifMatch = '*';
     else {
       const parsed = /^(?:W\/)?"(\d{1,19})"$/.exec(value);
       if (parsed === null)
-        return {
-          error: `If-Match must be an ETag this API returned (e.g. "42"), not ${JSON.stringify(value.slice(0, 40))}`,
-        };
+        throw new ApiError(
+          400,
+          `If-Match must be an ETag this API returned (e.g. "42"), not ${JSON.stringify(value.slice(0, 40))}`,
+        );
       result.ifMatch = parsed[1];
     }
   }
-  const noneMatch = request.headers['if-none-match'];
+  const noneMatch = headers['if-none-match'];
   if (typeof noneMatch === 'string') {
-    if (noneMatch.trim() !== '*') return { error: 'If-None-Match is supported only as *' };
+    if (noneMatch.trim() !== '*') throw new ApiError(400, 'If-None-Match is supported only as *');
     result.ifNoneMatch = true;
   }
   return result;
 }
 
-/** Answers a failed state write: 412 for a stale revision, 503 when Kafka could not take it. True when it did. */
-export function answerStateError(response: http.ServerResponse, error: unknown): boolean {
-  if (error instanceof StaleRevisionError) {
-    sendJson(response, 412, { error: `precondition failed: ${error.message}` });
-    return true;
-  }
-  if (error instanceof StateUnavailableError) {
-    response.setHeader('retry-after', '5');
-    sendJson(response, 503, { error: `the change was not stored: ${error.message}` });
-    return true;
-  }
-  return false;
+/**
+ * A failed state write as the API's answer: 412 for a stale revision, 503 (with Retry-After) when
+ * Kafka could not take it; anything else is not the client's to know and is rethrown.
+ */
+export function stateWriteError(error: unknown): never {
+  if (error instanceof StaleRevisionError) throw new ApiError(412, `precondition failed: ${error.message}`);
+  if (error instanceof StateUnavailableError)
+    throw new ApiError(503, `the change was not stored: ${error.message}`, {}, { 'retry-after': '5' });
+  throw error;
 }

@@ -1,13 +1,12 @@
-import type http from 'node:http';
+import type { FastifyInstance, FastifyReply } from 'fastify';
 import { SpecError } from '../asyncapi/spec-error';
 import { SPEC_ID_PATTERN, type SpecStore } from '../asyncapi/spec-store';
 import type { Logger } from '../observability/logger';
 import type { StateStore } from '../state/state-store';
-import type { AccessControl, Principal, Role } from './access';
-import { nestingProblem, SPEC_NESTING_LIMIT } from './body-limits';
-import { sendJson, type HttpServer } from './http-server';
-import { readBody } from './read-body';
-import { answerStateError, etag, preconditions } from './revision-headers';
+import { bearerSecurity, type AccessControl } from './access';
+import { ApiError } from './api-error';
+import { SPEC_NESTING_LIMIT } from './body-limits';
+import { etag, preconditions, stateWriteError } from './revision-headers';
 
 /** The state kind specs are stored under; the document is `{text}`, the AsyncAPI text as uploaded. */
 export const SPEC_KIND = 'spec';
@@ -26,155 +25,304 @@ export interface SpecRoutesOptions {
   logger: Logger;
 }
 
-class HttpError extends Error {
-  constructor(
-    readonly status: number,
-    message: string,
-  ) {
-    super(message);
-  }
-}
+const errors = (...statuses: number[]) =>
+  Object.fromEntries(statuses.map((status) => [status, { $ref: 'Error#' }]));
+
+const diagnostic = {
+  type: 'object',
+  required: ['message', 'path'],
+  properties: { message: { type: 'string' }, path: { type: 'string' }, code: { type: 'string' } },
+} as const;
+
+const specSummary = {
+  type: 'object',
+  required: ['id', 'asyncapi', 'title', 'version', 'source', 'loadedAt', 'channels', 'warnings'],
+  properties: {
+    id: { type: 'string' },
+    asyncapi: { type: 'string', description: 'The AsyncAPI version the document declares.' },
+    title: { type: 'string' },
+    version: { type: 'string' },
+    source: { type: 'string', enum: ['file', 'api'] },
+    loadedAt: { type: 'string', format: 'date-time' },
+    loadedBy: { type: 'string', description: 'The name of the token that uploaded it.' },
+    revision: { type: 'string', description: 'The stored revision in force here (its ETag).' },
+    channels: {
+      type: 'array',
+      items: {
+        type: 'object',
+        required: ['channel', 'topic', 'messages'],
+        properties: {
+          channel: { type: 'string' },
+          topic: { type: 'string' },
+          messages: { type: 'array', items: { type: 'string' } },
+          failWhenInvalid: { type: 'boolean' },
+        },
+      },
+    },
+    warnings: { type: 'array', items: diagnostic },
+  },
+} as const;
+
+const idParams = {
+  type: 'object',
+  required: ['id'],
+  properties: { id: { type: 'string', pattern: SPEC_ID_PATTERN.source } },
+} as const;
+
+const revisionParams = {
+  type: 'object',
+  required: ['id', 'revision'],
+  properties: { id: idParams.properties.id, revision: { type: 'string', pattern: '^[0-9]{1,19}$' } },
+} as const;
+
+const documentResponse = {
+  description: 'The AsyncAPI document as uploaded (YAML or JSON)',
+  content: {
+    'application/yaml': { schema: { type: 'string' } },
+    'application/json': { schema: { type: 'object', additionalProperties: true } },
+  },
+} as const;
+
+const etagHeader = { ETag: { type: 'string', description: 'The stored revision, for If-Match.' } };
 
 /**
  * PUT/GET/DELETE /specs/{id} and GET /specs: AsyncAPI documents, changed at run time without a
  * restart. An upload is checked here, then stored in the state topic; it is in force once this
  * instance has applied it (every other instance applies it as it reads the topic).
  */
-export function registerSpecRoutes(server: HttpServer, options: SpecRoutesOptions): void {
+export function registerSpecRoutes(app: FastifyInstance, options: SpecRoutesOptions): void {
   const { store, state } = options;
   const fileSpec = (id: string) => store.get(id)?.summary.source === 'file';
-  const guard =
-    (
-      role: Role,
-      handler: (
-        request: http.IncomingMessage,
-        response: http.ServerResponse,
-        id: string,
-        by: Principal,
-      ) => Promise<void> | void,
-    ) =>
-    async (request: http.IncomingMessage, response: http.ServerResponse) => {
-      const by = options.access.require(request, response, role);
-      if (by === null) return;
-      let id: string;
-      try {
-        id = decodeURIComponent((request.url ?? '').split('?')[0].slice('/specs/'.length));
-      } catch {
-        return sendJson(response, 400, { error: 'the spec id is not valid percent-encoding' });
-      }
-      try {
-        await handler(request, response, id, by);
-      } catch (error) {
-        if (error instanceof HttpError) return sendJson(response, error.status, { error: error.message });
-        throw error;
-      }
-    };
+  const read = options.access.hook('read');
+  const admin = options.access.hook('admin');
+  const tags = ['specs'];
 
-  server.route(
-    'GET',
+  app.get(
     '/specs',
-    guard('read', (_req, res) => sendJson(res, 200, { specs: store.list() })),
+    {
+      onRequest: read,
+      schema: {
+        summary: 'The specs in force',
+        tags,
+        security: bearerSecurity,
+        response: {
+          200: {
+            type: 'object',
+            required: ['specs'],
+            properties: { specs: { type: 'array', items: specSummary } },
+          },
+          ...errors(401, 403),
+        },
+      },
+    },
+    async () => ({ specs: store.list() }),
   );
 
-  server.route(
-    'PUT',
-    '/specs/',
-    guard('admin', async (req, res, id, by) => {
-      if (!SPEC_ID_PATTERN.test(id))
-        throw new HttpError(400, `spec id '${id}' must match ${SPEC_ID_PATTERN.source}`);
-      const text = await readBody(req, options.maxSpecBytes);
-      if (text === null)
-        throw new HttpError(413, `the document is larger than the ${options.maxSpecBytes}-byte limit`);
-      if (text.trim() === '') throw new HttpError(400, 'the request body must be an AsyncAPI document');
-      const tooDeep = nestingProblem(text, 'yaml', SPEC_NESTING_LIMIT);
-      if (tooDeep !== null) throw new HttpError(400, `the document is ${tooDeep}`);
+  app.put<{ Params: { id: string }; Body: string | undefined }>(
+    '/specs/:id',
+    {
+      onRequest: admin,
+      bodyLimit: options.maxSpecBytes,
+      config: { body: { kind: 'text', syntax: 'yaml', nesting: SPEC_NESTING_LIMIT, noun: 'document' } },
+      schema: {
+        summary: 'Upload or replace a spec',
+        description:
+          'The body is the AsyncAPI document (YAML or JSON), checked completely before anything changes. ' +
+          'Answers once the document is stored in Kafka and in force on this instance.',
+        tags,
+        security: bearerSecurity,
+        params: idParams,
+        headers: {
+          type: 'object',
+          properties: {
+            'if-match': { type: 'string', description: 'Only when the stored revision is this ETag (or *).' },
+            'if-none-match': { type: 'string', enum: ['*'], description: 'Only when no such spec exists.' },
+          },
+        },
+        body: { type: 'string', description: 'An AsyncAPI 2.x or 3.x document.' },
+        response: {
+          200: { description: 'Replaced', headers: etagHeader, ...specSummary },
+          201: { description: 'Created', headers: etagHeader, ...specSummary },
+          ...errors(400, 401, 403, 409, 412, 413, 503),
+        },
+      },
+    },
+    async (request, reply) => {
+      const { id } = request.params;
+      const by = request.principal;
+      const text = request.body ?? '';
+      if (text.trim() === '') throw new ApiError(400, 'the request body must be an AsyncAPI document');
       if (fileSpec(id))
-        throw new HttpError(409, `spec '${id}' is loaded from a file and cannot be replaced over HTTP`);
-      const conditions = preconditions(req);
-      if ('error' in conditions) throw new HttpError(400, conditions.error);
+        throw new ApiError(409, `spec '${id}' is loaded from a file and cannot be replaced over HTTP`);
+      const conditions = preconditions(request.headers);
       try {
         await store.check(id, text);
       } catch (error) {
         if (!(error instanceof SpecError)) throw error;
-        return sendJson(res, 400, { error: error.message, diagnostics: error.diagnostics });
+        throw new ApiError(400, error.message, { diagnostics: error.diagnostics });
       }
       const existed = state.get(SPEC_KIND, id) !== undefined;
-      let revision: string;
-      try {
-        revision = (await state.put<StoredSpec>(SPEC_KIND, id, { text }, { ...conditions, by: by.name }))
-          .revision;
-      } catch (error) {
-        if (answerStateError(res, error)) return;
-        throw error;
-      }
+      const revision = (
+        await state
+          .put<StoredSpec>(SPEC_KIND, id, { text }, { ...conditions, by: by.name })
+          .catch(stateWriteError)
+      ).revision;
       const spec = store.get(id);
       if (spec === undefined) throw new Error(`spec '${id}' was stored but could not be applied`);
       options.logger.info({ spec: id, by: by.name, revision, created: !existed }, 'spec stored');
-      res.setHeader('etag', etag(revision));
-      sendJson(res, existed ? 200 : 201, spec.summary);
-    }),
-    true,
+      return reply
+        .header('etag', etag(revision))
+        .code(existed ? 200 : 201)
+        .send(spec.summary);
+    },
   );
 
-  server.route(
-    'GET',
-    '/specs/',
-    guard('read', (_req, res, id) => {
-      const revisions = /^([^/]+)\/revisions(?:\/([^/]+)\/document)?$/.exec(id);
-      if (revisions !== null) {
-        const [, specId, revision] = revisions;
-        if (revision === undefined) {
-          const list = state.revisions(SPEC_KIND, specId);
-          if (list.length === 0 && store.get(specId) === undefined)
-            return sendJson(res, 404, { error: `no spec with id '${specId}'` });
-          return sendJson(res, 200, { id: specId, revisions: list });
-        }
-        const past = state.revision<StoredSpec>(SPEC_KIND, specId, revision);
-        if (past === undefined)
-          return sendJson(res, 404, { error: `no revision '${revision}' of spec '${specId}' is kept` });
-        return sendDocument(res, past.document.text, revision);
-      }
-      const document = id.endsWith('/document');
-      const specId = document ? id.slice(0, -'/document'.length) : id;
-      const spec = store.get(specId);
-      if (spec === undefined) return sendJson(res, 404, { error: `no spec with id '${specId}'` });
+  app.get<{ Params: { id: string } }>(
+    '/specs/:id',
+    {
+      onRequest: read,
+      schema: {
+        summary: 'One spec: what it declares and where it came from',
+        tags,
+        security: bearerSecurity,
+        params: idParams,
+        response: { 200: { headers: etagHeader, ...specSummary }, ...errors(400, 401, 403, 404) },
+      },
+    },
+    async (request, reply) => {
+      const spec = known(request.params.id);
       // The revision of what is in force here: the stored one may be ahead while it is applied.
       const revision = spec.summary.revision;
-      if (document) return sendDocument(res, spec.text, revision);
-      if (revision !== undefined) res.setHeader('etag', etag(revision));
-      sendJson(res, 200, spec.summary);
-    }),
-    true,
+      if (revision !== undefined) void reply.header('etag', etag(revision));
+      return spec.summary;
+    },
   );
 
-  server.route(
-    'DELETE',
-    '/specs/',
-    guard('admin', async (req, res, id, by) => {
-      if (fileSpec(id))
-        throw new HttpError(409, `spec '${id}' is loaded from a file and cannot be deleted over HTTP`);
-      const conditions = preconditions(req);
-      if ('error' in conditions) throw new HttpError(400, conditions.error);
-      let deleted: boolean;
-      try {
-        deleted = await state.delete(SPEC_KIND, id, { ...conditions, by: by.name });
-      } catch (error) {
-        if (answerStateError(res, error)) return;
-        throw error;
-      }
-      if (!deleted) return sendJson(res, 404, { error: `no spec with id '${id}'` });
-      options.logger.info({ spec: id, by: by.name }, 'spec deleted');
-      res.writeHead(204).end();
-    }),
-    true,
+  app.get<{ Params: { id: string } }>(
+    '/specs/:id/document',
+    {
+      onRequest: read,
+      schema: {
+        summary: 'The document of a spec, as uploaded',
+        tags,
+        security: bearerSecurity,
+        params: idParams,
+        response: { 200: documentResponse, ...errors(400, 401, 403, 404) },
+      },
+    },
+    async (request, reply) => {
+      const spec = known(request.params.id);
+      return sendDocument(reply, spec.text, spec.summary.revision);
+    },
   );
+
+  app.get<{ Params: { id: string } }>(
+    '/specs/:id/revisions',
+    {
+      onRequest: read,
+      schema: {
+        summary: 'The revisions of a spec still kept, newest first',
+        tags,
+        security: bearerSecurity,
+        params: idParams,
+        response: {
+          200: {
+            type: 'object',
+            required: ['id', 'revisions'],
+            properties: {
+              id: { type: 'string' },
+              revisions: {
+                type: 'array',
+                items: {
+                  type: 'object',
+                  required: ['revision', 'updatedAt'],
+                  properties: {
+                    revision: { type: 'string' },
+                    updatedAt: { type: 'string', format: 'date-time' },
+                    by: { type: 'string' },
+                  },
+                },
+              },
+            },
+          },
+          ...errors(400, 401, 403, 404),
+        },
+      },
+    },
+    async (request) => {
+      const { id } = request.params;
+      const list = state.revisions(SPEC_KIND, id);
+      if (list.length === 0 && store.get(id) === undefined)
+        throw new ApiError(404, `no spec with id '${id}'`);
+      return { id, revisions: list };
+    },
+  );
+
+  app.get<{ Params: { id: string; revision: string } }>(
+    '/specs/:id/revisions/:revision/document',
+    {
+      onRequest: read,
+      schema: {
+        summary: 'One kept revision of a spec, to roll back to by uploading it again',
+        tags,
+        security: bearerSecurity,
+        params: revisionParams,
+        response: { 200: documentResponse, ...errors(400, 401, 403, 404) },
+      },
+    },
+    async (request, reply) => {
+      const { id, revision } = request.params;
+      const past = state.revision<StoredSpec>(SPEC_KIND, id, revision);
+      if (past === undefined) throw new ApiError(404, `no revision '${revision}' of spec '${id}' is kept`);
+      return sendDocument(reply, past.document.text, revision);
+    },
+  );
+
+  app.delete<{ Params: { id: string } }>(
+    '/specs/:id',
+    {
+      onRequest: admin,
+      schema: {
+        summary: 'Delete an uploaded spec',
+        tags,
+        security: bearerSecurity,
+        params: idParams,
+        headers: {
+          type: 'object',
+          properties: {
+            'if-match': { type: 'string', description: 'Only when the stored revision is this ETag.' },
+          },
+        },
+        response: {
+          204: { description: 'Deleted', type: 'null' },
+          ...errors(400, 401, 403, 404, 409, 412, 503),
+        },
+      },
+    },
+    async (request, reply) => {
+      const { id } = request.params;
+      const by = request.principal;
+      if (fileSpec(id))
+        throw new ApiError(409, `spec '${id}' is loaded from a file and cannot be deleted over HTTP`);
+      const conditions = preconditions(request.headers);
+      const deleted = await state
+        .delete(SPEC_KIND, id, { ...conditions, by: by.name })
+        .catch(stateWriteError);
+      if (!deleted) throw new ApiError(404, `no spec with id '${id}'`);
+      options.logger.info({ spec: id, by: by.name }, 'spec deleted');
+      return reply.code(204).send();
+    },
+  );
+
+  function known(id: string) {
+    const spec = store.get(id);
+    if (spec === undefined) throw new ApiError(404, `no spec with id '${id}'`);
+    return spec;
+  }
 }
 
-function sendDocument(res: http.ServerResponse, text: string, revision: string | undefined): void {
+function sendDocument(reply: FastifyReply, text: string, revision: string | undefined): FastifyReply {
   const json = text.trimStart().startsWith('{');
-  res.writeHead(200, {
-    'content-type': json ? 'application/json' : 'application/yaml',
-    ...(revision !== undefined && { etag: etag(revision) }),
-  });
-  res.end(text);
+  if (revision !== undefined) void reply.header('etag', etag(revision));
+  return reply.type(json ? 'application/json' : 'application/yaml').send(text);
 }

@@ -1,14 +1,15 @@
+import type { FastifyInstance } from 'fastify';
 import { parse as parseYaml } from 'yaml';
+import { configSchema } from '../config/config-schema';
 import type { GatewayConfig } from '../config/gateway-config';
 import { ConfigError, resolveConfig } from '../config/load-config';
 import type { Logger } from '../observability/logger';
 import { throttleProblems, type QuotaManager } from '../quotas/quota-manager';
 import type { StateStore } from '../state/state-store';
-import type { AccessControl } from './access';
-import { BODY_NESTING_LIMIT, nestingProblem } from './body-limits';
-import { sendJson, type HttpServer } from './http-server';
-import { readBody } from './read-body';
-import { answerStateError, etag, preconditions } from './revision-headers';
+import { bearerSecurity, type AccessControl } from './access';
+import { ApiError } from './api-error';
+import { BODY_NESTING_LIMIT } from './body-limits';
+import { etag, preconditions, stateWriteError } from './revision-headers';
 
 /** The state kind and id the throttle section is stored under. */
 export const THROTTLE_KIND = 'throttle';
@@ -28,73 +29,118 @@ export interface ThrottleRoutesOptions {
   logger: Logger;
 }
 
+const throttleState = {
+  type: 'object',
+  required: ['throttle', 'buckets', 'connections'],
+  properties: {
+    throttle: { ...configSchema.properties.throttle, description: 'The throttle section in force.' },
+    buckets: { type: 'integer', description: 'Token buckets held across all quotas.' },
+    connections: { type: 'integer', description: 'Client connections open.' },
+  },
+} as const;
+
+const etagHeader = { ETag: { type: 'string', description: 'The stored revision, for If-Match.' } };
+
 /**
  * GET and PUT /throttle: the produce quotas and connection limit in force, replaced at run time
  * without a restart. The body of a PUT is the `throttle` section of the configuration file (YAML
  * or JSON), checked exactly as it would be at start; a section with any problem changes nothing.
  */
-export function registerThrottleRoutes(server: HttpServer, options: ThrottleRoutesOptions): void {
+export function registerThrottleRoutes(app: FastifyInstance, options: ThrottleRoutesOptions): void {
   const { quotas } = options;
   const state = () => ({
     throttle: quotas.config,
     buckets: quotas.bucketCount(),
     connections: quotas.connections.count(),
   });
-
   const revision = () => options.stateStore.get(THROTTLE_KIND, THROTTLE_ID)?.revision;
+  const tags = ['throttle'];
 
-  server.route('GET', '/throttle', (request, response) => {
-    if (options.access.require(request, response, 'read') === null) return;
-    const current = revision();
-    if (current !== undefined) response.setHeader('etag', etag(current));
-    sendJson(response, 200, state());
-  });
-
-  server.route('PUT', '/throttle', async (request, response) => {
-    const by = options.access.require(request, response, 'admin');
-    if (by === null) return;
-    const conditions = preconditions(request);
-    if ('error' in conditions) return sendJson(response, 400, { error: conditions.error });
-    const text = await readBody(request, MAX_BODY_BYTES);
-    if (text === null)
-      return sendJson(response, 413, { error: `the body is larger than the ${MAX_BODY_BYTES}-byte limit` });
-    const tooDeep = nestingProblem(text, 'yaml', BODY_NESTING_LIMIT);
-    if (tooDeep !== null) return sendJson(response, 400, { error: `the body is ${tooDeep}` });
-    let section: unknown;
-    try {
-      section = parseYaml(text);
-    } catch (error) {
-      return sendJson(response, 400, { error: `not valid YAML or JSON: ${(error as Error).message}` });
-    }
-    if (typeof section !== 'object' || section === null || Array.isArray(section))
-      return sendJson(response, 400, { error: 'the body must be the throttle section, a mapping' });
-    try {
-      const { throttle } = resolveConfig({ ...options.config, throttle: section }, 'PUT /throttle');
-      const problems = throttleProblems(throttle);
-      if (problems.length > 0) throw new ConfigError('throttle', problems);
-    } catch (error) {
-      if (!(error instanceof ConfigError)) throw error;
-      return sendJson(response, 400, { error: 'invalid throttle settings', problems: error.problems });
-    }
-    let stored: string;
-    try {
-      stored = (
-        await options.stateStore.put(THROTTLE_KIND, THROTTLE_ID, section, { ...conditions, by: by.name })
-      ).revision;
-    } catch (error) {
-      if (answerStateError(response, error)) return;
-      throw error;
-    }
-    response.setHeader('etag', etag(stored));
-    options.logger.info(
-      {
-        quotas: quotas.config.quotas.map((quota) => quota.name),
-        maxConnectionsPerAddress: quotas.config.maxConnectionsPerAddress ?? null,
-        by: by.name,
-        revision: stored,
+  app.get(
+    '/throttle',
+    {
+      onRequest: options.access.hook('read'),
+      schema: {
+        summary: 'The produce quotas and connection limit in force',
+        tags,
+        security: bearerSecurity,
+        response: {
+          200: { headers: etagHeader, ...throttleState },
+          401: { $ref: 'Error#' },
+          403: { $ref: 'Error#' },
+        },
       },
-      'throttle settings replaced',
-    );
-    sendJson(response, 200, state());
-  });
+    },
+    async (_request, reply) => {
+      const current = revision();
+      if (current !== undefined) void reply.header('etag', etag(current));
+      return state();
+    },
+  );
+
+  app.put<{ Body: string | undefined }>(
+    '/throttle',
+    {
+      onRequest: options.access.hook('admin'),
+      bodyLimit: MAX_BODY_BYTES,
+      config: { body: { kind: 'text', syntax: 'yaml', nesting: BODY_NESTING_LIMIT, noun: 'body' } },
+      schema: {
+        summary: 'Replace the throttle section',
+        description:
+          'The body is the `throttle` section of the configuration file, YAML or JSON, checked as at start. ' +
+          'Answers once it is stored in Kafka and in force on this instance.',
+        tags,
+        security: bearerSecurity,
+        body: {
+          type: 'string',
+          description: 'The throttle section (the shape of `throttle` in the answer).',
+        },
+        headers: {
+          type: 'object',
+          properties: {
+            'if-match': { type: 'string', description: 'Only when the stored revision is this ETag (or *).' },
+          },
+        },
+        response: {
+          200: { headers: etagHeader, ...throttleState },
+          ...Object.fromEntries([400, 401, 403, 412, 413, 503].map((s) => [s, { $ref: 'Error#' }])),
+        },
+      },
+    },
+    async (request, reply) => {
+      const by = request.principal;
+      const conditions = preconditions(request.headers);
+      let section: unknown;
+      try {
+        section = parseYaml(request.body ?? '');
+      } catch (error) {
+        throw new ApiError(400, `not valid YAML or JSON: ${(error as Error).message}`);
+      }
+      if (typeof section !== 'object' || section === null || Array.isArray(section))
+        throw new ApiError(400, 'the body must be the throttle section, a mapping');
+      try {
+        const { throttle } = resolveConfig({ ...options.config, throttle: section }, 'PUT /throttle');
+        const problems = throttleProblems(throttle);
+        if (problems.length > 0) throw new ConfigError('throttle', problems);
+      } catch (error) {
+        if (!(error instanceof ConfigError)) throw error;
+        throw new ApiError(400, 'invalid throttle settings', { problems: error.problems });
+      }
+      const stored = (
+        await options.stateStore
+          .put(THROTTLE_KIND, THROTTLE_ID, section, { ...conditions, by: by.name })
+          .catch(stateWriteError)
+      ).revision;
+      options.logger.info(
+        {
+          quotas: quotas.config.quotas.map((quota) => quota.name),
+          maxConnectionsPerAddress: quotas.config.maxConnectionsPerAddress ?? null,
+          by: by.name,
+          revision: stored,
+        },
+        'throttle settings replaced',
+      );
+      return reply.header('etag', etag(stored)).send(state());
+    },
+  );
 }

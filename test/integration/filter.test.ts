@@ -372,6 +372,7 @@ describe('POST /patterns/test', () => {
     expect(answer.status).toBe(400);
     expect(answer.json()).toEqual({
       error: 'invalid pattern: value.amount[0].numeric[1]: > needs a number, not string "ten"',
+      status: 400,
       path: 'value.amount[0].numeric[1]',
     });
     const typo = await post({ pattern: { body: ['x'] }, event: {} });

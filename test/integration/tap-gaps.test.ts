@@ -236,7 +236,8 @@ describe('history (?from=)', () => {
       expect(refused).toBeInstanceOf(TapRefused);
       expect((refused as TapRefused).status).toBe(400);
       const answer = await upgradeAnswer(`/ws?topic=${topics.replay}&from=${encodeURIComponent(from)}`);
-      expect(answer).toEqual({ status: 400, body: expect.stringMatching(/^from must be/) });
+      expect(answer.status).toBe(400);
+      expect(JSON.parse(answer.body)).toEqual({ status: 400, error: expect.stringMatching(/^from must be/) });
     },
   );
 });

@@ -395,6 +395,7 @@ describe('connection limits and run-time settings', () => {
     expect(answer.status).toBe(400);
     expect(answer.json()).toEqual({
       error: 'invalid throttle settings',
+      status: 400,
       problems: ['throttle.quotas.1.kind: must be one of clientId, topic, clientAddress'],
     });
     const semantic = await put({ quotas: [{ name: 'no-rate', kind: 'clientId' }] });

@@ -668,6 +668,7 @@ describe('specs change at run time', () => {
       expect(bad.status).toBe(400);
       expect(bad.json()).toEqual({
         error: expect.any(String),
+        status: 400,
         diagnostics: expect.arrayContaining([
           expect.objectContaining({ path: 'info', message: expect.stringContaining('version') }),
         ]),

@@ -55,6 +55,8 @@ export interface ValidatingGatewayOptions {
   asyncapi?: Partial<GatewayConfig['asyncapi']>;
   pipeline?: { middlewares?: unknown[] };
   adminToken?: string;
+  /** Named tokens besides the admin token (http.tokens). */
+  tokens?: { name: string; role: 'admin' | 'read'; token: string }[];
   logLevel?: LogLevel;
   /** The state settings; by default a topic of this gateway's own. Instances of one fleet share one. */
   state?: Partial<GatewayConfig['state']>;
@@ -130,6 +132,7 @@ export async function startValidatingGateway(options: ValidatingGatewayOptions):
         host: HOST,
         port: options.httpPort,
         ...(options.adminToken !== undefined && { adminToken: options.adminToken }),
+        ...(options.tokens !== undefined && { tokens: options.tokens }),
       },
       asyncapi: options.asyncapi ?? {},
       pipeline: options.pipeline ?? {},

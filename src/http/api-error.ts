@@ -1,0 +1,70 @@
+import http from 'node:http';
+
+/**
+ * The one shape of every error the HTTP API answers, whichever route or layer refused:
+ * `{"error": "<reason>", "status": <code>}`, plus the details a refusal has (a parser's
+ * diagnostics, a configuration's problems, the path in a pattern). The reason is a sentence for
+ * people; `status` repeats the HTTP status for clients that only keep the body.
+ */
+export interface ErrorBody {
+  error: string;
+  status: number;
+  [detail: string]: unknown;
+}
+
+/** Thrown by a route or a hook; the server's error handler answers it. */
+export class ApiError extends Error {
+  constructor(
+    readonly status: number,
+    message: string,
+    readonly details: Record<string, unknown> = {},
+    /** Extra response headers (Retry-After, WWW-Authenticate). */
+    readonly headers: Record<string, string> = {},
+  ) {
+    super(message);
+  }
+
+  body(): ErrorBody {
+    return { ...this.details, error: this.message, status: this.status };
+  }
+}
+
+export function errorBody(status: number, message: string): ErrorBody {
+  return { error: message, status };
+}
+
+/** The error body as bytes, for answers written straight to a socket (refused upgrades, unreadable requests). */
+export function rawErrorResponse(status: number, message: string): string {
+  const body = JSON.stringify(errorBody(status, message));
+  return (
+    `HTTP/1.1 ${status} ${http.STATUS_CODES[status] ?? ''}\r\nconnection: close\r\n` +
+    `content-type: application/json; charset=utf-8\r\ncontent-length: ${Buffer.byteLength(body)}\r\n\r\n${body}`
+  );
+}
+
+/** JSON Schema of the error body, shared by every route's error responses and the OpenAPI document. */
+export const errorSchema = {
+  $id: 'Error',
+  type: 'object',
+  required: ['error', 'status'],
+  properties: {
+    error: { type: 'string', description: 'Why the request was refused, for people.' },
+    status: { type: 'integer', description: 'The HTTP status, repeated.' },
+    diagnostics: {
+      type: 'array',
+      description: "The AsyncAPI parser's findings, for a refused spec.",
+      items: {
+        type: 'object',
+        required: ['message', 'path'],
+        properties: { message: { type: 'string' }, path: { type: 'string' }, code: { type: 'string' } },
+      },
+    },
+    problems: {
+      type: 'array',
+      description: 'Each problem of refused settings, naming its place.',
+      items: { type: 'string' },
+    },
+    path: { type: 'string', description: 'Where in a refused pattern the problem is.' },
+  },
+  additionalProperties: false,
+} as const;

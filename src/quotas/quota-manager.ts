@@ -1,8 +1,7 @@
-import { BlockList, isIP } from 'node:net';
 import { ConfigError } from '../config/load-config';
 import type { ThrottleConfig, ThrottleQuota } from '../config/gateway-config';
 import { entryRegex, isRegexEntry, nameMatcher } from '../patterns/name-matcher';
-import { normalizeIp } from './client-address';
+import { addressEntryProblem, addressMatcher, normalizeIp } from './client-address';
 import { ConnectionLimiter } from './connection-limiter';
 import { LruMap } from './lru-map';
 import { TokenBucket } from './token-bucket';
@@ -66,21 +65,6 @@ interface Charge {
   records: number;
 }
 
-/** Client addresses: IPs or CIDR blocks. */
-function addressMatcher(entries: readonly string[]): (address: string) => boolean {
-  const list = new BlockList();
-  for (const entry of entries) {
-    const [ip, prefix] = entry.split('/');
-    const type = isIP(ip) === 6 ? 'ipv6' : 'ipv4';
-    if (prefix === undefined) list.addAddress(ip, type);
-    else list.addSubnet(ip, Number(prefix), type);
-  }
-  return (address) => {
-    const family = isIP(address);
-    return family !== 0 && list.check(address, family === 6 ? 'ipv6' : 'ipv4');
-  };
-}
-
 function describeEntity(kind: QuotaKind, entity: string): string {
   switch (kind) {
     case 'clientId':
@@ -118,13 +102,8 @@ export function throttleProblems(config: ThrottleConfig): string[] {
     (quota.match ?? []).forEach((entry, j) => {
       const where = `${at}.match.${j}`;
       if (quota.kind === 'clientAddress') {
-        const [ip, prefix, extra] = entry.split('/');
-        const family = isIP(ip);
-        const bits = family === 6 ? 128 : 32;
-        if (family === 0 || extra !== undefined)
-          problems.push(`${where}: '${entry}' is not an IP address or CIDR block`);
-        else if (prefix !== undefined && !(/^\d{1,3}$/.test(prefix) && Number(prefix) <= bits))
-          problems.push(`${where}: '${entry}' has a prefix length outside 0-${bits}`);
+        const problem = addressEntryProblem(entry);
+        if (problem !== null) problems.push(`${where}: ${problem}`);
       } else if (isRegexEntry(entry)) {
         try {
           entryRegex(entry);

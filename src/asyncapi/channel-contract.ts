@@ -15,6 +15,8 @@ export interface MessageContract {
   keyReading: KeyReading;
   headers: ValidateFunction | null;
   headerReadings: ReadonlyMap<string, HeaderReading>;
+  /** The CloudEvents types this message carries: its name, and its `x-cloudevents-type` if set. */
+  eventTypes: readonly string[];
 }
 
 /** A channel of a spec, as the topics it stands for and the messages they may carry. */

@@ -7,6 +7,7 @@ import type { ChannelContract, HeaderReading, KeyReading, MessageContract } from
 import { schemaPatternProblems } from './schema-patterns';
 import { SpecError, type SpecDiagnostic } from './spec-error';
 import {
+  CLOUDEVENTS_TYPE_EXTENSION,
   FAIL_WHEN_INVALID_EXTENSION,
   type JsonSchema,
   type MessageOutline,
@@ -85,7 +86,17 @@ function compileMessage(
   where: string,
   problems: SpecDiagnostic[],
 ): MessageContract | null {
-  const { name, schemaFormat: format } = message;
+  const { name, schemaFormat: format, cloudEventsType } = message;
+  const eventTypes = [name];
+  if (typeof cloudEventsType === 'string' && cloudEventsType.length > 0) {
+    if (cloudEventsType !== name) eventTypes.push(cloudEventsType);
+  } else if (cloudEventsType !== undefined) {
+    problems.push({
+      path: `${where}.messages.${name}.${CLOUDEVENTS_TYPE_EXTENSION}`,
+      message: 'must be a non-empty string (the CloudEvents type the message carries)',
+      code: 'extension-type',
+    });
+  }
   if (!JSON_SCHEMA_FORMATS.test(format)) {
     problems.push({
       path: where,
@@ -125,6 +136,7 @@ function compileMessage(
     keyReading: keyReading(key),
     headers: compile(headers, 'headers'),
     headerReadings: headerReadings(headers),
+    eventTypes,
   };
 }
 

@@ -17,6 +17,8 @@ export class ContractIndex {
   private readonly patterns: ChannelContract[] = [];
   /** Address matches are remembered per topic name (bounded), so each name is matched once. */
   private readonly memo = new Map<string, ChannelContract | null>();
+  /** CloudEvents type → the topics whose contract in force carries it. */
+  private readonly eventTopics = new Map<string, string[]>();
 
   constructor(contractsInLoadOrder: readonly ChannelContract[]) {
     for (let i = contractsInLoadOrder.length - 1; i >= 0; i--) {
@@ -25,6 +27,15 @@ export class ContractIndex {
         if (!this.exact.has(contract.topic)) this.exact.set(contract.topic, contract);
       } else {
         this.patterns.push(contract);
+      }
+    }
+    // Only contracts in force count: a channel whose topic a later spec took over routes nothing.
+    // A parameterised address is not a topic one can write to, so it routes nothing either.
+    for (const [topic, contract] of this.exact) {
+      for (const type of new Set(contract.messages.flatMap((message) => message.eventTypes))) {
+        const topics = this.eventTopics.get(type);
+        if (topics === undefined) this.eventTopics.set(type, [topic]);
+        else topics.push(topic);
       }
     }
   }
@@ -45,6 +56,11 @@ export class ContractIndex {
       }
     }
     return found ?? undefined;
+  }
+
+  /** The topics whose channel declares a message carrying this CloudEvents type. */
+  topicsForEventType(type: string): readonly string[] {
+    return this.eventTopics.get(type) ?? [];
   }
 
   /** How many topic names are remembered now. */

@@ -33,9 +33,12 @@ export interface MessageOutline {
   headers: JsonSchema | null;
   /** The Kafka message binding's `key` schema. */
   key: JsonSchema | null;
+  /** The message's `x-cloudevents-type`, unchecked: the CloudEvents type it carries besides its name. */
+  cloudEventsType?: unknown;
 }
 
 export const FAIL_WHEN_INVALID_EXTENSION = 'x-eg-fail-when-invalid';
+export const CLOUDEVENTS_TYPE_EXTENSION = 'x-cloudevents-type';
 const DEFAULT_SCHEMA_FORMAT = 'application/vnd.aai.asyncapi+json';
 
 /** Schemas as JSON; models from the parser expose json(), plain binding values are already JSON. */
@@ -71,6 +74,7 @@ function outlineMessage(message: MessageInterface): MessageOutline {
     payload: schemaJson(message.payload()),
     headers: schemaJson(message.headers()),
     key: schemaJson(kafkaBinding(message)?.key),
+    cloudEventsType: message.extensions().get(CLOUDEVENTS_TYPE_EXTENSION)?.value(),
   };
 }
 

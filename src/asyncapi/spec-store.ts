@@ -58,6 +58,14 @@ export class SpecStore {
     return this.index;
   }
 
+  /**
+   * The topics whose contracts declare messages of this CloudEvents type (by message name or
+   * `x-cloudevents-type`), from the same index produce requests see.
+   */
+  topicsForEventType(type: string): readonly string[] {
+    return this.index.topicsForEventType(type);
+  }
+
   onChange(listener: () => void): void {
     this.listeners.push(listener);
   }

@@ -10,6 +10,12 @@ import { registerSpecRoutes, SPEC_KIND, type StoredSpec } from './http/spec-rout
 import { registerPatternRoutes } from './http/pattern-routes';
 import { registerThrottleRoutes, THROTTLE_ID, THROTTLE_KIND } from './http/throttle-routes';
 import { createKafkaClient } from './kafka/kafka-client';
+import { Publisher } from './ingest/publisher';
+import { PublishGate } from './ingest/publish-gate';
+import { OPEN_DOOR } from './ingest/publisher-auth';
+import { registerRestV3Routes } from './ingest/rest-v3-routes';
+import { ApiKeys } from './ingest/api-keys';
+import { registerApiKeyRoutes } from './ingest/api-key-routes';
 import { KafkaStateLog } from './state/kafka-state-log';
 import { MemoryStateLog } from './state/memory-state-log';
 import type { StateEntry } from './state/state-ledger';
@@ -178,6 +184,8 @@ export async function startGateway(
     { writeTimeoutMs: config.state.writeTimeoutMs, history: { [SPEC_KIND]: config.state.keepRevisions } },
     logger,
   );
+  // Before the store starts, so stored keys are applied as the state topic is read.
+  const apiKeys = new ApiKeys(stateStore, { logger });
   stateStore.onChange(SPEC_KIND, async (change) => {
     if (specs.get(change.id)?.summary.source === 'file') {
       logger.warn(
@@ -269,6 +277,20 @@ export async function startGateway(
     access,
     logger,
   });
+  const publisher = config.ingest.enabled
+    ? new Publisher({
+        kafka: createKafkaClient(config, 'event-gateway-ingest'),
+        settings: config.ingest.producer,
+        pipeline: () => pipeline,
+        counted: (topic, outcome) => metrics.countRecords(topic, outcome, 1, 'http'),
+        logger,
+      })
+    : null;
+  if (publisher !== null) {
+    const gate = new PublishGate(config.ingest.requireApiKeys ? apiKeys : OPEN_DOOR, quotas);
+    registerRestV3Routes(http.app, { publisher, gate, settings: config.ingest });
+  }
+  registerApiKeyRoutes(http.app, { keys: apiKeys, state: stateStore, access, logger });
   registerThrottleRoutes(http.app, { quotas, config, access, stateStore, logger });
   // A tap token, when set, is the one key to the tap; otherwise the API's tokens open it too.
   const tapAccess =
@@ -302,7 +324,10 @@ export async function startGateway(
     // Stored specs and quotas are in force before the first produce request is accepted.
     await stateStore.start();
     await gateway.start();
+    publisher?.start();
   } catch (error) {
+    await publisher?.stop();
+    await gateway.stop().catch(() => undefined);
     await stateStore.stop();
     await http.close();
     throw error;
@@ -322,6 +347,7 @@ export async function startGateway(
       tap.close();
       await gateway.stop();
       await http.close();
+      await publisher?.stop();
       await stateStore.stop();
       await pipeline.close();
       await tracer.shutdown();

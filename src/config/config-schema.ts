@@ -153,6 +153,64 @@ export const configSchema = {
       },
       default: {},
     },
+    ingest: {
+      type: 'object',
+      additionalProperties: false,
+      properties: {
+        enabled: { type: 'boolean', default: true },
+        requireApiKeys: { type: 'boolean', default: true },
+        maxBodyBytes: { type: 'integer', minimum: 1024, default: 1048576 },
+        maxRecordsPerRequest: { type: 'integer', minimum: 1, default: 1000 },
+        producer: {
+          type: 'object',
+          additionalProperties: false,
+          properties: {
+            lingerMs: { type: 'integer', minimum: 0, maximum: 1000, default: 2 },
+            maxBatchRecords: { type: 'integer', minimum: 1, default: 500 },
+            compression: { enum: ['none', 'gzip', 'snappy', 'lz4', 'zstd'], default: 'none' },
+            requestTimeoutMs: { type: 'integer', minimum: 100, default: 10000 },
+            retries: { type: 'integer', minimum: 0, default: 5 },
+          },
+          default: {},
+        },
+        cloudEvents: {
+          type: 'object',
+          additionalProperties: false,
+          properties: {
+            routes: {
+              type: 'array',
+              items: {
+                type: 'object',
+                additionalProperties: false,
+                required: ['type', 'topic'],
+                properties: {
+                  type: { type: 'string', minLength: 1 },
+                  topic: { type: 'string', minLength: 1, maxLength: 249 },
+                },
+              },
+              default: [],
+            },
+          },
+          default: {},
+        },
+        cors: {
+          type: 'object',
+          additionalProperties: false,
+          properties: {
+            origins: { type: 'array', items: { type: 'string', minLength: 1 }, default: [] },
+            methods: { type: 'array', items: { type: 'string', minLength: 1 }, default: ['POST'] },
+            headers: {
+              type: 'array',
+              items: { type: 'string', minLength: 1 },
+              default: ['content-type', 'authorization', 'x-api-key'],
+            },
+            maxAgeSeconds: { type: 'integer', minimum: 0, default: 600 },
+          },
+          default: {},
+        },
+      },
+      default: {},
+    },
     tap: {
       type: 'object',
       additionalProperties: false,

@@ -123,6 +123,29 @@ export interface GatewayConfig {
     )[];
     maxDecompressedBytes: number;
   };
+  /** The HTTP door: REST and CloudEvents publishers writing to Kafka through the pipeline. */
+  ingest: {
+    enabled: boolean;
+    /** Publishing needs an API key (stored state, /api-keys); false is refused off loopback unless http.allowUnauthenticated. */
+    requireApiKeys: boolean;
+    maxBodyBytes: number;
+    /** Records (or CloudEvents) in one request, streaming and batches included. */
+    maxRecordsPerRequest: number;
+    producer: {
+      /** Requests arriving within this many ms share one produce request (kafkajs has no linger of its own). */
+      lingerMs: number;
+      maxBatchRecords: number;
+      compression: 'none' | 'gzip' | 'snappy' | 'lz4' | 'zstd';
+      requestTimeoutMs: number;
+      retries: number;
+    };
+    cloudEvents: {
+      /** CloudEvents type → topic, tried before the contracts; `*` at the end matches any rest. */
+      routes: { type: string; topic: string }[];
+    };
+    /** Browsers may publish from these origins (`*` for any); empty: no CORS headers. */
+    cors: { origins: string[]; methods: string[]; headers: string[]; maxAgeSeconds: number };
+  };
   tap: {
     /** Topics mirrored to WebSocket clients: names, or /regex/ patterns. Empty: no tap. */
     topics: string[];

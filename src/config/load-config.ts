@@ -132,6 +132,17 @@ function exposureProblems(config: GatewayConfig): string[] {
         'or set http.allowUnauthenticated: true to accept the risk',
     );
   }
+  if (
+    config.ingest.enabled &&
+    !config.ingest.requireApiKeys &&
+    !isLoopback(http.host) &&
+    !http.allowUnauthenticated
+  ) {
+    problems.push(
+      `ingest.requireApiKeys: false lets anyone who reaches ${http.host} publish to Kafka; keep it true ` +
+        '(publishers then need a key from PUT /api-keys/{name}), or set http.allowUnauthenticated: true to accept the risk',
+    );
+  }
   const names = new Set<string>();
   const secrets = new Set<string>();
   for (const token of configuredTokens(http)) {

@@ -65,6 +65,19 @@ export const errorSchema = {
       items: { type: 'string' },
     },
     path: { type: 'string', description: 'Where in a refused pattern the problem is.' },
+    errors: {
+      type: 'array',
+      description: "Why a published record or event breaks its contract (the pipeline's reasons).",
+      items: { type: 'string' },
+    },
+    error_code: {
+      type: 'integer',
+      description: "The REST door's per-record code, as Confluent REST Proxy v3 names it (the HTTP status).",
+    },
+    kafka_error: {
+      type: 'string',
+      description: "Kafka's name for the error when Kafka refused a write (NOT_ENOUGH_REPLICAS, ...).",
+    },
   },
   additionalProperties: false,
 } as const;

@@ -11,7 +11,7 @@ const MAX_TOPIC_LABELS = 1000;
  */
 export class GatewayMetrics {
   readonly registry = new Registry();
-  readonly records: Counter<'topic' | 'outcome'>;
+  readonly records: Counter<'topic' | 'outcome' | 'door'>;
   readonly specsLoaded: Gauge;
   readonly requests: Counter<'api_key'>;
   readonly requestDuration: Histogram<'api_key'>;
@@ -29,8 +29,8 @@ export class GatewayMetrics {
     collectDefaultMetrics({ register: this.registry });
     this.records = new Counter({
       name: 'event_gateway_records_total',
-      help: 'Produced records by topic and validation outcome (valid, invalid_tagged, invalid_rejected, unvalidated)',
-      labelNames: ['topic', 'outcome'],
+      help: 'Produced records by topic, validation outcome (valid, invalid_tagged, invalid_rejected, unvalidated, dropped, refused, failed) and door (kafka, http)',
+      labelNames: ['topic', 'outcome', 'door'],
       registers: [this.registry],
     });
     this.requests = new Counter({
@@ -107,8 +107,8 @@ export class GatewayMetrics {
     return topic;
   }
 
-  countRecords(topic: string, outcome: string, count = 1): void {
-    this.records.inc({ topic: this.topicLabel(topic), outcome }, count);
+  countRecords(topic: string, outcome: string, count = 1, door: 'kafka' | 'http' = 'kafka'): void {
+    this.records.inc({ topic: this.topicLabel(topic), outcome, door }, count);
   }
 
   /**

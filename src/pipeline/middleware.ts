@@ -31,6 +31,8 @@ export interface ProducedRecord {
 
 /** Facts about the request the record came in. */
 export interface ProduceContext {
+  /** Which door the record came in: a Kafka producer, or an HTTP publisher (REST or CloudEvents). */
+  readonly door: 'kafka' | 'http';
   readonly clientId: string | null;
   readonly clientAddress: string;
   readonly acks: number;

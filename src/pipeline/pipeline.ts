@@ -43,6 +43,29 @@ export interface PipelineOutcome {
   tally: RecordTally[];
 }
 
+/** A record that did not come in a produce request (the HTTP door), judged by the same middlewares. */
+export interface IncomingRecord {
+  topic: string;
+  /** The partition asked for, or -1 when the producer will choose. */
+  partition: number;
+  key: Buffer | null;
+  value: Buffer | null;
+  headers: readonly RecordHeader[];
+}
+
+/** What the middlewares decided about one IncomingRecord. */
+export interface RecordJudgement {
+  /** The reason it was refused, or null. */
+  rejected: string | null;
+  /** The Kafka error code of the refusal (INVALID_RECORD unless a middleware chose another). */
+  errorCode: number;
+  dropped: boolean;
+  /** Headers middlewares added (the validation error header when tagged), to write after the record's own. */
+  added: readonly RecordHeader[] | null;
+  /** For the records metric: invalid_rejected, refused, dropped, or the middleware's label (unvalidated when none). */
+  outcome: string;
+}
+
 export interface RecordTally {
   topic: string;
   outcome: string;
@@ -154,6 +177,22 @@ function withoutDropped(piece: DecodedBatch): Buffer | null {
     },
     kept,
   );
+}
+
+function judgementOf(state: RecordState): RecordJudgement {
+  return {
+    rejected: state.rejected ? state.reason : null,
+    errorCode: state.errorCode,
+    dropped: state.dropped,
+    added: state.added,
+    outcome: state.rejected
+      ? state.label === 'invalid_rejected'
+        ? 'invalid_rejected'
+        : 'refused'
+      : state.dropped
+        ? 'dropped'
+        : (state.label ?? 'unvalidated'),
+  };
 }
 
 /** One batch that was decoded, with what happened to its records. */
@@ -313,6 +352,38 @@ export class Pipeline {
     }
     if (pending === null) return this.conclude(plans, rejections, unchecked);
     return Promise.all(pending).then(() => this.conclude(plans, rejections, unchecked));
+  }
+
+  /**
+   * Judges records one by one, each on its own: one refused record refuses nothing else (the HTTP
+   * door answers per record). The records are not encoded; the caller writes what passed.
+   */
+  judge(
+    records: readonly IncomingRecord[],
+    context: ProduceContext,
+  ): RecordJudgement[] | Promise<RecordJudgement[]> {
+    const states: RecordState[] = new Array(records.length);
+    let pending: Promise<void>[] | null = null;
+    for (let i = 0; i < records.length; i++) {
+      const incoming = records[i];
+      const state = new RecordState(true);
+      states[i] = state;
+      const middlewares = this.interested(incoming.topic);
+      if (middlewares.length === 0) continue;
+      const record = new PipelineRecord(
+        incoming.topic,
+        incoming.partition,
+        0,
+        incoming.key,
+        incoming.value,
+        incoming.headers,
+        true,
+      );
+      const waiting = this.apply(middlewares, 0, record, state, context);
+      if (waiting !== undefined) (pending ??= []).push(waiting);
+    }
+    if (pending === null) return states.map(judgementOf);
+    return Promise.all(pending).then(() => states.map(judgementOf));
   }
 
   private countRecords(

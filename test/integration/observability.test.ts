@@ -493,7 +493,12 @@ describe('logs', () => {
     await kcatProduce(topics.logs, [['second', invalid]], { clientId });
     await kcatProduce(topics.logs, [['third', invalid]], { clientId });
     await metricsWhen(
-      (m) => m.get('event_gateway_records_total', { topic: topics.logs, outcome: 'invalid_tagged' }) === 3,
+      (m) =>
+        m.get('event_gateway_records_total', {
+          topic: topics.logs,
+          outcome: 'invalid_tagged',
+          door: 'kafka',
+        }) === 3,
       'three invalid records counted',
     );
     const lines = logs.lines.slice(mark);

@@ -201,6 +201,7 @@ export function produceHandler(options: ProduceHandlerOptions): ApiHandler {
         }
       });
       const context: ProduceContext = {
+        door: 'kafka',
         clientId: header.clientId,
         clientAddress: connection.clientAddress,
         acks: request.acks,

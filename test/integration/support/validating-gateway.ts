@@ -55,6 +55,8 @@ export interface ValidatingGatewayOptions {
   asyncapi?: Partial<GatewayConfig['asyncapi']>;
   pipeline?: { middlewares?: unknown[] };
   adminToken?: string;
+  /** The HTTP door's settings (ingest). */
+  ingest?: Record<string, unknown>;
   /** Named tokens besides the admin token (http.tokens). */
   tokens?: { name: string; role: 'admin' | 'read'; token: string }[];
   logLevel?: LogLevel;
@@ -136,6 +138,7 @@ export async function startValidatingGateway(options: ValidatingGatewayOptions):
       },
       asyncapi: options.asyncapi ?? {},
       pipeline: options.pipeline ?? {},
+      ...(options.ingest !== undefined && { ingest: options.ingest }),
       state: options.state ?? isolatedState(),
       logging: { level: options.logLevel ?? 'info' },
       shutdown: { drainTimeoutMs: 2_000 },

@@ -239,7 +239,14 @@ describe('record tally', () => {
 
   function run(pipeline: Pipeline, partitions: { topic: string; partition: number; records: Buffer }[]) {
     const request = decodeProduceFrame(produceFrame(9, partitions), 9);
-    const context = { clientId: null, clientAddress: 'x', acks: -1, transactionalId: null, apiVersion: 9 };
+    const context = {
+      door: 'kafka' as const,
+      clientId: null,
+      clientAddress: 'x',
+      acks: -1,
+      transactionalId: null,
+      apiVersion: 9,
+    };
     return pipeline.run(
       request,
       request.topicData.map((t) => t.name),

@@ -129,6 +129,7 @@ describe('produce tracing', () => {
       'apiVersion',
       'clientAddress',
       'clientId',
+      'door',
       'transactionalId',
     ]);
     const [span] = exporter.getFinishedSpans();

@@ -35,6 +35,7 @@ async function main(): Promise<void> {
       dropped: false,
     };
     await middleware.onRecord(record, verdict, {
+      door: 'kafka',
       clientId: null,
       clientAddress: '127.0.0.1',
       acks: 1,

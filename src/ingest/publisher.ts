@@ -1,0 +1,400 @@
+import type { Admin, Kafka, PartitionMetadata, Producer, RecordMetadata } from 'kafkajs';
+import type { GatewayConfig } from '../config/gateway-config';
+import type { Logger } from '../observability/logger';
+import type { ProduceContext } from '../pipeline/middleware';
+import type { Pipeline, RecordJudgement } from '../pipeline/pipeline';
+import type { RecordHeader } from '../protocol/records';
+import { LruMap } from '../quotas/lru-map';
+import { KafkaWriteError, kafkaWriteError } from './kafka-write-error';
+
+/** A record an HTTP publisher sent, before the pipeline has judged it. */
+export interface PublishRecord {
+  topic: string;
+  /** The partition asked for; absent: by key (Java's murmur2, as every Kafka client), else spread. */
+  partition?: number;
+  key: Buffer | null;
+  value: Buffer | null;
+  headers: RecordHeader[];
+  /** Milliseconds since the epoch; absent: now. */
+  timestamp?: number;
+}
+
+export type PublishResult =
+  | { status: 'written'; topic: string; partition: number; offset: string; timestamp: number }
+  | { status: 'dropped'; topic: string }
+  | { status: 'rejected'; topic: string; reason: string; errorCode: number }
+  | { status: 'failed'; topic: string; error: KafkaWriteError };
+
+export interface PublisherOptions {
+  kafka: Kafka;
+  settings: GatewayConfig['ingest']['producer'];
+  /** The pipeline in force; asked per request, so a replaced pipeline applies at once. */
+  pipeline: () => Pipeline;
+  /** Each record's fate for the records metric (door="http"). */
+  counted: (topic: string, outcome: string) => void;
+  logger: Logger;
+}
+
+/** Kafka's own rule for topic names; anything else is refused before Kafka is asked. */
+const TOPIC_NAME = /^[A-Za-z0-9._-]{1,249}$/;
+/** How long a topic's partitions are trusted, and how long a missing topic stays missing. */
+const METADATA_TTL_MS = 30_000;
+const MISSING_TTL_MS = 5_000;
+const MAX_TOPICS_CACHED = 10_000;
+const RECONNECT_MS = 1_000;
+
+interface Queued {
+  record: PublishRecord & { partition: number; timestamp: number };
+  resolve: (result: PublishResult) => void;
+}
+
+interface TopicPartitions {
+  partitions: PartitionMetadata[] | null;
+  at: number;
+}
+
+/**
+ * The HTTP door's way into Kafka: each record judged by the pipeline the Kafka door uses, then
+ * written with an idempotent producer and acks=all, and answered only once Kafka acknowledged it.
+ * kafkajs sends one request per call, so records arriving within `lingerMs` of each other are
+ * gathered into one sendBatch: under load a produce request carries many HTTP requests' records.
+ */
+export class Publisher {
+  private readonly producer: Producer;
+  private readonly admin: Admin;
+  private readonly partitioner: ReturnType<typeof import('kafkajs').Partitioners.DefaultPartitioner>;
+  private readonly metadata = new LruMap<string, TopicPartitions>(MAX_TOPICS_CACHED);
+  private readonly lookups = new Map<string, Promise<PartitionMetadata[] | null>>();
+  private queue: Queued[] = [];
+  private timer: NodeJS.Timeout | null = null;
+  private clusterIdPromise: Promise<string> | null = null;
+  private connected = false;
+  private stopped = false;
+  private retry: NodeJS.Timeout | null = null;
+
+  constructor(private readonly options: PublisherOptions) {
+    // eslint-disable-next-line @typescript-eslint/no-require-imports
+    const kafkajs = require('kafkajs') as typeof import('kafkajs');
+    this.partitioner = kafkajs.Partitioners.DefaultPartitioner();
+    this.producer = options.kafka.producer({
+      idempotent: true,
+      maxInFlightRequests: 1,
+      allowAutoTopicCreation: false,
+      retry: { retries: options.settings.retries },
+    });
+    this.admin = options.kafka.admin();
+  }
+
+  /**
+   * Connects in the background, again and again until it works: a gateway may start before its
+   * cluster answers, and the Kafka door must not wait for the HTTP door. Until then a publish is
+   * answered 503.
+   */
+  start(): void {
+    const attempt = (): void => {
+      if (this.stopped) return;
+      Promise.all([this.producer.connect(), this.admin.connect()]).then(
+        () => {
+          this.connected = true;
+        },
+        (error: Error) => {
+          this.options.logger.warn(
+            { err: error.message },
+            'ingest: cannot connect to Kafka yet; trying again',
+          );
+          this.retry = setTimeout(attempt, RECONNECT_MS);
+        },
+      );
+    };
+    attempt();
+  }
+
+  async stop(): Promise<void> {
+    this.stopped = true;
+    if (this.retry !== null) clearTimeout(this.retry);
+    if (this.timer !== null) clearTimeout(this.timer);
+    this.flush();
+    await Promise.allSettled([this.producer.disconnect(), this.admin.disconnect()]);
+  }
+
+  private unavailable(): KafkaWriteError | null {
+    return this.connected
+      ? null
+      : new KafkaWriteError(503, 'NETWORK_EXCEPTION', 'the gateway is not connected to Kafka yet');
+  }
+
+  /** The cluster's id (GET /v3/clusters), asked once. */
+  clusterId(): Promise<string> {
+    const down = this.unavailable();
+    if (down !== null) return Promise.reject(down);
+    this.clusterIdPromise ??= this.admin.describeCluster().then(
+      (cluster) => cluster.clusterId,
+      (error: unknown) => {
+        this.clusterIdPromise = null;
+        throw kafkaWriteError(error);
+      },
+    );
+    return this.clusterIdPromise;
+  }
+
+  /** Topics of the cluster, without the internal ones (names starting with `_`). */
+  async topics(): Promise<string[]> {
+    const down = this.unavailable();
+    if (down !== null) throw down;
+    try {
+      return (await this.admin.listTopics()).filter((topic) => !topic.startsWith('_')).sort();
+    } catch (error) {
+      throw kafkaWriteError(error);
+    }
+  }
+
+  /** The partitions of `topic`, or null when the cluster has no such topic. */
+  async partitions(topic: string): Promise<PartitionMetadata[] | null> {
+    if (!TOPIC_NAME.test(topic)) return null;
+    const down = this.unavailable();
+    if (down !== null) throw down;
+    const known = this.metadata.get(topic);
+    const now = Date.now();
+    if (
+      known !== undefined &&
+      now - known.at < (known.partitions === null ? MISSING_TTL_MS : METADATA_TTL_MS)
+    )
+      return known.partitions;
+    let lookup = this.lookups.get(topic);
+    if (lookup === undefined) {
+      lookup = this.admin
+        .fetchTopicMetadata({ topics: [topic] })
+        .then(
+          (answer) => answer.topics[0]?.partitions ?? null,
+          (error: { type?: string }) => {
+            if (error.type === 'UNKNOWN_TOPIC_OR_PARTITION') return null;
+            throw kafkaWriteError(error);
+          },
+        )
+        .then((partitions) => {
+          this.metadata.set(topic, { partitions, at: Date.now() });
+          return partitions;
+        })
+        .finally(() => this.lookups.delete(topic));
+      this.lookups.set(topic, lookup);
+    }
+    return lookup;
+  }
+
+  /**
+   * Judges and writes `records`, each on its own: the answer has one result per record, in
+   * order. Records must name topics that exist (the caller checked with `partitions`).
+   */
+  async publish(records: readonly PublishRecord[], context: ProduceContext): Promise<PublishResult[]> {
+    const pipeline = this.options.pipeline();
+    const judgements: RecordJudgement[] = pipeline.empty
+      ? records.map(() => UNJUDGED)
+      : await pipeline.judge(
+          records.map((record) => ({
+            topic: record.topic,
+            partition: record.partition ?? -1,
+            key: record.key,
+            value: record.value,
+            headers: record.headers,
+          })),
+          context,
+        );
+    const results: Promise<PublishResult>[] = [];
+    for (let i = 0; i < records.length; i++) {
+      const record = records[i];
+      const judgement = judgements[i];
+      if (judgement.rejected !== null) {
+        this.options.counted(record.topic, judgement.outcome);
+        results.push(
+          Promise.resolve({
+            status: 'rejected',
+            topic: record.topic,
+            reason: judgement.rejected,
+            errorCode: judgement.errorCode,
+          }),
+        );
+        continue;
+      }
+      if (judgement.dropped) {
+        this.options.counted(record.topic, 'dropped');
+        results.push(Promise.resolve({ status: 'dropped', topic: record.topic }));
+        continue;
+      }
+      results.push(
+        this.write(record, judgement.added).then((result) => {
+          this.options.counted(record.topic, result.status === 'written' ? judgement.outcome : 'failed');
+          return result;
+        }),
+      );
+    }
+    return Promise.all(results);
+  }
+
+  private async write(record: PublishRecord, added: readonly RecordHeader[] | null): Promise<PublishResult> {
+    const partitions = await this.partitions(record.topic).catch((error: KafkaWriteError) => error);
+    if (partitions instanceof KafkaWriteError)
+      return { status: 'failed', topic: record.topic, error: partitions };
+    if (partitions === null)
+      return {
+        status: 'failed',
+        topic: record.topic,
+        error: new KafkaWriteError(
+          404,
+          'UNKNOWN_TOPIC_OR_PARTITION',
+          `topic '${record.topic}' does not exist`,
+        ),
+      };
+    if (record.partition !== undefined && !partitions.some((p) => p.partitionId === record.partition))
+      return {
+        status: 'failed',
+        topic: record.topic,
+        error: new KafkaWriteError(
+          404,
+          'UNKNOWN_TOPIC_OR_PARTITION',
+          `topic '${record.topic}' has no partition ${record.partition} (it has ${partitions.length})`,
+        ),
+      };
+    const headers = added === null ? record.headers : [...record.headers, ...added];
+    const partition =
+      record.partition ??
+      this.partitioner({
+        topic: record.topic,
+        partitionMetadata: partitions,
+        message: { key: record.key, value: record.value },
+      });
+    return new Promise((resolve) => {
+      this.queue.push({
+        record: { ...record, headers, partition, timestamp: record.timestamp ?? Date.now() },
+        resolve,
+      });
+      if (this.queue.length >= this.options.settings.maxBatchRecords) this.flush();
+      else this.timer ??= setTimeout(() => this.flush(), this.options.settings.lingerMs);
+    });
+  }
+
+  /** Sends what is queued as one sendBatch and settles each record's promise from its partition's answer. */
+  private flush(): void {
+    if (this.timer !== null) {
+      clearTimeout(this.timer);
+      this.timer = null;
+    }
+    if (this.queue.length === 0) return;
+    const batch = this.queue;
+    this.queue = [];
+    const byTopic = new Map<string, Queued[]>();
+    for (const queued of batch) {
+      const list = byTopic.get(queued.record.topic);
+      if (list === undefined) byTopic.set(queued.record.topic, [queued]);
+      else list.push(queued);
+    }
+    const { settings } = this.options;
+    const send = this.producer.sendBatch({
+      acks: -1,
+      timeout: settings.requestTimeoutMs,
+      compression: COMPRESSION[settings.compression],
+      topicMessages: [...byTopic].map(([topic, queued]) => ({
+        topic,
+        messages: queued.map(({ record }) => ({
+          key: record.key,
+          value: record.value,
+          partition: record.partition,
+          timestamp: String(record.timestamp),
+          headers: headerObject(record.headers),
+        })),
+      })),
+    });
+    let timer: NodeJS.Timeout | undefined;
+    const deadline = new Promise<never>((_, reject) => {
+      timer = setTimeout(
+        () =>
+          reject(
+            new KafkaWriteError(
+              503,
+              'REQUEST_TIMED_OUT',
+              `Kafka did not acknowledge within ${settings.requestTimeoutMs} ms`,
+            ),
+          ),
+        settings.requestTimeoutMs,
+      );
+    });
+    Promise.race([send, deadline]).then(
+      (answers) => {
+        clearTimeout(timer);
+        settle(batch, answers);
+      },
+      (error: unknown) => {
+        clearTimeout(timer);
+        const failure = error instanceof KafkaWriteError ? error : kafkaWriteError(error);
+        this.options.logger.warn(
+          { err: failure.message, records: batch.length },
+          'ingest: write to Kafka failed',
+        );
+        for (const queued of batch)
+          queued.resolve({ status: 'failed', topic: queued.record.topic, error: failure });
+      },
+    );
+  }
+}
+
+const UNJUDGED: RecordJudgement = {
+  rejected: null,
+  errorCode: 0,
+  dropped: false,
+  added: null,
+  outcome: 'unvalidated',
+};
+
+const COMPRESSION = { none: 0, gzip: 1, snappy: 2, lz4: 3, zstd: 4 } as const;
+
+/**
+ * kafkajs takes headers as an object; a header name sent twice becomes an array, which kafkajs
+ * writes as repeated headers in order, so nothing is lost.
+ */
+function headerObject(headers: readonly RecordHeader[]): Record<string, Buffer | Buffer[]> {
+  const object: Record<string, Buffer | Buffer[]> = Object.create(null) as Record<string, Buffer | Buffer[]>;
+  for (const { key, value } of headers) {
+    const buffer = value ?? Buffer.alloc(0);
+    const existing = object[key];
+    if (existing === undefined) object[key] = buffer;
+    else if (Array.isArray(existing)) existing.push(buffer);
+    else object[key] = [existing, buffer];
+  }
+  return object;
+}
+
+/**
+ * Each record's offset: its partition's base offset plus its place among that partition's
+ * records in this batch (kafkajs writes one record batch per partition, in the order given).
+ */
+function settle(batch: Queued[], answers: RecordMetadata[]): void {
+  const byPartition = new Map<string, RecordMetadata>();
+  for (const answer of answers) byPartition.set(`${answer.topicName}\u0000${answer.partition}`, answer);
+  const seen = new Map<string, number>();
+  for (const queued of batch) {
+    const { topic, partition, timestamp } = queued.record;
+    const id = `${topic}\u0000${partition}`;
+    const answer = byPartition.get(id);
+    const ordinal = seen.get(id) ?? 0;
+    seen.set(id, ordinal + 1);
+    if (answer === undefined || answer.errorCode !== 0 || answer.baseOffset === undefined) {
+      queued.resolve({
+        status: 'failed',
+        topic,
+        error: new KafkaWriteError(
+          503,
+          'UNKNOWN_SERVER_ERROR',
+          `Kafka gave no offset for ${topic}-${partition}`,
+        ),
+      });
+      continue;
+    }
+    const logAppendTime = answer.logAppendTime !== undefined && answer.logAppendTime !== '-1';
+    queued.resolve({
+      status: 'written',
+      topic,
+      partition,
+      offset: (BigInt(answer.baseOffset) + BigInt(ordinal)).toString(),
+      timestamp: logAppendTime ? Number(answer.logAppendTime) : timestamp,
+    });
+  }
+}

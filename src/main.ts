@@ -14,6 +14,8 @@ import { Publisher } from './ingest/publisher';
 import { PublishGate } from './ingest/publish-gate';
 import { OPEN_DOOR } from './ingest/publisher-auth';
 import { registerRestV3Routes } from './ingest/rest-v3-routes';
+import { CloudEventRouter } from './ingest/cloudevent-router';
+import { registerCloudEventsRoutes } from './ingest/cloudevents-routes';
 import { ApiKeys } from './ingest/api-keys';
 import { registerApiKeyRoutes } from './ingest/api-key-routes';
 import { KafkaStateLog } from './state/kafka-state-log';
@@ -289,6 +291,8 @@ export async function startGateway(
   if (publisher !== null) {
     const gate = new PublishGate(config.ingest.requireApiKeys ? apiKeys : OPEN_DOOR, quotas);
     registerRestV3Routes(http.app, { publisher, gate, settings: config.ingest });
+    const router = new CloudEventRouter(config.ingest.cloudEvents.routes, specs);
+    registerCloudEventsRoutes(http.app, { publisher, gate, router, settings: config.ingest });
   }
   registerApiKeyRoutes(http.app, { keys: apiKeys, state: stateStore, access, logger });
   registerThrottleRoutes(http.app, { quotas, config, access, stateStore, logger });

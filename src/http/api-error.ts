@@ -74,6 +74,11 @@ export const errorSchema = {
       type: 'integer',
       description: "The REST door's per-record code, as Confluent REST Proxy v3 names it (the HTTP status).",
     },
+    results: {
+      type: 'array',
+      description: 'Per event of a refused CloudEvents batch, what became of it.',
+      items: { type: 'object' },
+    },
     kafka_error: {
       type: 'string',
       description: "Kafka's name for the error when Kafka refused a write (NOT_ENOUGH_REPLICAS, ...).",

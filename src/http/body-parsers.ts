@@ -14,7 +14,9 @@ export type BodyRule =
    * Handed over as text: documents kept as uploaded (YAML or JSON). `noun` names the body in
    * refusals ("the document is nested ...").
    */
-  | { kind: 'text'; syntax: 'json' | 'yaml'; nesting: number; noun: string };
+  | { kind: 'text'; syntax: 'json' | 'yaml'; nesting: number; noun: string }
+  /** Handed over as the bytes that came (an event's data may be anything); the route checks the rest. */
+  | { kind: 'bytes' };
 
 declare module 'fastify' {
   interface FastifyContextConfig {
@@ -29,21 +31,23 @@ declare module 'fastify' {
  */
 export function installBodyParsers(app: FastifyInstance): void {
   app.removeAllContentTypeParsers();
-  app.addContentTypeParser('*', { parseAs: 'string' }, (request, text, done) => {
+  app.addContentTypeParser('*', { parseAs: 'buffer' }, (request, bytes, done) => {
     try {
-      done(null, readBody(request, text as string));
+      done(null, readBody(request, bytes as Buffer));
     } catch (error) {
       done(error as Error, undefined);
     }
   });
 }
 
-function readBody(request: FastifyRequest, text: string): unknown {
+function readBody(request: FastifyRequest, bytes: Buffer): unknown {
   const rule = request.routeOptions.config.body;
   if (rule === undefined) {
-    if (text === '') return undefined;
+    if (bytes.length === 0) return undefined;
     throw new ApiError(400, `${request.method} ${request.routeOptions.url} takes no body`);
   }
+  if (rule.kind === 'bytes') return bytes;
+  const text = bytes.toString('utf8');
   const tooDeep = nestingProblem(text, rule.kind === 'json' ? 'json' : rule.syntax, rule.nesting);
   if (tooDeep !== null)
     throw new ApiError(400, `the ${rule.kind === 'json' ? 'body' : rule.noun} is ${tooDeep}`);

@@ -23,7 +23,9 @@ export type PublishResult =
   | { status: 'written'; topic: string; partition: number; offset: string; timestamp: number }
   | { status: 'dropped'; topic: string }
   | { status: 'rejected'; topic: string; reason: string; errorCode: number }
-  | { status: 'failed'; topic: string; error: KafkaWriteError };
+  | { status: 'failed'; topic: string; error: KafkaWriteError }
+  /** Not written because another record of an all-or-nothing publish was rejected. */
+  | { status: 'withheld'; topic: string };
 
 export interface PublisherOptions {
   kafka: Kafka;
@@ -185,7 +187,12 @@ export class Publisher {
    * Judges and writes `records`, each on its own: the answer has one result per record, in
    * order. Records must name topics that exist (the caller checked with `partitions`).
    */
-  async publish(records: readonly PublishRecord[], context: ProduceContext): Promise<PublishResult[]> {
+  async publish(
+    records: readonly PublishRecord[],
+    context: ProduceContext,
+    /** All or nothing: one rejected record withholds the others (a CloudEvents batch). */
+    atomic = false,
+  ): Promise<PublishResult[]> {
     const pipeline = this.options.pipeline();
     const judgements: RecordJudgement[] = pipeline.empty
       ? records.map(() => UNJUDGED)
@@ -200,6 +207,7 @@ export class Publisher {
           context,
         );
     const results: Promise<PublishResult>[] = [];
+    const withhold = atomic && judgements.some((judgement) => judgement.rejected !== null);
     for (let i = 0; i < records.length; i++) {
       const record = records[i];
       const judgement = judgements[i];
@@ -213,6 +221,11 @@ export class Publisher {
             errorCode: judgement.errorCode,
           }),
         );
+        continue;
+      }
+      if (withhold) {
+        this.options.counted(record.topic, 'refused');
+        results.push(Promise.resolve({ status: 'withheld', topic: record.topic }));
         continue;
       }
       if (judgement.dropped) {

@@ -164,6 +164,15 @@ function answerOf(
           errors: [result.reason],
         },
       };
+    case 'withheld':
+      return {
+        status: 409,
+        body: {
+          error_code: 409,
+          error: 'not written: another record of the request was refused',
+          status: 409,
+        },
+      };
     case 'failed':
       return {
         status: result.error.status,

@@ -15,6 +15,7 @@ import addFormats from 'ajv-formats';
 import { REPO_ROOT, uniqueTopic } from './support/kafka-harness';
 import {
   ADMIN_TOKEN,
+  createTopics,
   demoSpec,
   httpCall,
   startValidatingGateway,
@@ -25,6 +26,7 @@ import {
 jest.setTimeout(60_000);
 
 const READ_TOKEN = 'contract-test-read-token';
+const PUBLISHED = uniqueTopic('contract-published');
 const PORT = 24500;
 
 interface Operation {
@@ -108,18 +110,21 @@ async function call(
     throw new Error(
       `${what}: the document lists no ${mediaType(answer)} body (has ${Object.keys(declared.content ?? {})})`,
     );
-  const body = mediaType(answer).endsWith('json') ? answer.json() : text;
+  const type = mediaType(answer);
+  const body = type === 'application/json' || type.endsWith('+json') ? answer.json() : text;
   validate(content.schema, body, what);
   return answer;
 }
 
 beforeAll(async () => {
+  await createTopics([PUBLISHED], 1);
   gateway = await startValidatingGateway({
     bootstrapPort: PORT,
     httpPort: PORT + 10,
     adminToken: ADMIN_TOKEN,
     tokens: [{ name: 'dashboard', role: 'read', token: READ_TOKEN }],
     asyncapi: { specs: [{ file: path.join(REPO_ROOT, 'asyncapi', 'demo.yaml'), id: 'demo' }] },
+    ingest: { requireApiKeys: true, cloudEvents: { routes: [{ type: 'contract.*', topic: PUBLISHED }] } },
     logLevel: 'warn',
   });
   const answer = await httpCall(`http://127.0.0.1:${PORT + 10}`, 'GET', '/openapi.json');
@@ -247,6 +252,95 @@ test('patterns: match, refusals', async () => {
     (await ask('{"pattern": {"value": {"a": [1]}}, "event": {}}', { 'content-type': 'text/plain' })).status,
   ).toBe(200);
   expect((await ask(`"${'x'.repeat(300_000)}"`)).status).toBe(413);
+});
+
+test('the HTTP door: API keys, REST records, CloudEvents', async () => {
+  const json = { 'content-type': 'application/json' };
+  const grants = JSON.stringify({ grants: { topics: [PUBLISHED] } });
+  expect(
+    (await call('PUT', '/api-keys/publisher', { body: grants, headers: json, token: READ_TOKEN })).status,
+  ).toBe(403);
+  expect((await call('PUT', '/api-keys/publisher', { body: '{"grants": 1}', headers: json })).status).toBe(
+    400,
+  );
+  const created = await call('PUT', '/api-keys/publisher', { body: grants, headers: json });
+  expect(created.status).toBe(201);
+  const secret = created.json<{ secret: string }>().secret;
+  expect((await call('PUT', '/api-keys/publisher', { body: grants, headers: json })).status).toBe(200);
+  expect((await call('GET', '/api-keys', { token: READ_TOKEN })).text).not.toContain(secret);
+  expect((await call('GET', '/api-keys/publisher')).status).toBe(200);
+  expect((await call('GET', '/api-keys/nobody')).status).toBe(404);
+
+  const clusters = await call('GET', '/v3/clusters', { token: secret });
+  const clusterId = clusters.json<{ data: { cluster_id: string }[] }>().data[0].cluster_id;
+  expect((await call('GET', '/v3/clusters', { token: null })).status).toBe(401);
+  expect((await call('GET', `/v3/clusters/${clusterId}/topics`, { token: secret })).text).toContain(
+    PUBLISHED,
+  );
+  expect((await call('GET', '/v3/clusters/elsewhere/topics', { token: secret })).status).toBe(404);
+  const records = (topic: string) => `/v3/clusters/${clusterId}/topics/${topic}/records`;
+  const record = '{"value": {"data": {"n": 1}}}';
+  expect(
+    (await call('POST', records(PUBLISHED), { body: record, headers: json, token: secret })).status,
+  ).toBe(200);
+  const stream = await call('POST', records(PUBLISHED), {
+    body: `${record}\n${record}`,
+    headers: json,
+    token: secret,
+  });
+  expect(stream.status).toBe(200);
+  expect((await call('POST', records(PUBLISHED), { body: record, headers: json, token: null })).status).toBe(
+    401,
+  );
+  expect(
+    (await call('POST', records('demo-not-granted'), { body: record, headers: json, token: secret })).status,
+  ).toBe(404);
+  expect(
+    (await call('POST', records(PUBLISHED), { body: '{"value": 1}', headers: json, token: secret })).status,
+  ).toBe(400);
+
+  const event = {
+    'ce-specversion': '1.0',
+    'ce-id': '1',
+    'ce-source': 'contract',
+    'content-type': 'application/json',
+  };
+  expect(
+    (
+      await call('POST', '/events', {
+        body: '{}',
+        headers: { ...event, 'ce-type': 'contract.x' },
+        token: secret,
+      })
+    ).status,
+  ).toBe(200);
+  expect(
+    (
+      await call('POST', '/events', {
+        body: '{}',
+        headers: { ...event, 'ce-type': 'nowhere' },
+        token: secret,
+      })
+    ).status,
+  ).toBe(422);
+  expect(
+    (await call('POST', '/events', { body: 'x', headers: { 'content-type': 'text/plain' }, token: secret }))
+      .status,
+  ).toBe(415);
+  const batch = JSON.stringify([
+    { specversion: '1.0', id: '2', source: 'contract', type: 'contract.y', data: { a: 1 } },
+    { specversion: '1.0', id: '3', source: 'contract', type: 'contract.y', data: { a: 2 } },
+  ]);
+  const batched = await call('POST', '/events', {
+    body: batch,
+    headers: { 'content-type': 'application/cloudevents-batch+json' },
+    token: secret,
+  });
+  expect(batched.status).toBe(200);
+
+  expect((await call('DELETE', '/api-keys/publisher', { token: READ_TOKEN })).status).toBe(403);
+  expect((await call('DELETE', '/api-keys/publisher')).status).toBe(204);
+  expect((await call('DELETE', '/api-keys/publisher')).status).toBe(404);
 });
 
 test('refusals outside any operation have the error body', async () => {

@@ -14,6 +14,7 @@ import { Publisher } from './ingest/publisher';
 import { PublishGate } from './ingest/publish-gate';
 import { OPEN_DOOR } from './ingest/publisher-auth';
 import { registerRestV3Routes } from './ingest/rest-v3-routes';
+import { Cors } from './ingest/cors';
 import { CloudEventRouter } from './ingest/cloudevent-router';
 import { registerCloudEventsRoutes } from './ingest/cloudevents-routes';
 import { ApiKeys } from './ingest/api-keys';
@@ -290,9 +291,10 @@ export async function startGateway(
     : null;
   if (publisher !== null) {
     const gate = new PublishGate(config.ingest.requireApiKeys ? apiKeys : OPEN_DOOR, quotas);
-    registerRestV3Routes(http.app, { publisher, gate, settings: config.ingest });
+    const cors = new Cors(config.ingest.cors);
+    registerRestV3Routes(http.app, { publisher, gate, settings: config.ingest, cors });
     const router = new CloudEventRouter(config.ingest.cloudEvents.routes, specs);
-    registerCloudEventsRoutes(http.app, { publisher, gate, router, settings: config.ingest });
+    registerCloudEventsRoutes(http.app, { publisher, gate, router, settings: config.ingest, cors });
   }
   registerApiKeyRoutes(http.app, { keys: apiKeys, state: stateStore, access, logger });
   registerThrottleRoutes(http.app, { quotas, config, access, stateStore, logger });

@@ -11,6 +11,7 @@ import {
   toKafkaRecord,
   type CloudEvent,
 } from './cloudevents';
+import type { Cors } from './cors';
 import type { PublishGate } from './publish-gate';
 import type { Publisher, PublishRecord, PublishResult } from './publisher';
 
@@ -19,6 +20,7 @@ export interface CloudEventsRoutesOptions {
   gate: PublishGate;
   router: CloudEventRouter;
   settings: GatewayConfig['ingest'];
+  cors: Cors;
 }
 
 const STRUCTURED = 'application/cloudevents+json';
@@ -141,9 +143,11 @@ const eventResult = {
 export function registerCloudEventsRoutes(app: FastifyInstance, options: CloudEventsRoutesOptions): void {
   const { publisher, gate, router, settings } = options;
   const error = { $ref: 'Error#' };
+  options.cors.preflight(app, '/events');
   app.post<{ Body: Buffer | undefined }>(
     '/events',
     {
+      onRequest: options.cors.onRequest,
       bodyLimit: settings.maxBodyBytes,
       config: { body: { kind: 'bytes' } },
       schema: {

@@ -4,6 +4,7 @@ import { ApiError } from '../http/api-error';
 import type { GatewayConfig } from '../config/gateway-config';
 import type { RecordHeader } from '../protocol/records';
 import { splitJsonSequence } from './json-sequence';
+import type { Cors } from './cors';
 import type { PublishGate } from './publish-gate';
 import type { Publisher, PublishRecord, PublishResult } from './publisher';
 
@@ -11,6 +12,7 @@ export interface RestV3RoutesOptions {
   publisher: Publisher;
   gate: PublishGate;
   settings: GatewayConfig['ingest'];
+  cors: Cors;
 }
 
 /** A record as Confluent's REST Proxy v3 takes it. */
@@ -327,9 +329,11 @@ export function registerRestV3Routes(app: FastifyInstance, options: RestV3Routes
     },
   );
 
+  options.cors.preflight(app, '/v3/clusters/:cluster_id/topics/:topic_name/records');
   app.post<{ Params: { cluster_id: string; topic_name: string }; Body: string | undefined }>(
     '/v3/clusters/:cluster_id/topics/:topic_name/records',
     {
+      onRequest: options.cors.onRequest,
       bodyLimit: settings.maxBodyBytes,
       config: { body: { kind: 'text', syntax: 'json', nesting: 64, noun: 'body' } },
       schema: {

@@ -47,6 +47,7 @@ beforeAll(async () => {
     ingest: {
       requireApiKeys: false,
       cloudEvents: { routes: [{ type: 'com.example.routed.*', topic: ROUTED }] },
+      cors: { origins: ['https://shop.example'] },
     },
     logLevel: 'warn',
   });
@@ -187,4 +188,27 @@ test('refusals name what is wrong', async () => {
   );
   const many = await postEvents(tooMany, { 'content-type': 'application/cloudevents-batch+json' });
   expect(many.status).toBe(413);
+});
+
+test('CORS: a browser on an allowed origin may publish; others are refused at preflight', async () => {
+  const preflight = (origin: string) =>
+    fetch(`http://127.0.0.1:${PORT + 10}/events`, {
+      method: 'OPTIONS',
+      headers: { origin, 'access-control-request-method': 'POST' },
+    });
+  const allowed = await preflight('https://shop.example');
+  expect(allowed.status).toBe(204);
+  expect(allowed.headers.get('access-control-allow-origin')).toBe('https://shop.example');
+  expect(allowed.headers.get('access-control-allow-headers')).toContain('content-type');
+  expect((await preflight('https://evil.example')).status).toBe(403);
+  const posted = await fetch(`http://127.0.0.1:${PORT + 10}/events`, {
+    method: 'POST',
+    headers: {
+      origin: 'https://shop.example',
+      'content-type': 'application/cloudevents+json',
+    },
+    body: JSON.stringify({ specversion: '1.0', id: 'c-1', source: 'com.external.orders', type: TYPE, data }),
+  });
+  expect(posted.status).toBe(200);
+  expect(posted.headers.get('access-control-allow-origin')).toBe('https://shop.example');
 });

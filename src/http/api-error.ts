@@ -86,3 +86,8 @@ export const errorSchema = {
   },
   additionalProperties: false,
 } as const;
+
+/** Response schemas for error statuses, for a route's `schema.response`. */
+export function errorResponses(...statuses: number[]): Record<number, { $ref: string }> {
+  return Object.fromEntries(statuses.map((status) => [status, { $ref: 'Error#' }]));
+}

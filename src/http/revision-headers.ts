@@ -2,6 +2,9 @@ import type { IncomingHttpHeaders } from 'node:http';
 import { StaleRevisionError, StateUnavailableError } from '../state/state-errors';
 import { ApiError } from './api-error';
 
+/** The ETag response header, for the OpenAPI document. */
+export const etagHeader = { ETag: { type: 'string', description: 'The stored revision, for If-Match.' } };
+
 /** A stored document's revision as an ETag. */
 export function etag(revision: string): string {
   return `"${revision}"`;

@@ -4,9 +4,9 @@ import { SPEC_ID_PATTERN, type SpecStore } from '../asyncapi/spec-store';
 import type { Logger } from '../observability/logger';
 import type { StateStore } from '../state/state-store';
 import { bearerSecurity, type AccessControl } from './access';
-import { ApiError } from './api-error';
+import { ApiError, errorResponses } from './api-error';
 import { SPEC_NESTING_LIMIT } from './body-limits';
-import { etag, preconditions, stateWriteError } from './revision-headers';
+import { etag, etagHeader, preconditions, stateWriteError } from './revision-headers';
 
 /** The state kind specs are stored under; the document is `{text}`, the AsyncAPI text as uploaded. */
 export const SPEC_KIND = 'spec';
@@ -24,9 +24,6 @@ export interface SpecRoutesOptions {
   access: AccessControl;
   logger: Logger;
 }
-
-const errors = (...statuses: number[]) =>
-  Object.fromEntries(statuses.map((status) => [status, { $ref: 'Error#' }]));
 
 const diagnostic = {
   type: 'object',
@@ -83,8 +80,6 @@ const documentResponse = {
   },
 } as const;
 
-const etagHeader = { ETag: { type: 'string', description: 'The stored revision, for If-Match.' } };
-
 /**
  * PUT/GET/DELETE /specs/{id} and GET /specs: AsyncAPI documents, changed at run time without a
  * restart. An upload is checked here, then stored in the state topic; it is in force once this
@@ -111,7 +106,7 @@ export function registerSpecRoutes(app: FastifyInstance, options: SpecRoutesOpti
             required: ['specs'],
             properties: { specs: { type: 'array', items: specSummary } },
           },
-          ...errors(401, 403),
+          ...errorResponses(401, 403),
         },
       },
     },
@@ -143,7 +138,7 @@ export function registerSpecRoutes(app: FastifyInstance, options: SpecRoutesOpti
         response: {
           200: { description: 'Replaced', headers: etagHeader, ...specSummary },
           201: { description: 'Created', headers: etagHeader, ...specSummary },
-          ...errors(400, 401, 403, 409, 412, 413, 503),
+          ...errorResponses(400, 401, 403, 409, 412, 413, 503),
         },
       },
     },
@@ -186,7 +181,7 @@ export function registerSpecRoutes(app: FastifyInstance, options: SpecRoutesOpti
         tags,
         security: bearerSecurity,
         params: idParams,
-        response: { 200: { headers: etagHeader, ...specSummary }, ...errors(400, 401, 403, 404) },
+        response: { 200: { headers: etagHeader, ...specSummary }, ...errorResponses(400, 401, 403, 404) },
       },
     },
     async (request, reply) => {
@@ -207,7 +202,7 @@ export function registerSpecRoutes(app: FastifyInstance, options: SpecRoutesOpti
         tags,
         security: bearerSecurity,
         params: idParams,
-        response: { 200: documentResponse, ...errors(400, 401, 403, 404) },
+        response: { 200: documentResponse, ...errorResponses(400, 401, 403, 404) },
       },
     },
     async (request, reply) => {
@@ -245,7 +240,7 @@ export function registerSpecRoutes(app: FastifyInstance, options: SpecRoutesOpti
               },
             },
           },
-          ...errors(400, 401, 403, 404),
+          ...errorResponses(400, 401, 403, 404),
         },
       },
     },
@@ -267,7 +262,7 @@ export function registerSpecRoutes(app: FastifyInstance, options: SpecRoutesOpti
         tags,
         security: bearerSecurity,
         params: revisionParams,
-        response: { 200: documentResponse, ...errors(400, 401, 403, 404) },
+        response: { 200: documentResponse, ...errorResponses(400, 401, 403, 404) },
       },
     },
     async (request, reply) => {
@@ -295,7 +290,7 @@ export function registerSpecRoutes(app: FastifyInstance, options: SpecRoutesOpti
         },
         response: {
           204: { description: 'Deleted', type: 'null' },
-          ...errors(400, 401, 403, 404, 409, 412, 503),
+          ...errorResponses(400, 401, 403, 404, 409, 412, 503),
         },
       },
     },

@@ -7,9 +7,9 @@ import type { Logger } from '../observability/logger';
 import { throttleProblems, type QuotaManager } from '../quotas/quota-manager';
 import type { StateStore } from '../state/state-store';
 import { bearerSecurity, type AccessControl } from './access';
-import { ApiError } from './api-error';
+import { ApiError, errorResponses } from './api-error';
 import { BODY_NESTING_LIMIT } from './body-limits';
-import { etag, preconditions, stateWriteError } from './revision-headers';
+import { etag, etagHeader, preconditions, stateWriteError } from './revision-headers';
 
 /** The state kind and id the throttle section is stored under. */
 export const THROTTLE_KIND = 'throttle';
@@ -39,8 +39,6 @@ const throttleState = {
   },
 } as const;
 
-const etagHeader = { ETag: { type: 'string', description: 'The stored revision, for If-Match.' } };
-
 /**
  * GET and PUT /throttle: the produce quotas and connection limit in force, replaced at run time
  * without a restart. The body of a PUT is the `throttle` section of the configuration file (YAML
@@ -66,8 +64,7 @@ export function registerThrottleRoutes(app: FastifyInstance, options: ThrottleRo
         security: bearerSecurity,
         response: {
           200: { headers: etagHeader, ...throttleState },
-          401: { $ref: 'Error#' },
-          403: { $ref: 'Error#' },
+          ...errorResponses(401, 403),
         },
       },
     },
@@ -103,7 +100,7 @@ export function registerThrottleRoutes(app: FastifyInstance, options: ThrottleRo
         },
         response: {
           200: { headers: etagHeader, ...throttleState },
-          ...Object.fromEntries([400, 401, 403, 412, 413, 503].map((s) => [s, { $ref: 'Error#' }])),
+          ...errorResponses(400, 401, 403, 412, 413, 503),
         },
       },
     },

@@ -1,8 +1,8 @@
 import type { FastifyInstance } from 'fastify';
 import { bearerSecurity, type AccessControl } from '../http/access';
-import { ApiError } from '../http/api-error';
+import { ApiError, errorResponses } from '../http/api-error';
 import { BODY_NESTING_LIMIT } from '../http/body-limits';
-import { etag, preconditions, stateWriteError } from '../http/revision-headers';
+import { etag, etagHeader, preconditions, stateWriteError } from '../http/revision-headers';
 import type { Logger } from '../observability/logger';
 import type { StateEntry } from '../state/state-ledger';
 import type { StateStore } from '../state/state-store';
@@ -30,9 +30,6 @@ export interface ApiKeyRoutesOptions {
 const MAX_BODY_BYTES = 64 * 1024;
 const MAX_LIST = 256;
 const MAX_ENTRY = 512;
-
-const errors = (...statuses: number[]) =>
-  Object.fromEntries(statuses.map((status) => [status, { $ref: 'Error#' }]));
 
 const entryList = (description: string) =>
   ({
@@ -118,8 +115,6 @@ const nameParams = {
   properties: { name: { type: 'string', pattern: API_KEY_NAME_PATTERN.source } },
 } as const;
 
-const etagHeader = { ETag: { type: 'string', description: 'The stored revision, for If-Match.' } };
-
 interface PutBody extends ApiKeySettings {
   rotate?: boolean;
 }
@@ -163,7 +158,7 @@ export function registerApiKeyRoutes(app: FastifyInstance, options: ApiKeyRoutes
             required: ['apiKeys'],
             properties: { apiKeys: { type: 'array', items: keyView } },
           },
-          ...errors(401, 403),
+          ...errorResponses(401, 403),
         },
       },
     },
@@ -209,7 +204,7 @@ export function registerApiKeyRoutes(app: FastifyInstance, options: ApiKeyRoutes
             headers: etagHeader,
             ...withSecret('The secret; shown only now.'),
           },
-          ...errors(400, 401, 403, 412, 413, 415, 503),
+          ...errorResponses(400, 401, 403, 412, 413, 415, 503),
         },
       },
     },
@@ -271,7 +266,7 @@ export function registerApiKeyRoutes(app: FastifyInstance, options: ApiKeyRoutes
         tags,
         security: bearerSecurity,
         params: nameParams,
-        response: { 200: { headers: etagHeader, ...keyView }, ...errors(400, 401, 403, 404) },
+        response: { 200: { headers: etagHeader, ...keyView }, ...errorResponses(400, 401, 403, 404) },
       },
     },
     async (request, reply) => {
@@ -299,7 +294,7 @@ export function registerApiKeyRoutes(app: FastifyInstance, options: ApiKeyRoutes
         },
         response: {
           204: { description: 'Deleted', type: 'null' },
-          ...errors(400, 401, 403, 404, 412, 503),
+          ...errorResponses(400, 401, 403, 404, 412, 503),
         },
       },
     },

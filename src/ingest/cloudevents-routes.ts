@@ -1,6 +1,6 @@
 import type { FastifyInstance, FastifyRequest } from 'fastify';
 import type { GatewayConfig } from '../config/gateway-config';
-import { ApiError } from '../http/api-error';
+import { ApiError, errorResponses } from '../http/api-error';
 import { BODY_NESTING_LIMIT, nestingProblem } from '../http/body-limits';
 import type { CloudEventRouter } from './cloudevent-router';
 import {
@@ -142,7 +142,6 @@ const eventResult = {
  */
 export function registerCloudEventsRoutes(app: FastifyInstance, options: CloudEventsRoutesOptions): void {
   const { publisher, gate, router, settings } = options;
-  const error = { $ref: 'Error#' };
   options.cors.preflight(app, '/events');
   app.post<{ Body: Buffer | undefined }>(
     '/events',
@@ -184,9 +183,7 @@ export function registerCloudEventsRoutes(app: FastifyInstance, options: CloudEv
               },
             },
           },
-          ...Object.fromEntries(
-            [400, 401, 403, 404, 413, 415, 422, 429, 503].map((status) => [status, error]),
-          ),
+          ...errorResponses(400, 401, 403, 404, 413, 415, 422, 429, 503),
         },
       },
     },

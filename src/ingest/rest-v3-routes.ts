@@ -1,6 +1,6 @@
 import Ajv from 'ajv';
 import type { FastifyInstance } from 'fastify';
-import { ApiError } from '../http/api-error';
+import { ApiError, errorResponses } from '../http/api-error';
 import type { GatewayConfig } from '../config/gateway-config';
 import type { RecordHeader } from '../protocol/records';
 import { splitJsonSequence } from './json-sequence';
@@ -198,8 +198,6 @@ const clusterParams = {
   properties: { cluster_id: { type: 'string', maxLength: 64 } },
 } as const;
 
-const error = { $ref: 'Error#' };
-
 const produceResult = {
   type: 'object',
   properties: {
@@ -223,8 +221,8 @@ export function registerRestV3Routes(app: FastifyInstance, options: RestV3Routes
   const { publisher, gate, settings } = options;
   const tags = ['publish'];
 
-  async function knownCluster(id: string): Promise<string> {
-    const clusterId = await publisher.clusterId().catch((failure: { status?: number; message: string }) => {
+  function reachableCluster(): Promise<string> {
+    return publisher.clusterId().catch((failure: Error) => {
       throw new ApiError(
         503,
         `the cluster cannot be reached: ${failure.message}`,
@@ -232,6 +230,10 @@ export function registerRestV3Routes(app: FastifyInstance, options: RestV3Routes
         { 'retry-after': '5' },
       );
     });
+  }
+
+  async function knownCluster(id: string): Promise<string> {
+    const clusterId = await reachableCluster();
     if (id !== clusterId)
       throw new ApiError(404, `no cluster with id '${id.slice(0, 64)}'; this one is '${clusterId}'`);
     return clusterId;
@@ -257,22 +259,13 @@ export function registerRestV3Routes(app: FastifyInstance, options: RestV3Routes
               },
             },
           },
-          401: error,
-          403: error,
-          503: error,
+          ...errorResponses(401, 403, 503),
         },
       },
     },
     async (request) => {
       gate.identify(request);
-      const clusterId = await publisher.clusterId().catch((failure: Error) => {
-        throw new ApiError(
-          503,
-          `the cluster cannot be reached: ${failure.message}`,
-          {},
-          { 'retry-after': '5' },
-        );
-      });
+      const clusterId = await reachableCluster();
       return { kind: 'KafkaClusterList', data: [{ kind: 'KafkaCluster', cluster_id: clusterId }] };
     },
   );
@@ -302,10 +295,7 @@ export function registerRestV3Routes(app: FastifyInstance, options: RestV3Routes
               },
             },
           },
-          401: error,
-          403: error,
-          404: error,
-          503: error,
+          ...errorResponses(401, 403, 404, 503),
         },
       },
     },
@@ -364,7 +354,7 @@ export function registerRestV3Routes(app: FastifyInstance, options: RestV3Routes
             description: 'Dropped by the filter: not written',
             content: { 'application/json': { schema: produceResult } },
           },
-          ...Object.fromEntries([400, 401, 403, 404, 413, 422, 429, 503].map((status) => [status, error])),
+          ...errorResponses(400, 401, 403, 404, 413, 422, 429, 503),
         },
       },
       // The body schema documents one record, but the body is text (a stream may hold several),

@@ -285,6 +285,7 @@ export async function startGateway(
         kafka: createKafkaClient(config, 'event-gateway-ingest'),
         settings: config.ingest.producer,
         pipeline: () => pipeline,
+        tracing: tracing ?? null,
         counted: (topic, outcome) => metrics.countRecords(topic, outcome, 1, 'http'),
         logger,
       })

@@ -3,6 +3,7 @@ import type { GatewayConfig } from '../config/gateway-config';
 import type { Logger } from '../observability/logger';
 import type { ProduceContext } from '../pipeline/middleware';
 import type { Pipeline, RecordJudgement } from '../pipeline/pipeline';
+import type { ProduceTracing } from '../pipeline/produce-tracing';
 import type { RecordHeader } from '../protocol/records';
 import { LruMap } from '../quotas/lru-map';
 import { KafkaWriteError, kafkaWriteError } from './kafka-write-error';
@@ -32,6 +33,8 @@ export interface PublisherOptions {
   settings: GatewayConfig['ingest']['producer'];
   /** The pipeline in force; asked per request, so a replaced pipeline applies at once. */
   pipeline: () => Pipeline;
+  /** A span per publish, as the Kafka door has one per produce request; null: not traced. */
+  tracing: ProduceTracing | null;
   /** Each record's fate for the records metric (door="http"). */
   counted: (topic: string, outcome: string) => void;
   logger: Logger;
@@ -194,6 +197,7 @@ export class Publisher {
     atomic = false,
   ): Promise<PublishResult[]> {
     const pipeline = this.options.pipeline();
+    const trace = this.options.tracing?.begin([...new Set(records.map((record) => record.topic))], context);
     const judgements: RecordJudgement[] = pipeline.empty
       ? records.map(() => UNJUDGED)
       : await pipeline.judge(
@@ -240,7 +244,13 @@ export class Publisher {
         }),
       );
     }
-    return Promise.all(results);
+    const settled = await Promise.all(results);
+    if (trace !== undefined) {
+      const failed = settled.find((result) => result.status === 'failed');
+      if (failed !== undefined) trace.end('failed', failed.error.message);
+      else trace.end(settled.some((result) => result.status === 'rejected') ? 'rejected' : 'forwarded');
+    }
+    return settled;
   }
 
   private async write(record: PublishRecord, added: readonly RecordHeader[] | null): Promise<PublishResult> {

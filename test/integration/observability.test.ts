@@ -57,6 +57,8 @@ const topics = {
   undescribed: uniqueTopic('obs-undescribed'),
   trace: uniqueTopic('obs-trace'),
   logs: uniqueTopic('obs-logs'),
+  /** Published over HTTP: the HTTP door's spans. */
+  httpTrace: uniqueTopic('obs-http-trace'),
 };
 const DESCRIBED = [topics.tap, topics.metrics, topics.trace, topics.logs];
 
@@ -176,6 +178,7 @@ beforeAll(async () => {
         groupIdPrefix: 'observability-test-tap-',
       },
       tracing: { enabled: true, injectTraceparent: true },
+      ingest: { requireApiKeys: false },
       state: isolatedState(),
       logging: { level: 'info' },
       shutdown: { drainTimeoutMs: 2_000 },
@@ -425,6 +428,34 @@ describe('metrics', () => {
 describe('tracing', () => {
   const forTopic = (topic: string) =>
     spans.getFinishedSpans().filter((s) => s.attributes['messaging.destination.name'] === topic);
+
+  it('traces records published over HTTP like produced ones, continuing their traceparent', async () => {
+    const traceparent = `00-${TRACE_ID}-${PARENT_SPAN_ID}-01`;
+    const cluster = (await (await fetch(`http://${HOST}:${HTTP_PORT}/v3/clusters`)).json()) as {
+      data: { cluster_id: string }[];
+    };
+    const answer = await fetch(
+      `http://${HOST}:${HTTP_PORT}/v3/clusters/${cluster.data[0].cluster_id}/topics/${topics.httpTrace}/records`,
+      {
+        method: 'POST',
+        headers: { 'content-type': 'application/json' },
+        body: JSON.stringify({
+          headers: [{ name: 'traceparent', value: Buffer.from(traceparent).toString('base64') }],
+          value: { data: { n: 1 } },
+        }),
+      },
+    );
+    expect(answer.status).toBe(200);
+    const span = await eventually(async () => forTopic(topics.httpTrace)[0], 5_000, 50);
+    expect(span.spanContext().traceId).toBe(TRACE_ID);
+    expect(span.parentSpanContext?.spanId).toBe(PARENT_SPAN_ID);
+    expect(span.attributes).toMatchObject({
+      'messaging.system': 'kafka',
+      'messaging.client.id': 'anonymous',
+      'messaging.batch.message_count': 1,
+      'event_gateway.outcome': 'forwarded',
+    });
+  });
 
   it('continues the trace of a record that carries a traceparent', async () => {
     const traceparent = `00-${TRACE_ID}-${PARENT_SPAN_ID}-01`;

@@ -63,6 +63,8 @@ const checkRecord = new Ajv({ allErrors: false, allowUnionTypes: true }).compile
 const paramsAjv = new Ajv({ allErrors: false });
 
 const BASE64 = /^[A-Za-z0-9+/]*={0,2}$/;
+/** JSON, a stream of it (ndjson, json-seq), or a +json type; parameters such as charset may follow. */
+const JSON_TYPES = /^\s*application\/(json|x-ndjson|json-seq|[a-z0-9.+-]*\+json)\s*(;|$)/i;
 
 function bytesOf(part: RestData | undefined, what: string): { bytes: Buffer | null; type: string } {
   if (part === undefined || part.data === undefined || part.data === null)
@@ -354,7 +356,7 @@ export function registerRestV3Routes(app: FastifyInstance, options: RestV3Routes
             description: 'Dropped by the filter: not written',
             content: { 'application/json': { schema: produceResult } },
           },
-          ...errorResponses(400, 401, 403, 404, 413, 422, 429, 503),
+          ...errorResponses(400, 401, 403, 404, 413, 415, 422, 429, 503),
         },
       },
       // The body schema documents one record, but the body is text (a stream may hold several),
@@ -364,6 +366,12 @@ export function registerRestV3Routes(app: FastifyInstance, options: RestV3Routes
     },
     async (request, reply) => {
       const who = gate.identify(request);
+      const contentType = request.headers['content-type'];
+      if (contentType !== undefined && !JSON_TYPES.test(contentType))
+        throw new ApiError(
+          415,
+          `records are JSON: send content-type application/json, not ${JSON.stringify(contentType.slice(0, 100))}`,
+        );
       const clusterId = await knownCluster(request.params.cluster_id);
       const topic = request.params.topic_name;
       const pieces = splitJsonSequence(request.body ?? '', settings.maxRecordsPerRequest);

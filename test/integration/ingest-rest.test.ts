@@ -209,6 +209,12 @@ test('streaming mode: one result per record, in order, each with its own code', 
 
 test('refusals: unknown topic or cluster 404, bad records 400, too large 413', async () => {
   expect((await post(records(uniqueTopic('missing')), '{"value": {"data": 1}}')).status).toBe(404);
+  expect(
+    (await post(records(OPEN), '{"value": {"data": 1}}', 'application/x-www-form-urlencoded')).status,
+  ).toBe(415);
+  expect(
+    (await post(records(OPEN), '{"value": {"data": 1}}', 'application/json; charset=utf-8')).status,
+  ).toBe(200);
   expect((await post(records(OPEN, 'wrong-cluster'), '{"value": {"data": 1}}')).status).toBe(404);
   expect((await post(records('bad name!'), '{}')).status).toBe(400);
   for (const bad of [

@@ -3,7 +3,7 @@
  * contracts as a Kafka producer's, written with acks=all, answered with their offsets, and read
  * back from the broker exactly as posted.
  */
-import { kafkaClient, kcat, BOOTSTRAP, uniqueTopic } from './support/kafka-harness';
+import { kafkaClient, kcat, BOOTSTRAP, readMessages, uniqueTopic } from './support/kafka-harness';
 import {
   createTopics,
   demoSpec,
@@ -115,7 +115,15 @@ test('a record is written as posted: key, value, headers, partition, timestamp; 
   ]);
   expect(stored.batch.baseTimestamp + 0n).toBe(BigInt(Date.parse(timestamp)));
 
-  // kcat reads the same record back.
+  // kafkajs and kcat read the same record back.
+  const [consumed] = await readMessages(kafkaClient(BOOTSTRAP), OPEN, 1);
+  expect(consumed.key?.toString()).toBe('order-7');
+  expect([...consumed.value!]).toEqual([0, 1, 2, 255]);
+  expect(consumed.timestamp).toBe(String(Date.parse(timestamp)));
+  expect(Object.fromEntries(Object.entries(consumed.headers ?? {}).map(([k, v]) => [k, String(v)]))).toEqual({
+    trace: 'abc',
+    empty: '',
+  });
   const read = await kcat([
     '-C',
     '-b',

@@ -20,6 +20,7 @@ const PORT = 24600;
 const TAGGED = uniqueTopic('rest-tagged');
 const STRICT = uniqueTopic('rest-strict');
 const OPEN = uniqueTopic('rest-open');
+const FILTERED = uniqueTopic('rest-filtered');
 let tagging: ValidatingGateway;
 let clusterId: string;
 
@@ -41,12 +42,24 @@ async function post(path: string, body: string, contentType = 'application/json'
 const records = (topic: string, cluster = clusterId) => `/v3/clusters/${cluster}/topics/${topic}/records`;
 
 beforeAll(async () => {
-  await createTopics([TAGGED, STRICT], 1);
+  await createTopics([TAGGED, STRICT, FILTERED], 1);
   await createTopics([OPEN], 3);
   tagging = await startValidatingGateway({
     bootstrapPort: PORT,
     httpPort: PORT + 10,
     ingest: { requireApiKeys: false, producer: { lingerMs: 2 } },
+    pipeline: {
+      middlewares: [
+        'validation',
+        {
+          filter: {
+            rules: [
+              { name: 'no-tests', topics: [FILTERED], pattern: { value: { test: [true] } }, action: 'drop' },
+            ],
+          },
+        },
+      ],
+    },
     logLevel: 'warn',
   });
   await tagging.putSpec('tagged', demoSpec('3.0', TAGGED));
@@ -242,4 +255,13 @@ test('refusals: unknown topic or cluster 404, bad records 400, too large 413', a
   expect((await post(records(OPEN), '['.repeat(10_000))).status).toBe(400);
   const many = Array.from({ length: 1001 }, () => '{"value": {"data": 1}}').join('\n');
   expect((await post(records(OPEN), many)).status).toBe(413);
+});
+
+test('a record the filter drops is answered 202 with dropped: true and not written', async () => {
+  const dropped = await post(records(FILTERED), JSON.stringify({ value: { data: { test: true } } }));
+  expect(dropped.status).toBe(202);
+  expect(JSON.parse(dropped.text)).toMatchObject({ dropped: true });
+  const kept = await post(records(FILTERED), JSON.stringify({ value: { data: { test: false } } }));
+  expect(kept.status).toBe(200);
+  expect((await readPartition(FILTERED)).records.map((r) => r.value?.toString())).toEqual(['{"test":false}']);
 });

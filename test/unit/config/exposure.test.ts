@@ -123,3 +123,32 @@ describe('the Docker configuration', () => {
     expect(run({ EVENT_GATEWAY_LISTENERS__ADVERTISED_HOST: 'gw.example.com' })).toBe('gw.example.com');
   });
 });
+
+describe('the HTTP door without API keys', () => {
+  const open = { requireApiKeys: false };
+
+  test('off loopback is refused, naming the key and the opt-out', () => {
+    const problems = problemsOf(() =>
+      resolveConfig({ kafka: KAFKA, http: { host: '0.0.0.0', adminToken: TOKEN }, ingest: open }),
+    );
+    expect(problems).toHaveLength(1);
+    expect(problems[0]).toMatch(/^ingest\.requireApiKeys: false lets anyone who reaches 0\.0\.0\.0 publish/);
+    expect(problems[0]).toContain('http.allowUnauthenticated');
+  });
+
+  test('is accepted on loopback, with the opt-out, with keys, or with the door closed', () => {
+    expect(problemsOf(() => resolveConfig({ kafka: KAFKA, ingest: open }))).toEqual([]);
+    const offLoopback = { host: '0.0.0.0', adminToken: TOKEN };
+    expect(
+      problemsOf(() =>
+        resolveConfig({ kafka: KAFKA, http: { ...offLoopback, allowUnauthenticated: true }, ingest: open }),
+      ),
+    ).toEqual([]);
+    expect(problemsOf(() => resolveConfig({ kafka: KAFKA, http: offLoopback }))).toEqual([]);
+    expect(
+      problemsOf(() =>
+        resolveConfig({ kafka: KAFKA, http: offLoopback, ingest: { ...open, enabled: false } }),
+      ),
+    ).toEqual([]);
+  });
+});

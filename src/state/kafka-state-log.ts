@@ -65,8 +65,15 @@ export class KafkaStateLog implements StateLog {
       maxWaitTimeInMs: 50,
       sessionTimeout: 10_000,
       heartbeatInterval: 1_000,
+      // kafkajs restarts a crashed reader on a timer of its own; once stopped there is nothing to restart.
+      retry: { restartOnFailure: async () => !this.stopped },
     });
     this.consumer = consumer;
+    // A restart kafkajs had already begun when stop() ran finishes afterwards, joining the group
+    // again with nobody left to stop it: it is stopped as soon as it shows up.
+    consumer.on(consumer.events.GROUP_JOIN, () => {
+      if (this.stopped) void consumer.disconnect().catch(() => undefined);
+    });
     consumer.on(consumer.events.CRASH, (event) => {
       const { error, restart } = event.payload as { error: Error; restart: boolean };
       this.lastError = error.message;
@@ -90,6 +97,11 @@ export class KafkaStateLog implements StateLog {
       }, 1_000).unref();
     });
     await consumer.connect();
+    if (this.stopped) {
+      // stop() ran while this reader was being replaced: it disconnected the one before.
+      await consumer.disconnect().catch(() => undefined);
+      return;
+    }
     await consumer.subscribe({ topics: [this.options.topic], fromBeginning: true });
     await consumer.run({
       autoCommit: false,

@@ -309,6 +309,7 @@ export async function startGateway(
     maxBufferedBytes: config.tap.maxBufferedBytes,
     maxDroppedBeforeClose: config.tap.maxDroppedBeforeClose,
     maxReplayRecords: config.tap.maxReplayRecords,
+    maxConcurrentReplays: config.tap.maxConcurrentReplays,
     authorize: (token) => tapAccess.identify(token) !== null,
     onClients: (count) => metrics.tapClients.set(count),
     onDropped: () => metrics.tapDropped.inc(),

@@ -222,6 +222,7 @@ export const configSchema = {
         groupIdPrefix: { type: 'string', minLength: 1, default: 'event-gateway-tap-' },
         topicRefreshMs: { type: 'integer', minimum: 1000, default: 10000 },
         maxReplayRecords: { type: 'integer', minimum: 0, default: 1000 },
+        maxConcurrentReplays: { type: 'integer', minimum: 1, default: 4 },
         stuckAfterMs: { type: 'integer', minimum: 1000, default: 60000 },
       },
       default: {},

@@ -156,6 +156,8 @@ export interface GatewayConfig {
     topicRefreshMs: number;
     /** `?from=` replays at most this many records per partition before live ones; 0: no history. */
     maxReplayRecords: number;
+    /** `?from=` replays running at once; one more is refused (503) until one ends. */
+    maxConcurrentReplays: number;
     /** A tap consumer that completed no fetch for this long is restarted. */
     stuckAfterMs: number;
   };

@@ -34,6 +34,12 @@ export interface TapServerOptions {
   onDropped?: () => void;
   /** 0 refuses `?from=`; so does a tap with no history to read (see useHistory). */
   maxReplayRecords?: number;
+  /**
+   * Replays running at once. Each one is a consumer group reading the brokers; without a bound a
+   * few clients asking for history over and over would have the gateway read its topics as
+   * many times at once.
+   */
+  maxConcurrentReplays?: number;
 }
 
 /** A live record held back while the client's history is sent. */
@@ -77,6 +83,8 @@ export class TapServer {
   private readonly clients = new Set<TapClient>();
 
   private history: TapHistory | undefined;
+  /** `?from=` replays running now. */
+  private replaying = 0;
 
   constructor(private readonly options: TapServerOptions) {}
 
@@ -113,6 +121,14 @@ export class TapServer {
       refuseOnSocket(socket, 400, 'from: this tap keeps no history (tap.maxReplayRecords is 0)');
       return;
     }
+    if (from.from !== null && this.replaying >= (this.options.maxConcurrentReplays ?? Infinity)) {
+      refuseOnSocket(
+        socket,
+        503,
+        `from: ${this.replaying} history replays are running (tap.maxConcurrentReplays); try again shortly`,
+      );
+      return;
+    }
     this.wss.handleUpgrade(request, socket, head, (ws) => {
       const client: TapClient = {
         socket: ws,
@@ -142,6 +158,8 @@ export class TapServer {
   /** Replays, then hands the client over to the live records held meanwhile. */
   private sendHistory(client: TapClient, history: TapHistory, from: TapFrom, signal: AbortSignal): void {
     const topics = client.topics === null ? null : [...client.topics];
+    this.replaying++;
+    const ended = () => this.replaying--;
     history
       .replay(
         topics,
@@ -149,6 +167,7 @@ export class TapServer {
         (topic, partition, message) => this.sendReplayed(client, topic, partition, message),
         signal,
       )
+      .finally(ended)
       .then(
         (ends) => {
           if (signal.aborted) return;

@@ -170,6 +170,7 @@ export const configSchema = {
             compression: { enum: ['none', 'gzip', 'snappy', 'lz4', 'zstd'], default: 'none' },
             requestTimeoutMs: { type: 'integer', minimum: 100, default: 10000 },
             retries: { type: 'integer', minimum: 0, default: 5 },
+            maxUnacknowledgedBytes: { type: 'integer', minimum: 1024, default: 67108864 },
           },
           default: {},
         },

@@ -138,6 +138,8 @@ export interface GatewayConfig {
       compression: 'none' | 'gzip' | 'snappy' | 'lz4' | 'zstd';
       requestTimeoutMs: number;
       retries: number;
+      /** Bytes of records waiting for Kafka's acknowledgement; beyond it publishing answers 503 at once. */
+      maxUnacknowledgedBytes: number;
     };
     cloudEvents: {
       /** CloudEvents type → topic, tried before the contracts; `*` at the end matches any rest. */

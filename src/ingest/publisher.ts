@@ -50,6 +50,8 @@ const RECONNECT_MS = 1_000;
 
 interface Queued {
   record: PublishRecord & { partition: number; timestamp: number };
+  /** Its bytes, counted in Publisher.unacknowledged until it is answered. */
+  size: number;
   resolve: (result: PublishResult) => void;
 }
 
@@ -74,6 +76,8 @@ export class Publisher {
   private timer: NodeJS.Timeout | null = null;
   private clusterIdPromise: Promise<string> | null = null;
   private connected = false;
+  /** Bytes of queued and in-flight records: what a stalled cluster makes the gateway hold. */
+  private unacknowledged = 0;
   private stopped = false;
   private retry: NodeJS.Timeout | null = null;
 
@@ -285,9 +289,26 @@ export class Publisher {
         partitionMetadata: partitions,
         message: { key: record.key, value: record.value },
       });
+    // While Kafka does not answer, waiting records pile up here; past the bound publishers are told
+    // to come back instead of the gateway holding their bodies until it runs out of memory.
+    let size = (record.key?.length ?? 0) + (record.value?.length ?? 0);
+    for (const header of headers) size += header.key.length + (header.value?.length ?? 0);
+    const limit = this.options.settings.maxUnacknowledgedBytes;
+    if (this.unacknowledged + size > limit)
+      return {
+        status: 'failed',
+        topic: record.topic,
+        error: new KafkaWriteError(
+          503,
+          'BUFFER_FULL',
+          `the gateway already holds ${this.unacknowledged} bytes Kafka has not acknowledged (ingest.producer.maxUnacknowledgedBytes ${limit})`,
+        ),
+      };
+    this.unacknowledged += size;
     return new Promise((resolve) => {
       this.queue.push({
         record: { ...record, headers, partition, timestamp: record.timestamp ?? Date.now() },
+        size,
         resolve,
       });
       if (this.queue.length >= this.options.settings.maxBatchRecords) this.flush();
@@ -304,6 +325,9 @@ export class Publisher {
     if (this.queue.length === 0) return;
     const batch = this.queue;
     this.queue = [];
+    const release = () => {
+      for (const queued of batch) this.unacknowledged -= queued.size;
+    };
     const byTopic = new Map<string, Queued[]>();
     for (const queued of batch) {
       const list = byTopic.get(queued.record.topic);
@@ -340,6 +364,8 @@ export class Publisher {
         settings.requestTimeoutMs,
       );
     });
+    // Counted until kafkajs lets go of the records, which may be after their answer (a timeout).
+    send.then(release, release);
     Promise.race([send, deadline]).then(
       (answers) => {
         clearTimeout(timer);

@@ -291,7 +291,12 @@ export async function startGateway(
       })
     : null;
   if (publisher !== null) {
-    const gate = new PublishGate(config.ingest.requireApiKeys ? apiKeys : OPEN_DOOR, quotas);
+    const gate = new PublishGate(
+      config.ingest.requireApiKeys ? apiKeys : OPEN_DOOR,
+      quotas,
+      // `_` starts Kafka's own topics (__consumer_offsets, __transaction_state) and the gateway's.
+      (topic) => topic.startsWith('_') || topic === config.state.topic,
+    );
     const cors = new Cors(config.ingest.cors);
     registerRestV3Routes(http.app, { publisher, gate, settings: config.ingest, cors });
     const router = new CloudEventRouter(config.ingest.cloudEvents.routes, specs);

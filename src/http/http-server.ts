@@ -70,7 +70,9 @@ export class HttpServer {
       logger: false,
       bodyLimit: DEFAULT_BODY_LIMIT,
       routerOptions: { maxParamLength: MAX_PARAM_LENGTH },
-      forceCloseConnections: true,
+      // Idle keep-alive connections close at once; requests in flight (a publish waiting for
+      // Kafka's acknowledgement) are answered first, so nothing written goes unanswered.
+      forceCloseConnections: 'idle',
       return503OnClosing: true,
       clientErrorHandler: (error, socket) => this.onClientError(error, socket),
       frameworkErrors: (error, _request, reply) => {

@@ -146,7 +146,7 @@ export function registerCloudEventsRoutes(app: FastifyInstance, options: CloudEv
   app.post<{ Body: Buffer | undefined }>(
     '/events',
     {
-      onRequest: options.cors.onRequest,
+      onRequest: [options.cors.onRequest, gate.onRequest],
       bodyLimit: settings.maxBodyBytes,
       config: { body: { kind: 'bytes' } },
       schema: {

@@ -29,16 +29,20 @@ export class Cors {
 
   /** Sets the answer's CORS headers for an allowed Origin; other requests are left as they are. */
   readonly onRequest: onRequestHookHandler = (request, reply, done) => {
+    if (!this.enabled) return done();
+    // The answer depends on Origin whether or not it is allowed: caches must keep them apart.
+    if (!this.any) void reply.header('vary', 'Origin');
     const origin = request.headers.origin;
-    if (this.enabled && typeof origin === 'string' && this.allowed(origin)) {
+    if (typeof origin === 'string' && this.allowed(origin)) {
       void reply.header('access-control-allow-origin', this.any ? '*' : origin);
-      if (!this.any) void reply.header('vary', 'Origin');
+      // Browser code must see Retry-After to honour it.
+      void reply.header('access-control-expose-headers', 'Retry-After, ETag');
     }
     done();
   };
 
   /** OPTIONS on `url`: the preflight of a browser about to publish there. */
-  preflight(app: FastifyInstance, url: string): void {
+  preflight(app: FastifyInstance, url: string, methods: readonly string[] = this.settings.methods): void {
     if (!this.enabled) return;
     const { settings } = this;
     app.options(url, { schema: { hide: true } }, async (request, reply) => {
@@ -51,7 +55,7 @@ export class Cors {
       return reply
         .code(204)
         .header('access-control-allow-origin', this.any ? '*' : origin)
-        .header('access-control-allow-methods', settings.methods.join(', '))
+        .header('access-control-allow-methods', methods.join(', '))
         .header('access-control-allow-headers', settings.headers.join(', '))
         .header('access-control-max-age', String(settings.maxAgeSeconds))
         .header('vary', 'Origin')

@@ -1,4 +1,4 @@
-import type { FastifyRequest } from 'fastify';
+import type { FastifyRequest, onRequestHookHandler } from 'fastify';
 import type { ProduceContext } from '../pipeline/middleware';
 import type { QuotaManager } from '../quotas/quota-manager';
 import { ApiError } from '../http/api-error';
@@ -20,16 +20,43 @@ export class PublishGate {
   constructor(
     private readonly auth: PublisherAuth,
     private readonly quotas: QuotaManager,
+    /** Topics no key may write to, whatever it grants: Kafka's own and the gateway's state topic. */
+    private readonly internal: (topic: string) => boolean,
   ) {}
 
+  /** Whether `who` may write to `topic`: granted, and not internal. */
+  mayPublish(who: PublisherIdentity, topic: string): boolean {
+    return !this.internal(topic) && who.mayPublish(topic);
+  }
+
+  private readonly identified = new WeakMap<FastifyRequest, PublisherIdentity>();
+
+  /**
+   * The publishing routes' onRequest hook: the key is checked before the body is read, so a
+   * request without one is refused without the gateway taking its upload.
+   */
+  readonly onRequest: onRequestHookHandler = (request, _reply, done) => {
+    try {
+      this.identified.set(request, this.auth.authenticate(request.headers, request.ip));
+      done();
+    } catch (error) {
+      done(error as Error);
+    }
+  };
+
   identify(request: FastifyRequest): PublisherIdentity {
-    return this.auth.authenticate(request.headers, request.ip);
+    return this.identified.get(request) ?? this.auth.authenticate(request.headers, request.ip);
   }
 
   admit(who: PublisherIdentity, records: readonly PublishRecord[], clientAddress: string): void {
     const usage = new Map<string, { topic: string; bytes: number; records: number }>();
     let total = 0;
     for (const record of records) {
+      if (this.internal(record.topic))
+        throw new ApiError(
+          403,
+          `topic '${record.topic}' is internal to Kafka or the gateway: nothing may be published to it`,
+        );
       if (!who.mayPublish(record.topic))
         throw new ApiError(403, `key '${who.name}' may not publish to topic '${record.topic}'`);
       const bytes = recordBytes(record);

@@ -50,8 +50,12 @@ const RECONNECT_MS = 1_000;
 
 interface Queued {
   record: PublishRecord & { partition: number; timestamp: number };
-  /** Its bytes, counted in Publisher.unacknowledged until it is answered. */
+  /** Its bytes, counted in Publisher.unacknowledged until kafkajs has let go of it. */
   size: number;
+  /** sendBatch calls holding it now. */
+  sends: number;
+  /** No longer counted in Publisher.unacknowledged. */
+  released: boolean;
   resolve: (result: PublishResult) => void;
 }
 
@@ -72,6 +76,7 @@ export class Publisher {
   private readonly partitioner: ReturnType<typeof import('kafkajs').Partitioners.DefaultPartitioner>;
   private readonly metadata = new LruMap<string, TopicPartitions>(MAX_TOPICS_CACHED);
   private readonly lookups = new Map<string, Promise<PartitionMetadata[] | null>>();
+  private readonly turns = new LruMap<string, number>(MAX_TOPICS_CACHED);
   private queue: Queued[] = [];
   private timer: NodeJS.Timeout | null = null;
   private clusterIdPromise: Promise<string> | null = null;
@@ -284,11 +289,13 @@ export class Publisher {
     const headers = added === null ? record.headers : [...record.headers, ...added];
     const partition =
       record.partition ??
-      this.partitioner({
-        topic: record.topic,
-        partitionMetadata: partitions,
-        message: { key: record.key, value: record.value },
-      });
+      (record.key !== null
+        ? this.partitioner({
+            topic: record.topic,
+            partitionMetadata: partitions,
+            message: { key: record.key, value: record.value },
+          })
+        : this.spread(record.topic, partitions));
     // While Kafka does not answer, waiting records pile up here; past the bound publishers are told
     // to come back instead of the gateway holding their bodies until it runs out of memory.
     let size = (record.key?.length ?? 0) + (record.value?.length ?? 0);
@@ -309,6 +316,8 @@ export class Publisher {
       this.queue.push({
         record: { ...record, headers, partition, timestamp: record.timestamp ?? Date.now() },
         size,
+        sends: 0,
+        released: false,
         resolve,
       });
       if (this.queue.length >= this.options.settings.maxBatchRecords) this.flush();
@@ -316,7 +325,27 @@ export class Publisher {
     });
   }
 
-  /** Sends what is queued as one sendBatch and settles each record's promise from its partition's answer. */
+  /**
+   * Records without a key take turns over the partitions that have a leader. Kept here, not in
+   * kafkajs's partitioner, which counts in a plain object where a topic named `constructor`
+   * would find Object's own property.
+   */
+  private spread(topic: string, partitions: PartitionMetadata[]): number {
+    const led = partitions.filter((partition) => partition.leader >= 0);
+    const choices = led.length > 0 ? led : partitions;
+    const turn = this.turns.get(topic) ?? Math.floor(Math.random() * choices.length);
+    this.turns.set(topic, turn + 1);
+    return choices[turn % choices.length].partitionId;
+  }
+
+  /**
+   * Sends what is queued: one sendBatch per partition. kafkajs fails a whole produce request when
+   * one of its partitions is refused, and rolls back the sequence numbers of all of them, although
+   * the broker wrote the others; the next write to such a partition would then be taken for a
+   * duplicate and answered with an old offset without being written. Kafka takes or refuses one
+   * partition's batch whole, so with one partition per request a failure means none of it was
+   * written, and its sequence numbers are free to be used again.
+   */
   private flush(): void {
     if (this.timer !== null) {
       clearTimeout(this.timer);
@@ -325,63 +354,97 @@ export class Publisher {
     if (this.queue.length === 0) return;
     const batch = this.queue;
     this.queue = [];
-    const release = () => {
-      for (const queued of batch) this.unacknowledged -= queued.size;
-    };
-    const byTopic = new Map<string, Queued[]>();
+    const byPartition = new Map<string, Queued[]>();
     for (const queued of batch) {
-      const list = byTopic.get(queued.record.topic);
-      if (list === undefined) byTopic.set(queued.record.topic, [queued]);
+      const id = `${queued.record.topic}\u0000${queued.record.partition}`;
+      const list = byPartition.get(id);
+      if (list === undefined) byPartition.set(id, [queued]);
       else list.push(queued);
     }
+    for (const queued of byPartition.values()) void this.sendPartition(queued);
+  }
+
+  /**
+   * Writes records of one partition and answers them. A batch of several publishers' records
+   * refused for something a record itself causes (a timestamp out of range, too large once
+   * batched, a missing key on a compacted topic) was not written at all: each record is then sent
+   * on its own, so only the one at fault is refused.
+   */
+  private async sendPartition(queued: Queued[]): Promise<void> {
+    const outcome = await this.send(queued);
+    if (outcome instanceof KafkaWriteError) {
+      if (queued.length > 1 && outcome.status !== 503) {
+        for (const one of queued) await this.sendPartition([one]);
+        return;
+      }
+      this.options.logger.warn(
+        { err: outcome.message, records: queued.length },
+        'ingest: write to Kafka failed',
+      );
+      for (const one of queued) one.resolve({ status: 'failed', topic: one.record.topic, error: outcome });
+      return;
+    }
+    settle(queued, outcome);
+  }
+
+  private async send(queued: Queued[]): Promise<RecordMetadata[] | KafkaWriteError> {
     const { settings } = this.options;
     const send = this.producer.sendBatch({
       acks: -1,
       timeout: settings.requestTimeoutMs,
       compression: COMPRESSION[settings.compression],
-      topicMessages: [...byTopic].map(([topic, queued]) => ({
-        topic,
-        messages: queued.map(({ record }) => ({
-          key: record.key,
-          value: record.value,
-          partition: record.partition,
-          timestamp: String(record.timestamp),
-          headers: headerObject(record.headers),
-        })),
-      })),
+      topicMessages: [
+        {
+          topic: queued[0].record.topic,
+          messages: queued.map(({ record }) => ({
+            key: record.key,
+            value: record.value,
+            partition: record.partition,
+            timestamp: String(record.timestamp),
+            headers: headerObject(record.headers),
+          })),
+        },
+      ],
     });
+    // Counted until kafkajs lets go of the records, which may be after their answer (a timeout).
+    // Counted from enqueueing until its last send is over; a record sent again on its own after
+    // its batch was refused is counted again meanwhile.
+    const release = () => {
+      for (const one of queued) {
+        if (--one.sends === 0) {
+          this.unacknowledged -= one.size;
+          one.released = true;
+        }
+      }
+    };
+    for (const one of queued) {
+      if (one.sends++ === 0 && one.released) {
+        this.unacknowledged += one.size;
+        one.released = false;
+      }
+    }
+    send.then(release, release);
     let timer: NodeJS.Timeout | undefined;
-    const deadline = new Promise<never>((_, reject) => {
+    const deadline = new Promise<KafkaWriteError>((resolve) => {
       timer = setTimeout(
         () =>
-          reject(
+          resolve(
             new KafkaWriteError(
               503,
               'REQUEST_TIMED_OUT',
-              `Kafka did not acknowledge within ${settings.requestTimeoutMs} ms`,
+              `Kafka did not acknowledge within ${settings.requestTimeoutMs} ms; the record may still be written`,
             ),
           ),
         settings.requestTimeoutMs,
       );
     });
-    // Counted until kafkajs lets go of the records, which may be after their answer (a timeout).
-    send.then(release, release);
-    Promise.race([send, deadline]).then(
-      (answers) => {
-        clearTimeout(timer);
-        settle(batch, answers);
-      },
-      (error: unknown) => {
-        clearTimeout(timer);
-        const failure = error instanceof KafkaWriteError ? error : kafkaWriteError(error);
-        this.options.logger.warn(
-          { err: failure.message, records: batch.length },
-          'ingest: write to Kafka failed',
-        );
-        for (const queued of batch)
-          queued.resolve({ status: 'failed', topic: queued.record.topic, error: failure });
-      },
-    );
+    try {
+      return await Promise.race([send, deadline]);
+    } catch (error) {
+      return kafkaWriteError(error);
+    } finally {
+      clearTimeout(timer);
+    }
   }
 }
 

@@ -241,9 +241,11 @@ export function registerRestV3Routes(app: FastifyInstance, options: RestV3Routes
     return clusterId;
   }
 
+  options.cors.preflight(app, '/v3/clusters', ['GET']);
   app.get(
     '/v3/clusters',
     {
+      onRequest: [options.cors.onRequest, gate.onRequest],
       schema: {
         summary: 'The Kafka cluster behind the gateway',
         tags,
@@ -272,9 +274,11 @@ export function registerRestV3Routes(app: FastifyInstance, options: RestV3Routes
     },
   );
 
+  options.cors.preflight(app, '/v3/clusters/:cluster_id/topics', ['GET']);
   app.get<{ Params: { cluster_id: string } }>(
     '/v3/clusters/:cluster_id/topics',
     {
+      onRequest: [options.cors.onRequest, gate.onRequest],
       schema: {
         summary: 'The topics this publisher may write to',
         tags,
@@ -315,7 +319,7 @@ export function registerRestV3Routes(app: FastifyInstance, options: RestV3Routes
       return {
         kind: 'KafkaTopicList',
         data: topics
-          .filter((topic) => who.mayPublish(topic))
+          .filter((topic) => gate.mayPublish(who, topic))
           .map((topic) => ({ kind: 'KafkaTopic', cluster_id: clusterId, topic_name: topic })),
       };
     },
@@ -325,7 +329,7 @@ export function registerRestV3Routes(app: FastifyInstance, options: RestV3Routes
   app.post<{ Params: { cluster_id: string; topic_name: string }; Body: string | undefined }>(
     '/v3/clusters/:cluster_id/topics/:topic_name/records',
     {
-      onRequest: options.cors.onRequest,
+      onRequest: [options.cors.onRequest, gate.onRequest],
       bodyLimit: settings.maxBodyBytes,
       config: { body: { kind: 'text', syntax: 'json', nesting: 64, noun: 'body' } },
       schema: {

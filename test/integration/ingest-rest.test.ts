@@ -47,7 +47,8 @@ beforeAll(async () => {
   tagging = await startValidatingGateway({
     bootstrapPort: PORT,
     httpPort: PORT + 10,
-    ingest: { requireApiKeys: false, producer: { lingerMs: 2 } },
+    // A linger long enough that requests sent together share one produce request.
+    ingest: { requireApiKeys: false, producer: { lingerMs: 50 } },
     pipeline: {
       middlewares: [
         'validation',
@@ -264,4 +265,54 @@ test('a record the filter drops is answered 202 with dropped: true and not writt
   const kept = await post(records(FILTERED), JSON.stringify({ value: { data: { test: false } } }));
   expect(kept.status).toBe(200);
   expect((await readPartition(FILTERED)).records.map((r) => r.value?.toString())).toEqual(['{"test":false}']);
+});
+
+test('internal topics cannot be published to, whatever the grants', async () => {
+  for (const topic of [tagging.config.state.topic, '__consumer_offsets']) {
+    const answer = await post(
+      records(topic),
+      '{"key": {"type": "STRING", "data": "apikey/evil"}, "value": {"data": 1}}',
+    );
+    expect([topic, answer.status]).toEqual([topic, 403]);
+    expect(JSON.parse(answer.text).error).toContain('internal');
+  }
+});
+
+test('a record Kafka refuses in a batch shared with others refuses only itself; later records get their own offsets', async () => {
+  const topic = uniqueTopic('rest-mixed');
+  const admin = kafkaClient(BOOTSTRAP).admin();
+  await admin.connect();
+  await admin.createTopics({
+    topics: [
+      {
+        topic,
+        numPartitions: 2,
+        configEntries: [{ name: 'message.timestamp.after.max.ms', value: '3600000' }],
+      },
+    ],
+    waitForLeaders: true,
+  });
+  await admin.disconnect();
+  const future = Date.parse('2100-01-01T00:00:00Z');
+  const send = (partition: number, n: number, timestamp?: number) =>
+    post(
+      records(topic),
+      JSON.stringify({ partition_id: partition, value: { data: { n } }, ...(timestamp && { timestamp }) }),
+    );
+  // Same partition and different partitions, each within one linger.
+  const [good0, bad0, good1] = await Promise.all([send(0, 1), send(0, 2, future), send(1, 3)]);
+  expect([good0.status, bad0.status, good1.status]).toEqual([200, 400, 200]);
+  expect(JSON.parse(bad0.text)).toMatchObject({ kafka_error: 'INVALID_TIMESTAMP' });
+  const [later0, later1] = await Promise.all([send(0, 4), send(1, 5)]);
+  expect([later0.status, later1.status]).toEqual([200, 200]);
+  for (const [partition, answers] of [
+    [0, [good0, later0]],
+    [1, [good1, later1]],
+  ] as const) {
+    const stored = (await readPartition(topic, partition)).records;
+    const written = answers.map((a) => JSON.parse(a.text) as { offset: number });
+    expect(stored.map((r) => [Number(r.offset), r.value?.toString()])).toEqual(
+      written.map((w, i) => [w.offset, JSON.stringify({ n: partition === 0 ? [1, 4][i] : [3, 5][i] })]),
+    );
+  }
 });

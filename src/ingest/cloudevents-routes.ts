@@ -243,8 +243,10 @@ export function registerCloudEventsRoutes(app: FastifyInstance, options: CloudEv
         );
       }
       for (const topic of new Set(routed.map((entry) => entry.record.topic))) {
-        if ((await publisher.partitions(topic).catch(() => undefined)) === null)
+        await publisher.requireTopic(topic).catch((refusal: ApiError) => {
+          if (refusal.status !== 404) throw refusal;
           throw new ApiError(404, `events of this type go to topic '${topic}', which does not exist`);
+        });
       }
       const records = routed.map((entry) => entry.record);
       gate.admit(who, records, request.ip);

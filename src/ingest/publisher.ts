@@ -1,5 +1,6 @@
 import type { Admin, Kafka, PartitionMetadata, Producer, RecordMetadata } from 'kafkajs';
 import type { GatewayConfig } from '../config/gateway-config';
+import { ApiError } from '../http/api-error';
 import type { Logger } from '../observability/logger';
 import type { ProduceContext } from '../pipeline/middleware';
 import type { Pipeline, RecordJudgement } from '../pipeline/pipeline';
@@ -193,6 +194,26 @@ export class Publisher {
       this.lookups.set(topic, lookup);
     }
     return lookup;
+  }
+
+  /**
+   * Refuses, before anything is charged to the publisher's rate or the quotas, a topic the cluster
+   * does not have (404) or a cluster that cannot be asked (503 with Retry-After).
+   */
+  async requireTopic(topic: string): Promise<void> {
+    let partitions: PartitionMetadata[] | null;
+    try {
+      partitions = await this.partitions(topic);
+    } catch (error) {
+      const failure = kafkaWriteError(error);
+      throw new ApiError(
+        failure.status,
+        failure.message,
+        { kafka_error: failure.kafkaError },
+        failure.status === 503 ? { 'retry-after': '5' } : {},
+      );
+    }
+    if (partitions === null) throw new ApiError(404, `topic '${topic}' does not exist`);
   }
 
   /**

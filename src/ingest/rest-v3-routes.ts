@@ -385,8 +385,7 @@ export function registerRestV3Routes(app: FastifyInstance, options: RestV3Routes
         throw new ApiError(400, 'the body must hold a record: {"value": {"data": ...}}');
       const parsed = pieces.map((piece) => parseRecord(piece, topic));
       const good = parsed.filter((entry): entry is Parsed => !(entry instanceof ApiError));
-      if ((await publisher.partitions(topic).catch(() => undefined)) === null)
-        throw new ApiError(404, `topic '${topic}' does not exist`);
+      await publisher.requireTopic(topic);
       gate.admit(
         who,
         good.map((entry) => entry.record),

@@ -230,16 +230,7 @@ export class Publisher {
     const trace = this.options.tracing?.begin([...new Set(records.map((record) => record.topic))], context);
     const judgements: RecordJudgement[] = pipeline.empty
       ? records.map(() => UNJUDGED)
-      : await pipeline.judge(
-          records.map((record) => ({
-            topic: record.topic,
-            partition: record.partition ?? -1,
-            key: record.key,
-            value: record.value,
-            headers: record.headers,
-          })),
-          context,
-        );
+      : await pipeline.judge(records, context);
     const results: Promise<PublishResult>[] = [];
     const withhold = atomic && judgements.some((judgement) => judgement.rejected !== null);
     for (let i = 0; i < records.length; i++) {

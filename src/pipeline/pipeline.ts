@@ -46,8 +46,8 @@ export interface PipelineOutcome {
 /** A record that did not come in a produce request (the HTTP door), judged by the same middlewares. */
 export interface IncomingRecord {
   topic: string;
-  /** The partition asked for, or -1 when the producer will choose. */
-  partition: number;
+  /** The partition asked for; absent when the producer will choose (middlewares see -1). */
+  partition?: number;
   key: Buffer | null;
   value: Buffer | null;
   headers: readonly RecordHeader[];
@@ -372,7 +372,7 @@ export class Pipeline {
       if (middlewares.length === 0) continue;
       const record = new PipelineRecord(
         incoming.topic,
-        incoming.partition,
+        incoming.partition ?? -1,
         0,
         incoming.key,
         incoming.value,

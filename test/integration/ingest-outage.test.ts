@@ -18,8 +18,7 @@ import {
   uniqueTopic,
   type Cluster,
 } from './support/kafka-harness';
-import { readPartitionFrom } from './support/read-broker';
-import { startValidatingGateway, type ValidatingGateway } from './support/validating-gateway';
+import { readPartition, startValidatingGateway, type ValidatingGateway } from './support/validating-gateway';
 
 jest.setTimeout(120_000);
 
@@ -150,7 +149,7 @@ test('every record answered 200 survives a broker outage exactly once; the rest 
 
   // What the broker holds once it is back, read from it directly.
   const partitions = await Promise.all(
-    Array.from({ length: PARTITIONS }, (_, p) => readPartitionFrom(cluster.brokerAddresses[0], TOPIC, p)),
+    Array.from({ length: PARTITIONS }, (_, p) => readPartition(TOPIC, p, false, cluster.brokerAddresses[0])),
   );
   const stored = partitions.reduce((sum, p) => sum + Number(p.highWatermark), 0);
   const messages = partitions.flatMap((p) => p.records);

@@ -236,7 +236,13 @@ export interface StoredPartition {
   records: StoredRecord[];
 }
 
-async function fetchOnce(topic: string, partition: number, offset: bigint, readCommitted: boolean) {
+async function fetchOnce(
+  topic: string,
+  partition: number,
+  offset: bigint,
+  readCommitted: boolean,
+  address?: string,
+) {
   const reader = await rawRequest(
     API_FETCH,
     FETCH_VERSION,
@@ -250,6 +256,7 @@ async function fetchOnce(topic: string, partition: number, offset: bigint, readC
       partitionMaxBytes: 16 * 1024 * 1024,
       readCommitted,
     }),
+    address,
   );
   const response = decodeFetchResponse(reader, FETCH_VERSION);
   const data = response.responses[0]?.partitions[0];
@@ -264,16 +271,19 @@ async function fetchOnce(topic: string, partition: number, offset: bigint, readC
 /**
  * Every record of a partition, read straight from the broker (not through the gateway) up to its
  * high watermark, or its last stable offset with `readCommitted`. Control batches are left out.
+ * `address` is the partition's leader when it is not the shared test broker (a cluster of a
+ * test's own); no consumer group is involved, so a coordinator still settling does not matter.
  */
 export async function readPartition(
   topic: string,
   partition = 0,
   readCommitted = false,
+  address?: string,
 ): Promise<StoredPartition> {
   const records: StoredRecord[] = [];
   let offset = 0n;
   for (;;) {
-    const data = await fetchOnce(topic, partition, offset, readCommitted);
+    const data = await fetchOnce(topic, partition, offset, readCommitted, address);
     const end = readCommitted ? data.lastStableOffset : data.highWatermark;
     let progressed = false;
     for (const view of readRecordBatches(data.records ?? Buffer.alloc(0), {

@@ -19,6 +19,11 @@ import { CloudEventRouter } from './ingest/cloudevent-router';
 import { registerCloudEventsRoutes } from './ingest/cloudevents-routes';
 import { ApiKeys } from './ingest/api-keys';
 import { registerApiKeyRoutes } from './ingest/api-key-routes';
+import { Subscriptions } from './subscriptions/subscriptions';
+import { registerSubscriptionRoutes } from './subscriptions/subscription-routes';
+import { registerSyncRoutes } from './subscriptions/sync-routes';
+import { SecretBox } from './subscriptions/secret-box';
+import { TargetPolicy } from './subscriptions/target-policy';
 import { KafkaStateLog } from './state/kafka-state-log';
 import { MemoryStateLog } from './state/memory-state-log';
 import type { StateEntry } from './state/state-ledger';
@@ -189,6 +194,20 @@ export async function startGateway(
   );
   // Before the store starts, so stored keys are applied as the state topic is read.
   const apiKeys = new ApiKeys(stateStore, { logger });
+  const targetPolicy = new TargetPolicy(config.subscriptions.allowedTargets);
+  const secrets =
+    config.subscriptions.secretsKey === undefined ? null : new SecretBox(config.subscriptions.secretsKey);
+  const subscriptions = config.subscriptions.enabled
+    ? new Subscriptions({
+        state: stateStore,
+        kafka: createKafkaClient(config, 'event-gateway-subscriptions'),
+        settings: config.subscriptions,
+        policy: targetPolicy,
+        secrets,
+        metrics,
+        logger,
+      })
+    : null;
   stateStore.onChange(SPEC_KIND, async (change) => {
     if (specs.get(change.id)?.summary.source === 'file') {
       logger.warn(
@@ -301,7 +320,28 @@ export async function startGateway(
     registerRestV3Routes(http.app, { publisher, gate, settings: config.ingest, cors });
     const router = new CloudEventRouter(config.ingest.cloudEvents.routes, specs);
     registerCloudEventsRoutes(http.app, { publisher, gate, router, settings: config.ingest, cors });
+    if (subscriptions !== null)
+      registerSyncRoutes(http.app, {
+        subscriptions,
+        publisher,
+        gate,
+        prefix: config.subscriptions.syncPathPrefix,
+        maxBodyBytes: config.ingest.maxBodyBytes,
+        metrics,
+      });
   }
+  if (subscriptions !== null)
+    registerSubscriptionRoutes(http.app, {
+      subscriptions,
+      state: stateStore,
+      policy: targetPolicy,
+      secrets,
+      syncAvailable: publisher !== null,
+      syncPathPrefix: config.subscriptions.syncPathPrefix,
+      statusTimeoutMs: config.subscriptions.statusTimeoutMs,
+      access,
+      logger,
+    });
   registerApiKeyRoutes(http.app, { keys: apiKeys, state: stateStore, access, logger });
   registerThrottleRoutes(http.app, { quotas, config, access, stateStore, logger });
   // A tap token, when set, is the one key to the tap; otherwise the API's tokens open it too.
@@ -340,6 +380,7 @@ export async function startGateway(
     publisher?.start();
   } catch (error) {
     await publisher?.stop();
+    await subscriptions?.stop();
     await gateway.stop().catch(() => undefined);
     await stateStore.stop();
     await http.close();
@@ -360,6 +401,7 @@ export async function startGateway(
       tap.close();
       await gateway.stop();
       await http.close();
+      await subscriptions?.stop();
       await publisher?.stop();
       await stateStore.stop();
       await pipeline.close();

@@ -212,6 +212,21 @@ export const configSchema = {
       },
       default: {},
     },
+    subscriptions: {
+      type: 'object',
+      additionalProperties: false,
+      properties: {
+        enabled: { type: 'boolean', default: true },
+        allowedTargets: { type: 'array', items: { type: 'string', minLength: 1 }, default: ['*'] },
+        syncPathPrefix: { type: 'string', pattern: '^/[A-Za-z0-9._~-]+/$', default: '/sync/' },
+        groupIdPrefix: { type: 'string', minLength: 1, default: 'event-gateway-sub-' },
+        sessionTimeoutMs: { type: 'integer', minimum: 6000, default: 30000 },
+        maxResponseBytes: { type: 'integer', minimum: 1024, default: 10485760 },
+        secretsKey: { type: 'string', minLength: 1 },
+        statusTimeoutMs: { type: 'integer', minimum: 100, default: 5000 },
+      },
+      default: {},
+    },
     tap: {
       type: 'object',
       additionalProperties: false,

@@ -148,6 +148,23 @@ export interface GatewayConfig {
     /** Browsers may publish from these origins (`*` for any); empty: no CORS headers. */
     cors: { origins: string[]; methods: string[]; headers: string[]; maxAgeSeconds: number };
   };
+  /** Events delivered from Kafka to HTTP targets (stored state, /subscriptions). */
+  subscriptions: {
+    enabled: boolean;
+    /** Targets a subscription may name: `*`, host names (`*.example.com`), IPs or CIDR blocks; link-local and metadata addresses only when listed. */
+    allowedTargets: string[];
+    /** Sync subscriptions answer on paths under this prefix, so they can never shadow the gateway's own routes. */
+    syncPathPrefix: string;
+    groupIdPrefix: string;
+    /** How soon another instance takes over the deliveries of one that died. */
+    sessionTimeoutMs: number;
+    /** The largest answer read from a target. */
+    maxResponseBytes: number;
+    /** 32 bytes, base64: target secrets are stored encrypted with it (AES-256-GCM); unset: stored as sent. */
+    secretsKey?: string;
+    /** How long GET /subscriptions/{id}/status waits for Kafka. */
+    statusTimeoutMs: number;
+  };
   tap: {
     /** Topics mirrored to WebSocket clients: names, or /regex/ patterns. Empty: no tap. */
     topics: string[];

@@ -23,6 +23,10 @@ export class GatewayMetrics {
   readonly throttleTime: Histogram<'quota'>;
   readonly throttledRequests: Counter<'quota' | 'action'>;
   readonly connectionsRefused: Counter;
+  readonly subscriptionDeliveries: Counter<'subscription' | 'outcome'>;
+  readonly subscriptionAttempts: Counter<'subscription' | 'result'>;
+  readonly subscriptionLatency: Histogram<'subscription'>;
+  readonly subscriptionLag: Gauge<'subscription'>;
   private readonly topics = new Set<string>();
 
   constructor() {
@@ -90,6 +94,31 @@ export class GatewayMetrics {
     this.connectionsRefused = new Counter({
       name: 'event_gateway_connections_refused_total',
       help: 'Client connections refused because their address had throttle.maxConnectionsPerAddress open',
+      registers: [this.registry],
+    });
+    this.subscriptionDeliveries = new Counter({
+      name: 'event_gateway_subscription_deliveries_total',
+      help: 'Records a subscription is done with, by outcome (delivered, dead_lettered)',
+      labelNames: ['subscription', 'outcome'],
+      registers: [this.registry],
+    });
+    this.subscriptionAttempts = new Counter({
+      name: 'event_gateway_subscription_attempts_total',
+      help: 'Requests sent to subscription targets, by result (2xx, 3xx, 4xx, 5xx, timeout, unreachable, refused)',
+      labelNames: ['subscription', 'result'],
+      registers: [this.registry],
+    });
+    this.subscriptionLatency = new Histogram({
+      name: 'event_gateway_subscription_delivery_latency_seconds',
+      help: "From a record's timestamp to its target's 2xx answer",
+      labelNames: ['subscription'],
+      buckets: [0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30, 60, 300, 900, 3600],
+      registers: [this.registry],
+    });
+    this.subscriptionLag = new Gauge({
+      name: 'event_gateway_subscription_lag',
+      help: 'Records not yet delivered in the partitions this instance delivers, by subscription (sum over instances for the total)',
+      labelNames: ['subscription'],
       registers: [this.registry],
     });
     this.specsLoaded = new Gauge({

@@ -48,6 +48,17 @@ const ALLOWED: Record<string, readonly string[]> = {
     'regex',
     'state',
   ],
+  subscriptions: [
+    'config',
+    'http',
+    'ingest',
+    'kafka',
+    'observability',
+    'patterns',
+    'quotas',
+    'regex',
+    'state',
+  ],
   main: [
     'asyncapi',
     'config',

@@ -212,11 +212,13 @@ export function registerSubscriptionRoutes(app: FastifyInstance, options: Subscr
       const settings = request.body;
       const conditions = preconditions(request.headers);
       const problems = subscriptionProblems(settings, options.syncPathPrefix);
-      const urlProblem = policy.problem(new URL(settings.target.url));
-      if (urlProblem !== null) problems.push(`target.url: ${urlProblem}`);
+      if (problems.length === 0) {
+        const urlProblem = await policy.storedProblem(new URL(settings.target.url));
+        if (urlProblem !== null) problems.push(`target.url: ${urlProblem}`);
+      }
       const auth = settings.target.auth;
       if (auth !== undefined && 'oauth2' in auth && problems.length === 0) {
-        const tokenProblem = policy.problem(new URL(auth.oauth2.tokenUrl));
+        const tokenProblem = await policy.storedProblem(new URL(auth.oauth2.tokenUrl));
         if (tokenProblem !== null) problems.push(`target.auth.oauth2.tokenUrl: ${tokenProblem}`);
       }
       if (settings.type === 'sync' && !options.syncAvailable)

@@ -125,7 +125,12 @@ const settingsProperties = (auth: object) =>
       additionalProperties: false,
       properties: { requestsPerSecond: { type: 'number', exclusiveMinimum: 0, maximum: 100_000 } },
     },
-    concurrency: { type: 'integer', minimum: 1, maximum: 1024, default: 8 },
+    concurrency: {
+      type: 'integer',
+      minimum: 1,
+      maximum: 1024,
+      description: 'Async: requests in flight to the target at once, per instance (default 8).',
+    },
     deadLetterTopic: text(249, 'Where records that cannot be delivered go (async; required).'),
     sync: {
       type: 'object',

@@ -195,6 +195,8 @@ export function subscriptionProblems(settings: SubscriptionSettings, syncPathPre
     if (!HEADER_VALUE.test(auth.apiKey.value))
       problems.push('target.auth.apiKey.value: a header value may not hold control characters');
   }
+  if (auth !== undefined && 'basic' in auth && auth.basic.username.includes(':'))
+    problems.push('target.auth.basic.username: may not contain ":" (RFC 7617 ends the user-id there)');
   if (auth !== undefined && 'oauth2' in auth) {
     try {
       const tokenUrl = new URL(auth.oauth2.tokenUrl);

@@ -120,6 +120,30 @@ export class TargetPolicy {
     return `the host ${quote(name)} is not in subscriptions.allowedTargets`;
   }
 
+  /**
+   * `problem`, and for a name that only its addresses can decide, the addresses it resolves to now:
+   * a subscription to a name that resolves where it may not go is refused when it is stored, not
+   * first found out when a delivery is refused. A name that does not resolve yet is left to `lookup`.
+   */
+  async storedProblem(url: URL, timeoutMs = 2_000): Promise<string | null> {
+    const problem = this.problem(url);
+    if (problem !== null) return problem;
+    const host = stripBrackets(url.hostname);
+    if (canonicalIp(host) !== null || this.nameAllowed(normalizeHost(host))) return null;
+    const addresses = await new Promise<dns.LookupAddress[]>((resolve) => {
+      const timer = setTimeout(() => resolve([]), timeoutMs);
+      this.resolver(host, { all: true }, (error, found) => {
+        clearTimeout(timer);
+        resolve(error === null ? found : []);
+      });
+    });
+    for (const { address } of addresses) {
+      const refused = this.addressProblem(address, host);
+      if (refused !== null) return `the host ${quote(host)} resolves to ${refused}`;
+    }
+    return null;
+  }
+
   /** Why the gateway may not connect to `address` for `hostname` (a name, or the address itself), or null. */
   addressProblem(address: string, hostname?: string): string | null {
     const ip = canonicalIp(stripBrackets(address));

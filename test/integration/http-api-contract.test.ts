@@ -27,6 +27,7 @@ jest.setTimeout(60_000);
 
 const READ_TOKEN = 'contract-test-read-token';
 const PUBLISHED = uniqueTopic('contract-published');
+const DEAD_LETTERS = uniqueTopic('contract-dlq');
 const PORT = 24500;
 
 interface Operation {
@@ -117,7 +118,7 @@ async function call(
 }
 
 beforeAll(async () => {
-  await createTopics([PUBLISHED], 1);
+  await createTopics([PUBLISHED, DEAD_LETTERS], 1);
   gateway = await startValidatingGateway({
     bootstrapPort: PORT,
     httpPort: PORT + 10,
@@ -341,6 +342,61 @@ test('the HTTP door: API keys, REST records, CloudEvents', async () => {
   expect((await call('DELETE', '/api-keys/publisher', { token: READ_TOKEN })).status).toBe(403);
   expect((await call('DELETE', '/api-keys/publisher')).status).toBe(204);
   expect((await call('DELETE', '/api-keys/publisher')).status).toBe(404);
+});
+
+test('subscriptions: create, read, pause, resume, replay, status, delete; every refusal', async () => {
+  const json = { 'content-type': 'application/json' };
+  const settings = {
+    type: 'async',
+    events: { topics: [PUBLISHED] },
+    target: { url: 'http://127.0.0.1:9/hook', auth: { basic: { username: 'gw', password: 'pw-secret' } } },
+    deadLetterTopic: DEAD_LETTERS,
+  };
+  const body = JSON.stringify(settings);
+  expect((await call('PUT', '/subscriptions/hook', { body, headers: json, token: READ_TOKEN })).status).toBe(
+    403,
+  );
+  expect((await call('PUT', '/subscriptions/hook', { body, headers: json, token: null })).status).toBe(401);
+  expect(
+    (await call('PUT', '/subscriptions/hook', { body: '{"type": "async"}', headers: json })).status,
+  ).toBe(400);
+  expect(
+    (await call('PUT', '/subscriptions/hook', { body: '['.repeat(100_000), headers: json })).status,
+  ).toBe(413);
+  const created = await call('PUT', '/subscriptions/hook', { body, headers: json });
+  expect(created.status).toBe(201);
+  expect(created.text).not.toContain('pw-secret');
+  expect(
+    (await call('PUT', '/subscriptions/hook', { body, headers: { ...json, 'if-match': '"1"' } })).status,
+  ).toBe(412);
+  expect((await call('PUT', '/subscriptions/hook2', { body, headers: json })).status).toBe(409);
+  expect((await call('GET', '/subscriptions', { token: READ_TOKEN })).status).toBe(200);
+  expect((await call('GET', '/subscriptions/hook', { token: READ_TOKEN })).status).toBe(200);
+  expect((await call('GET', '/subscriptions/nobody')).status).toBe(404);
+  expect((await call('GET', '/subscriptions/bad%20id')).status).toBe(400);
+  expect((await call('POST', '/subscriptions/hook/pause', { token: READ_TOKEN })).status).toBe(403);
+  expect((await call('POST', '/subscriptions/hook/pause')).json()).toMatchObject({ paused: true });
+  expect((await call('POST', '/subscriptions/nobody/pause')).status).toBe(404);
+  expect((await call('POST', '/subscriptions/hook/resume')).json()).toMatchObject({ paused: false });
+  expect((await call('POST', '/subscriptions/nobody/resume')).status).toBe(404);
+  const from = new Date(Date.now() - 60_000).toISOString();
+  expect(
+    (await call('POST', '/subscriptions/hook/replay', { body: JSON.stringify({ from }), headers: json }))
+      .status,
+  ).toBe(202);
+  expect(
+    (await call('POST', '/subscriptions/hook/replay', { body: '{"from": "yesterday"}', headers: json }))
+      .status,
+  ).toBe(400);
+  expect(
+    (await call('POST', '/subscriptions/nobody/replay', { body: JSON.stringify({ from }), headers: json }))
+      .status,
+  ).toBe(404);
+  expect((await call('GET', '/subscriptions/hook/status', { token: READ_TOKEN })).status).toBe(200);
+  expect((await call('GET', '/subscriptions/nobody/status')).status).toBe(404);
+  expect((await call('DELETE', '/subscriptions/hook', { token: READ_TOKEN })).status).toBe(403);
+  expect((await call('DELETE', '/subscriptions/hook')).status).toBe(204);
+  expect((await call('DELETE', '/subscriptions/hook')).status).toBe(404);
 });
 
 test('refusals outside any operation have the error body', async () => {

@@ -60,6 +60,8 @@ export interface ValidatingGatewayOptions {
   /** Named tokens besides the admin token (http.tokens). */
   tokens?: { name: string; role: 'admin' | 'read'; token: string }[];
   logLevel?: LogLevel;
+  /** The subscriptions' settings. */
+  subscriptions?: Record<string, unknown>;
   /** The state settings; by default a topic of this gateway's own. Instances of one fleet share one. */
   state?: Partial<GatewayConfig['state']>;
   /** Where the cluster is; the single test broker by default. */
@@ -139,6 +141,7 @@ export async function startValidatingGateway(options: ValidatingGatewayOptions):
       asyncapi: options.asyncapi ?? {},
       pipeline: options.pipeline ?? {},
       ...(options.ingest !== undefined && { ingest: options.ingest }),
+      ...(options.subscriptions !== undefined && { subscriptions: options.subscriptions }),
       state: options.state ?? isolatedState(),
       logging: { level: options.logLevel ?? 'info' },
       shutdown: { drainTimeoutMs: 2_000 },

@@ -492,6 +492,9 @@ export function registerSubscriptionRoutes(app: FastifyInstance, options: Subscr
         id: entry.id,
         type: entry.document.type,
         state,
+        ...(entry.document.type === 'async' && {
+          group: subscriptions.groupId(entry.id, entry.document.epoch),
+        }),
         ...(detail !== undefined && { detail }),
         instance: active?.counts ?? { delivered: 0, retried: 0, deadLettered: 0 },
         lag,

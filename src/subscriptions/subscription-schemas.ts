@@ -224,6 +224,7 @@ export const statusView = {
     id: { type: 'string' },
     type: { enum: ['async', 'sync'] },
     state: { enum: ['active', 'paused', 'failing'] },
+    group: { type: 'string', description: "The consumer group of an async subscription's live delivery." },
     detail: { type: 'string' },
     instance: {
       type: 'object',

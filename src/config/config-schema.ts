@@ -221,6 +221,7 @@ export const configSchema = {
         syncPathPrefix: { type: 'string', pattern: '^/[A-Za-z0-9._~-]+/$', default: '/sync/' },
         groupIdPrefix: { type: 'string', minLength: 1, default: 'event-gateway-sub-' },
         sessionTimeoutMs: { type: 'integer', minimum: 6000, default: 30000 },
+        topicRefreshMs: { type: 'integer', minimum: 1000, default: 10000 },
         maxResponseBytes: { type: 'integer', minimum: 1024, default: 10485760 },
         secretsKey: { type: 'string', minLength: 1 },
         statusTimeoutMs: { type: 'integer', minimum: 100, default: 5000 },

@@ -158,6 +158,8 @@ export interface GatewayConfig {
     groupIdPrefix: string;
     /** How soon another instance takes over the deliveries of one that died. */
     sessionTimeoutMs: number;
+    /** How often subscriptions look for topics that appeared (regex entries, topics created later). */
+    topicRefreshMs: number;
     /** The largest answer read from a target. */
     maxResponseBytes: number;
     /** 32 bytes, base64: target secrets are stored encrypted with it (AES-256-GCM); unset: stored as sent. */

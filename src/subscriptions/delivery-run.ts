@@ -19,13 +19,13 @@ export interface DeliveryRunOptions {
   deadLetters: DeadLetters;
   observer: DeliveryObserver;
   sessionTimeoutMs: number;
+  /** How often the cluster's topics are listed again (regex entries, topics created later). */
+  topicRefreshMs: number;
   logger: Logger;
   /** Records not yet delivered in the partitions this instance holds. */
   onLag?: (lag: number) => void;
 }
 
-/** How often the cluster's topics are listed again (regex entries, topics created later). */
-const TOPIC_REFRESH_MS = 10_000;
 const RESTART_MIN_MS = 500;
 const RESTART_MAX_MS = 10_000;
 /** Delivered records are committed at least this often while a batch is still being delivered. */
@@ -60,7 +60,7 @@ export class DeliveryRun {
     this.refresh();
     this.refreshTimer = setInterval(() => {
       if (this.restartTimer === null) this.refresh();
-    }, TOPIC_REFRESH_MS);
+    }, this.options.topicRefreshMs);
     this.refreshTimer.unref();
   }
 

@@ -52,10 +52,10 @@ export interface DeliveryCounts {
 /** A subscription in force on this instance. */
 export interface ActiveSubscription {
   readonly id: string;
-  readonly revision: string;
+  revision: string;
   /** The settings with the target's secrets opened. */
   readonly settings: SubscriptionSettings;
-  readonly stored: StoredSubscription;
+  stored: StoredSubscription;
   readonly client: TargetClient;
   readonly counts: DeliveryCounts;
   /** Null for a sync subscription, or when it is paused or could not be started. */
@@ -213,6 +213,19 @@ export class Subscriptions {
     // for a consumer group to be joined or left.
     void this.transition(id, async () => {
       const previous = this.active.get(id);
+      if (
+        previous !== undefined &&
+        entry !== undefined &&
+        !this.stopped &&
+        onlyReplaysChanged(previous, entry.document)
+      ) {
+        // A replay asked for or finished: live delivery goes on untouched, or every such change
+        // would abandon (and so deliver twice) whatever was in flight on every instance.
+        previous.stored = entry.document;
+        previous.revision = entry.revision;
+        await this.reconcileReplays(previous);
+        return;
+      }
       await this.deactivate(id);
       if (entry === undefined || this.stopped) {
         if (previous !== undefined) this.options.metrics.subscriptionLag.remove({ subscription: id });
@@ -326,6 +339,7 @@ export class Subscriptions {
       deadLetters: this.deadLetters,
       observer: this.observer(active),
       sessionTimeoutMs: this.options.settings.sessionTimeoutMs,
+      topicRefreshMs: this.options.settings.topicRefreshMs,
       logger,
       ...(ends === null && {
         onLag: (lag: number) => metrics.subscriptionLag.set({ subscription: id }, lag),
@@ -333,6 +347,20 @@ export class Subscriptions {
     });
     run.start();
     return run;
+  }
+
+  private async reconcileReplays(active: ActiveSubscription): Promise<void> {
+    const wanted = new Map((active.stored.replays ?? []).map((replay) => [replay.id, replay]));
+    const stopping: Promise<void>[] = [];
+    for (const [id, replay] of active.replays) {
+      if (wanted.has(id)) continue;
+      clearInterval(replay.timer);
+      active.replays.delete(id);
+      stopping.push(replay.run.stop());
+    }
+    if (active.run !== null)
+      for (const [id, replay] of wanted) if (!active.replays.has(id)) this.startReplay(active, replay);
+    await Promise.all(stopping);
   }
 
   private startReplay(active: ActiveSubscription, replay: StoredReplay): void {
@@ -409,6 +437,14 @@ function attemptText(attempt: Parameters<DeliveryObserver['retrying']>[1]): stri
     case 'refused':
       return attempt.reason;
   }
+}
+
+/** Whether `next` differs from what `active` delivers by its replays alone. */
+function onlyReplaysChanged(active: ActiveSubscription, next: StoredSubscription): boolean {
+  if (active.problem !== null) return false;
+  const { replays: _before, ...before } = active.stored;
+  const { replays: _after, ...after } = next;
+  return JSON.stringify(before) === JSON.stringify(after);
 }
 
 /** Which records a subscription delivers: of its CloudEvents type (when set) and matching its pattern (when set). */

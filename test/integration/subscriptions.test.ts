@@ -103,7 +103,7 @@ beforeAll(async () => {
     httpPort: 25410,
     adminToken: ADMIN,
     ingest: { requireApiKeys: true },
-    subscriptions: { allowedTargets: ['127.0.0.1'], sessionTimeoutMs: 6000 },
+    subscriptions: { allowedTargets: ['127.0.0.1'], sessionTimeoutMs: 6000, topicRefreshMs: 1000 },
     logLevel: 'warn',
   });
 }, 120_000);
@@ -431,6 +431,70 @@ describe('async delivery', () => {
     expect(sink.received.map((r) => r.headers['ce-id'])).toEqual(['1', '5']);
     expect(sink.received[0].headers['ce-source']).toBe('/shop');
     expect(sink.received[0].headers['ce-type']).toBe('com.example.order.created');
+  });
+});
+
+describe('topics, rate and lifetime', () => {
+  test('a /regex/ entry picks up a topic created after the subscription, from its beginning', async () => {
+    const prefix = uniqueTopic('sub-rx');
+    const existing = `${prefix}.one`;
+    await createTopics([existing], 1);
+    const sink = await target();
+    await subscribe('by-regex', {
+      type: 'async',
+      events: { topics: [`/^${prefix.replace(/\./g, '\\.')}\\..*$/`] },
+      target: { url: sink.url('/regex') },
+      deadLetterTopic: DLQ,
+    });
+    await produce(existing, [{ value: { from: 'one' } }]);
+    await sink.until(1);
+    const later = `${prefix}.two`;
+    await createTopics([later], 1);
+    // Produced before the gateway has seen the topic: read from the beginning, it is not missed.
+    await produce(later, [{ value: { from: 'two' } }]);
+    await sink.until(2, 30_000);
+    expect(sink.received.map((r) => bodyOf(r).from)).toEqual(['one', 'two']);
+  });
+
+  test('the rate limit spaces requests to the target', async () => {
+    const topic = uniqueTopic('sub-rate');
+    await createTopics([topic], 1);
+    const sink = await target();
+    await subscribe('paced', {
+      type: 'async',
+      events: { topics: [topic] },
+      target: { url: sink.url('/paced') },
+      rateLimit: { requestsPerSecond: 5 },
+      concurrency: 8,
+      deadLetterTopic: DLQ,
+    });
+    await produce(
+      topic,
+      Array.from({ length: 15 }, (_, n) => ({ key: `k${n}`, value: { n } })),
+    );
+    await sink.until(15, 30_000);
+    // At most one second's worth (5) at once, then 5 per second: 15 requests span at least ~2 s.
+    const span = sink.received[14].at - sink.received[0].at;
+    expect(span).toBeGreaterThanOrEqual(1_800);
+  });
+
+  test('a deleted subscription delivers nothing more', async () => {
+    const topic = uniqueTopic('sub-deleted');
+    await createTopics([topic], 1);
+    const sink = await target();
+    await subscribe('short-lived', {
+      type: 'async',
+      events: { topics: [topic] },
+      target: { url: sink.url('/deleted') },
+      deadLetterTopic: DLQ,
+    });
+    await produce(topic, [{ value: { n: 1 } }]);
+    await sink.until(1);
+    expect((await call('DELETE', '/subscriptions/short-lived', { headers: admin })).status).toBe(204);
+    await new Promise((resolve) => setTimeout(resolve, 500));
+    await produce(topic, [{ value: { n: 2 } }]);
+    await new Promise((resolve) => setTimeout(resolve, 2_000));
+    expect(sink.received).toHaveLength(1);
   });
 });
 

@@ -5,7 +5,8 @@
  * delivers what the dead one had not committed. Every record arrives at least once; duplicates
  * are counted and reported; per key, records first arrive in order.
  *
- * The target's secret is sealed with subscriptions.secretsKey: the state topic never holds it.
+ * Records come in batches of every codec Kafka has; each process decodes them with what it
+ * registered itself. The target's secret is sealed with subscriptions.secretsKey: the state topic never holds it.
  *
  * Gateway ports: 25500/25510 and 25520/25530 (bootstrap/HTTP).
  */
@@ -15,7 +16,9 @@ import { mkdtempSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { BOOTSTRAP, eventually, kafkaClient, REPO_ROOT, uniqueTopic } from './support/kafka-harness';
+import * as kafkajs from 'kafkajs';
 import { HttpTarget } from './support/http-target';
+import { KAFKAJS_COMPRESSION, registerKafkaJsCodecs } from './support/kafkajs-codecs';
 import { createTopics, metricSample, readPartition } from './support/validating-gateway';
 
 jest.setTimeout(180_000);
@@ -148,12 +151,17 @@ test('two instances share the deliveries; one killed with SIGKILL loses nothing'
     await admin.disconnect();
   }
 
+  // Every codec, in this process's kafkajs: the gateways are processes of their own, so each
+  // decodes these batches with the codecs it registered itself.
+  registerKafkaJsCodecs(kafkajs, 64 * 1024 * 1024);
+  const codecs = ['lz4', 'zstd', 'snappy', 'gzip', 'none', 'lz4'] as const;
   const producer = kafkaClient(BOOTSTRAP).producer();
   await producer.connect();
   for (let start = 0; start < RECORDS; start += 500) {
     await producer.send({
       topic: TOPIC,
       acks: -1,
+      compression: KAFKAJS_COMPRESSION[codecs[start / 500]],
       messages: Array.from({ length: 500 }, (_, i) => {
         const n = start + i;
         return { key: `key-${n % KEYS}`, value: JSON.stringify({ n, key: n % KEYS }) };

@@ -197,6 +197,8 @@ export async function startGateway(
   const targetPolicy = new TargetPolicy(config.subscriptions.allowedTargets);
   const secrets =
     config.subscriptions.secretsKey === undefined ? null : new SecretBox(config.subscriptions.secretsKey);
+  // `_` starts Kafka's own topics (__consumer_offsets, __transaction_state) and the gateway's.
+  const internalTopic = (topic: string) => topic.startsWith('_') || topic === config.state.topic;
   const subscriptions = config.subscriptions.enabled
     ? new Subscriptions({
         state: stateStore,
@@ -206,6 +208,7 @@ export async function startGateway(
         secrets,
         metrics,
         logger,
+        internalTopic,
       })
     : null;
   stateStore.onChange(SPEC_KIND, async (change) => {
@@ -310,12 +313,7 @@ export async function startGateway(
       })
     : null;
   if (publisher !== null) {
-    const gate = new PublishGate(
-      config.ingest.requireApiKeys ? apiKeys : OPEN_DOOR,
-      quotas,
-      // `_` starts Kafka's own topics (__consumer_offsets, __transaction_state) and the gateway's.
-      (topic) => topic.startsWith('_') || topic === config.state.topic,
-    );
+    const gate = new PublishGate(config.ingest.requireApiKeys ? apiKeys : OPEN_DOOR, quotas, internalTopic);
     const cors = new Cors(config.ingest.cors);
     registerRestV3Routes(http.app, { publisher, gate, settings: config.ingest, cors });
     const router = new CloudEventRouter(config.ingest.cloudEvents.routes, specs);
@@ -338,6 +336,7 @@ export async function startGateway(
       secrets,
       syncAvailable: publisher !== null,
       syncPathPrefix: config.subscriptions.syncPathPrefix,
+      internalTopic,
       statusTimeoutMs: config.subscriptions.statusTimeoutMs,
       access,
       logger,

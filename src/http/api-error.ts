@@ -79,6 +79,11 @@ export const errorSchema = {
       description: 'Per event of a refused CloudEvents batch, what became of it.',
       items: { type: 'object' },
     },
+    record: {
+      type: 'object',
+      description: "Where a sync subscription's request was stored in Kafka before its target failed.",
+      properties: { topic: { type: 'string' }, partition: { type: 'integer' }, offset: { type: 'string' } },
+    },
     kafka_error: {
       type: 'string',
       description: "Kafka's name for the error when Kafka refused a write (NOT_ENOUGH_REPLICAS, ...).",

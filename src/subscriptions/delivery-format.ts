@@ -285,6 +285,9 @@ export function outgoingBody(record: DeliveredRecord, format: DeliveryFormat): O
   return binaryBody(eventView(record));
 }
 
+/** The CloudEvents type of a sync subscription's request; its source is the path called. */
+export const HTTP_REQUEST_TYPE = 'http.request';
+
 export interface HttpRequestParts {
   method: string;
   path: string;
@@ -317,7 +320,7 @@ export function httpRequestEvent(request: HttpRequestParts, id: string, source: 
     specversion: '1.0',
     id,
     source,
-    type: 'http.request',
+    type: HTTP_REQUEST_TYPE,
     datacontenttype: 'application/json',
     time: new Date().toISOString(),
     data: Buffer.from(`${head.slice(0, -1)}${body}}`, 'utf8'),

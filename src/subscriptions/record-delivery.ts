@@ -63,7 +63,7 @@ export async function deliverRecord(
   observer: DeliveryObserver,
   signal: AbortSignal,
 ): Promise<DeliveryEnd> {
-  const request = outgoingBody(record, target.format);
+  const request = { ...outgoingBody(record, target.format), discardBody: true };
   const firstAttemptAt = Date.now();
   let attempts = 0;
   for (;;) {

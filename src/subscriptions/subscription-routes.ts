@@ -35,6 +35,8 @@ export interface SubscriptionRoutesOptions {
   /** Sync subscriptions need the HTTP door, which writes their requests to Kafka. */
   syncAvailable: boolean;
   syncPathPrefix: string;
+  /** Kafka's own topics and the gateway's, which no subscription may read or dead-letter into. */
+  internalTopic: (topic: string) => boolean;
   statusTimeoutMs: number;
   access: AccessControl;
   logger: Logger;
@@ -211,7 +213,7 @@ export function registerSubscriptionRoutes(app: FastifyInstance, options: Subscr
       const by = request.principal;
       const settings = request.body;
       const conditions = preconditions(request.headers);
-      const problems = subscriptionProblems(settings, options.syncPathPrefix);
+      const problems = subscriptionProblems(settings, options.syncPathPrefix, options.internalTopic);
       if (problems.length === 0) {
         const urlProblem = await policy.storedProblem(new URL(settings.target.url));
         if (urlProblem !== null) problems.push(`target.url: ${urlProblem}`);

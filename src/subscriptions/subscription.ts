@@ -1,4 +1,4 @@
-import { entryRegex, isRegexEntry } from '../patterns/name-matcher';
+import { entryRegex, isRegexEntry, nameMatcher } from '../patterns/name-matcher';
 import { compileRecordPattern } from '../patterns/record-event';
 
 /** The state kind subscriptions are stored under; the id is the subscription's name. */
@@ -27,7 +27,7 @@ export interface TargetSettings {
   url: string;
   /** POST unless given. */
   method?: string;
-  /** Sent with every request, after the delivery format's own headers. */
+  /** Sent with every request; the delivery format's headers and the auth header win over these. */
   headers?: Record<string, string>;
   /** How long one attempt may take, answer included. */
   timeoutMs?: number;
@@ -144,13 +144,24 @@ const RESERVED_HEADERS = new Set([
 const METHODS = ['GET', 'POST', 'PUT', 'PATCH', 'DELETE'];
 
 /** The problems of settings that their JSON Schema cannot express; empty when they are sound. */
-export function subscriptionProblems(settings: SubscriptionSettings, syncPathPrefix: string): string[] {
+export function subscriptionProblems(
+  settings: SubscriptionSettings,
+  syncPathPrefix: string,
+  /** Kafka's own topics and the gateway's: their records are nobody's to receive (the state topic holds secrets). */
+  internal: (topic: string) => boolean = (topic) => topic.startsWith('_'),
+): string[] {
   const problems: string[] = [];
+  let regexesValid = true;
   settings.events.topics.forEach((entry, i) => {
-    if (isRegexEntry(entry)) {
+    if (!isRegexEntry(entry) && internal(entry)) {
+      problems.push(
+        `events.topics.${i}: '${entry.slice(0, 249)}' is internal to Kafka or the gateway; no subscription may read it`,
+      );
+    } else if (isRegexEntry(entry)) {
       try {
         entryRegex(entry);
       } catch (error) {
+        regexesValid = false;
         problems.push(`events.topics.${i}: ${(error as Error).message}`);
       }
     } else if (!TOPIC_NAME.test(entry)) {
@@ -231,6 +242,14 @@ export function subscriptionProblems(settings: SubscriptionSettings, syncPathPre
       problems.push('deadLetterTopic: an async subscription needs a topic for what cannot be delivered');
     else if (!TOPIC_NAME.test(settings.deadLetterTopic))
       problems.push('deadLetterTopic: not a Kafka topic name');
+    else if (internal(settings.deadLetterTopic))
+      problems.push(
+        'deadLetterTopic: internal to Kafka or the gateway; dead letters need a topic of their own',
+      );
+    else if (regexesValid && nameMatcher(settings.events.topics)(settings.deadLetterTopic))
+      problems.push(
+        "deadLetterTopic: one of the subscription's own topics; its dead letters would be delivered again",
+      );
     const retry = resolveRetry(settings.retry);
     if (retry.initialBackoffMs > retry.maxBackoffMs)
       problems.push('retry: initialBackoffMs is larger than maxBackoffMs');

@@ -39,6 +39,8 @@ export interface SubscriptionsOptions {
   secrets: SecretBox | null;
   metrics: GatewayMetrics;
   logger: Logger;
+  /** Kafka's own topics and the gateway's (its state topic): never delivered, whatever a /regex/ matches. */
+  internalTopic: (topic: string) => boolean;
 }
 
 /** What this instance did for a subscription; each instance counts its own. */
@@ -57,6 +59,9 @@ export interface ActiveSubscription {
   readonly settings: SubscriptionSettings;
   stored: StoredSubscription;
   readonly client: TargetClient;
+  /** Shared by live delivery and replays: the target sees the subscription's limits, not one set per consumer. */
+  readonly pacer: RequestPacer;
+  readonly limit: ConcurrencyLimit;
   readonly counts: DeliveryCounts;
   /** Null for a sync subscription, or when it is paused or could not be started. */
   run: DeliveryRun | null;
@@ -64,6 +69,9 @@ export interface ActiveSubscription {
   /** Why it is not in force as stored, if so. */
   problem: string | null;
 }
+
+/** Connections to a sync subscription's target per instance, unless its concurrency says otherwise. */
+const SYNC_CONNECTIONS = 64;
 
 /** How often an instance running a replay asks whether the whole replay group reached its ends. */
 const REPLAY_CHECK_MS = 2_000;
@@ -110,21 +118,25 @@ export class Subscriptions {
   /** The topics of the cluster that `entries` (names or /regex/) select now. */
   async resolveTopics(entries: readonly string[]): Promise<string[]> {
     const matches = nameMatcher([...entries]);
-    return (await this.offsets.topics()).filter(matches).sort();
+    const { internalTopic } = this.options;
+    return (await this.offsets.topics()).filter((topic) => !internalTopic(topic) && matches(topic)).sort();
   }
 
   /** Why `settings` may not be stored as `id` beside the others (409), or null. */
   conflict(id: string, settings: SubscriptionSettings): string | null {
+    const route = syncRoute(settings);
     const event = eventIdentity(settings);
     const target = targetIdentity(settings);
-    const route = syncRoute(settings);
     for (const entry of this.options.state.list<StoredSubscription>(SUBSCRIPTION_KIND)) {
       if (entry.id === id) continue;
       const other = entry.document;
-      if (eventIdentity(other) === event && targetIdentity(other) === target)
+      // A sync subscription is its route: two on different routes may share a topic and a target.
+      if (route !== null) {
+        if (syncRoute(other) === route) return `subscription '${entry.id}' already answers ${route}`;
+        continue;
+      }
+      if (other.type === 'async' && eventIdentity(other) === event && targetIdentity(other) === target)
         return `subscription '${entry.id}' already delivers the same events to the same target`;
-      if (route !== null && syncRoute(other) === route)
-        return `subscription '${entry.id}' already answers ${route}`;
     }
     return null;
   }
@@ -271,10 +283,14 @@ export class Subscriptions {
       ...stored,
       target: { ...stored.target, ...(auth !== undefined && { auth }) },
     };
+    // A sync subscription's requests are its callers', so its connections are bounded by what the
+    // HTTP server lets in, not by an async delivery's concurrency.
+    const concurrency =
+      settings.concurrency ?? (settings.type === 'sync' ? SYNC_CONNECTIONS : DEFAULTS.concurrency);
     const client = new TargetClient({
       target: settings.target,
       policy,
-      maxConnections: settings.concurrency ?? DEFAULTS.concurrency,
+      maxConnections: concurrency,
       maxResponseBytes: config.maxResponseBytes,
     });
     const active: ActiveSubscription = {
@@ -283,12 +299,17 @@ export class Subscriptions {
       settings,
       stored,
       client,
+      pacer: new RequestPacer(settings.rateLimit?.requestsPerSecond),
+      limit: new ConcurrencyLimit(concurrency),
       counts: counts ?? { delivered: 0, retried: 0, deadLettered: 0 },
       run: null,
       replays: new Map(),
       problem,
     };
     this.active.set(id, active);
+    // A sync route that cannot be served here still answers (503, with why) rather than a 404.
+    const route = syncRoute(settings);
+    if (route !== null) this.routes.set(route, active);
     if (problem !== null) {
       logger.error(
         { subscription: id, revision: entry.revision, problem },
@@ -296,11 +317,7 @@ export class Subscriptions {
       );
       return;
     }
-    const route = syncRoute(settings);
-    if (route !== null) {
-      this.routes.set(route, active);
-      return;
-    }
+    if (route !== null) return;
     if (stored.paused === true) return;
     active.run = this.startRun(active, this.groupId(id, stored.epoch), null);
     for (const replay of stored.replays ?? []) this.startReplay(active, replay);
@@ -320,8 +337,8 @@ export class Subscriptions {
       format: settings.format ?? DEFAULTS.format,
       retry: resolveRetry(settings.retry),
       deadLetterTopic: settings.deadLetterTopic!,
-      pacer: new RequestPacer(settings.rateLimit?.requestsPerSecond),
-      limit: new ConcurrencyLimit(concurrency),
+      pacer: active.pacer,
+      limit: active.limit,
     };
     const run = new DeliveryRun({
       kafka: this.options.kafka,

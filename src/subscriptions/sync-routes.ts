@@ -5,7 +5,7 @@ import { toKafkaRecord } from '../ingest/cloudevents';
 import type { PublishGate } from '../ingest/publish-gate';
 import type { Publisher, PublishRecord } from '../ingest/publisher';
 import type { GatewayMetrics } from '../observability/metrics';
-import { httpRequestEvent, outgoingBody, type DeliveredRecord } from './delivery-format';
+import { HTTP_REQUEST_TYPE, httpRequestEvent, outgoingBody, type DeliveredRecord } from './delivery-format';
 import { DEFAULTS } from './subscription';
 import type { ActiveSubscription, Subscriptions } from './subscriptions';
 
@@ -115,6 +115,8 @@ export function registerSyncRoutes(app: FastifyInstance, options: SyncRoutesOpti
       if (active.problem !== null)
         throw new ApiError(503, `subscription '${active.id}' is not in force here: ${active.problem}`);
       const who = gate.identify(request);
+      const notAllowed = who.mayUse(path, HTTP_REQUEST_TYPE);
+      if (notAllowed !== null) throw new ApiError(403, notAllowed);
       const topic = active.settings.events.topics[0];
       await publisher.requireTopic(topic);
       const body = request.body instanceof Buffer && request.body.length > 0 ? request.body : null;
@@ -167,6 +169,7 @@ export function registerSyncRoutes(app: FastifyInstance, options: SyncRoutesOpti
         outgoingBody(delivered, active.settings.format ?? DEFAULTS.format),
       );
       const subscription = active.id;
+      const stored = { topic, partition: result.partition, offset: result.offset };
       switch (attempt.kind) {
         case 'answered': {
           metrics.subscriptionAttempts.inc({ subscription, result: `${Math.floor(attempt.status / 100)}xx` });
@@ -182,19 +185,15 @@ export function registerSyncRoutes(app: FastifyInstance, options: SyncRoutesOpti
           throw new ApiError(
             504,
             `the target did not answer within ${active.settings.target.timeoutMs ?? DEFAULTS.timeoutMs} ms`,
-            {
-              offset: result.offset,
-            },
+            { record: stored },
           );
         case 'unreachable':
           metrics.subscriptionAttempts.inc({ subscription, result: 'unreachable' });
-          throw new ApiError(502, `the target cannot be reached: ${attempt.error}`, {
-            offset: result.offset,
-          });
+          throw new ApiError(502, `the target cannot be reached: ${attempt.error}`, { record: stored });
         case 'refused':
           metrics.subscriptionAttempts.inc({ subscription, result: 'refused' });
           throw new ApiError(502, `the target's address is not allowed: ${attempt.reason}`, {
-            offset: result.offset,
+            record: stored,
           });
       }
     },

@@ -25,6 +25,11 @@ export interface TargetRequest {
   method?: string;
   /** Appended to the target URL's path (its query joined to the URL's); none for the URL as it is. */
   path?: string;
+  /**
+   * The answer's body is read and dropped, whatever its size: an async delivery needs only the
+   * status, and a target that accepted a record with a large answer has still accepted it.
+   */
+  discardBody?: boolean;
 }
 
 export interface TargetClientOptions {
@@ -124,7 +129,14 @@ export class TargetClient {
     const headers = mergeHeaders(this.options.target.headers ?? {}, request.headers, auth);
     if (request.body !== null) headers['Content-Length'] = String(request.body.length);
     else if (method === 'POST' || method === 'PUT' || method === 'PATCH') headers['Content-Length'] = '0';
-    const answer = await this.exchange(url, path, method, headers, request.body);
+    const answer = await this.exchange(
+      url,
+      path,
+      method,
+      headers,
+      request.body,
+      request.discardBody === true,
+    );
     return answer.kind === 'answered' ? { ...answer, auth } : answer;
   }
 
@@ -134,6 +146,7 @@ export class TargetClient {
     method: string,
     headers: Record<string, string>,
     body: Buffer | null,
+    discardBody: boolean,
   ): Promise<Failure | Answer> {
     const { maxResponseBytes } = this.options;
     return new Promise((resolve) => {
@@ -175,10 +188,11 @@ export class TargetClient {
           });
           sent.destroy();
         };
-        if (declared > maxResponseBytes) return tooLarge();
+        if (declared > maxResponseBytes && !discardBody) return tooLarge();
         const chunks: Buffer[] = [];
         let size = 0;
         response.on('data', (chunk: Buffer) => {
+          if (discardBody) return;
           size += chunk.length;
           if (size > maxResponseBytes) tooLarge();
           else chunks.push(chunk);

@@ -121,15 +121,16 @@ export class TargetPolicy {
   }
 
   /**
-   * `problem`, and for a name that only its addresses can decide, the addresses it resolves to now:
-   * a subscription to a name that resolves where it may not go is refused when it is stored, not
-   * first found out when a delivery is refused. A name that does not resolve yet is left to `lookup`.
+   * `problem`, and for a name, the addresses it resolves to now: a subscription to a name that
+   * resolves where it may not go (a metadata service behind an allowed name, or `*`) is refused
+   * when it is stored, not first found out when a delivery is refused. A name that does not
+   * resolve yet is left to `lookup`.
    */
   async storedProblem(url: URL, timeoutMs = 2_000): Promise<string | null> {
     const problem = this.problem(url);
     if (problem !== null) return problem;
     const host = stripBrackets(url.hostname);
-    if (canonicalIp(host) !== null || this.nameAllowed(normalizeHost(host))) return null;
+    if (canonicalIp(host) !== null) return null;
     const addresses = await new Promise<dns.LookupAddress[]>((resolve) => {
       const timer = setTimeout(() => resolve([]), timeoutMs);
       this.resolver(host, { all: true }, (error, found) => {

@@ -549,6 +549,21 @@ describe('the resource', () => {
       headers: admin,
     });
     expect(badPattern.status).toBe(400);
+    // The state topic holds target secrets: nothing may subscribe to it, nor to Kafka's own topics.
+    for (const topics of [[gateway.config.state.topic], ['__consumer_offsets']]) {
+      const internal = await call('PUT', '/subscriptions/internal', {
+        body: { ...settings, target: { url: sink.url('/internal') }, events: { topics } },
+        headers: admin,
+      });
+      expect(internal.status).toBe(400);
+      expect(JSON.stringify(internal.body.problems)).toContain('internal');
+    }
+    const loop = await call('PUT', '/subscriptions/loop', {
+      body: { ...settings, target: { url: sink.url('/loop') }, deadLetterTopic: topic },
+      headers: admin,
+    });
+    expect(loop.status).toBe(400);
+    expect(JSON.stringify(loop.body.problems)).toContain('deadLetterTopic');
     const unauthorised = await call('PUT', '/subscriptions/anyone', { body: settings });
     expect(unauthorised.status).toBe(401);
     expect((await call('DELETE', '/subscriptions/first', { headers: admin })).status).toBe(204);
@@ -665,6 +680,7 @@ describe('sync subscriptions', () => {
     const unreachable = await call('POST', '/sync/gone', { body: {}, headers: auth });
     expect(unreachable.status).toBe(502);
     expect(unreachable.body.error).toContain('cannot be reached');
+    expect(unreachable.body.record).toMatchObject({ topic, partition: 0 });
   });
 
   test('CORS is answered per subscription', async () => {

@@ -73,6 +73,7 @@ const ALLOWED: Record<string, readonly string[]> = {
     'quotas',
     'regex',
     'state',
+    'subscriptions',
     'tap',
   ],
   cli: ['config', 'main'],

@@ -73,6 +73,9 @@ export class HttpServer {
       // Idle keep-alive connections close at once; requests in flight (a publish waiting for
       // Kafka's acknowledgement) are answered first, so nothing written goes unanswered.
       forceCloseConnections: 'idle',
+      // fastify's Ajv drops properties a schema does not know; a misspelt setting would then be
+      // ignored without a word. Refused instead, naming the property.
+      ajv: { customOptions: { removeAdditional: false } },
       return503OnClosing: true,
       clientErrorHandler: (error, socket) => this.onClientError(error, socket),
       frameworkErrors: (error, _request, reply) => {
@@ -111,7 +114,13 @@ export class HttpServer {
 
   private asApiError(error: FastifyError, request: FastifyRequest): ApiError {
     if (error instanceof ApiError) return error;
-    if (error.validation !== undefined) return new ApiError(400, `the request is invalid: ${error.message}`);
+    if (error.validation !== undefined) {
+      // Ajv's message says that there is an unknown property, not which: the client needs the name.
+      const unknown = error.validation.find((entry) => entry.keyword === 'additionalProperties')?.params
+        .additionalProperty;
+      const named = typeof unknown === 'string' ? ` (${JSON.stringify(unknown.slice(0, 100))})` : '';
+      return new ApiError(400, `the request is invalid: ${error.message}${named}`);
+    }
     switch (error.code) {
       case 'FST_ERR_CTP_BODY_TOO_LARGE':
         return new ApiError(413, `the body is larger than the ${request.routeOptions.bodyLimit}-byte limit`);

@@ -124,7 +124,10 @@ export function resolveRetry(retry: RetrySettings | undefined): ResolvedRetry {
   };
 }
 
-const TOPIC_NAME = /^[A-Za-z0-9._-]{1,249}$/;
+/** Kafka's rule for topic names, `.` and `..` included (Kafka refuses those two). */
+const TOPIC_NAME = /^(?!\.\.?$)[A-Za-z0-9._-]{1,249}$/;
+/** A path as callers write it: unreserved characters, sub-delimiters, `@` and `/` (RFC 3986), nothing to decode. */
+const PLAIN_PATH = /^[A-Za-z0-9._~!$&'()+,;=@/-]*$/;
 /** Header names as RFC 9110 allows them (a token). */
 const HEADER_NAME = /^[!#$%&'*+.^_`|~0-9A-Za-z-]{1,256}$/;
 /** Header values: visible characters, spaces and tabs; never CR or LF, which would split the request. */
@@ -193,16 +196,21 @@ export function subscriptionProblems(
   if (target.method !== undefined && !METHODS.includes(target.method))
     problems.push(`target.method: one of ${METHODS.join(', ')}`);
   for (const [name, value] of Object.entries(target.headers ?? {})) {
-    if (!HEADER_NAME.test(name))
-      problems.push(`target.headers: ${JSON.stringify(name.slice(0, 64))} is not a header name`);
+    // Quoted shortened: a refusal must not send a 64 KB name back.
+    const shown = JSON.stringify(name.slice(0, 64));
+    if (!HEADER_NAME.test(name)) problems.push(`target.headers: ${shown} is not a header name`);
     else if (RESERVED_HEADERS.has(name.toLowerCase()))
       problems.push(`target.headers.${name}: set by the gateway, not by a subscription`);
-    if (!HEADER_VALUE.test(value))
-      problems.push(`target.headers.${name}: a header value may not hold control characters`);
+    if (!HEADER_VALUE.test(value)) {
+      const place = HEADER_NAME.test(name) ? `target.headers.${name}` : `target.headers[${shown}]`;
+      problems.push(`${place}: a header value may not hold control characters`);
+    }
   }
   const auth = target.auth;
   if (auth !== undefined && 'apiKey' in auth) {
     if (!HEADER_NAME.test(auth.apiKey.header)) problems.push('target.auth.apiKey.header: not a header name');
+    else if (RESERVED_HEADERS.has(auth.apiKey.header.toLowerCase()))
+      problems.push('target.auth.apiKey.header: set by the gateway; the key would never reach the target');
     if (!HEADER_VALUE.test(auth.apiKey.value))
       problems.push('target.auth.apiKey.value: a header value may not hold control characters');
   }
@@ -213,6 +221,10 @@ export function subscriptionProblems(
       const tokenUrl = new URL(auth.oauth2.tokenUrl);
       if (tokenUrl.protocol !== 'http:' && tokenUrl.protocol !== 'https:')
         problems.push('target.auth.oauth2.tokenUrl: the scheme must be http or https');
+      if (tokenUrl.username !== '' || tokenUrl.password !== '')
+        problems.push(
+          'target.auth.oauth2.tokenUrl: credentials belong in clientId and clientSecret, not in the URL',
+        );
     } catch {
       problems.push('target.auth.oauth2.tokenUrl: not an absolute URL');
     }
@@ -227,7 +239,7 @@ export function subscriptionProblems(
         settings.sync.path.length === syncPathPrefix.length
       )
         problems.push(`sync.path: must start with ${syncPathPrefix} and name something after it`);
-      if (/[?#%*:\s]|\/\/|\/\.\.?(\/|$)/.test(settings.sync.path))
+      if (!PLAIN_PATH.test(settings.sync.path) || /\/\/|\/\.\.?(\/|$)/.test(settings.sync.path))
         problems.push(
           'sync.path: a plain path (no query, fragment, escapes, wildcards, parameters or dot segments)',
         );

@@ -156,6 +156,43 @@ describe('subscriptionProblems', () => {
     expect(problems(dlq('/(/', 'orders.dlq'))).toContainEqual(expect.stringMatching(/^events\.topics\.0: /));
   });
 
+  it('refuses the topic names Kafka refuses, . and .. included, for topics and dead letters', () => {
+    expect(problems(withTopics('.'))).toEqual([
+      expect.stringContaining('events.topics.0: not a Kafka topic name'),
+    ]);
+    expect(problems(withTopics('ok', '..'))).toEqual([expect.stringContaining('events.topics.1')]);
+    expect(problems(asyncSettings({ deadLetterTopic: '..' }))).toEqual([
+      'deadLetterTopic: not a Kafka topic name',
+    ]);
+    expect(problems(withTopics('...'))).toEqual([]);
+  });
+
+  it('refuses an API key header the gateway sets itself, which would never reach the target', () => {
+    for (const header of ['Host', 'content-length', 'Connection', 'Transfer-Encoding'])
+      expect(onlyProblem(withAuth({ apiKey: { header, value: 'k' } }))).toMatch(
+        /^target\.auth\.apiKey\.header: set by the gateway/,
+      );
+  });
+
+  it('quotes a bad header name shortened in every problem about it', () => {
+    const found = problems(withHeaders({ ['x '.repeat(50_000)]: 'a\nb' }));
+    expect(found).toHaveLength(2);
+    for (const problem of found) expect(problem.length).toBeLessThan(200);
+  });
+
+  it('refuses credentials in the OAuth 2 token URL, and sync paths with characters that need decoding', () => {
+    expect(
+      onlyProblem(
+        withAuth({
+          oauth2: { tokenUrl: 'https://u:p@auth.example.com/token', clientId: 'c', clientSecret: 's' },
+        }),
+      ),
+    ).toMatch(/credentials belong in clientId/);
+    for (const path of ['/sync/a\\b', '/sync/\u0000', '/sync/caf\u00e9', '/sync/a b'])
+      expect(problems(withSyncPath(path)).some((p) => p.startsWith('sync.path: a plain path'))).toBe(true);
+    expect(problems(withSyncPath("/sync/orders/v1.quote_(eu)~x@y!$&'+,;="))).toEqual([]);
+  });
+
   it('reports a pattern that does not compile', () => {
     const withPattern = (pattern: unknown) =>
       asyncSettings({ events: { topics: ['orders'], pattern: pattern as Record<string, unknown> } });

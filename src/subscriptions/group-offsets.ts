@@ -1,5 +1,8 @@
 import type { Admin, Kafka } from 'kafkajs';
 
+/** How long one listing of the cluster's topics answers every caller. */
+const TOPICS_SHARED_MS = 1_000;
+
 export interface PartitionLag {
   topic: string;
   partition: number;
@@ -18,6 +21,7 @@ export interface PartitionLag {
 export class GroupOffsets {
   private readonly admin: Admin;
   private connecting: Promise<void> | null = null;
+  private listing: { at: number; names: Promise<string[]> } | null = null;
 
   constructor(kafka: Kafka) {
     this.admin = kafka.admin();
@@ -32,10 +36,23 @@ export class GroupOffsets {
     return this.admin;
   }
 
-  /** Every topic of the cluster except the internal ones (names starting with `_`). */
-  async topics(): Promise<string[]> {
-    const admin = await this.ready();
-    return (await admin.listTopics()).filter((topic) => !topic.startsWith('_'));
+  /**
+   * Every topic of the cluster except the internal ones (names starting with `_`). Shared for a
+   * moment: every subscription on an instance asks every topicRefreshMs, and one answer serves all.
+   */
+  topics(): Promise<string[]> {
+    const now = Date.now();
+    if (this.listing === null || now - this.listing.at > TOPICS_SHARED_MS) {
+      const names = this.ready()
+        .then((admin) => admin.listTopics())
+        .then((topics) => topics.filter((topic) => !topic.startsWith('_')));
+      this.listing = { at: now, names };
+      // A failed listing is not shared: the next caller asks again.
+      names.catch(() => {
+        if (this.listing?.names === names) this.listing = null;
+      });
+    }
+    return this.listing.names;
   }
 
   async exists(topic: string): Promise<boolean> {

@@ -184,8 +184,8 @@ export function registerSubscriptionRoutes(app: FastifyInstance, options: Subscr
           'An async subscription delivers the records of its topics to its target at least once, with ' +
           'retries and a dead-letter topic; a new one starts at the current end of its topics. A sync ' +
           'subscription answers HTTP requests on its path with its target’s answer, each request written ' +
-          'to its topic first. The same events to the same target twice, or two sync subscriptions on ' +
-          'one route, are a 409.',
+          'to its topic first. Two async subscriptions with the same events and the same target, or two ' +
+          'sync subscriptions on one method and path, are a 409.',
         tags,
         security: bearerSecurity,
         params: idParams,

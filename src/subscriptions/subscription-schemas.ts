@@ -27,8 +27,8 @@ const events = {
 } as const;
 
 /**
- * One of apiKey, basic or oauth2. Not a oneOf: fastify's Ajv removes additional properties while
- * it tries each branch, so a failing branch would strip the data the matching one needs.
+ * One of apiKey, basic or oauth2, as an object with exactly one of them: a oneOf would answer a
+ * mistake in one branch with every other branch's complaints as well.
  */
 const authIn = {
   type: 'object',

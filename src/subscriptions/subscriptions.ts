@@ -70,7 +70,7 @@ export interface ActiveSubscription {
   problem: string | null;
 }
 
-/** Connections to a sync subscription's target per instance, unless its concurrency says otherwise. */
+/** Connections to a sync subscription's target per instance. */
 const SYNC_CONNECTIONS = 64;
 
 /** How often an instance running a replay asks whether the whole replay group reached its ends. */
@@ -284,9 +284,9 @@ export class Subscriptions {
       target: { ...stored.target, ...(auth !== undefined && { auth }) },
     };
     // A sync subscription's requests are its callers', so its connections are bounded by what the
-    // HTTP server lets in, not by an async delivery's concurrency.
+    // HTTP server lets in, not by an async delivery's concurrency (refused on sync subscriptions).
     const concurrency =
-      settings.concurrency ?? (settings.type === 'sync' ? SYNC_CONNECTIONS : DEFAULTS.concurrency);
+      settings.type === 'sync' ? SYNC_CONNECTIONS : (settings.concurrency ?? DEFAULTS.concurrency);
     const client = new TargetClient({
       target: settings.target,
       policy,

@@ -48,7 +48,8 @@ function allowedOrigin(active: ActiveSubscription, origin: string | undefined): 
  * gateway's own API): a request becomes a CloudEvent of type `http.request`, is written to the
  * subscription's topic first (async subscriptions on that topic see it too), and is then sent to
  * the target, whose status, headers and body are the answer. Callers present a publisher's API
- * key, which must grant the topic, as for any other publish.
+ * key, which must grant the topic, and the source (the path) and type (`http.request`) when it
+ * limits those, as for any other publish.
  */
 export function registerSyncRoutes(app: FastifyInstance, options: SyncRoutesOptions): void {
   const { subscriptions, publisher, gate, metrics } = options;

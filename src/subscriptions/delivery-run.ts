@@ -28,6 +28,8 @@ export interface DeliveryRunOptions {
 
 const RESTART_MIN_MS = 500;
 const RESTART_MAX_MS = 10_000;
+/** How often batches in delivery send heartbeats and check that their partition is still theirs. */
+const BATCH_WATCH_MS = 1_000;
 /** Delivered records are committed at least this often while a batch is still being delivered. */
 const COMMIT_EVERY_MS = 1_000;
 
@@ -45,7 +47,6 @@ function keyOf(record: DeliveredRecord): string | null {
 export class DeliveryRun {
   private consumer: Consumer | null = null;
   private topics: string[] = [];
-  private readonly abort = new AbortController();
   private refreshTimer: NodeJS.Timeout | null = null;
   private restartTimer: NodeJS.Timeout | null = null;
   private restartDelay = RESTART_MIN_MS;
@@ -53,6 +54,12 @@ export class DeliveryRun {
   private readonly lag = new Map<string, bigint>();
   private failure: string | null = null;
   private stopped = false;
+  private readonly batches = new Set<{
+    abort: AbortController;
+    gone: () => boolean;
+    heartbeat: () => Promise<void>;
+  }>();
+  private watcher: NodeJS.Timeout | null = null;
 
   constructor(private readonly options: DeliveryRunOptions) {}
 
@@ -67,7 +74,8 @@ export class DeliveryRun {
   /** Stops delivering: in-flight attempts are abandoned (and so delivered again later), then the group is left. */
   async stop(): Promise<void> {
     this.stopped = true;
-    this.abort.abort();
+    for (const batch of this.batches) batch.abort.abort();
+    if (this.watcher !== null) clearInterval(this.watcher);
     if (this.refreshTimer !== null) clearInterval(this.refreshTimer);
     if (this.restartTimer !== null) clearTimeout(this.restartTimer);
     await this.changing;
@@ -168,6 +176,17 @@ export class DeliveryRun {
     if (consumer !== null) await consumer.disconnect().catch(() => undefined);
   }
 
+  private watchBatches(): void {
+    if (this.watcher !== null) return;
+    this.watcher = setInterval(() => {
+      for (const batch of this.batches) {
+        if (batch.gone()) batch.abort.abort();
+        else batch.heartbeat().catch(() => undefined);
+      }
+    }, BATCH_WATCH_MS);
+    this.watcher.unref();
+  }
+
   private reportLag(): void {
     let total = 0n;
     for (const lag of this.lag.values()) total += lag;
@@ -202,9 +221,12 @@ export class DeliveryRun {
     // Aborted when delivery stops or the partition is taken away: attempts in flight end, and
     // their records stay uncommitted for whoever reads the partition next.
     const batchAbort = new AbortController();
-    const onStop = () => batchAbort.abort();
-    this.abort.signal.addEventListener('abort', onStop, { once: true });
-    const gone = () => batchAbort.signal.aborted || !isRunning() || isStale();
+    const gone = () => this.stopped || batchAbort.signal.aborted || !isRunning() || isStale();
+    // One timer for the run looks after every batch in delivery (heartbeats, and aborting those
+    // whose partition went elsewhere): a timer per batch costs as much as the delivery at low rates.
+    const watch = { abort: batchAbort, gone, heartbeat };
+    this.batches.add(watch);
+    this.watchBatches();
     const done: boolean[] = records.map(() => false);
     const tracker = new CommitTracker(records.map((record) => record.offset));
     let committed: string | null = null;
@@ -226,10 +248,6 @@ export class DeliveryRun {
       this.lag.set(partitionKey, BigInt(batch.highWatermark) - BigInt(next));
       this.reportLag();
     };
-    const beat = setInterval(() => {
-      if (gone()) batchAbort.abort();
-      else heartbeat().catch(() => undefined);
-    }, 1_000);
     try {
       await runKeyOrdered(
         records.map((record, index) => ({ record, index })),
@@ -262,8 +280,7 @@ export class DeliveryRun {
         consumer.pause([{ topic, partitions: [partition] }]);
       }
     } finally {
-      clearInterval(beat);
-      this.abort.signal.removeEventListener('abort', onStop);
+      this.batches.delete(watch);
     }
   }
 }

@@ -421,14 +421,24 @@ export class Subscriptions {
     const { metrics } = this.options;
     const subscription = active.id;
     const counts = active.counts;
+    // Label children bound once: a delivery counts with a map lookup, not a hash of its labels.
+    const attempts = new Map<string, ReturnType<GatewayMetrics['subscriptionAttempts']['labels']>>();
+    const delivered = metrics.subscriptionDeliveries.labels(subscription, 'delivered');
+    const latency = metrics.subscriptionLatency.labels(subscription);
     return {
-      attempted: (result) => metrics.subscriptionAttempts.inc({ subscription, result }),
+      attempted: (result) => {
+        let counter = attempts.get(result);
+        if (counter === undefined) {
+          counter = metrics.subscriptionAttempts.labels(subscription, result);
+          attempts.set(result, counter);
+        }
+        counter.inc();
+      },
       delivered: (record) => {
         counts.delivered++;
-        metrics.subscriptionDeliveries.inc({ subscription, outcome: 'delivered' });
+        delivered.inc();
         const timestamp = Number(record.timestamp);
-        if (Number.isFinite(timestamp))
-          metrics.subscriptionLatency.observe({ subscription }, Math.max(0, Date.now() - timestamp) / 1000);
+        if (Number.isFinite(timestamp)) latency.observe(Math.max(0, Date.now() - timestamp) / 1000);
       },
       retrying: (_record, attempt) => {
         counts.retried++;

@@ -73,6 +73,13 @@ export class TargetClient {
   private readonly authorizer: TargetAuthorizer;
   private readonly method: string;
   private readonly timeoutMs: number;
+  /** Why the policy refuses the URL, if it does: the URL and the policy never change for a client. */
+  private readonly refused: string | null;
+  /**
+   * Whether a request's headers can be sent as they are, plus the auth's: no target headers to
+   * merge, and no API key header whose name could collide with a format's header in another case.
+   */
+  private readonly plainHeaders: boolean;
   private closed = false;
 
   constructor(private readonly options: TargetClientOptions) {
@@ -84,6 +91,10 @@ export class TargetClient {
     this.agent =
       this.url?.protocol === 'https:' ? new https.Agent(agentOptions) : new http.Agent(agentOptions);
     this.authorizer = TargetAuthorizer.for(target.auth, { policy, timeoutMs: this.timeoutMs });
+    this.refused = this.url === null ? null : policy.problem(this.url);
+    this.plainHeaders =
+      Object.keys(target.headers ?? {}).length === 0 &&
+      (target.auth === undefined || !('apiKey' in target.auth));
   }
 
   async send(request: TargetRequest): Promise<DeliveryAttempt> {
@@ -93,9 +104,9 @@ export class TargetClient {
     if (this.closed) return done({ kind: 'unreachable', error: 'the target client is closed' });
     const url = this.url;
     if (url === null) return done({ kind: 'unreachable', error: 'target.url is not an absolute URL' });
-    // Checked on every send as well as when stored: allowedTargets may have been narrowed since.
-    const refused = this.options.policy.problem(url);
-    if (refused !== null) return done({ kind: 'refused', reason: refused });
+    // Judged again here, not only when stored: this instance's allowedTargets may be narrower
+    // than those of the instance that stored the subscription.
+    if (this.refused !== null) return done({ kind: 'refused', reason: this.refused });
     const path = joinPath(url, request.path);
     if (typeof path !== 'string') return done(path);
     let outcome = await this.attempt(url, path, request);
@@ -126,7 +137,9 @@ export class TargetClient {
       return failure(error);
     }
     const method = request.method ?? this.method;
-    const headers = mergeHeaders(this.options.target.headers ?? {}, request.headers, auth);
+    const headers = this.plainHeaders
+      ? { ...request.headers, ...auth }
+      : mergeHeaders(this.options.target.headers ?? {}, request.headers, auth);
     if (request.body !== null) headers['Content-Length'] = String(request.body.length);
     else if (method === 'POST' || method === 'PUT' || method === 'PATCH') headers['Content-Length'] = '0';
     const answer = await this.exchange(

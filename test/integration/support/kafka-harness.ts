@@ -151,7 +151,9 @@ export function kafkaClient(brokers: string | readonly string[], clientId = 'int
 
 /**
  * Reads `count` messages from the beginning of a topic with a kafkajs consumer in a fresh group,
- * in arrival order (per partition order is preserved; across partitions it is not).
+ * in arrival order (per partition order is preserved; across partitions it is not). A consumer
+ * group may hand a partition out again while it settles (a rebalance before the first commit), so
+ * an offset read twice counts once: the answer is what the topic holds, not how often it was read.
  */
 export async function readMessages(
   kafka: Kafka,
@@ -167,6 +169,7 @@ export async function readMessages(
     maxWaitTimeInMs: 200,
   });
   const messages: KafkaMessage[] = [];
+  const seen = new Set<string>();
   await consumer.connect();
   try {
     await consumer.subscribe({ topic, fromBeginning: true });
@@ -178,7 +181,10 @@ export async function readMessages(
       );
       consumer
         .run({
-          eachMessage: async ({ message }) => {
+          eachMessage: async ({ partition, message }) => {
+            const at = `${partition}:${message.offset}`;
+            if (seen.has(at)) return;
+            seen.add(at);
             messages.push(message);
             if (messages.length >= count) {
               clearTimeout(timer);

@@ -202,6 +202,9 @@ export class Subscriptions {
     this.stopped = true;
     for (const timer of this.forgetting) clearTimeout(timer);
     await Promise.all([...this.active.keys()].map((id) => this.transition(id, () => this.deactivate(id))));
+    // A subscription deleted just before is no longer active, but its delivery may still be
+    // leaving its group: the stop waits for every change under way.
+    await Promise.all(this.transitions.values());
     await this.deadLetters.stop();
     await this.offsets.stop();
   }

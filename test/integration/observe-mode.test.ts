@@ -321,7 +321,7 @@ describe('asyncapi.observe: true, with a channel opting back into enforcement', 
   test('x-eg-observe: false enforces: the record is refused and kcat reports it', async () => {
     const result = await kcatProduce(gateway.bootstrap, topics.enforced, [`a\t${NEGATIVE}`]);
     expect(result.code).not.toBe(0);
-    expect(result.stderr).toMatch(/INVALID_RECORD|invalid/i);
+    expect(result.stderr).toContain('Broker failed to validate record');
     expect((await readPartition(topics.enforced)).records).toHaveLength(0);
     expect(await gateway.recordsCounted(topics.enforced, 'invalid_rejected')).toBeGreaterThanOrEqual(1);
     expect(await gateway.recordsCounted(topics.enforced, 'invalid_observed')).toBe(0);

@@ -41,7 +41,8 @@ import { loadMiddlewares } from './pipeline/load-middlewares';
 import { builtinMiddlewares } from './pipeline/builtin-middlewares';
 import { Pipeline } from './pipeline/pipeline';
 import { QuotaManager } from './quotas/quota-manager';
-import type { TaggedObserver } from './pipeline/validation-middleware';
+import { observes, type ObservedObserver, type TaggedObserver } from './pipeline/validation-middleware';
+import { validateRecord } from './asyncapi/record-validator';
 import { fetchClusterMetadata } from './proxy/cluster-metadata';
 import { Gateway } from './proxy/gateway';
 import type { FrameTap } from './proxy/proxy-connection';
@@ -115,6 +116,19 @@ export async function startGateway(
       'invalid record forwarded with a validation error header',
     );
   };
+  const logObserved: ObservedObserver = (record, context, errors) => {
+    invalidLog.warn(
+      `observed:${context.clientId}:${record.topic}`,
+      {
+        clientId: context.clientId,
+        client: context.clientAddress,
+        topic: record.topic,
+        partition: record.partition,
+        errors,
+      },
+      'invalid record forwarded unchanged: its channel is in observe mode',
+    );
+  };
   const observeProduce: ProduceObserver = {
     counted(tally) {
       for (const { topic, outcome, count } of tally) metrics.countRecords(topic, outcome, count);
@@ -142,7 +156,7 @@ export async function startGateway(
     : undefined;
   const configured = await loadMiddlewares(
     config.pipeline.middlewares,
-    builtinMiddlewares({ specs, validation: config.asyncapi, onTagged: logTagged }),
+    builtinMiddlewares({ specs, validation: config.asyncapi, onTagged: logTagged, onObserved: logObserved }),
     { logger },
   );
   // Tracing reads every record's trace context, so it runs first and sees every topic.
@@ -357,6 +371,12 @@ export async function startGateway(
     authorize: (token) => tapAccess.identify(token) !== null,
     onClients: (count) => metrics.tapClients.set(count),
     onDropped: () => metrics.tapDropped.inc(),
+    observed(topic, record) {
+      const contract = specs.contracts().lookup(topic);
+      return contract !== undefined && observes(contract, config.asyncapi)
+        ? validateRecord(contract, record)
+        : null;
+    },
   });
   if (config.tap.topics.length > 0) {
     http.upgrade('/ws', (request, socket, head, url) => tap.handleUpgrade(request, socket, head, url));

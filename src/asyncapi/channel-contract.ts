@@ -29,4 +29,6 @@ export interface ChannelContract {
   messages: MessageContract[];
   /** From the channel's `x-eg-fail-when-invalid`; undefined means the configured default. */
   failWhenInvalid: boolean | undefined;
+  /** From the channel's `x-eg-observe`; undefined means the configured default (asyncapi.observe). */
+  observe?: boolean;
 }

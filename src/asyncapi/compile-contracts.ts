@@ -9,6 +9,7 @@ import { SpecError, type SpecDiagnostic } from './spec-error';
 import {
   CLOUDEVENTS_TYPE_EXTENSION,
   FAIL_WHEN_INVALID_EXTENSION,
+  OBSERVE_EXTENSION,
   type JsonSchema,
   type MessageOutline,
   type SpecOutline,
@@ -159,6 +160,14 @@ export function compileContracts(specId: string, outline: SpecOutline): ChannelC
         code: 'extension-type',
       });
     }
+    const observe = channel.observe;
+    if (observe !== undefined && typeof observe !== 'boolean') {
+      problems.push({
+        path: `${where}.${OBSERVE_EXTENSION}`,
+        message: 'must be true or false',
+        code: 'extension-type',
+      });
+    }
     contracts.push({
       specId,
       channel: channel.id,
@@ -166,6 +175,7 @@ export function compileContracts(specId: string, outline: SpecOutline): ChannelC
       pattern: addressMatcher(channel.topic),
       messages,
       failWhenInvalid: typeof extension === 'boolean' ? extension : undefined,
+      observe: typeof observe === 'boolean' ? observe : undefined,
     });
   }
   if (problems.length > 0) throw new SpecError('the document cannot be enforced', problems);

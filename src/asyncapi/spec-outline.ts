@@ -21,6 +21,8 @@ export interface ChannelOutline {
   topic: string;
   /** The channel's `x-eg-fail-when-invalid`, unchecked. */
   failWhenInvalid: unknown;
+  /** The channel's `x-eg-observe`, unchecked. */
+  observe?: unknown;
   messages: MessageOutline[];
 }
 
@@ -38,6 +40,7 @@ export interface MessageOutline {
 }
 
 export const FAIL_WHEN_INVALID_EXTENSION = 'x-eg-fail-when-invalid';
+export const OBSERVE_EXTENSION = 'x-eg-observe';
 export const CLOUDEVENTS_TYPE_EXTENSION = 'x-cloudevents-type';
 const DEFAULT_SCHEMA_FORMAT = 'application/vnd.aai.asyncapi+json';
 
@@ -97,6 +100,7 @@ export function outlineDocument(
         id: channel.id(),
         topic: channelTopic(channel),
         failWhenInvalid: channel.extensions().get(FAIL_WHEN_INVALID_EXTENSION)?.value(),
+        observe: channel.extensions().get(OBSERVE_EXTENSION)?.value(),
         messages: channel.messages().all().map(outlineMessage),
       })),
   };

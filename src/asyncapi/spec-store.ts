@@ -17,7 +17,13 @@ export interface SpecSummary {
   loadedBy?: string;
   /** The stored revision it was applied from (its ETag); absent for files. */
   revision?: string;
-  channels: { channel: string; topic: string; messages: string[]; failWhenInvalid?: boolean }[];
+  channels: {
+    channel: string;
+    topic: string;
+    messages: string[];
+    failWhenInvalid?: boolean;
+    observe?: boolean;
+  }[];
   warnings: SpecDiagnostic[];
 }
 
@@ -139,6 +145,7 @@ export class SpecStore {
         topic: c.topic,
         messages: c.messages.map((m) => m.name),
         ...(c.failWhenInvalid === undefined ? {} : { failWhenInvalid: c.failWhenInvalid }),
+        ...(c.observe === undefined ? {} : { observe: c.observe }),
       })),
       warnings: outline.warnings,
     };

@@ -117,6 +117,7 @@ export const configSchema = {
           default: [],
         },
         failWhenInvalid: { type: 'boolean', default: false },
+        observe: { type: 'boolean', default: false },
         topicsWithoutSpec: { enum: ['pass', 'reject'], default: 'pass' },
         maxSpecBytes: { type: 'integer', minimum: 1024, default: 1048576 },
       },

@@ -110,6 +110,8 @@ export interface GatewayConfig {
     /** Files loaded at start: a path (the id is its base name) or an explicit id and file. */
     specs: (string | { id?: string; file: string })[];
     failWhenInvalid: boolean;
+    /** Default for channels that do not say (x-eg-observe): invalid records counted and logged, written as sent. */
+    observe: boolean;
     topicsWithoutSpec: 'pass' | 'reject';
     maxSpecBytes: number;
   };

@@ -53,6 +53,7 @@ const specSummary = {
           topic: { type: 'string' },
           messages: { type: 'array', items: { type: 'string' } },
           failWhenInvalid: { type: 'boolean' },
+          observe: { type: 'boolean' },
         },
       },
     },

@@ -33,7 +33,7 @@ export class GatewayMetrics {
     collectDefaultMetrics({ register: this.registry });
     this.records = new Counter({
       name: 'event_gateway_records_total',
-      help: 'Produced records by topic, validation outcome (valid, invalid_tagged, invalid_rejected, unvalidated, dropped, refused, failed) and door (kafka, http)',
+      help: 'Produced records by topic, validation outcome (valid, invalid_tagged, invalid_rejected, invalid_observed, unvalidated, dropped, refused, failed) and door (kafka, http)',
       labelNames: ['topic', 'outcome', 'door'],
       registers: [this.registry],
     });

@@ -1,7 +1,12 @@
 import type { SpecStore } from '../asyncapi/spec-store';
 import { filterMiddleware } from './filter/filter-middleware';
 import type { BuiltinMiddlewares } from './load-middlewares';
-import { validationMiddleware, type TaggedObserver, type ValidationSettings } from './validation-middleware';
+import {
+  validationMiddleware,
+  type ObservedObserver,
+  type TaggedObserver,
+  type ValidationSettings,
+} from './validation-middleware';
 
 /** What the built-in middlewares need from the running gateway. */
 export interface BuiltinDependencies {
@@ -9,6 +14,8 @@ export interface BuiltinDependencies {
   validation: ValidationSettings;
   /** Told about records forwarded with the validation error header. */
   onTagged?: TaggedObserver;
+  /** Told about invalid records of channels in observe mode, written as sent. */
+  onObserved?: ObservedObserver;
 }
 
 /**
@@ -18,7 +25,7 @@ export interface BuiltinDependencies {
  */
 export function builtinMiddlewares(deps: BuiltinDependencies): BuiltinMiddlewares {
   return {
-    validation: () => validationMiddleware(deps.specs, deps.validation, deps.onTagged),
+    validation: () => validationMiddleware(deps.specs, deps.validation, deps.onTagged, deps.onObserved),
     filter: (settings, where) => filterMiddleware(settings, where),
   };
 }

@@ -53,8 +53,8 @@ export interface RecordVerdict {
   /** Adds a header to the record; its batch is then re-encoded before forwarding. */
   addHeader(key: string, value: Buffer | string): void;
   /**
-   * Names what a checking middleware found (`valid`, `invalid_tagged`, `invalid_rejected`) for
-   * the records metric. The pipeline reports the record's final fate: refused (the request was
+   * Names what a checking middleware found (`valid`, `invalid_tagged`, `invalid_rejected`,
+   * `invalid_observed`) for the records metric. The pipeline reports the record's final fate: refused (the request was
    * refused for another record), dropped, or this label (`unvalidated` when none was given).
    */
   classify(outcome: RecordOutcome): void;
@@ -69,7 +69,8 @@ export interface RecordVerdict {
  * others (they become values of the metric's `outcome` label).
  */
 // `string & {}` keeps the known labels suggested by editors while admitting any other.
-export type RecordOutcome = 'valid' | 'invalid_tagged' | 'invalid_rejected' | (string & {});
+export type RecordOutcome =
+  'valid' | 'invalid_tagged' | 'invalid_rejected' | 'invalid_observed' | (string & {});
 
 export interface DropOptions {
   /** What a record of an idempotent or transactional batch gets instead: 'reject' (default) or 'pass'. */

@@ -62,7 +62,10 @@ export interface RecordJudgement {
   dropped: boolean;
   /** Headers middlewares added (the validation error header when tagged), to write after the record's own. */
   added: readonly RecordHeader[] | null;
-  /** For the records metric: invalid_rejected, refused, dropped, or the middleware's label (unvalidated when none). */
+  /**
+   * For the records metric: invalid_rejected, refused, dropped, or the middleware's label
+   * (unvalidated when none). An invalid_observed record is to be written as it came.
+   */
   outcome: string;
 }
 

@@ -1,3 +1,4 @@
+import type { ChannelContract } from '../asyncapi/channel-contract';
 import type { SpecStore } from '../asyncapi/spec-store';
 import { VALIDATION_ERROR_HEADER, validateRecord } from '../asyncapi/record-validator';
 import type { Middleware, ProduceContext, ProducedRecord, RecordVerdict } from './middleware';
@@ -5,6 +6,11 @@ import type { Middleware, ProduceContext, ProducedRecord, RecordVerdict } from '
 export interface ValidationSettings {
   /** Default for channels that do not say (x-eg-fail-when-invalid): reject instead of tagging. */
   failWhenInvalid: boolean;
+  /**
+   * Default for channels that do not say (x-eg-observe): invalid records are counted and logged
+   * but written as sent, neither tagged nor rejected. Absent: false.
+   */
+  observe?: boolean;
   /** What happens to records of topics no spec describes. */
   topicsWithoutSpec: 'pass' | 'reject';
 }
@@ -16,14 +22,29 @@ export type TaggedObserver = (
   errors: readonly string[],
 ) => void;
 
+/** Told about each invalid record of a channel in observe mode, written as sent (for the logs). */
+export type ObservedObserver = TaggedObserver;
+
+/**
+ * Whether a channel's invalid records are only observed. The channel's own word wins over the
+ * configured default, both ways, so a channel can opt out of a global observe mode as well as in.
+ * Observe mode outranks fail-when-invalid: a contract being rolled out must not refuse anything,
+ * whatever it will do once enforced.
+ */
+export function observes(contract: ChannelContract, settings: Pick<ValidationSettings, 'observe'>): boolean {
+  return contract.observe ?? settings.observe ?? false;
+}
+
 /**
  * Checks each record against the AsyncAPI contract of its topic. Invalid records are tagged with
- * a header describing why (the default) or rejected, per channel.
+ * a header describing why (the default) or rejected, per channel; on a channel in observe mode
+ * they are only counted (invalid_observed) and reported, and their batch stays the producer's bytes.
  */
 export function validationMiddleware(
   store: SpecStore,
   settings: ValidationSettings,
   onTagged?: TaggedObserver,
+  onObserved?: ObservedObserver,
 ): Middleware {
   return {
     name: 'validation',
@@ -45,7 +66,10 @@ export function validationMiddleware(
         verdict.classify('valid');
         return;
       }
-      if (contract.failWhenInvalid ?? settings.failWhenInvalid) {
+      if (observes(contract, settings)) {
+        verdict.classify('invalid_observed');
+        onObserved?.(record, context, errors);
+      } else if (contract.failWhenInvalid ?? settings.failWhenInvalid) {
         verdict.reject(errors.join('; '));
         verdict.classify('invalid_rejected');
       } else {

@@ -1,5 +1,5 @@
 import { readUtf8 } from '../../patterns/record-json';
-import { VALIDATION_ERROR_HEADER } from '../../asyncapi/record-validator';
+import { VALIDATION_ERROR_HEADER, type ValidatedRecord } from '../../asyncapi/record-validator';
 import type { ConsumedMessage } from '../../tap/consumed-message';
 
 /** One record as the tap sends it to WebSocket clients: a JSON frame per record. */
@@ -14,8 +14,24 @@ export interface TapRecord {
   value: string | null;
   /** Present when the value was not valid UTF-8 and is sent as base64. */
   valueEncoding?: 'base64';
-  /** The parsed validation error header, when the record carries one. */
-  validationError?: { ts: string; errors: string[] } | { raw: string };
+  /**
+   * The parsed validation error header, when the record carries one; for a record of a channel in
+   * observe mode (written without the header), what its contract finds wrong with it now.
+   */
+  validationError?: { ts: string; errors: string[] } | { raw: string } | { observed: true; errors: string[] };
+}
+
+/** What the contract in force finds wrong with a record of a channel in observe mode; null: nothing, or not observed. */
+export type ObservedErrors = (topic: string, record: ValidatedRecord) => readonly string[] | null;
+
+function headerList(headers: ConsumedMessage['headers']): { key: string; value: Buffer | null }[] {
+  const list: { key: string; value: Buffer | null }[] = [];
+  for (const [key, raw] of Object.entries(headers ?? {})) {
+    for (const one of Array.isArray(raw) ? raw : [raw]) {
+      list.push({ key, value: one === undefined ? null : Buffer.isBuffer(one) ? one : Buffer.from(one) });
+    }
+  }
+  return list;
 }
 
 function text(bytes: Buffer | null): { text: string | null; base64: boolean } {
@@ -26,11 +42,15 @@ function text(bytes: Buffer | null): { text: string | null; base64: boolean } {
     : { text: decoded, base64: false };
 }
 
-/** Builds the frame for one consumed record; `invalid` tells whether it carries the validation header. */
+/**
+ * Builds the frame for one consumed record; `invalid` tells whether it carries the validation
+ * header or, on a channel in observe mode, breaks its contract.
+ */
 export function toTapRecord(
   topic: string,
   partition: number,
   message: ConsumedMessage,
+  observed?: ObservedErrors,
 ): { record: TapRecord; invalid: boolean } {
   const headers: Record<string, string | null> = {};
   let validationError: TapRecord['validationError'];
@@ -45,6 +65,16 @@ export function toTapRecord(
         validationError = { raw: value };
       }
     }
+  }
+  if (validationError === undefined && observed !== undefined) {
+    // Observe mode writes invalid records as sent, so nothing on the record says what is wrong
+    // with it: the tap asks the contract, to show them as the tagged ones are shown.
+    const errors = observed(topic, {
+      key: message.key,
+      value: message.value,
+      headers: headerList(message.headers),
+    });
+    if (errors !== null) validationError = { observed: true, errors: [...errors] };
   }
   const key = text(message.key);
   const value = text(message.value);

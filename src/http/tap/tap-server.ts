@@ -5,7 +5,7 @@ import { refuseOnSocket } from '../http-server';
 import { WebSocketServer, type WebSocket } from 'ws';
 import type { Logger } from '../../observability/logger';
 import type { ConsumedMessage } from '../../tap/consumed-message';
-import { toTapRecord } from './tap-record';
+import { toTapRecord, type ObservedErrors } from './tap-record';
 import type { EventPattern } from '../../patterns/event-pattern';
 import type { RecordEvent } from '../../patterns/record-event';
 import { tapEvent, tapPattern } from './tap-pattern';
@@ -32,6 +32,8 @@ export interface TapServerOptions {
   authorize: (token: string | undefined) => boolean;
   onClients?: (count: number) => void;
   onDropped?: () => void;
+  /** Validation errors of records of channels in observe mode, which carry no validation header. */
+  observed?: ObservedErrors;
   /** 0 refuses `?from=`; so does a tap with no history to read (see useHistory). */
   maxReplayRecords?: number;
   /**
@@ -219,7 +221,7 @@ export class TapServer {
     if (client.topics !== null && !client.topics.has(topic)) return null;
     if (client.pattern !== null && !client.pattern.matches((cache.event ??= tapEvent(message)))) return null;
     if (cache.built === undefined) {
-      const { record, invalid } = toTapRecord(topic, partition, message);
+      const { record, invalid } = toTapRecord(topic, partition, message, this.options.observed);
       cache.built = { text: JSON.stringify(record), invalid };
     }
     if (client.invalidOnly && !cache.built.invalid) return null;

@@ -32,7 +32,11 @@ const topicSampling = {
       type: 'boolean',
       description: 'A contract now describes the topic, so it is no longer sampled.',
     },
-    headers: { type: 'array', items: { type: 'string' }, description: 'The header names seen in the samples.' },
+    headers: {
+      type: 'array',
+      items: { type: 'string' },
+      description: 'The header names seen in the samples.',
+    },
   },
 } as const;
 
@@ -82,7 +86,7 @@ export function registerDiscoveryRoutes(app: FastifyInstance, options: Discovery
     {
       onRequest: read,
       schema: {
-        summary: "A draft AsyncAPI 3.0 contract for a topic, inferred from its samples",
+        summary: 'A draft AsyncAPI 3.0 contract for a topic, inferred from its samples',
         description:
           'One channel for the topic and one message with the inferred payload, headers and Kafka key. ' +
           'Uploaded unchanged (PUT /specs/{id}) it accepts every sampled record.',

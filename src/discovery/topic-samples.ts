@@ -116,15 +116,13 @@ export class TopicSamples {
 
   /** The topics with samples, most recently produced to first. */
   list(): TopicSampling[] {
-    return [...this.topics]
-      .reverse()
-      .map(([topic, entry]) => ({
-        topic,
-        seen: entry.reservoir.seen,
-        sampled: entry.reservoir.items().length,
-        oversized: entry.oversized,
-        lastSeenAt: new Date(entry.lastSeen).toISOString(),
-      }));
+    return [...this.topics].reverse().map(([topic, entry]) => ({
+      topic,
+      seen: entry.reservoir.seen,
+      sampled: entry.reservoir.items().length,
+      oversized: entry.oversized,
+      lastSeenAt: new Date(entry.lastSeen).toISOString(),
+    }));
   }
 
   /** The samples of a topic, and what was seen; undefined when the topic has none. */

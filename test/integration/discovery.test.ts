@@ -144,7 +144,9 @@ test('a draft drafted from both doors, uploaded unchanged, accepts every sampled
   const draft = answer.json<{
     asyncapi: string;
     channels: Record<string, { address: string }>;
-    components: { messages: Record<string, Record<string, any>> };
+    components: {
+      messages: Record<string, { payload: unknown; headers: unknown; bindings: { kafka: { key: unknown } } }>;
+    };
   }>();
   expect(draft.asyncapi).toBe('3.0.0');
   expect(Object.values(draft.channels).map((c) => c.address)).toEqual([TOPIC]);

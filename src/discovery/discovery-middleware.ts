@@ -1,4 +1,4 @@
-import type { Middleware } from '../pipeline/middleware';
+import type { Middleware, ProduceContext } from '../pipeline/middleware';
 import type { TopicSamples } from './topic-samples';
 
 export interface DiscoveryMiddlewareOptions {
@@ -29,13 +29,21 @@ export function discoveryMiddleware(options: DiscoveryMiddlewareOptions): Middle
     }
     return answer;
   };
+  // Both doors make one context per request: the clock is read once per request, since a clock
+  // read costs several times what sampling a record does.
+  let lastContext: ProduceContext | null = null;
+  let now = 0;
   return {
     name: 'discovery',
     wants: (topic) => isSelected(topic) && !described(topic),
     // Refused records are sampled too: they are what producers send, and with
     // topicsWithoutSpec: reject every record of an undescribed topic is refused.
-    onRecord(record) {
-      samples.offer(record.topic, record);
+    onRecord(record, _verdict, context) {
+      if (context !== lastContext) {
+        lastContext = context;
+        now = Date.now();
+      }
+      samples.offer(record.topic, record, now);
     },
   };
 }

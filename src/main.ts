@@ -44,6 +44,8 @@ import { QuotaManager } from './quotas/quota-manager';
 import { observes, type ObservedObserver, type TaggedObserver } from './pipeline/validation-middleware';
 import { validateRecord } from './asyncapi/record-validator';
 import { fetchClusterMetadata } from './proxy/cluster-metadata';
+import { discoverySampling } from './discovery/discovery-sampling';
+import { registerDiscoveryRoutes } from './discovery/discovery-routes';
 import { Gateway } from './proxy/gateway';
 import type { FrameTap } from './proxy/proxy-connection';
 import { createApiHandlers } from './proxy/handlers';
@@ -159,8 +161,20 @@ export async function startGateway(
     builtinMiddlewares({ specs, validation: config.asyncapi, onTagged: logTagged, onObserved: logObserved }),
     { logger },
   );
-  // Tracing reads every record's trace context, so it runs first and sees every topic.
-  const middlewares = tracing ? [tracing.middleware(), ...configured] : configured;
+  // `_` starts Kafka's own topics (__consumer_offsets, __transaction_state) and the gateway's.
+  const internalTopic = (topic: string) => topic.startsWith('_') || topic === config.state.topic;
+  const discovery = discoverySampling(config.discovery, {
+    described: (topic) => specs.contracts().lookup(topic) !== undefined,
+    internalTopic,
+    onTopics: (count) => metrics.discoveryTopics.set(count),
+  });
+  // Tracing reads every record's trace context, so it runs first and sees every topic; discovery
+  // runs last, seeing what the configured middlewares let through.
+  const middlewares = [
+    ...(tracing ? [tracing.middleware()] : []),
+    ...configured,
+    ...(discovery ? [discovery.middleware] : []),
+  ];
   const pipeline = new Pipeline(middlewares, {
     maxDecompressedBytes: config.pipeline.maxDecompressedBytes,
     tallyRecords: true,
@@ -211,8 +225,6 @@ export async function startGateway(
   const targetPolicy = new TargetPolicy(config.subscriptions.allowedTargets);
   const secrets =
     config.subscriptions.secretsKey === undefined ? null : new SecretBox(config.subscriptions.secretsKey);
-  // `_` starts Kafka's own topics (__consumer_offsets, __transaction_state) and the gateway's.
-  const internalTopic = (topic: string) => topic.startsWith('_') || topic === config.state.topic;
   const subscriptions = config.subscriptions.enabled
     ? new Subscriptions({
         state: stateStore,
@@ -309,6 +321,11 @@ export async function startGateway(
   }
   registerHealthRoutes(http.app, { readiness: readinessChecks, metrics: metrics.registry });
   registerPatternRoutes(http.app);
+  registerDiscoveryRoutes(http.app, {
+    samples: discovery?.samples ?? null,
+    described: (topic) => specs.contracts().lookup(topic) !== undefined,
+    access,
+  });
   registerSpecRoutes(http.app, {
     store: specs,
     state: stateStore,

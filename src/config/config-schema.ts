@@ -229,6 +229,18 @@ export const configSchema = {
       },
       default: {},
     },
+    discovery: {
+      type: 'object',
+      additionalProperties: false,
+      properties: {
+        enabled: { type: 'boolean', default: false },
+        topics: { type: 'array', items: { type: 'string', minLength: 1 }, default: [] },
+        samplesPerTopic: { type: 'integer', minimum: 1, maximum: 10000, default: 100 },
+        maxTopics: { type: 'integer', minimum: 1, maximum: 100000, default: 100 },
+        maxSampleBytes: { type: 'integer', minimum: 1, maximum: 16777216, default: 65536 },
+      },
+      default: {},
+    },
     tap: {
       type: 'object',
       additionalProperties: false,

@@ -169,6 +169,18 @@ export interface GatewayConfig {
     /** How long GET /subscriptions/{id}/status waits for Kafka. */
     statusTimeoutMs: number;
   };
+  /** Schema discovery: samples of topics no contract describes, and drafts inferred from them. */
+  discovery: {
+    enabled: boolean;
+    /** Topics sampled: names, or /regex/ patterns. Empty: every topic no contract describes. */
+    topics: string[];
+    /** Records kept per topic (a uniform sample of everything produced to it). */
+    samplesPerTopic: number;
+    /** Topics sampled at once; a new one pushes out the one least recently produced to. */
+    maxTopics: number;
+    /** Records larger than this (key, value and headers) are not sampled. */
+    maxSampleBytes: number;
+  };
   tap: {
     /** Topics mirrored to WebSocket clients: names, or /regex/ patterns. Empty: no tap. */
     topics: string[];

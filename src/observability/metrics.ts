@@ -27,6 +27,7 @@ export class GatewayMetrics {
   readonly subscriptionAttempts: Counter<'subscription' | 'result'>;
   readonly subscriptionLatency: Histogram<'subscription'>;
   readonly subscriptionLag: Gauge<'subscription'>;
+  readonly discoveryTopics: Gauge;
   private readonly topics = new Set<string>();
 
   constructor() {
@@ -124,6 +125,11 @@ export class GatewayMetrics {
     this.specsLoaded = new Gauge({
       name: 'event_gateway_specs_loaded',
       help: 'AsyncAPI documents in force',
+      registers: [this.registry],
+    });
+    this.discoveryTopics = new Gauge({
+      name: 'event_gateway_discovery_topics',
+      help: 'Topics with samples for schema discovery (at most discovery.maxTopics)',
       registers: [this.registry],
     });
   }

@@ -126,6 +126,7 @@ beforeAll(async () => {
     tokens: [{ name: 'dashboard', role: 'read', token: READ_TOKEN }],
     asyncapi: { specs: [{ file: path.join(REPO_ROOT, 'asyncapi', 'demo.yaml'), id: 'demo' }] },
     ingest: { requireApiKeys: true, cloudEvents: { routes: [{ type: 'contract.*', topic: PUBLISHED }] } },
+    discovery: { enabled: true, topics: [PUBLISHED] },
     logLevel: 'warn',
   });
   const answer = await httpCall(`http://127.0.0.1:${PORT + 10}`, 'GET', '/openapi.json');
@@ -397,6 +398,16 @@ test('subscriptions: create, read, pause, resume, replay, status, delete; every 
   expect((await call('DELETE', '/subscriptions/hook', { token: READ_TOKEN })).status).toBe(403);
   expect((await call('DELETE', '/subscriptions/hook')).status).toBe(204);
   expect((await call('DELETE', '/subscriptions/hook')).status).toBe(404);
+});
+
+test('discovery: sampled topics, a draft contract; refusals', async () => {
+  // The HTTP door's test above published to PUBLISHED, which no spec describes.
+  expect((await call('GET', '/discovery/topics', { token: null })).status).toBe(401);
+  expect((await call('GET', '/discovery/topics', { token: READ_TOKEN })).text).toContain(PUBLISHED);
+  const draft = await call('GET', `/discovery/topics/${PUBLISHED}/asyncapi`, { token: READ_TOKEN });
+  expect(draft.json()).toMatchObject({ asyncapi: '3.0.0' });
+  expect((await call('GET', '/discovery/topics/nothing-sampled/asyncapi')).status).toBe(404);
+  expect((await call('GET', '/discovery/topics/not%20a%20topic/asyncapi')).status).toBe(400);
 });
 
 test('refusals outside any operation have the error body', async () => {

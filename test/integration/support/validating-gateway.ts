@@ -66,6 +66,8 @@ export interface ValidatingGatewayOptions {
   state?: Partial<GatewayConfig['state']>;
   /** Where the cluster is; the single test broker by default. */
   bootstrapServers?: string[];
+  /** Schema discovery's settings. */
+  discovery?: Partial<GatewayConfig['discovery']>;
 }
 
 export interface HttpAnswer {
@@ -142,6 +144,7 @@ export async function startValidatingGateway(options: ValidatingGatewayOptions):
       pipeline: options.pipeline ?? {},
       ...(options.ingest !== undefined && { ingest: options.ingest }),
       ...(options.subscriptions !== undefined && { subscriptions: options.subscriptions }),
+      ...(options.discovery !== undefined && { discovery: options.discovery }),
       state: options.state ?? isolatedState(),
       logging: { level: options.logLevel ?? 'info' },
       shutdown: { drainTimeoutMs: 2_000 },

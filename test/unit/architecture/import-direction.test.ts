@@ -22,6 +22,7 @@ const ALLOWED: Record<string, readonly string[]> = {
   tap: ['config', 'kafka', 'observability', 'patterns'],
   pipeline: ['asyncapi', 'config', 'observability', 'patterns', 'protocol'],
   proxy: ['config', 'observability', 'pipeline', 'protocol', 'quotas'],
+  discovery: ['config', 'http', 'patterns', 'pipeline'],
   http: [
     'asyncapi',
     'config',
@@ -62,6 +63,7 @@ const ALLOWED: Record<string, readonly string[]> = {
   main: [
     'asyncapi',
     'config',
+    'discovery',
     'http',
     'ingest',
     'kafka',

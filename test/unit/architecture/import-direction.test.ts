@@ -59,9 +59,12 @@ const ALLOWED: Record<string, readonly string[]> = {
     'regex',
     'state',
   ],
+  // The browser console's server side: static files, nothing of the gateway's.
+  console: [],
   main: [
     'asyncapi',
     'config',
+    'console',
     'http',
     'ingest',
     'kafka',

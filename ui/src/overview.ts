@@ -17,6 +17,7 @@ interface SpecList {
 }
 
 const POINTS = 60;
+const MIN_POINTS = 8;
 const EVERY_MS = 2000;
 
 /** Brokers, connections, specs and live record rates, read every two seconds. */
@@ -161,9 +162,10 @@ export function overviewPage(): Page {
                 'figure',
                 { class: 'chart-card', 'data-topic': topic },
                 h('figcaption', {}, h('code', {}, topic)),
+                // The axis spans the readings so far (up to POINTS): a fresh page draws lines, not a dot.
                 lineChart(
                   OUTCOMES.map((o) => ({ name: o, values: series.get(o) ?? [] })),
-                  POINTS,
+                  Math.max(MIN_POINTS, ...[...series.values()].map((v) => v.length)),
                 ),
                 h(
                   'p',

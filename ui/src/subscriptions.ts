@@ -174,7 +174,7 @@ export function subscriptionsPage(session: Session): Page {
                       )
                     : h('td', { class: 'error' }, status.message),
                   h('td', {}, ok ? (status.totalLag ?? '—') : '—'),
-                  h('td', {}, ok ? status.instance.delivered : '—'),
+                  h('td', { class: 'delivered' }, ok ? status.instance.delivered : '—'),
                   h('td', {}, ok ? status.instance.retried : '—'),
                   h('td', {}, ok ? status.instance.deadLettered : '—'),
                   h(

@@ -194,7 +194,9 @@ test('sign in; the Overview shows the brokers behind their gateway addresses and
   );
   // Traffic over several of the page's readings, so the chart has a line to draw.
   const chart = page.locator(`figure[data-topic="${LAMPS}"]`);
-  for (let i = 0; i < 12; i++) {
+  // Longer when the screenshots are for the docs, so their chart shows more than a few readings.
+  const rounds = process.env.CONSOLE_SCREENSHOTS ? 40 : 12;
+  for (let i = 0; i < rounds; i++) {
     const valid = Array.from({ length: 1 + (i % 4) * 2 }, (_, n) => `{"lumens": ${n}}`);
     await produce(LAMPS, [...valid, '{"lumens": "bright"}'].join('\n'));
     await new Promise((resolve) => setTimeout(resolve, 500));

@@ -13,7 +13,8 @@ const HEIGHT = 70;
 export function lineChart(series: readonly Series[], points: number): SVGElement {
   const max = Math.max(1, ...series.flatMap((s) => s.values));
   const x = (i: number) => (points <= 1 ? WIDTH : (i / (points - 1)) * WIDTH);
-  const y = (v: number) => HEIGHT - (v / max) * (HEIGHT - 4) - 1;
+  // The top 14 px are left to the scale label.
+  const y = (v: number) => HEIGHT - (v / max) * (HEIGHT - 14) - 1;
   const lines = series.map((s) => {
     const offset = points - s.values.length;
     const coords = s.values.map((v, i) => `${x(i + offset).toFixed(1)},${y(v).toFixed(1)}`).join(' ');

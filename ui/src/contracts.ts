@@ -105,6 +105,7 @@ function editor(existing: Summary | undefined, initialText: string, done: (id: s
     upload.disabled = true;
   };
   text.addEventListener('input', invalidate);
+  id.addEventListener('input', invalidate);
   const headers = () => ({
     'content-type': 'application/yaml',
     ...(existing?.revision ? { 'if-match': `"${existing.revision}"` } : {}),

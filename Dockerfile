@@ -9,6 +9,7 @@ COPY package.json package-lock.json ./
 RUN npm ci --no-audit --no-fund
 COPY tsconfig.json tsconfig.build.json ./
 COPY src ./src
+COPY ui ./ui
 RUN npm run build && npm prune --omit=dev
 
 # Runtime stage: only the compiled gateway, production dependencies and example specs.

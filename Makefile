@@ -24,6 +24,7 @@ demo: install
 test: install
 	$(KAFKA) fetch
 	$(KAFKA) ensure-kcat
+	scripts/ensure-chromium.sh
 	npm run typecheck
 	npm run lint
 	npm run test:unit
@@ -33,6 +34,7 @@ test: install
 test-lts: install
 	$(KAFKA) fetch
 	$(KAFKA) ensure-kcat
+	scripts/ensure-chromium.sh
 	scripts/with-node-lts.sh npm run test:unit
 	scripts/with-node-lts.sh scripts/with-kafka.sh npm run test:integration
 
@@ -40,6 +42,7 @@ test-unit: install
 	npm run test:unit
 
 test-integration: install
+	scripts/ensure-chromium.sh
 	scripts/with-kafka.sh npm run test:integration
 
 lint: install

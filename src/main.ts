@@ -9,6 +9,8 @@ import { registerHealthRoutes } from './http/health-routes';
 import { registerSpecRoutes, SPEC_KIND, type StoredSpec } from './http/spec-routes';
 import { registerPatternRoutes } from './http/pattern-routes';
 import { registerThrottleRoutes, THROTTLE_ID, THROTTLE_KIND } from './http/throttle-routes';
+import { registerBrokerRoutes } from './http/broker-routes';
+import { findConsoleAssets, registerConsoleRoutes } from './console/console-routes';
 import { createKafkaClient } from './kafka/kafka-client';
 import { Publisher } from './ingest/publisher';
 import { PublishGate } from './ingest/publish-gate';
@@ -374,6 +376,17 @@ export async function startGateway(
     });
   registerApiKeyRoutes(http.app, { keys: apiKeys, state: stateStore, access, logger });
   registerThrottleRoutes(http.app, { quotas, config, access, stateStore, logger });
+  registerBrokerRoutes(http.app, {
+    access,
+    brokers: () => ({
+      bootstrap: `${gateway.advertisedHost}:${config.listeners.bootstrapPort}`,
+      brokers: gateway.directory.all().map((broker) => ({
+        ...broker,
+        gateway: `${gateway.advertisedHost}:${gateway.directory.gatewayPortFor(broker.nodeId)}`,
+      })),
+    }),
+  });
+  registerConsoleRoutes(http.app, { dir: findConsoleAssets() });
   // A tap token, when set, is the one key to the tap; otherwise the API's tokens open it too.
   const tapAccess =
     config.tap.token === undefined

@@ -41,6 +41,32 @@ interface Compiled {
   contracts: ChannelContract[];
 }
 
+function summarize(
+  id: string,
+  { outline, contracts }: Compiled,
+  source: 'file' | 'api',
+  { by, revision }: { by?: string; revision?: string },
+): SpecSummary {
+  return {
+    id,
+    asyncapi: outline.asyncapi,
+    title: outline.title,
+    version: outline.version,
+    source,
+    loadedAt: new Date().toISOString(),
+    ...(by !== undefined && { loadedBy: by }),
+    ...(revision !== undefined && { revision }),
+    channels: contracts.map((c) => ({
+      channel: c.channel,
+      topic: c.topic,
+      messages: c.messages.map((m) => m.name),
+      ...(c.failWhenInvalid === undefined ? {} : { failWhenInvalid: c.failWhenInvalid }),
+      ...(c.observe === undefined ? {} : { observe: c.observe }),
+    })),
+    warnings: outline.warnings,
+  };
+}
+
 export const SPEC_ID_PATTERN = /^[A-Za-z0-9][A-Za-z0-9._-]{0,127}$/;
 
 /**
@@ -104,13 +130,15 @@ export class SpecStore {
 
   /**
    * Parses and compiles a document as `put` would, without installing it: a change is checked
-   * before it is stored for every instance. The result is kept for the `put` that usually follows.
+   * before it is stored for every instance. The result is kept for the `put` that usually follows;
+   * the summary is the one the spec would have.
    */
-  check(id: string, text: string): Promise<void> {
+  check(id: string, text: string): Promise<SpecSummary> {
     const run = this.queue.then(async () => {
       const compiled = await this.compile(id, text);
       if (this.checked.size >= MAX_CHECKED) this.checked.delete(this.checked.keys().next().value!);
       this.checked.set(`${id}\n${text}`, compiled);
+      return summarize(id, compiled, 'api', {});
     });
     this.queue = run.catch(() => undefined);
     return run;
@@ -129,26 +157,10 @@ export class SpecStore {
     { by, revision, validated }: { by?: string; revision?: string; validated?: boolean },
   ): Promise<{ created: boolean; summary: SpecSummary }> {
     const key = `${id}\n${text}`;
-    const { outline, contracts } = this.checked.get(key) ?? (await this.compile(id, text, validated));
+    const compiled = this.checked.get(key) ?? (await this.compile(id, text, validated));
+    const { contracts } = compiled;
     this.checked.delete(key);
-    const summary: SpecSummary = {
-      id,
-      asyncapi: outline.asyncapi,
-      title: outline.title,
-      version: outline.version,
-      source,
-      loadedAt: new Date().toISOString(),
-      ...(by !== undefined && { loadedBy: by }),
-      ...(revision !== undefined && { revision }),
-      channels: contracts.map((c) => ({
-        channel: c.channel,
-        topic: c.topic,
-        messages: c.messages.map((m) => m.name),
-        ...(c.failWhenInvalid === undefined ? {} : { failWhenInvalid: c.failWhenInvalid }),
-        ...(c.observe === undefined ? {} : { observe: c.observe }),
-      })),
-      warnings: outline.warnings,
-    };
+    const summary = summarize(id, compiled, source, { by, revision });
     const created = !this.specs.has(id);
     // Re-inserting moves the spec to the end: the latest upload wins a topic claimed twice.
     this.specs.delete(id);

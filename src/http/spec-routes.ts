@@ -114,7 +114,7 @@ export function registerSpecRoutes(app: FastifyInstance, options: SpecRoutesOpti
     async () => ({ specs: store.list() }),
   );
 
-  app.put<{ Params: { id: string }; Body: string | undefined }>(
+  app.put<{ Params: { id: string }; Querystring: { dryRun?: boolean }; Body: string | undefined }>(
     '/specs/:id',
     {
       onRequest: admin,
@@ -124,10 +124,20 @@ export function registerSpecRoutes(app: FastifyInstance, options: SpecRoutesOpti
         summary: 'Upload or replace a spec',
         description:
           'The body is the AsyncAPI document (YAML or JSON), checked completely before anything changes. ' +
-          'Answers once the document is stored in Kafka and in force on this instance.',
+          'Answers once the document is stored in Kafka and in force on this instance. ' +
+          'With `dryRun=true` only the checks run: the answer is what the upload would get, and nothing is stored.',
         tags,
         security: bearerSecurity,
         params: idParams,
+        querystring: {
+          type: 'object',
+          properties: {
+            dryRun: {
+              type: 'boolean',
+              description: 'Check the document and the conditions; change nothing.',
+            },
+          },
+        },
         headers: {
           type: 'object',
           properties: {
@@ -151,13 +161,24 @@ export function registerSpecRoutes(app: FastifyInstance, options: SpecRoutesOpti
       if (fileSpec(id))
         throw new ApiError(409, `spec '${id}' is loaded from a file and cannot be replaced over HTTP`);
       const conditions = preconditions(request.headers);
+      let preview;
       try {
-        await store.check(id, text);
+        preview = await store.check(id, text);
       } catch (error) {
         if (!(error instanceof SpecError)) throw error;
         throw new ApiError(400, error.message, { diagnostics: error.diagnostics });
       }
       const existed = state.get(SPEC_KIND, id) !== undefined;
+      if (request.query.dryRun === true) {
+        // The conditions are checked as the state store would, so a dry run tells of a 412 too.
+        const current = state.get(SPEC_KIND, id)?.revision;
+        const { ifMatch, ifNoneMatch } = conditions;
+        if (ifNoneMatch === true && current !== undefined)
+          throw new ApiError(412, `precondition failed: '${id}' exists (revision ${current})`);
+        if (ifMatch !== undefined && (current === undefined || (ifMatch !== '*' && ifMatch !== current)))
+          throw new ApiError(412, `precondition failed: '${id}' is at revision ${current ?? 'none'}`);
+        return reply.code(existed ? 200 : 201).send({ ...preview, loadedBy: by.name });
+      }
       const revision = (
         await state
           .put<StoredSpec>(SPEC_KIND, id, { text }, { ...conditions, by: by.name })

@@ -153,6 +153,15 @@ test('health and metrics', async () => {
   expect((await call('GET', '/readyz')).status).toBe(200);
   expect((await call('GET', '/metrics')).text).toContain('event_gateway_');
   await call('GET', '/openapi.json');
+  const { brokers } = (await call('GET', '/brokers', { token: READ_TOKEN })).json<{
+    brokers: { nodeId: number; gateway: string }[];
+  }>();
+  expect(brokers[0].gateway).toBe(`127.0.0.1:${PORT + brokers[0].nodeId}`);
+  expect((await call('GET', '/brokers', { token: null })).status).toBe(401);
+  expect((await call('GET', '/whoami', { token: READ_TOKEN })).json()).toEqual({
+    name: 'dashboard',
+    role: 'read',
+  });
 });
 
 test('specs: upload, read, history, replace with If-Match, delete; every refusal', async () => {
@@ -178,6 +187,15 @@ test('specs: upload, read, history, replace with If-Match, delete; every refusal
       .status,
   ).toBe(413);
 
+  const dryRun = await call('PUT', `/specs/${id}?dryRun=true`, { body: text });
+  expect(dryRun.status).toBe(201);
+  expect(
+    (await call('PUT', `/specs/${id}?dryRun=true`, { body: 'asyncapi: 3.0.0\n' })).json(),
+  ).toHaveProperty('diagnostics');
+  expect(
+    (await call('PUT', `/specs/${id}?dryRun=true`, { body: text, headers: { 'if-match': '"1"' } })).status,
+  ).toBe(412);
+  expect((await call('GET', `/specs/${id}`)).status).toBe(404);
   const created = await call('PUT', `/specs/${id}`, { body: text });
   expect(created.status).toBe(201);
   const first = created.headers.get('etag')!;

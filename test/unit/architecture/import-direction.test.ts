@@ -60,9 +60,12 @@ const ALLOWED: Record<string, readonly string[]> = {
     'regex',
     'state',
   ],
+  // The browser console's server side: static files, nothing of the gateway's.
+  console: [],
   main: [
     'asyncapi',
     'config',
+    'console',
     'discovery',
     'http',
     'ingest',

@@ -3,7 +3,9 @@
  * gateway in front of the real broker: sign in with a token, the Overview's brokers and record
  * rates, a record produced by kcat on the Live page with its validation error, a spec uploaded
  * through the Contracts page (refused first, with its diagnostic at its line) and then enforced,
- * the Subscriptions page, and a read token's console offering no change.
+ * the Subscriptions page, a draft from schema discovery adopted as the contract and then enforced,
+ * a channel in observe mode whose invalid records show as observed, and a read token's console
+ * offering no change.
  *
  * Screenshots of each page go to $CONSOLE_SCREENSHOTS (docs/images refreshes the README's) or a
  * temporary directory.
@@ -36,6 +38,8 @@ const READ_TOKEN = 'console-test-read-token';
 const LAMPS = uniqueTopic('console-lamps');
 const ORDERS = uniqueTopic('console-orders');
 const DEAD_LETTERS = uniqueTopic('console-dlq');
+const SENSORS = uniqueTopic('console-sensors');
+const OBSERVED = uniqueTopic('console-observed');
 const SHOTS = process.env.CONSOLE_SCREENSHOTS
   ? path.resolve(REPO_ROOT, process.env.CONSOLE_SCREENSHOTS)
   : mkdtempSync(path.join(tmpdir(), 'console-shots-'));
@@ -69,6 +73,25 @@ operations:
     action: send
     channel:
       $ref: '#/channels/orders'
+`;
+
+/** A channel in observe mode: its invalid records are counted and shown, never tagged or refused. */
+const OBSERVED_SPEC = `asyncapi: 3.0.0
+info:
+  title: Payments (observed)
+  version: 0.9.0
+channels:
+  payments:
+    address: ${OBSERVED}
+    x-eg-observe: true
+    messages:
+      paid:
+        payload:
+          type: object
+          required: [amount]
+          properties:
+            amount:
+              type: number
 `;
 
 /** The same spec with a property type AsyncAPI's schema refuses, on line 21. */
@@ -106,7 +129,7 @@ beforeAll(async () => {
   mkdirSync(SHOTS, { recursive: true });
   // The gateway serves what `npm run build` wrote; the sources may be newer than the last build.
   execFileSync(process.execPath, [path.join(REPO_ROOT, 'ui', 'build.mjs')], { stdio: 'inherit' });
-  await createTopics([LAMPS, ORDERS, DEAD_LETTERS], 1);
+  await createTopics([LAMPS, ORDERS, DEAD_LETTERS, SENSORS, OBSERVED], 1);
   hook = http.createServer((request, response) => {
     let body = '';
     request.on('data', (chunk: Buffer) => (body += chunk.toString()));
@@ -126,8 +149,9 @@ beforeAll(async () => {
         adminToken: ADMIN_TOKEN,
         tokens: [{ name: 'dashboard', role: 'read', token: READ_TOKEN }],
       },
-      tap: { topics: [LAMPS, ORDERS] },
+      tap: { topics: [LAMPS, ORDERS, SENSORS, OBSERVED] },
       subscriptions: { enabled: true },
+      discovery: { enabled: true, topics: [SENSORS] },
       state: isolatedState(),
       logging: { level: 'warn' },
       shutdown: { drainTimeoutMs: 2_000 },
@@ -202,6 +226,7 @@ test('sign in; the Overview shows the brokers behind their gateway addresses and
     await new Promise((resolve) => setTimeout(resolve, 500));
   }
   await chart.locator('.now .key.invalid_tagged').waitFor({ timeout: 20_000 });
+  expect(await page.locator('.legend .key.invalid_observed').count()).toBe(1);
   const points = await chart.locator('polyline.valid').getAttribute('points');
   expect(points!.split(' ').length).toBeGreaterThanOrEqual(3);
   await page.screenshot({ path: path.join(SHOTS, 'console-overview.png'), fullPage: true });
@@ -315,6 +340,83 @@ test('Subscriptions: state, lag and deliveries; pause and resume', async () => {
   await page.context().close();
 });
 
+test('Discovery: the topics sampled, a draft adopted as the contract, which is then enforced', async () => {
+  const sent = [
+    '{"sensorId": "s-1", "celsius": 21.5}',
+    '{"sensorId": "s-2", "celsius": 19}',
+    '{"sensorId": "s-3", "celsius": -4.25}',
+  ];
+  const result = await kcat(['-b', GATEWAY, '-t', SENSORS, '-H', 'site=north', '-P'], `${sent.join('\n')}\n`);
+  if (result.code !== 0) throw new Error(`kcat failed: ${result.stderr}`);
+  const page = await signIn(ADMIN_TOKEN);
+  await page.goto(`${BASE}/ui/#/discovery`);
+  const row = page.locator(`tr[data-topic="${SENSORS}"]`);
+  await row.waitFor();
+  expect(Number(await row.locator('td.sampled').innerText())).toBe(sent.length);
+  expect(await row.innerText()).toContain('site');
+  expect(await row.innerText()).toContain('no contract');
+  await row.locator('a').click();
+  const draft = page.locator('pre.draft');
+  await draft.waitFor();
+  expect(await draft.innerText()).toContain('"celsius"');
+  expect(await page.inputValue('input[name=spec-id]')).toBe(SENSORS);
+  // Adopting is offered once the draft has passed a check.
+  expect(await page.locator('button:has-text("Adopt as contract")').isDisabled()).toBe(true);
+  await page.click('button:has-text("Check")');
+  await page.waitForSelector('.result .ok');
+  await page.screenshot({ path: path.join(SHOTS, 'console-discovery.png'), fullPage: true });
+  await page.click('button:has-text("Adopt as contract")');
+  await page.waitForSelector(`h2:has-text("${SENSORS}: ${SENSORS} (discovered) 0.1.0")`);
+  expect(page.url()).toContain(`#/contracts/${SENSORS}`);
+  // Uploaded unchanged: the document stored is the draft the gateway serves.
+  const served = await httpCall(BASE, 'GET', `/discovery/topics/${SENSORS}/asyncapi`, { token: ADMIN_TOKEN });
+  const stored = await httpCall(BASE, 'GET', `/specs/${SENSORS}/document`, { token: ADMIN_TOKEN });
+  expect(stored.text).toBe(served.text);
+
+  await page.goto(`${BASE}/ui/#/discovery`);
+  await row.locator('.facet.described').waitFor();
+
+  await page.goto(`${BASE}/ui/#/live`);
+  await page.fill('input[name=topics]', SENSORS);
+  await page.click('button:has-text("Disconnect")');
+  await page.click('button:has-text("Connect")');
+  await page.waitForSelector('.tap-status.ok');
+  await produce(SENSORS, '{"sensorId": "s-4", "celsius": "warm"}');
+  const card = page.locator(`article.record.invalid[data-topic="${SENSORS}"]`).first();
+  await card.waitFor({ timeout: 20_000 });
+  expect(await card.locator('.validation').innerText()).toContain('celsius');
+  // Enforced as the draft's channel says: tagged, not observed.
+  expect(await card.getAttribute('class')).not.toContain('observed');
+  await page.context().close();
+});
+
+test('Observe mode: an invalid record of an observed channel shows as observed, and Invalid only keeps it', async () => {
+  expect(
+    (
+      await fetch(`${BASE}/specs/payments`, {
+        method: 'PUT',
+        headers: { authorization: `Bearer ${ADMIN_TOKEN}`, 'content-type': 'application/yaml' },
+        body: OBSERVED_SPEC,
+      })
+    ).status,
+  ).toBe(201);
+  const page = await signIn(ADMIN_TOKEN);
+  await page.goto(`${BASE}/ui/#/live`);
+  await page.fill('input[name=topics]', OBSERVED);
+  await page.check('input[name=invalid]');
+  await page.click('button:has-text("Disconnect")');
+  await page.click('button:has-text("Connect")');
+  await page.waitForSelector('.tap-status.ok');
+  await produce(OBSERVED, '{"amount": 12.5}');
+  await produce(OBSERVED, '{"amount": "twelve"}');
+  const card = page.locator(`article.record.invalid.observed[data-topic="${OBSERVED}"]`).first();
+  await card.waitFor({ timeout: 20_000 });
+  expect(await card.locator('.validation .badge.observed').innerText()).toBe('observed');
+  expect(await card.locator('.validation').innerText()).toContain('amount');
+  expect(await page.locator('article.record').count()).toBe(1);
+  await page.context().close();
+});
+
 test('a read token gets a console that changes nothing', async () => {
   const page = await signIn(READ_TOKEN);
   await page.waitForSelector('header .who[data-role=read]');
@@ -325,6 +427,9 @@ test('a read token gets a console that changes nothing', async () => {
   await page.waitForSelector('h3:has-text("Revisions")');
   expect(await page.locator('button:has-text("Replace")').count()).toBe(0);
   expect(await page.locator('button:has-text("Roll back")').count()).toBe(0);
+  await page.goto(`${BASE}/ui/#/discovery/${SENSORS}`);
+  await page.waitForSelector('pre.draft');
+  expect(await page.locator('button:has-text("Adopt")').count()).toBe(0);
   await page.goto(`${BASE}/ui/#/subscriptions`);
   await page.waitForSelector('tr[data-subscription=lamps-to-hook] .state');
   expect(await page.locator('tr[data-subscription=lamps-to-hook] button').count()).toBe(0);

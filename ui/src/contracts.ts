@@ -5,7 +5,7 @@ import type { Page } from './page';
 import { channelMessages, schemaTree } from './schema';
 import { lineOfPath } from './yaml-lines';
 
-interface Diagnostic {
+export interface Diagnostic {
   message: string;
   path: string;
   code?: string;

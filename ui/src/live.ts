@@ -13,7 +13,8 @@ export interface TapRecord {
   value: string | null;
   valueEncoding?: string;
   headers: Record<string, string>;
-  validationError?: { ts?: string; errors?: string[] } & Record<string, unknown>;
+  /** `observed`: the channel is in observe mode, so the record was written as sent, untagged. */
+  validationError?: { ts?: string; errors?: string[]; observed?: boolean } & Record<string, unknown>;
 }
 
 const SHOWN = 500;
@@ -34,10 +35,15 @@ export function pretty(text: string | null, encoding?: string): string {
 function recordCard(record: TapRecord): HTMLElement {
   const errors = record.validationError?.errors ?? [];
   const invalid = record.validationError !== undefined;
+  const observed = record.validationError?.observed === true;
   const headers = Object.entries(record.headers ?? {}).filter(([name]) => name !== VALIDATION_HEADER);
   return h(
     'article',
-    { class: `record${invalid ? ' invalid' : ''}`, 'data-topic': record.topic, 'data-offset': record.offset },
+    {
+      class: `record${invalid ? ' invalid' : ''}${observed ? ' observed' : ''}`,
+      'data-topic': record.topic,
+      'data-offset': record.offset,
+    },
     h(
       'div',
       { class: 'meta' },
@@ -61,6 +67,16 @@ function recordCard(record: TapRecord): HTMLElement {
             'div',
             { class: 'validation' },
             h('strong', {}, 'Invalid'),
+            observed
+              ? h(
+                  'span',
+                  {
+                    class: 'badge observed',
+                    title: 'The channel is in observe mode: written as sent, not tagged',
+                  },
+                  'observed',
+                )
+              : null,
             errors.length === 0
               ? h('pre', {}, JSON.stringify(record.validationError, null, 2))
               : h(

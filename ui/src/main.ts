@@ -1,5 +1,6 @@
 import { ApiFailure, storedToken, storeToken, whoami, type Session } from './api';
 import { contractsPage } from './contracts';
+import { discoveryPage } from './discovery';
 import { errorBox, h, replace } from './dom';
 import { livePage } from './live';
 import { overviewPage } from './overview';
@@ -9,6 +10,7 @@ import { subscriptionsPage } from './subscriptions';
 const PAGES: Record<string, { title: string; make: (session: Session, rest: string[]) => Page }> = {
   overview: { title: 'Overview', make: () => overviewPage() },
   contracts: { title: 'Contracts', make: (session, rest) => contractsPage(session, rest[0]) },
+  discovery: { title: 'Discovery', make: (session, rest) => discoveryPage(session, rest[0]) },
   live: { title: 'Live', make: (session) => livePage(session) },
   subscriptions: { title: 'Subscriptions', make: (session) => subscriptionsPage(session) },
 };

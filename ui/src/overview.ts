@@ -16,6 +16,15 @@ interface SpecList {
   specs: { id: string; title: string; version: string; source: string; channels: { topic: string }[] }[];
 }
 
+const MEANING: Record<(typeof OUTCOMES)[number], string> = {
+  valid: 'valid against the contract',
+  invalid_observed: 'invalid, written as sent: the channel is in observe mode',
+  invalid_tagged: 'invalid, written with the validation error header',
+  invalid_rejected: 'invalid, refused to the producer',
+  dropped: 'dropped by a middleware',
+  unvalidated: 'no contract describes the topic',
+};
+
 const POINTS = 60;
 const MIN_POINTS = 8;
 const EVERY_MS = 2000;
@@ -146,7 +155,7 @@ export function overviewPage(): Page {
       h(
         'p',
         { class: 'legend' },
-        OUTCOMES.map((o) => h('span', { class: `key ${o}` }, o)),
+        OUTCOMES.map((o) => h('span', { class: `key ${o}`, title: MEANING[o] }, o)),
       ),
       topics.length === 0
         ? h('p', { class: 'muted' }, previous === null ? 'Reading…' : 'No records counted yet.')

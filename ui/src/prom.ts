@@ -27,7 +27,15 @@ export function parseMetrics(text: string): Sample[] {
   return samples;
 }
 
-export const OUTCOMES = ['valid', 'invalid_tagged', 'invalid_rejected', 'dropped', 'unvalidated'] as const;
+/** Observed records are invalid but written as sent: a line of their own, beside the tagged and rejected. */
+export const OUTCOMES = [
+  'valid',
+  'invalid_observed',
+  'invalid_tagged',
+  'invalid_rejected',
+  'dropped',
+  'unvalidated',
+] as const;
 
 /** Records counted so far by topic, then outcome; both doors added together. */
 export function recordTotals(samples: readonly Sample[]): Map<string, Map<string, number>> {

@@ -2,6 +2,7 @@ import { ApiFailure, call, get, type Session } from './api';
 import { annotated, type Diagnostic } from './contracts';
 import { errorBox, h, replace } from './dom';
 import type { Page } from './page';
+import { SPEC_ID, specIdFor } from './spec-id';
 
 interface TopicSampling {
   topic: string;
@@ -21,17 +22,6 @@ interface Checked {
   version: string;
   channels: { topic: string }[];
   warnings: Diagnostic[];
-}
-
-const SPEC_ID = /^[A-Za-z0-9][A-Za-z0-9._-]{0,127}$/;
-
-/**
- * A spec id for a topic's contract: topic names use the characters ids allow, but may start with
- * a dot, dash or underscore and run to 249 characters, where ids may not.
- */
-export function specIdFor(topic: string): string {
-  const id = topic.replace(/^[^A-Za-z0-9]+/, '').slice(0, 128);
-  return SPEC_ID.test(id) ? id : 'discovered';
 }
 
 /** The draft as the gateway sent it, indented for reading when it is JSON. */

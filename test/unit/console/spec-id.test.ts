@@ -1,4 +1,4 @@
-import { specIdFor } from '../../../ui/src/discovery';
+import { specIdFor } from '../../../ui/src/spec-id';
 
 describe('specIdFor', () => {
   it('keeps a topic name that is already a spec id', () => {

@@ -49,7 +49,15 @@ function createAjv(regex: (source: string) => LinearRegex): Ajv {
   );
   // strict: false because AsyncAPI schemas carry keywords JSON Schema does not know
   // (discriminator, externalDocs, x-* extensions, the parser's x-parser-schema-id).
-  const ajv = new Ajv({ allErrors: true, strict: false, validateFormats: true, code: { regExp } });
+  // ownProperties: Ajv otherwise reads `data.toString`, and a record without a `toString` field
+  // would be judged by Object.prototype's function (a false rejection of a valid record).
+  const ajv = new Ajv({
+    allErrors: true,
+    strict: false,
+    validateFormats: true,
+    ownProperties: true,
+    code: { regExp },
+  });
   addFormats(ajv);
   return ajv;
 }

@@ -61,6 +61,26 @@ describe('spec store and record validation', () => {
     expect(store.contracts().lookup('other-topic')).toBeUndefined();
   });
 
+  it("reads only a record's own properties: a property named like Object's (toString, constructor) is absent when absent", async () => {
+    const store = new SpecStore();
+    const spec = [
+      'asyncapi: 3.0.0',
+      'info: {title: own, version: 1.0.0}',
+      'channels:',
+      '  own: {address: own-properties, messages: {m: {payload: {type: object, properties: {toString: {type: "null"}, constructor: {type: string}, valueOf: {type: integer}}}}}}',
+      'operations:',
+      "  send: {action: send, channel: {$ref: '#/channels/own'}}",
+    ].join('\n');
+    await store.put('own', spec, 'api');
+    expect(errorsFor(store, 'own-properties', record({}))).toBeNull();
+    expect(
+      errorsFor(store, 'own-properties', record({ toString: null, constructor: 'c', valueOf: 1 })),
+    ).toBeNull();
+    expect(errorsFor(store, 'own-properties', record({ toString: 1 }))).toEqual([
+      'toString: Invalid type. Expected: null, given: integer',
+    ]);
+  });
+
   it('reads parameterised addresses, topic bindings, keys, headers and several messages', async () => {
     const store = new SpecStore();
     await store.put('accounts', read(path.join(asyncapiDir, 'accounts.yaml')), 'file');

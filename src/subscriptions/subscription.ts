@@ -132,8 +132,11 @@ const PLAIN_PATH = /^[A-Za-z0-9._~!$&'()+,;=@/-]*$/;
 const HEADER_NAME = /^[!#$%&'*+.^_`|~0-9A-Za-z-]{1,256}$/;
 /** Header values: visible characters, spaces and tabs; never CR or LF, which would split the request. */
 const HEADER_VALUE = /^[\t\x20-\x7e\x80-\xff]*$/;
-/** Hop-by-hop and framing headers the gateway sets itself. */
-const RESERVED_HEADERS = new Set([
+/**
+ * Hop-by-hop and framing headers: the connection's business, set by the gateway's HTTP client
+ * alone. A subscription may not set them, and the client drops them from whatever it merges.
+ */
+export const RESERVED_HEADERS: ReadonlySet<string> = new Set([
   'host',
   'content-length',
   'transfer-encoding',

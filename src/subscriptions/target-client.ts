@@ -2,7 +2,7 @@ import * as http from 'node:http';
 import type { IncomingHttpHeaders } from 'node:http';
 import * as https from 'node:https';
 import { performance } from 'node:perf_hooks';
-import { DEFAULTS, type TargetSettings } from './subscription';
+import { DEFAULTS, RESERVED_HEADERS, type TargetSettings } from './subscription';
 import { TOKEN_TIMEOUT, TargetAuthorizer, describeError } from './target-auth';
 import { TARGET_REFUSED, type TargetPolicy } from './target-policy';
 
@@ -39,17 +39,6 @@ export interface TargetClientOptions {
   maxResponseBytes: number;
 }
 
-/** Framing and hop-by-hop headers: the connection's business, set by the client alone. */
-const CONNECTION_HEADERS = new Set([
-  'host',
-  'content-length',
-  'transfer-encoding',
-  'connection',
-  'keep-alive',
-  'upgrade',
-  'te',
-  'trailer',
-]);
 /**
  * A path segment that would climb out of the target's path once the target's server resolves it;
  * escaped dots and slashes and backslashes too, as some servers decode or accept them.
@@ -234,7 +223,7 @@ function mergeHeaders(...layers: Record<string, string>[]): Record<string, strin
   for (const layer of layers)
     for (const [name, value] of Object.entries(layer)) {
       const key = name.toLowerCase();
-      if (!CONNECTION_HEADERS.has(key)) merged.set(key, [name, value]);
+      if (!RESERVED_HEADERS.has(key)) merged.set(key, [name, value]);
     }
   return Object.fromEntries(merged.values());
 }

@@ -1,4 +1,4 @@
-import type { Admin, Kafka, PartitionMetadata, Producer, RecordMetadata } from 'kafkajs';
+import type { Admin, Kafka, PartitionMetadata } from 'kafkajs';
 import type { GatewayConfig } from '../config/gateway-config';
 import { ApiError } from '../http/api-error';
 import type { Logger } from '../observability/logger';
@@ -8,6 +8,7 @@ import type { ProduceTracing } from '../pipeline/produce-tracing';
 import type { RecordHeader } from '../protocol/records';
 import { LruMap } from '../quotas/lru-map';
 import { KafkaWriteError, kafkaWriteError } from './kafka-write-error';
+import { RecordWriter } from './record-writer';
 
 /** A record an HTTP publisher sent, before the pipeline has judged it. */
 export interface PublishRecord {
@@ -49,17 +50,6 @@ const MISSING_TTL_MS = 5_000;
 const MAX_TOPICS_CACHED = 10_000;
 const RECONNECT_MS = 1_000;
 
-interface Queued {
-  record: PublishRecord & { partition: number; timestamp: number };
-  /** Its bytes, counted in Publisher.unacknowledged until kafkajs has let go of it. */
-  size: number;
-  /** sendBatch calls holding it now. */
-  sends: number;
-  /** No longer counted in Publisher.unacknowledged. */
-  released: boolean;
-  resolve: (result: PublishResult) => void;
-}
-
 interface TopicPartitions {
   partitions: PartitionMetadata[] | null;
   at: number;
@@ -72,18 +62,14 @@ interface TopicPartitions {
  * gathered into one sendBatch: under load a produce request carries many HTTP requests' records.
  */
 export class Publisher {
-  private readonly producer: Producer;
+  private readonly writer: RecordWriter;
   private readonly admin: Admin;
   private readonly partitioner: ReturnType<typeof import('kafkajs').Partitioners.DefaultPartitioner>;
   private readonly metadata = new LruMap<string, TopicPartitions>(MAX_TOPICS_CACHED);
   private readonly lookups = new Map<string, Promise<PartitionMetadata[] | null>>();
   private readonly turns = new LruMap<string, number>(MAX_TOPICS_CACHED);
-  private queue: Queued[] = [];
-  private timer: NodeJS.Timeout | null = null;
   private clusterIdPromise: Promise<string> | null = null;
   private connected = false;
-  /** Bytes of queued and in-flight records: what a stalled cluster makes the gateway hold. */
-  private unacknowledged = 0;
   private stopped = false;
   private retry: NodeJS.Timeout | null = null;
 
@@ -91,12 +77,7 @@ export class Publisher {
     // eslint-disable-next-line @typescript-eslint/no-require-imports
     const kafkajs = require('kafkajs') as typeof import('kafkajs');
     this.partitioner = kafkajs.Partitioners.DefaultPartitioner();
-    this.producer = options.kafka.producer({
-      idempotent: true,
-      maxInFlightRequests: 1,
-      allowAutoTopicCreation: false,
-      retry: { retries: options.settings.retries },
-    });
+    this.writer = new RecordWriter(options.kafka, options.settings, options.logger);
     this.admin = options.kafka.admin();
   }
 
@@ -108,7 +89,7 @@ export class Publisher {
   start(): void {
     const attempt = (): void => {
       if (this.stopped) return;
-      Promise.all([this.producer.connect(), this.admin.connect()]).then(
+      Promise.all([this.writer.connect(), this.admin.connect()]).then(
         () => {
           this.connected = true;
         },
@@ -127,9 +108,7 @@ export class Publisher {
   async stop(): Promise<void> {
     this.stopped = true;
     if (this.retry !== null) clearTimeout(this.retry);
-    if (this.timer !== null) clearTimeout(this.timer);
-    this.flush();
-    await Promise.allSettled([this.producer.disconnect(), this.admin.disconnect()]);
+    await Promise.allSettled([this.writer.stop(), this.admin.disconnect()]);
   }
 
   private unavailable(): KafkaWriteError | null {
@@ -308,32 +287,13 @@ export class Publisher {
             message: { key: record.key, value: record.value },
           })
         : this.spread(record.topic, partitions));
-    // While Kafka does not answer, waiting records pile up here; past the bound publishers are told
-    // to come back instead of the gateway holding their bodies until it runs out of memory.
-    let size = (record.key?.length ?? 0) + (record.value?.length ?? 0);
-    for (const header of headers) size += header.key.length + (header.value?.length ?? 0);
-    const limit = this.options.settings.maxUnacknowledgedBytes;
-    if (this.unacknowledged + size > limit)
-      return {
-        status: 'failed',
-        topic: record.topic,
-        error: new KafkaWriteError(
-          503,
-          'BUFFER_FULL',
-          `the gateway already holds ${this.unacknowledged} bytes Kafka has not acknowledged (ingest.producer.maxUnacknowledgedBytes ${limit})`,
-        ),
-      };
-    this.unacknowledged += size;
-    return new Promise((resolve) => {
-      this.queue.push({
-        record: { ...record, headers, partition, timestamp: record.timestamp ?? Date.now() },
-        size,
-        sends: 0,
-        released: false,
-        resolve,
-      });
-      if (this.queue.length >= this.options.settings.maxBatchRecords) this.flush();
-      else this.timer ??= setTimeout(() => this.flush(), this.options.settings.lingerMs);
+    return this.writer.write({
+      topic: record.topic,
+      partition,
+      key: record.key,
+      value: record.value,
+      headers,
+      timestamp: record.timestamp ?? Date.now(),
     });
   }
 
@@ -349,115 +309,6 @@ export class Publisher {
     this.turns.set(topic, turn + 1);
     return choices[turn % choices.length].partitionId;
   }
-
-  /**
-   * Sends what is queued: one sendBatch per partition. kafkajs fails a whole produce request when
-   * one of its partitions is refused, and rolls back the sequence numbers of all of them, although
-   * the broker wrote the others; the next write to such a partition would then be taken for a
-   * duplicate and answered with an old offset without being written. Kafka takes or refuses one
-   * partition's batch whole, so with one partition per request a failure means none of it was
-   * written, and its sequence numbers are free to be used again.
-   */
-  private flush(): void {
-    if (this.timer !== null) {
-      clearTimeout(this.timer);
-      this.timer = null;
-    }
-    if (this.queue.length === 0) return;
-    const batch = this.queue;
-    this.queue = [];
-    const byPartition = new Map<string, Queued[]>();
-    for (const queued of batch) {
-      const id = `${queued.record.topic}\u0000${queued.record.partition}`;
-      const list = byPartition.get(id);
-      if (list === undefined) byPartition.set(id, [queued]);
-      else list.push(queued);
-    }
-    for (const queued of byPartition.values()) void this.sendPartition(queued);
-  }
-
-  /**
-   * Writes records of one partition and answers them. A batch of several publishers' records
-   * refused for something a record itself causes (a timestamp out of range, too large once
-   * batched, a missing key on a compacted topic) was not written at all: each record is then sent
-   * on its own, so only the one at fault is refused.
-   */
-  private async sendPartition(queued: Queued[]): Promise<void> {
-    const outcome = await this.send(queued);
-    if (outcome instanceof KafkaWriteError) {
-      if (queued.length > 1 && outcome.status !== 503) {
-        for (const one of queued) await this.sendPartition([one]);
-        return;
-      }
-      this.options.logger.warn(
-        { err: outcome.message, records: queued.length },
-        'ingest: write to Kafka failed',
-      );
-      for (const one of queued) one.resolve({ status: 'failed', topic: one.record.topic, error: outcome });
-      return;
-    }
-    settle(queued, outcome);
-  }
-
-  private async send(queued: Queued[]): Promise<RecordMetadata[] | KafkaWriteError> {
-    const { settings } = this.options;
-    const send = this.producer.sendBatch({
-      acks: -1,
-      timeout: settings.requestTimeoutMs,
-      compression: COMPRESSION[settings.compression],
-      topicMessages: [
-        {
-          topic: queued[0].record.topic,
-          messages: queued.map(({ record }) => ({
-            key: record.key,
-            value: record.value,
-            partition: record.partition,
-            timestamp: String(record.timestamp),
-            headers: headerObject(record.headers),
-          })),
-        },
-      ],
-    });
-    // Counted until kafkajs lets go of the records, which may be after their answer (a timeout).
-    // Counted from enqueueing until its last send is over; a record sent again on its own after
-    // its batch was refused is counted again meanwhile.
-    const release = () => {
-      for (const one of queued) {
-        if (--one.sends === 0) {
-          this.unacknowledged -= one.size;
-          one.released = true;
-        }
-      }
-    };
-    for (const one of queued) {
-      if (one.sends++ === 0 && one.released) {
-        this.unacknowledged += one.size;
-        one.released = false;
-      }
-    }
-    send.then(release, release);
-    let timer: NodeJS.Timeout | undefined;
-    const deadline = new Promise<KafkaWriteError>((resolve) => {
-      timer = setTimeout(
-        () =>
-          resolve(
-            new KafkaWriteError(
-              503,
-              'REQUEST_TIMED_OUT',
-              `Kafka did not acknowledge within ${settings.requestTimeoutMs} ms; the record may still be written`,
-            ),
-          ),
-        settings.requestTimeoutMs,
-      );
-    });
-    try {
-      return await Promise.race([send, deadline]);
-    } catch (error) {
-      return kafkaWriteError(error);
-    } finally {
-      clearTimeout(timer);
-    }
-  }
 }
 
 const UNJUDGED: RecordJudgement = {
@@ -467,58 +318,3 @@ const UNJUDGED: RecordJudgement = {
   added: null,
   outcome: 'unvalidated',
 };
-
-const COMPRESSION = { none: 0, gzip: 1, snappy: 2, lz4: 3, zstd: 4 } as const;
-
-/**
- * kafkajs takes headers as an object; a header name sent twice becomes an array, which kafkajs
- * writes as repeated headers in order, so nothing is lost.
- */
-function headerObject(headers: readonly RecordHeader[]): Record<string, Buffer | Buffer[]> {
-  const object: Record<string, Buffer | Buffer[]> = Object.create(null) as Record<string, Buffer | Buffer[]>;
-  for (const { key, value } of headers) {
-    const buffer = value ?? Buffer.alloc(0);
-    const existing = object[key];
-    if (existing === undefined) object[key] = buffer;
-    else if (Array.isArray(existing)) existing.push(buffer);
-    else object[key] = [existing, buffer];
-  }
-  return object;
-}
-
-/**
- * Each record's offset: its partition's base offset plus its place among that partition's
- * records in this batch (kafkajs writes one record batch per partition, in the order given).
- */
-function settle(batch: Queued[], answers: RecordMetadata[]): void {
-  const byPartition = new Map<string, RecordMetadata>();
-  for (const answer of answers) byPartition.set(`${answer.topicName}\u0000${answer.partition}`, answer);
-  const seen = new Map<string, number>();
-  for (const queued of batch) {
-    const { topic, partition, timestamp } = queued.record;
-    const id = `${topic}\u0000${partition}`;
-    const answer = byPartition.get(id);
-    const ordinal = seen.get(id) ?? 0;
-    seen.set(id, ordinal + 1);
-    if (answer === undefined || answer.errorCode !== 0 || answer.baseOffset === undefined) {
-      queued.resolve({
-        status: 'failed',
-        topic,
-        error: new KafkaWriteError(
-          503,
-          'UNKNOWN_SERVER_ERROR',
-          `Kafka gave no offset for ${topic}-${partition}`,
-        ),
-      });
-      continue;
-    }
-    const logAppendTime = answer.logAppendTime !== undefined && answer.logAppendTime !== '-1';
-    queued.resolve({
-      status: 'written',
-      topic,
-      partition,
-      offset: (BigInt(answer.baseOffset) + BigInt(ordinal)).toString(),
-      timestamp: logAppendTime ? Number(answer.logAppendTime) : timestamp,
-    });
-  }
-}

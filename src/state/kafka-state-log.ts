@@ -1,6 +1,7 @@
 import { randomBytes } from 'node:crypto';
 import { hostname } from 'node:os';
-import type { Admin, Consumer, Kafka, Producer } from 'kafkajs';
+import type { Admin, Consumer, Kafka } from 'kafkajs';
+import { RenewingProducer } from '../kafka/renewing-producer';
 import type { Logger } from '../observability/logger';
 import type { StateLog, StateRecordHandler } from './state-log';
 import { ensureStateTopic } from './state-topic';
@@ -20,7 +21,7 @@ export interface KafkaStateLogOptions {
  */
 export class KafkaStateLog implements StateLog {
   private admin: Admin | null = null;
-  private producer: Producer | null = null;
+  private producer: RenewingProducer | null = null;
   private consumer: Consumer | null = null;
   private onRecord: StateRecordHandler | null = null;
   private position = -1;
@@ -47,11 +48,7 @@ export class KafkaStateLog implements StateLog {
     await admin.connect();
     await ensureStateTopic(admin, this.options.topic);
     const [end] = await admin.fetchTopicOffsets(this.options.topic);
-    this.producer = this.kafka.producer({
-      idempotent: true,
-      maxInFlightRequests: 1,
-      allowAutoTopicCreation: false,
-    });
+    this.producer = new RenewingProducer(this.kafka, undefined, this.logger, 'state');
     await this.producer.connect();
     await this.follow(null);
     return Number(end?.high ?? '0') - 1;
@@ -121,10 +118,9 @@ export class KafkaStateLog implements StateLog {
     const producer = this.producer;
     if (producer === null || this.stopped) throw new StateUnavailableError('the state log is not open');
     const send = producer.send({
-      topic: this.options.topic,
       acks: -1,
       timeout: timeoutMs,
-      messages: [{ key, value }],
+      topicMessages: [{ topic: this.options.topic, messages: [{ key, value }] }],
     });
     this.sending.add(send);
     const settled = () => this.sending.delete(send);
@@ -148,7 +144,7 @@ export class KafkaStateLog implements StateLog {
     this.running = false;
     await Promise.allSettled([...this.sending]);
     await this.consumer?.disconnect().catch(() => undefined);
-    await this.producer?.disconnect().catch(() => undefined);
+    await this.producer?.stop();
     await this.admin?.disconnect().catch(() => undefined);
   }
 }

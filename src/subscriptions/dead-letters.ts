@@ -1,5 +1,6 @@
 import { setTimeout as sleep } from 'node:timers/promises';
-import type { IHeaders, Kafka, Producer } from 'kafkajs';
+import type { IHeaders, Kafka } from 'kafkajs';
+import { RenewingProducer } from '../kafka/renewing-producer';
 import type { Logger } from '../observability/logger';
 import type { DeliveredRecord } from './delivery-format';
 
@@ -40,18 +41,14 @@ const MAX_ERROR_CHARS = 1_000;
  * whichever instance takes the partition over): a dead letter is never lost, only perhaps doubled.
  */
 export class DeadLetters {
-  private readonly producer: Producer;
+  private readonly producer: RenewingProducer;
   private connecting: Promise<void> | null = null;
 
   constructor(
     kafka: Kafka,
     private readonly logger: Logger,
   ) {
-    this.producer = kafka.producer({
-      idempotent: true,
-      maxInFlightRequests: 1,
-      allowAutoTopicCreation: false,
-    });
+    this.producer = new RenewingProducer(kafka, undefined, logger, 'subscription dead letters');
   }
 
   private connect(): Promise<void> {
@@ -88,9 +85,13 @@ export class DeadLetters {
       try {
         await this.connect();
         await this.producer.send({
-          topic,
           acks: -1,
-          messages: [{ key: record.key, value: record.value, headers, timestamp: record.timestamp }],
+          topicMessages: [
+            {
+              topic,
+              messages: [{ key: record.key, value: record.value, headers, timestamp: record.timestamp }],
+            },
+          ],
         });
         return true;
       } catch (error) {
@@ -109,6 +110,6 @@ export class DeadLetters {
   }
 
   async stop(): Promise<void> {
-    await this.producer.disconnect().catch(() => undefined);
+    await this.producer.stop();
   }
 }

@@ -54,9 +54,15 @@ test('while Kafka does not acknowledge, records beyond maxUnacknowledgedBytes ar
   const [refused] = await publisher.publish([record], context);
   expect(refused).toMatchObject({ status: 'failed', error: { status: 503, kafkaError: 'BUFFER_FULL' } });
 
-  // Once kafkajs lets go of the stalled writes, there is room again.
-  for (const send of sends.splice(0)) send.release();
-  const answered: PublishResult[][] = await Promise.all(waiting);
+  // Once kafkajs lets go of the stalled writes, there is room again. A partition has one write
+  // in flight, so the second is sent once the first is over.
+  let settled = false;
+  const all = Promise.all(waiting).finally(() => (settled = true));
+  while (!settled) {
+    for (const send of sends.splice(0)) send.release();
+    await new Promise((resolve) => setTimeout(resolve, 1));
+  }
+  const answered: PublishResult[][] = await all;
   expect(answered.map(([result]) => result.status)).toEqual(['failed', 'failed']);
   const next = publisher.publish([record], context);
   await new Promise((resolve) => setImmediate(resolve));

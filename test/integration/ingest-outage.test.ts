@@ -10,6 +10,7 @@
  * ports: bootstrap 25300, HTTP 25390.
  */
 import {
+  createTopic,
   kafkaClient,
   startCluster,
   startNode,
@@ -79,7 +80,7 @@ beforeAll(async () => {
   cluster = await startCluster({ name: NAME, brokers: 1, port: PORT });
   const admin = kafkaClient(cluster.bootstrap, 'ingest-outage-admin').admin();
   await admin.connect();
-  await admin.createTopics({ topics: [{ topic: TOPIC, numPartitions: PARTITIONS }], waitForLeaders: true });
+  await createTopic(admin, TOPIC, PARTITIONS);
   clusterId = (await admin.describeCluster()).clusterId;
   await admin.disconnect();
   gateway = await startValidatingGateway({

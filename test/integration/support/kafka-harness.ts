@@ -6,7 +6,7 @@
 import { spawn } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
 import * as path from 'node:path';
-import { Kafka, logLevel, type KafkaMessage } from 'kafkajs';
+import { Kafka, logLevel, type Admin, type KafkaMessage } from 'kafkajs';
 
 export const REPO_ROOT = path.resolve(__dirname, '..', '..', '..');
 const KAFKA_SH = path.join(REPO_ROOT, 'scripts', 'kafka.sh');
@@ -223,4 +223,18 @@ export async function eventually<T>(
     }
     await new Promise((r) => setTimeout(r, intervalMs));
   }
+}
+
+/**
+ * Creates a topic and waits until every partition has a leader. On a cluster that has just
+ * started, kafkajs's own wait can meet metadata that does not know the topic yet, which it
+ * reports as an unknown partition instead of waiting on.
+ */
+export async function createTopic(admin: Admin, topic: string, numPartitions: number): Promise<void> {
+  await admin.createTopics({ topics: [{ topic, numPartitions }] });
+  await eventually(async () => {
+    const { topics } = await admin.fetchTopicMetadata({ topics: [topic] });
+    const partitions = topics[0]?.partitions ?? [];
+    return partitions.length === numPartitions && partitions.every((p) => p.leader >= 0) ? true : undefined;
+  });
 }

@@ -5,6 +5,22 @@ import { ApiError } from './api-error';
 /** The ETag response header, for the OpenAPI document. */
 export const etagHeader = { ETag: { type: 'string', description: 'The stored revision, for If-Match.' } };
 
+const IF_MATCH = { type: 'string', description: 'Only when the stored revision is this ETag (or *).' };
+
+/** Request headers of a change to an existing document (DELETE, POST on it). */
+export const ifMatchHeaders = { type: 'object', properties: { 'if-match': IF_MATCH } };
+
+/** Request headers of a PUT: replace only this revision, or create only if there is none. */
+export function putHeaders(what: string) {
+  return {
+    type: 'object',
+    properties: {
+      'if-match': IF_MATCH,
+      'if-none-match': { type: 'string', enum: ['*'], description: `Only when no such ${what} exists.` },
+    },
+  };
+}
+
 /** A stored document's revision as an ETag. */
 export function etag(revision: string): string {
   return `"${revision}"`;

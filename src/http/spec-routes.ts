@@ -6,7 +6,14 @@ import type { StateStore } from '../state/state-store';
 import { bearerSecurity, type AccessControl } from './access';
 import { ApiError, errorResponses } from './api-error';
 import { SPEC_NESTING_LIMIT } from './body-limits';
-import { etag, etagHeader, preconditions, stateWriteError } from './revision-headers';
+import {
+  etag,
+  etagHeader,
+  ifMatchHeaders,
+  preconditions,
+  putHeaders,
+  stateWriteError,
+} from './revision-headers';
 
 /** The state kind specs are stored under; the document is `{text}`, the AsyncAPI text as uploaded. */
 export const SPEC_KIND = 'spec';
@@ -138,13 +145,7 @@ export function registerSpecRoutes(app: FastifyInstance, options: SpecRoutesOpti
             },
           },
         },
-        headers: {
-          type: 'object',
-          properties: {
-            'if-match': { type: 'string', description: 'Only when the stored revision is this ETag (or *).' },
-            'if-none-match': { type: 'string', enum: ['*'], description: 'Only when no such spec exists.' },
-          },
-        },
+        headers: putHeaders('spec'),
         body: { type: 'string', description: 'An AsyncAPI 2.x or 3.x document.' },
         response: {
           200: { description: 'Replaced', headers: etagHeader, ...specSummary },
@@ -304,12 +305,7 @@ export function registerSpecRoutes(app: FastifyInstance, options: SpecRoutesOpti
         tags,
         security: bearerSecurity,
         params: idParams,
-        headers: {
-          type: 'object',
-          properties: {
-            'if-match': { type: 'string', description: 'Only when the stored revision is this ETag.' },
-          },
-        },
+        headers: ifMatchHeaders,
         response: {
           204: { description: 'Deleted', type: 'null' },
           ...errorResponses(400, 401, 403, 404, 409, 412, 503),

@@ -9,7 +9,7 @@ import type { StateStore } from '../state/state-store';
 import { bearerSecurity, type AccessControl } from './access';
 import { ApiError, errorResponses } from './api-error';
 import { BODY_NESTING_LIMIT } from './body-limits';
-import { etag, etagHeader, preconditions, stateWriteError } from './revision-headers';
+import { etag, etagHeader, ifMatchHeaders, preconditions, stateWriteError } from './revision-headers';
 
 /** The state kind and id the throttle section is stored under. */
 export const THROTTLE_KIND = 'throttle';
@@ -92,12 +92,7 @@ export function registerThrottleRoutes(app: FastifyInstance, options: ThrottleRo
           type: 'string',
           description: 'The throttle section (the shape of `throttle` in the answer).',
         },
-        headers: {
-          type: 'object',
-          properties: {
-            'if-match': { type: 'string', description: 'Only when the stored revision is this ETag (or *).' },
-          },
-        },
+        headers: ifMatchHeaders,
         response: {
           200: { headers: etagHeader, ...throttleState },
           ...errorResponses(400, 401, 403, 412, 413, 503),

@@ -2,7 +2,14 @@ import type { FastifyInstance } from 'fastify';
 import { bearerSecurity, type AccessControl } from '../http/access';
 import { ApiError, errorResponses } from '../http/api-error';
 import { BODY_NESTING_LIMIT } from '../http/body-limits';
-import { etag, etagHeader, preconditions, stateWriteError } from '../http/revision-headers';
+import {
+  etag,
+  etagHeader,
+  ifMatchHeaders,
+  preconditions,
+  putHeaders,
+  stateWriteError,
+} from '../http/revision-headers';
 import type { Logger } from '../observability/logger';
 import type { StateEntry } from '../state/state-ledger';
 import type { StateStore } from '../state/state-store';
@@ -185,13 +192,7 @@ export function registerApiKeyRoutes(app: FastifyInstance, options: ApiKeyRoutes
         tags,
         security: bearerSecurity,
         params: nameParams,
-        headers: {
-          type: 'object',
-          properties: {
-            'if-match': { type: 'string', description: 'Only when the stored revision is this ETag (or *).' },
-            'if-none-match': { type: 'string', enum: ['*'], description: 'Only when no such key exists.' },
-          },
-        },
+        headers: putHeaders('key'),
         body: putBody,
         response: {
           200: {
@@ -286,12 +287,7 @@ export function registerApiKeyRoutes(app: FastifyInstance, options: ApiKeyRoutes
         tags,
         security: bearerSecurity,
         params: nameParams,
-        headers: {
-          type: 'object',
-          properties: {
-            'if-match': { type: 'string', description: 'Only when the stored revision is this ETag.' },
-          },
-        },
+        headers: ifMatchHeaders,
         response: {
           204: { description: 'Deleted', type: 'null' },
           ...errorResponses(400, 401, 403, 404, 412, 503),

@@ -3,7 +3,14 @@ import type { FastifyInstance } from 'fastify';
 import { bearerSecurity, type AccessControl } from '../http/access';
 import { ApiError, errorResponses } from '../http/api-error';
 import { BODY_NESTING_LIMIT } from '../http/body-limits';
-import { etag, etagHeader, preconditions, stateWriteError } from '../http/revision-headers';
+import {
+  etag,
+  etagHeader,
+  ifMatchHeaders,
+  preconditions,
+  putHeaders,
+  stateWriteError,
+} from '../http/revision-headers';
 import type { Logger } from '../observability/logger';
 import type { StateEntry } from '../state/state-ledger';
 import type { StateStore } from '../state/state-store';
@@ -189,17 +196,7 @@ export function registerSubscriptionRoutes(app: FastifyInstance, options: Subscr
         tags,
         security: bearerSecurity,
         params: idParams,
-        headers: {
-          type: 'object',
-          properties: {
-            'if-match': { type: 'string', description: 'Only when the stored revision is this ETag (or *).' },
-            'if-none-match': {
-              type: 'string',
-              enum: ['*'],
-              description: 'Only when no such subscription exists.',
-            },
-          },
-        },
+        headers: putHeaders('subscription'),
         body: putBody,
         response: {
           200: { description: 'Replaced', headers: etagHeader, ...subscriptionView },
@@ -325,12 +322,7 @@ export function registerSubscriptionRoutes(app: FastifyInstance, options: Subscr
         tags,
         security: bearerSecurity,
         params: idParams,
-        headers: {
-          type: 'object',
-          properties: {
-            'if-match': { type: 'string', description: 'Only when the stored revision is this ETag.' },
-          },
-        },
+        headers: ifMatchHeaders,
         response: {
           204: { description: 'Deleted', type: 'null' },
           ...errorResponses(400, 401, 403, 404, 412, 503),

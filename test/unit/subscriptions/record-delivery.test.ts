@@ -102,18 +102,18 @@ function observer(onRetrying?: () => void): { observer: DeliveryObserver; seen: 
 
 const RECORD = record({ key: Buffer.from('order-7'), value: Buffer.from('{"id":7}') });
 
+/** Delivers RECORD to `target` with the stand-ins above, dead letters accepted or not. */
+async function deliverOnce(target: DeliveryTarget, deadLettersAccepted = true) {
+  const dead = deadLetters(deadLettersAccepted);
+  const { observer: watching, seen } = observer();
+  const end = await deliverRecord(RECORD, target, dead.stub, watching, new AbortController().signal);
+  return { end, dead, seen };
+}
+
 describe('deliverRecord', () => {
   it('is done when the target answers 2xx, telling the observer after one attempt', async () => {
     const server = await answering(202);
-    const dead = deadLetters();
-    const { observer: watching, seen } = observer();
-    const end = await deliverRecord(
-      RECORD,
-      deliveryTarget(`${server.origin}/hooks`),
-      dead.stub,
-      watching,
-      new AbortController().signal,
-    );
+    const { end, dead, seen } = await deliverOnce(deliveryTarget(`${server.origin}/hooks`));
     expect(end).toBe('done');
     expect(seen.delivered).toEqual([{ record: RECORD, attempts: 1 }]);
     expect(seen.attempted).toEqual(['2xx']);
@@ -125,15 +125,7 @@ describe('deliverRecord', () => {
 
   it('retries a 500 after a backoff, and is done when the next attempt is taken', async () => {
     const server = await answering(500, 200);
-    const dead = deadLetters();
-    const { observer: watching, seen } = observer();
-    const end = await deliverRecord(
-      RECORD,
-      deliveryTarget(server.origin),
-      dead.stub,
-      watching,
-      new AbortController().signal,
-    );
+    const { end, dead, seen } = await deliverOnce(deliveryTarget(server.origin));
     expect(end).toBe('done');
     expect(server.seen).toHaveLength(2);
     expect(seen.attempted).toEqual(['5xx', '2xx']);
@@ -179,14 +171,8 @@ describe('deliverRecord', () => {
 
   it('gives up when maxAttempts is reached, saying so in the dead letter', async () => {
     const server = await answering(503);
-    const dead = deadLetters();
-    const { observer: watching, seen } = observer();
-    const end = await deliverRecord(
-      RECORD,
+    const { end, dead, seen } = await deliverOnce(
       deliveryTarget(server.origin, { retry: { ...QUICK, maxAttempts: 3 } }),
-      dead.stub,
-      watching,
-      new AbortController().signal,
     );
     expect(end).toBe('done');
     expect(server.seen).toHaveLength(3);
@@ -201,14 +187,8 @@ describe('deliverRecord', () => {
 
   it('retries a target nobody listens on, and dead-letters it without a status when attempts run out', async () => {
     const port = await closedPort();
-    const dead = deadLetters();
-    const { observer: watching, seen } = observer();
-    const end = await deliverRecord(
-      RECORD,
+    const { end, dead, seen } = await deliverOnce(
       deliveryTarget(`http://127.0.0.1:${port}/`, { retry: { ...QUICK, maxAttempts: 2 } }),
-      dead.stub,
-      watching,
-      new AbortController().signal,
     );
     expect(end).toBe('done');
     expect(seen.attempted).toEqual(['unreachable', 'unreachable']);
@@ -220,14 +200,8 @@ describe('deliverRecord', () => {
 
   it('dead-letters a target the policy refuses, without sending anything or retrying', async () => {
     const server = await answering(200);
-    const dead = deadLetters();
-    const { observer: watching, seen } = observer();
-    const end = await deliverRecord(
-      RECORD,
+    const { end, dead, seen } = await deliverOnce(
       deliveryTarget(server.origin, { policy: new TargetPolicy(['10.1.2.3']) }),
-      dead.stub,
-      watching,
-      new AbortController().signal,
     );
     expect(end).toBe('done');
     expect(server.seen).toEqual([]);
@@ -303,15 +277,7 @@ describe('deliverRecord', () => {
 
   it('is abandoned, not done, when the dead letter could not be written', async () => {
     const server = await answering(404);
-    const dead = deadLetters(false);
-    const { observer: watching, seen } = observer();
-    const end = await deliverRecord(
-      RECORD,
-      deliveryTarget(server.origin),
-      dead.stub,
-      watching,
-      new AbortController().signal,
-    );
+    const { end, dead, seen } = await deliverOnce(deliveryTarget(server.origin), false);
     expect(end).toBe('abandoned');
     expect(dead.written).toHaveLength(1);
     // Only a written dead letter counts as one: the record stays uncommitted, to be delivered again.

@@ -1,3 +1,4 @@
+import cluster from 'node:cluster';
 import { readFileSync } from 'node:fs';
 import path from 'node:path';
 import { SpecStore } from './asyncapi/spec-store';
@@ -52,6 +53,9 @@ import { Gateway } from './proxy/gateway';
 import type { FrameTap } from './proxy/proxy-connection';
 import { createApiHandlers } from './proxy/handlers';
 import type { ProduceObserver } from './proxy/handlers/produce';
+import { ClusterWorker } from './cluster/cluster-worker';
+import { resolveWorkerCount } from './cluster/worker-count';
+import { WORKER_SLOT_ENV, WorkerSupervisor } from './cluster/worker-supervisor';
 
 export interface RunningGateway {
   gateway: Gateway;
@@ -93,6 +97,8 @@ export interface StartOptions {
   tracer?: Tracer;
   /** Sees every frame the gateway proxies (fixture capture, debugging tools). */
   frameTap?: FrameTap;
+  /** Set when this process is one of `workers: n`: metrics are merged across workers, quotas divided. */
+  worker?: ClusterWorker;
 }
 
 /** Wires the parts together and starts listening; used by the CLI and by tests. */
@@ -101,7 +107,9 @@ export async function startGateway(
   logger = createLogger(config.logging.level),
   options: StartOptions = {},
 ): Promise<RunningGateway> {
-  const metrics = new GatewayMetrics();
+  const worker = options.worker;
+  const metrics = new GatewayMetrics({ worker: worker?.slot });
+  worker?.listen(metrics.registry);
   const specs = new SpecStore();
   specs.onChange(() => metrics.specsLoaded.set(specs.size()));
   await loadSpecFiles(specs, config, logger);
@@ -184,6 +192,7 @@ export async function startGateway(
 
   const throttleLog = new RateLimitedLog(logger);
   const quotas = new QuotaManager(config.throttle, {
+    workers: worker?.workers,
     observer: {
       exceeded(quota, entity, action, throttleMs) {
         metrics.throttledRequests.inc({ quota: quota.name, action });
@@ -321,7 +330,10 @@ export async function startGateway(
       'the HTTP API is served off loopback with no token (http.allowUnauthenticated): anyone who reaches it can change specs and quotas',
     );
   }
-  registerHealthRoutes(http.app, { readiness: readinessChecks, metrics: metrics.registry });
+  registerHealthRoutes(http.app, {
+    readiness: readinessChecks,
+    metrics: worker?.exposition() ?? metrics.registry,
+  });
   registerPatternRoutes(http.app);
   registerDiscoveryRoutes(http.app, {
     samples: discovery?.samples ?? null,
@@ -459,9 +471,24 @@ export async function startGateway(
   };
 }
 
-/** Runs until SIGTERM or SIGINT, then drains in-flight requests and exits. */
+/**
+ * Runs until SIGTERM or SIGINT, then drains in-flight requests and exits. With `workers` above 1
+ * this process becomes the primary of a cluster and forks the workers, each of which runs here
+ * again as a full gateway.
+ */
 export async function startGatewayProcess(config: GatewayConfig): Promise<void> {
-  const running = await startGateway(config);
+  const workers = resolveWorkerCount(config.workers);
+  if (workers > 1 && cluster.isPrimary) {
+    const logger = createLogger(config.logging.level).child({ role: 'primary' });
+    logger.info({ workers, pid: process.pid }, 'starting workers');
+    new WorkerSupervisor({ workers, drainTimeoutMs: config.shutdown.drainTimeoutMs, logger }).start();
+    return;
+  }
+  const worker = cluster.isWorker
+    ? new ClusterWorker(Number(process.env[WORKER_SLOT_ENV] ?? cluster.worker?.id ?? 0), workers)
+    : undefined;
+  const root = createLogger(config.logging.level);
+  const running = await startGateway(config, worker ? root.child({ worker: worker.slot }) : root, { worker });
   let stopping = false;
   const stop = (signal: string) => {
     if (stopping) return;
@@ -480,6 +507,11 @@ export async function startGatewayProcess(config: GatewayConfig): Promise<void> 
   };
   process.on('SIGTERM', () => stop('SIGTERM'));
   process.on('SIGINT', () => stop('SIGINT'));
+  if (worker !== undefined) {
+    // A primary that is gone (killed) hands out no more connections: drain and leave.
+    process.on('disconnect', () => stop('primary gone'));
+    worker.started();
+  }
   // A rejection nobody awaited is a bug to log and fix, not a reason to drop every client's
   // connection with the process.
   process.on('unhandledRejection', (reason) =>

@@ -232,7 +232,7 @@ export async function startGateway(
     logger,
   );
   // Before the store starts, so stored keys are applied as the state topic is read.
-  const apiKeys = new ApiKeys(stateStore, { logger });
+  const apiKeys = new ApiKeys(stateStore, { logger, workers: worker?.workers });
   const targetPolicy = new TargetPolicy(config.subscriptions.allowedTargets);
   const secrets =
     config.subscriptions.secretsKey === undefined ? null : new SecretBox(config.subscriptions.secretsKey);

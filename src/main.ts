@@ -507,11 +507,8 @@ export async function startGatewayProcess(config: GatewayConfig): Promise<void> 
   };
   process.on('SIGTERM', () => stop('SIGTERM'));
   process.on('SIGINT', () => stop('SIGINT'));
-  if (worker !== undefined) {
-    // A primary that is gone (killed) hands out no more connections: drain and leave.
-    process.on('disconnect', () => stop('primary gone'));
-    worker.started();
-  }
+  // A worker whose primary is gone is ended by node:cluster itself, at once.
+  worker?.started();
   // A rejection nobody awaited is a bug to log and fix, not a reason to drop every client's
   // connection with the process.
   process.on('unhandledRejection', (reason) =>

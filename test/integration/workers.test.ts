@@ -8,7 +8,8 @@
  * SIGKILL is restarted and the gateway serves meanwhile; SIGTERM to the primary stops everything
  * with exit code 0.
  *
- * Gateway ports: 27320 (bootstrap), 27321 (broker 1), 27330 (HTTP).
+ * Gateway ports: 27320 (bootstrap), 27321 (broker 1), 27330 (HTTP); 27340 and 27350 for a gateway
+ * that cannot start.
  */
 import { spawn, type ChildProcess } from 'node:child_process';
 import { mkdtempSync, writeFileSync } from 'node:fs';
@@ -287,3 +288,31 @@ test('SIGTERM to the primary stops every worker and exits 0', async () => {
   expect(stopped.every((l) => l.code === 0)).toBe(true);
   expect(logLines().filter((l) => l.msg === 'stopped' && l.worker !== undefined)).toHaveLength(2);
 });
+
+test('a worker that cannot start stops the whole gateway with exit code 1, as a single process would', async () => {
+  const dir = mkdtempSync(path.join(tmpdir(), 'eg-workers-broken-'));
+  const config = path.join(dir, 'gateway.json');
+  writeFileSync(
+    config,
+    JSON.stringify({
+      kafka: { bootstrapServers: [BOOTSTRAP] },
+      listeners: { bindHost: HOST, bootstrapPort: PORT + 20, brokerPortBase: PORT + 20 },
+      http: { host: HOST, port: HTTP_PORT + 20, adminToken: ADMIN },
+      asyncapi: { specs: [path.join(dir, 'missing.yaml')] },
+      workers: 2,
+      logging: { level: 'info' },
+    }),
+  );
+  const broken = spawn(process.execPath, ['--import', 'tsx', 'src/cli.ts', '--config', config], {
+    cwd: REPO_ROOT,
+    stdio: ['ignore', 'pipe', 'pipe'],
+  });
+  let text = '';
+  broken.stdout!.on('data', (chunk: Buffer) => (text += chunk.toString()));
+  broken.stderr!.on('data', (chunk: Buffer) => (text += chunk.toString()));
+  const code = await new Promise<number | null>((resolve) => broken.once('exit', resolve));
+  expect(code).toBe(1);
+  expect(text).toContain('asyncapi.specs: cannot read');
+  expect(text).toContain('a worker failed to start; stopping the gateway');
+  expect(text).not.toContain('worker exited; restarting it');
+}, 120_000);

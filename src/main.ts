@@ -49,6 +49,7 @@ import { validateRecord } from './asyncapi/record-validator';
 import { fetchClusterMetadata } from './proxy/cluster-metadata';
 import { discoverySampling } from './discovery/discovery-sampling';
 import { registerDiscoveryRoutes } from './discovery/discovery-routes';
+import { DISCOVERY_TOPIC, DISCOVERY_TOPICS, localView, mergedView, toWire } from './discovery/discovery-view';
 import { Gateway } from './proxy/gateway';
 import type { FrameTap } from './proxy/proxy-connection';
 import { createApiHandlers } from './proxy/handlers';
@@ -335,8 +336,21 @@ export async function startGateway(
     metrics: worker?.exposition() ?? metrics.registry,
   });
   registerPatternRoutes(http.app);
+  const localSamples = discovery ? localView(discovery.samples) : null;
+  if (worker !== undefined && localSamples !== null) {
+    // Each worker samples the connections it serves; the routes answer with every worker's.
+    worker.provide(DISCOVERY_TOPICS, () => localSamples.list());
+    worker.provide(DISCOVERY_TOPIC, async (topic) =>
+      topic === undefined ? null : toWire(await localSamples.get(topic)),
+    );
+  }
   registerDiscoveryRoutes(http.app, {
-    samples: discovery?.samples ?? null,
+    samples:
+      localSamples === null
+        ? null
+        : worker === undefined
+          ? localSamples
+          : mergedView((what, arg) => worker.gather(what, arg)),
     described: (topic) => specs.contracts().lookup(topic) !== undefined,
     access,
   });

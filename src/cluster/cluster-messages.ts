@@ -1,40 +1,30 @@
-import type { Registry } from 'prom-client';
-
 /**
  * What the primary and its workers say to each other over the cluster's IPC channel. Every type
- * starts with `event-gateway:` so that messages of other libraries on the same channel (prom-client
- * has its own) are told apart.
+ * starts with `event-gateway:` so that messages of other libraries on the same channel are told
+ * apart.
+ *
+ * The one exchange besides the start: a worker asks (REQUEST) for something every worker holds in
+ * memory (its metrics, its discovery samples), the primary asks every worker for its part
+ * (COLLECT), and answers the asker with all the parts (ANSWER); the asker merges them.
  */
 export const WORKER_STARTED = 'event-gateway:worker-started';
-/** A worker can answer for its metrics (it does before its gateway has started). */
-export const METRICS_READY = 'event-gateway:metrics-ready';
-/** A worker asks the primary for the metrics of every worker, to answer GET /metrics. */
-export const METRICS_REQUEST = 'event-gateway:metrics-request';
-/** The primary asks a worker for its own metrics. */
-export const METRICS_COLLECT = 'event-gateway:metrics-collect';
-export const METRICS_PART = 'event-gateway:metrics-part';
-/** The primary's answer to METRICS_REQUEST: the exposition text of the aggregate, or why not. */
-export const METRICS_ANSWER = 'event-gateway:metrics-answer';
-
-/** One worker's metrics as prom-client's cluster aggregation takes them. */
-export type WorkerMetrics = Awaited<ReturnType<Registry['getMetricsAsJSON']>>;
+/** A worker answers COLLECT from now on (it does before its gateway has started). */
+export const WORKER_LISTENING = 'event-gateway:worker-listening';
+export const REQUEST = 'event-gateway:request';
+export const COLLECT = 'event-gateway:collect';
+export const PART = 'event-gateway:part';
+export const ANSWER = 'event-gateway:answer';
 
 export type ClusterMessage =
   | { type: typeof WORKER_STARTED }
-  | { type: typeof METRICS_READY }
-  | { type: typeof METRICS_REQUEST; id: number }
-  | { type: typeof METRICS_COLLECT; id: number }
-  | { type: typeof METRICS_PART; id: number; metrics: WorkerMetrics | null }
-  | { type: typeof METRICS_ANSWER; id: number; text: string | null; error?: string };
+  | { type: typeof WORKER_LISTENING }
+  | { type: typeof REQUEST; id: number; what: string; arg?: string }
+  | { type: typeof COLLECT; id: number; what: string; arg?: string }
+  /** `data` null: the worker has nothing to give for it (no such part, or reading it failed). */
+  | { type: typeof PART; id: number; data: unknown }
+  | { type: typeof ANSWER; id: number; parts: unknown[] | null; error?: string };
 
-const TYPES = new Set<string>([
-  WORKER_STARTED,
-  METRICS_READY,
-  METRICS_REQUEST,
-  METRICS_COLLECT,
-  METRICS_PART,
-  METRICS_ANSWER,
-]);
+const TYPES = new Set<string>([WORKER_STARTED, WORKER_LISTENING, REQUEST, COLLECT, PART, ANSWER]);
 
 export function isClusterMessage(message: unknown): message is ClusterMessage {
   return (

@@ -2,16 +2,16 @@ import cluster, { type Worker } from 'node:cluster';
 import type { Logger } from '../observability/logger';
 import { RestartBackoff } from '../tap/restart-backoff';
 import {
+  ANSWER,
+  COLLECT,
   isClusterMessage,
-  METRICS_ANSWER,
-  METRICS_COLLECT,
-  METRICS_PART,
-  METRICS_READY,
-  METRICS_REQUEST,
+  PART,
+  REQUEST,
+  WORKER_LISTENING,
   WORKER_STARTED,
   type ClusterMessage,
 } from './cluster-messages';
-import { MetricsAggregation } from './metrics-aggregation';
+import { Gathering } from './gathering';
 
 /** The environment variable that tells a worker its slot (1..n); a restarted worker keeps its slot. */
 export const WORKER_SLOT_ENV = 'GATEWAY_WORKER_SLOT';
@@ -20,8 +20,8 @@ const RESTART_INITIAL_MS = 1_000;
 const RESTART_MAX_MS = 30_000;
 /** A worker that served this long before dying is restarted after the shortest delay again. */
 const HEALTHY_RUN_MS = 30_000;
-/** How long a worker may take to answer for its metrics before a scrape goes on without it. */
-const METRICS_TIMEOUT_MS = 3_000;
+/** How long a worker may take to give its part (metrics, samples) before the asker goes on without it. */
+const PART_TIMEOUT_MS = 3_000;
 /** Beyond the workers' own drain time, before the primary kills those still running. */
 const STOP_MARGIN_MS = 15_000;
 
@@ -39,8 +39,8 @@ interface Slot {
   worker: Worker | null;
   /** When its current worker reported the gateway started; null until then. */
   startedAt: number | null;
-  /** Its current worker answers for its metrics (from before its gateway has started). */
-  metrics: boolean;
+  /** Its current worker answers COLLECT (from before its gateway has started). */
+  listening: boolean;
   backoff: RestartBackoff;
   restartTimer: NodeJS.Timeout | null;
 }
@@ -48,13 +48,14 @@ interface Slot {
 /**
  * The primary of `workers: n`: forks one full gateway per slot, all listening on the same ports
  * (the primary accepts and hands connections out round robin), restarts a worker that dies (with
- * backoff, per slot), answers GET /metrics for whichever worker took the scrape, and on SIGTERM or
+ * backoff, per slot), gathers what every worker holds for whichever worker needs it (GET /metrics,
+ * discovery), and on SIGTERM or
  * SIGINT stops every worker and exits. It runs no gateway code itself, so nothing it does sits on
  * a record's path.
  */
 export class WorkerSupervisor {
   private readonly slots: Slot[];
-  private readonly metrics = new MetricsAggregation(METRICS_TIMEOUT_MS);
+  private readonly gathering = new Gathering(PART_TIMEOUT_MS);
   private readonly exit: (code: number) => void;
   /** Until every slot started once, a worker that dies is a failed start, and ends the primary. */
   private allStarted = false;
@@ -67,7 +68,7 @@ export class WorkerSupervisor {
       index: i + 1,
       worker: null,
       startedAt: null,
-      metrics: false,
+      listening: false,
       backoff: new RestartBackoff(RESTART_INITIAL_MS, RESTART_MAX_MS),
       restartTimer: null,
     }));
@@ -85,7 +86,7 @@ export class WorkerSupervisor {
   private fork(slot: Slot): void {
     slot.restartTimer = null;
     slot.startedAt = null;
-    slot.metrics = false;
+    slot.listening = false;
     const worker = cluster.fork({ [WORKER_SLOT_ENV]: String(slot.index) });
     slot.worker = worker;
     worker.on('message', (message: unknown) => {
@@ -105,31 +106,32 @@ export class WorkerSupervisor {
           this.options.logger.info({ workers: this.slots.length }, 'gateway started with every worker');
         }
         return;
-      case METRICS_READY:
-        if (slot.worker === worker) slot.metrics = true;
+      case WORKER_LISTENING:
+        if (slot.worker === worker) slot.listening = true;
         return;
-      case METRICS_REQUEST:
-        this.metrics.collect(this.running()).then(
-          (text) => this.send(worker, { type: METRICS_ANSWER, id: message.id, text }),
-          (error: Error) =>
-            this.send(worker, { type: METRICS_ANSWER, id: message.id, text: null, error: error.message }),
+      case REQUEST: {
+        const { id, what, arg } = message;
+        this.gathering.collect(this.running(what, arg)).then(
+          (parts) => this.send(worker, { type: ANSWER, id, parts }),
+          (error: Error) => this.send(worker, { type: ANSWER, id, parts: null, error: error.message }),
         );
         return;
-      case METRICS_PART:
-        this.metrics.part(message.id, message.metrics);
+      }
+      case PART:
+        this.gathering.part(message.id, message.data);
         return;
       default:
         return;
     }
   }
 
-  /** Workers that answer for their metrics and can still be reached. */
-  private running(): { ask(id: number): void }[] {
+  /** Workers that answer COLLECT and can still be reached, asked for `what`. */
+  private running(what: string, arg: string | undefined): { ask(id: number): void }[] {
     return this.slots
-      .filter((slot) => slot.worker !== null && slot.metrics && slot.worker.isConnected())
+      .filter((slot) => slot.worker !== null && slot.listening && slot.worker.isConnected())
       .map((slot) => {
         const worker = slot.worker!;
-        return { ask: (id: number) => this.send(worker, { type: METRICS_COLLECT, id }) };
+        return { ask: (id: number) => this.send(worker, { type: COLLECT, id, what, arg }) };
       });
   }
 

@@ -4,7 +4,7 @@
  * on connections of its own) are added until both workers have tagged invalid records, which
  * every worker logs with its slot; every verdict must be right whichever worker gave it, for a
  * spec uploaded over HTTP to whichever worker took the upload. One /metrics answer counts the
- * records of both. A tap client connected to one worker sees every record. A worker killed with
+ * records of both; one discovery answer holds the samples of both. A tap client connected to one worker sees every record. A worker killed with
  * SIGKILL is restarted and the gateway serves meanwhile; SIGTERM to the primary stops everything
  * with exit code 0.
  *
@@ -31,6 +31,8 @@ const HTTP = `http://${HOST}:${HTTP_PORT}`;
 const ADMIN = 'workers-admin-token-0123456789';
 const TOPIC = uniqueTopic('workers-lights');
 const STATE_TOPIC = uniqueTopic('eg-state-workers');
+/** No contract describes it: discovery samples it. */
+const UNDESCRIBED = uniqueTopic('workers-undescribed');
 /** Producers added at most before both workers must have served one. */
 const MAX_PRODUCERS = 40;
 
@@ -130,6 +132,7 @@ async function ready(): Promise<void> {
 
 beforeAll(async () => {
   await createTopics([TOPIC], 3);
+  await createTopics([UNDESCRIBED], 1);
   const dir = mkdtempSync(path.join(tmpdir(), 'eg-workers-'));
   const config = path.join(dir, 'gateway.json');
   writeFileSync(
@@ -140,6 +143,7 @@ beforeAll(async () => {
       http: { host: HOST, port: HTTP_PORT, adminToken: ADMIN },
       state: { topic: STATE_TOPIC },
       tap: { topics: [TOPIC], topicRefreshMs: 1_000 },
+      discovery: { enabled: true },
       workers: 2,
       logging: { level: 'info' },
     }),
@@ -233,6 +237,46 @@ test('both workers serve producers, and every verdict is right for a spec upload
   } finally {
     tap.socket.close();
   }
+});
+
+test("discovery answers with every worker's samples", async () => {
+  // One produce request per producer carries an invalid record of the described topic, whose
+  // tagging the serving worker logs, and a record of the undescribed one, which that same worker
+  // samples: the logs say which workers hold samples.
+  const sampled: string[] = [];
+  const produceBoth = async (clientId: string, n: number) => {
+    const kafka = new Kafka({ brokers: [GATEWAY], clientId, logLevel: logLevel.NOTHING });
+    const producer = kafka.producer({ retry: { retries: 8, initialRetryTime: 200 } });
+    await producer.connect();
+    try {
+      await producer.sendBatch({
+        topicMessages: [
+          { topic: TOPIC, messages: [{ key: keyOf(clientId, false), value: INVALID }] },
+          { topic: UNDESCRIBED, messages: [{ value: JSON.stringify({ n, by: clientId }) }] },
+        ],
+      });
+    } finally {
+      await producer.disconnect();
+    }
+  };
+  for (let i = 0; i < MAX_PRODUCERS; i += 2) {
+    const batch = [`sampled-${i}`, `sampled-${i + 1}`];
+    sampled.push(...batch);
+    await Promise.all(batch.map((clientId, j) => produceBoth(clientId, i + j)));
+    await eventually(async () => (batch.every((p) => taggedBy(p).length > 0) ? true : undefined));
+    if (new Set(sampled.flatMap(taggedBy)).size === 2 && sampled.length >= 4) break;
+  }
+  expect(new Set(sampled.flatMap(taggedBy))).toEqual(new Set([1, 2]));
+
+  const listed = await httpCall(HTTP, 'GET', '/discovery/topics', { token: ADMIN });
+  expect(listed.status).toBe(200);
+  const topic = listed
+    .json<{ topics: { topic: string; seen: number; sampled: number }[] }>()
+    .topics.find((t) => t.topic === UNDESCRIBED);
+  expect(topic).toMatchObject({ seen: sampled.length, sampled: sampled.length });
+  const draft = await httpCall(HTTP, 'GET', `/discovery/topics/${UNDESCRIBED}/asyncapi`, { token: ADMIN });
+  expect(draft.status).toBe(200);
+  expect(draft.text).toContain('"by"');
 });
 
 test('a worker killed with SIGKILL is restarted, and the gateway serves meanwhile', async () => {

@@ -2,10 +2,11 @@ import { EventEmitter } from 'node:events';
 import { Counter, Registry } from 'prom-client';
 import { ClusterWorker } from '../../../src/cluster/cluster-worker';
 import {
-  METRICS_ANSWER,
-  METRICS_COLLECT,
-  METRICS_READY,
-  METRICS_REQUEST,
+  ANSWER,
+  COLLECT,
+  PART,
+  REQUEST,
+  WORKER_LISTENING,
   WORKER_STARTED,
   type ClusterMessage,
 } from '../../../src/cluster/cluster-messages';
@@ -18,42 +19,67 @@ function workerOnChannel() {
   const registry = new Registry();
   new Counter({ name: 'requests_total', help: 'h', registers: [registry] }).inc(5);
   worker.listen(registry, channel as unknown as NodeJS.Process);
-  return { worker, sent, channel };
+  return { worker, sent, channel, registry };
 }
 
+const settle = () => new Promise((resolve) => setImmediate(resolve));
+
 describe("a worker's side of the cluster", () => {
-  test('says it can answer for its metrics, and later that its gateway started', () => {
+  test('says it answers the primary, and later that its gateway started', () => {
     const { worker, sent } = workerOnChannel();
-    expect(sent).toEqual([{ type: METRICS_READY }]);
+    expect(sent).toEqual([{ type: WORKER_LISTENING }]);
     worker.started();
     expect(sent[1]).toEqual({ type: WORKER_STARTED });
   });
 
-  test('answers the primary with its own registry', async () => {
-    const { sent, channel } = workerOnChannel();
-    channel.emit('message', { type: METRICS_COLLECT, id: 7 });
-    await new Promise((resolve) => setImmediate(resolve));
-    expect(sent[1]).toMatchObject({
-      type: 'event-gateway:metrics-part',
-      id: 7,
-      metrics: [
-        expect.objectContaining({ name: 'requests_total', values: [expect.objectContaining({ value: 5 })] }),
-      ],
-    });
+  test('gives the primary its registry, what it was told to provide, and null for anything else', async () => {
+    const { worker, sent, channel } = workerOnChannel();
+    worker.provide('things', (arg) => ({ asked: arg }));
+    channel.emit('message', { type: COLLECT, id: 7, what: 'metrics' });
+    channel.emit('message', { type: COLLECT, id: 8, what: 'things', arg: 'x' });
+    channel.emit('message', { type: COLLECT, id: 9, what: 'unknown' });
+    await settle();
+    expect(sent.slice(1)).toEqual(
+      expect.arrayContaining([
+        {
+          type: PART,
+          id: 7,
+          data: [
+            expect.objectContaining({
+              name: 'requests_total',
+              values: [expect.objectContaining({ value: 5 })],
+            }),
+          ],
+        },
+        { type: PART, id: 8, data: { asked: 'x' } },
+        { type: PART, id: 9, data: null },
+      ]),
+    );
   });
 
-  test("serves GET /metrics with the primary's aggregate, matched by request id", async () => {
+  test('a provider that fails gives null rather than no answer', async () => {
     const { worker, sent, channel } = workerOnChannel();
+    worker.provide('broken', () => {
+      throw new Error('no');
+    });
+    channel.emit('message', { type: COLLECT, id: 3, what: 'broken' });
+    await settle();
+    expect(sent[1]).toEqual({ type: PART, id: 3, data: null });
+  });
+
+  test("serves GET /metrics with every worker's registry merged, matched by request id", async () => {
+    const { worker, sent, channel, registry } = workerOnChannel();
     const exposition = worker.exposition();
     expect(exposition.contentType).toBe(Registry.PROMETHEUS_CONTENT_TYPE);
     const first = exposition.metrics();
     const second = exposition.metrics();
-    const [a, b] = sent.slice(1) as { type: string; id: number }[];
-    expect(a.type).toBe(METRICS_REQUEST);
-    channel.emit('message', { type: METRICS_ANSWER, id: b.id, text: 'second' });
-    channel.emit('message', { type: METRICS_ANSWER, id: a.id, text: null, error: 'no worker is running' });
-    await expect(second).resolves.toBe('second');
-    await expect(first).rejects.toThrow("cannot aggregate the workers' metrics: no worker is running");
+    const [a, b] = sent.slice(1) as { type: string; id: number; what: string }[];
+    expect(a).toMatchObject({ type: REQUEST, what: 'metrics' });
+    const part = await registry.getMetricsAsJSON();
+    channel.emit('message', { type: ANSWER, id: b.id, parts: [part, part] });
+    channel.emit('message', { type: ANSWER, id: a.id, parts: null, error: 'no worker is running' });
+    await expect(second).resolves.toContain('requests_total 10');
+    await expect(first).rejects.toThrow('cannot gather what the workers hold: no worker is running');
   });
 
   test('ignores messages that are not its own', () => {
@@ -62,7 +88,7 @@ describe("a worker's side of the cluster", () => {
       null,
       'text',
       { type: 'prom-client:getMetricsReq' },
-      { type: METRICS_ANSWER, id: 123, text: 'x' },
+      { type: ANSWER, id: 123, parts: [] },
     ])
       channel.emit('message', message);
     expect(sent).toHaveLength(1);

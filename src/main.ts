@@ -498,10 +498,19 @@ export async function startGatewayProcess(config: GatewayConfig): Promise<void> 
     new WorkerSupervisor({ workers, drainTimeoutMs: config.shutdown.drainTimeoutMs, logger }).start();
     return;
   }
-  const worker = cluster.isWorker
-    ? new ClusterWorker(Number(process.env[WORKER_SLOT_ENV] ?? cluster.worker?.id ?? 0), workers)
-    : undefined;
+  // Only a primary of ours sets the slot: a process manager that forks the gateway with
+  // node:cluster itself (pm2's cluster mode) would never answer a worker's requests.
+  const slot = process.env[WORKER_SLOT_ENV];
+  const worker =
+    cluster.isWorker && slot !== undefined && workers > 1
+      ? new ClusterWorker(Number(slot), workers)
+      : undefined;
   const root = createLogger(config.logging.level);
+  if (cluster.isWorker && worker === undefined && workers > 1)
+    root.warn(
+      { workers },
+      'started as a cluster worker by something else (a process manager): running as one gateway, workers ignored',
+    );
   const running = await startGateway(config, worker ? root.child({ worker: worker.slot }) : root, { worker });
   let stopping = false;
   const stop = (signal: string) => {

@@ -49,9 +49,8 @@ interface Slot {
  * The primary of `workers: n`: forks one full gateway per slot, all listening on the same ports
  * (the primary accepts and hands connections out round robin), restarts a worker that dies (with
  * backoff, per slot), gathers what every worker holds for whichever worker needs it (GET /metrics,
- * discovery), and on SIGTERM or
- * SIGINT stops every worker and exits. It runs no gateway code itself, so nothing it does sits on
- * a record's path.
+ * discovery), and on SIGTERM or SIGINT stops every worker and exits. It runs no gateway code
+ * itself, so nothing it does sits on a record's path.
  */
 export class WorkerSupervisor {
   private readonly slots: Slot[];

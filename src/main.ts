@@ -1,3 +1,4 @@
+import cluster from 'node:cluster';
 import { readFileSync } from 'node:fs';
 import path from 'node:path';
 import { SpecStore } from './asyncapi/spec-store';
@@ -48,10 +49,14 @@ import { validateRecord } from './asyncapi/record-validator';
 import { fetchClusterMetadata } from './proxy/cluster-metadata';
 import { discoverySampling } from './discovery/discovery-sampling';
 import { registerDiscoveryRoutes } from './discovery/discovery-routes';
+import { DISCOVERY_TOPIC, DISCOVERY_TOPICS, localView, mergedView, toWire } from './discovery/discovery-view';
 import { Gateway } from './proxy/gateway';
 import type { FrameTap } from './proxy/proxy-connection';
 import { createApiHandlers } from './proxy/handlers';
 import type { ProduceObserver } from './proxy/handlers/produce';
+import { ClusterWorker } from './cluster/cluster-worker';
+import { resolveWorkerCount } from './cluster/worker-count';
+import { WORKER_SLOT_ENV, WorkerSupervisor } from './cluster/worker-supervisor';
 
 export interface RunningGateway {
   gateway: Gateway;
@@ -93,6 +98,8 @@ export interface StartOptions {
   tracer?: Tracer;
   /** Sees every frame the gateway proxies (fixture capture, debugging tools). */
   frameTap?: FrameTap;
+  /** Set when this process is one of `workers: n`: metrics are merged across workers, quotas divided. */
+  worker?: ClusterWorker;
 }
 
 /** Wires the parts together and starts listening; used by the CLI and by tests. */
@@ -101,7 +108,9 @@ export async function startGateway(
   logger = createLogger(config.logging.level),
   options: StartOptions = {},
 ): Promise<RunningGateway> {
-  const metrics = new GatewayMetrics();
+  const worker = options.worker;
+  const metrics = new GatewayMetrics({ worker: worker?.slot });
+  worker?.listen(metrics.registry);
   const specs = new SpecStore();
   specs.onChange(() => metrics.specsLoaded.set(specs.size()));
   await loadSpecFiles(specs, config, logger);
@@ -184,6 +193,7 @@ export async function startGateway(
 
   const throttleLog = new RateLimitedLog(logger);
   const quotas = new QuotaManager(config.throttle, {
+    workers: worker?.workers,
     observer: {
       exceeded(quota, entity, action, throttleMs) {
         metrics.throttledRequests.inc({ quota: quota.name, action });
@@ -223,7 +233,7 @@ export async function startGateway(
     logger,
   );
   // Before the store starts, so stored keys are applied as the state topic is read.
-  const apiKeys = new ApiKeys(stateStore, { logger });
+  const apiKeys = new ApiKeys(stateStore, { logger, workers: worker?.workers });
   const targetPolicy = new TargetPolicy(config.subscriptions.allowedTargets);
   const secrets =
     config.subscriptions.secretsKey === undefined ? null : new SecretBox(config.subscriptions.secretsKey);
@@ -321,10 +331,26 @@ export async function startGateway(
       'the HTTP API is served off loopback with no token (http.allowUnauthenticated): anyone who reaches it can change specs and quotas',
     );
   }
-  registerHealthRoutes(http.app, { readiness: readinessChecks, metrics: metrics.registry });
+  registerHealthRoutes(http.app, {
+    readiness: readinessChecks,
+    metrics: worker?.exposition() ?? metrics.registry,
+  });
   registerPatternRoutes(http.app);
+  const localSamples = discovery ? localView(discovery.samples) : null;
+  if (worker !== undefined && localSamples !== null) {
+    // Each worker samples the connections it serves; the routes answer with every worker's.
+    worker.provide(DISCOVERY_TOPICS, () => localSamples.list());
+    worker.provide(DISCOVERY_TOPIC, async (topic) =>
+      topic === undefined ? null : toWire(await localSamples.get(topic)),
+    );
+  }
   registerDiscoveryRoutes(http.app, {
-    samples: discovery?.samples ?? null,
+    samples:
+      localSamples === null
+        ? null
+        : worker === undefined
+          ? localSamples
+          : mergedView((what, arg) => worker.gather(what, arg)),
     described: (topic) => specs.contracts().lookup(topic) !== undefined,
     access,
   });
@@ -459,9 +485,33 @@ export async function startGateway(
   };
 }
 
-/** Runs until SIGTERM or SIGINT, then drains in-flight requests and exits. */
+/**
+ * Runs until SIGTERM or SIGINT, then drains in-flight requests and exits. With `workers` above 1
+ * this process becomes the primary of a cluster and forks the workers, each of which runs here
+ * again as a full gateway.
+ */
 export async function startGatewayProcess(config: GatewayConfig): Promise<void> {
-  const running = await startGateway(config);
+  const workers = resolveWorkerCount(config.workers);
+  if (workers > 1 && cluster.isPrimary) {
+    const logger = createLogger(config.logging.level).child({ role: 'primary' });
+    logger.info({ workers, pid: process.pid }, 'starting workers');
+    new WorkerSupervisor({ workers, drainTimeoutMs: config.shutdown.drainTimeoutMs, logger }).start();
+    return;
+  }
+  // Only a primary of ours sets the slot: a process manager that forks the gateway with
+  // node:cluster itself (pm2's cluster mode) would never answer a worker's requests.
+  const slot = process.env[WORKER_SLOT_ENV];
+  const worker =
+    cluster.isWorker && slot !== undefined && workers > 1
+      ? new ClusterWorker(Number(slot), workers)
+      : undefined;
+  const root = createLogger(config.logging.level);
+  if (cluster.isWorker && worker === undefined && workers > 1)
+    root.warn(
+      { workers },
+      'started as a cluster worker by something else (a process manager): running as one gateway, workers ignored',
+    );
+  const running = await startGateway(config, worker ? root.child({ worker: worker.slot }) : root, { worker });
   let stopping = false;
   const stop = (signal: string) => {
     if (stopping) return;
@@ -480,6 +530,8 @@ export async function startGatewayProcess(config: GatewayConfig): Promise<void> 
   };
   process.on('SIGTERM', () => stop('SIGTERM'));
   process.on('SIGINT', () => stop('SIGINT'));
+  // A worker whose primary is gone is ended by node:cluster itself, at once.
+  worker?.started();
   // A rejection nobody awaited is a bug to log and fix, not a reason to drop every client's
   // connection with the process.
   process.on('unhandledRejection', (reason) =>

@@ -326,6 +326,11 @@ export const configSchema = {
       },
       default: {},
     },
+    workers: {
+      oneOf: [{ type: 'integer', minimum: 1, maximum: 1024 }, { const: 'auto' }],
+      default: 1,
+      description: "gateway processes sharing the ports; 'auto' is one per core (os.availableParallelism())",
+    },
     shutdown: {
       type: 'object',
       additionalProperties: false,

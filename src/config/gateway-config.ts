@@ -208,4 +208,9 @@ export interface GatewayConfig {
   throttle: ThrottleConfig;
   logging: { level: 'fatal' | 'error' | 'warn' | 'info' | 'debug' | 'trace' | 'silent' };
   shutdown: { drainTimeoutMs: number };
+  /**
+   * Gateway processes serving the same ports (node:cluster), or 'auto' for one per core. 1 runs
+   * the gateway in this process with no cluster at all.
+   */
+  workers: number | 'auto';
 }

@@ -102,6 +102,12 @@ export function resolveConfig(input: unknown, source = 'configuration'): Gateway
   if (resolved.listeners.tls.enabled && (!resolved.listeners.tls.cert || !resolved.listeners.tls.key)) {
     problems.push('listeners.tls: enabled requires cert and key');
   }
+  if (resolved.workers !== 1 && !resolved.state.enabled) {
+    problems.push(
+      'workers: more than one worker needs state.enabled: true, since each worker would keep its own ' +
+        'uploaded specs, quotas and keys in memory and enforce different contracts',
+    );
+  }
   problems.push(...exposureProblems(resolved));
   if (problems.length > 0) throw new ConfigError(source, problems);
   return resolved;

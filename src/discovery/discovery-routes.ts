@@ -2,11 +2,11 @@ import type { FastifyInstance } from 'fastify';
 import { bearerSecurity, type AccessControl } from '../http/access';
 import { ApiError, errorResponses } from '../http/api-error';
 import { draftAsyncApi } from './draft-asyncapi';
-import type { TopicSamples } from './topic-samples';
+import type { DiscoveryView } from './discovery-view';
 
 export interface DiscoveryRoutesOptions {
   /** Null when discovery is off: nothing is sampled, and the routes say so. */
-  samples: TopicSamples | null;
+  samples: DiscoveryView | null;
   /** Whether a contract in force describes the topic (sampling stops once one does). */
   described: (topic: string) => boolean;
   /** Samples show what producers send: a read token is needed, as for the tap. */
@@ -72,12 +72,10 @@ export function registerDiscoveryRoutes(app: FastifyInstance, options: Discovery
     },
     async () => ({
       enabled: samples !== null,
-      topics: (samples?.list() ?? []).map((sampling) => {
-        const found = samples!.get(sampling.topic)!;
-        const names = new Set<string>();
-        for (const sample of found.samples) for (const header of sample.headers) names.add(header.key);
-        return { ...sampling, described: described(sampling.topic), headers: [...names] };
-      }),
+      topics: ((await samples?.list()) ?? []).map((summary) => ({
+        ...summary,
+        described: described(summary.topic),
+      })),
     }),
   );
 
@@ -104,7 +102,7 @@ export function registerDiscoveryRoutes(app: FastifyInstance, options: Discovery
     },
     async (request, reply) => {
       const { topic } = request.params;
-      const found = samples?.get(topic);
+      const found = await samples?.get(topic);
       if (found === undefined || found.samples.length === 0)
         throw new ApiError(404, `no samples of topic '${topic}'`);
       const draft = draftAsyncApi(found.sampling, found.samples);

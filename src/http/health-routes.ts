@@ -1,10 +1,10 @@
 import type { FastifyInstance } from 'fastify';
-import type { Registry } from 'prom-client';
 
 export interface HealthRoutesOptions {
   /** Reports whether the gateway can serve traffic; its reasons go into the /readyz body. */
   readiness: () => { ready: boolean; checks: Record<string, string> };
-  metrics: Registry;
+  /** A prom-client registry, or the merged metrics of every worker (`workers: n`). */
+  metrics: { readonly contentType: string; metrics(): Promise<string> };
 }
 
 const readySchema = {

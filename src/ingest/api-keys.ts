@@ -68,6 +68,11 @@ export interface ApiKeysOptions {
   logger: Logger;
   /** Milliseconds from any monotonic origin; performance.now() unless a test drives time. */
   now?: () => number;
+  /**
+   * Gateway processes serving the HTTP door (`workers`): each holds an equal share of every key's
+   * rate, as each holds a share of the produce quotas.
+   */
+  workers?: number;
 }
 
 /**
@@ -182,9 +187,15 @@ class CompiledKey implements PublisherKey {
  * Buckets for `rate`, carrying over `previous` (a replaced version of the key), debts included:
  * changing a key must not let a publisher that is over its rate start afresh.
  */
-function bucketsFor(rate: ApiKeyRate | undefined, previous: Buckets | undefined, now: number): Buckets {
-  const bucket = (perSecond: number | undefined, kept: TokenBucket | null | undefined) => {
-    if (perSecond === undefined || !(perSecond > 0)) return null;
+function bucketsFor(
+  rate: ApiKeyRate | undefined,
+  previous: Buckets | undefined,
+  now: number,
+  workers: number,
+): Buckets {
+  const bucket = (configured: number | undefined, kept: TokenBucket | null | undefined) => {
+    if (configured === undefined || !(configured > 0)) return null;
+    const perSecond = configured / workers;
     // One second's worth of burst: enough for a client that sends in bursts, never more.
     if (kept) {
       kept.reconfigure(perSecond, perSecond, now);
@@ -214,18 +225,21 @@ function presentedSecret(headers: IncomingHttpHeaders): string | undefined {
  * key created, replaced or deleted on one instance takes effect on all of them.
  *
  * Rates are per instance: each instance counts the requests it serves, so a fleet of N instances
- * behind a load balancer lets a key through at up to N times its rate.
+ * behind a load balancer lets a key through at up to N times its rate. The workers of one
+ * instance (`workers`) divide the rate between them instead.
  */
 export class ApiKeys {
   private readonly byName = new Map<string, CompiledKey>();
   private readonly byHash = new Map<string, CompiledKey>();
   private readonly now: () => number;
   private readonly logger: Logger;
+  private readonly workers: number;
 
   /** Must be built before `state` starts, so that it applies the keys already stored. */
   constructor(state: StateStore, options: ApiKeysOptions) {
     this.now = options.now ?? (() => performance.now());
     this.logger = options.logger;
+    this.workers = options.workers ?? 1;
     state.onChange(API_KEY_KIND, (change) => this.apply(change));
   }
 
@@ -266,7 +280,7 @@ export class ApiKeys {
       key = new CompiledKey(
         change.id,
         document,
-        bucketsFor(document.rate, previous?.buckets, this.now()),
+        bucketsFor(document.rate, previous?.buckets, this.now(), this.workers),
         this.now,
       );
     } catch (error) {

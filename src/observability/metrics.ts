@@ -28,10 +28,27 @@ export class GatewayMetrics {
   readonly subscriptionLatency: Histogram<'subscription'>;
   readonly subscriptionLag: Gauge<'subscription'>;
   readonly discoveryTopics: Gauge;
+  /** Client connections accepted by this worker; only with `workers` above 1. */
+  readonly workerConnections: Counter<'worker'> | null;
   private readonly topics = new Set<string>();
+  private readonly worker: number | undefined;
 
-  constructor() {
+  /**
+   * `worker`: this process's slot when it is one of several workers (`workers: n`); their
+   * registries are merged for GET /metrics, so every metric says how it merges (docs/metrics.md).
+   */
+  constructor(options: { worker?: number } = {}) {
     collectDefaultMetrics({ register: this.registry });
+    this.worker = options.worker;
+    this.workerConnections =
+      options.worker === undefined
+        ? null
+        : new Counter({
+            name: 'event_gateway_worker_connections_total',
+            help: 'Client connections accepted, by worker (1..n): how connections spread over workers',
+            labelNames: ['worker'],
+            registers: [this.registry],
+          });
     this.records = new Counter({
       name: 'event_gateway_records_total',
       help: 'Produced records by topic, validation outcome (valid, invalid_tagged, invalid_rejected, invalid_observed, unvalidated, dropped, refused, failed) and door (kafka, http)',
@@ -125,11 +142,15 @@ export class GatewayMetrics {
     this.specsLoaded = new Gauge({
       name: 'event_gateway_specs_loaded',
       help: 'AsyncAPI documents in force',
+      // Every worker holds the same specs: merged workers report one gateway's count, not n times it.
+      aggregator: 'max',
       registers: [this.registry],
     });
     this.discoveryTopics = new Gauge({
       name: 'event_gateway_discovery_topics',
       help: 'Topics with samples for schema discovery (at most discovery.maxTopics)',
+      // Each worker samples the connections it serves; the largest count stands for the gateway.
+      aggregator: 'max',
       registers: [this.registry],
     });
   }
@@ -158,10 +179,12 @@ export class GatewayMetrics {
     const downstream = this.bytes.labels('broker_to_client');
     const clients = this.connections.labels('client');
     const brokers = this.connections.labels('broker');
+    const accepted = this.workerConnections?.labels(String(this.worker)) ?? null;
     return {
       opened() {
         clients.inc();
         brokers.inc();
+        accepted?.inc();
       },
       closed() {
         clients.dec();

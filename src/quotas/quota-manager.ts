@@ -5,6 +5,7 @@ import { addressEntryProblem, addressMatcher, normalizeIp } from './client-addre
 import { ConnectionLimiter } from './connection-limiter';
 import { LruMap } from './lru-map';
 import { TokenBucket } from './token-bucket';
+import { workerShare } from './worker-share';
 
 export type QuotaKind = ThrottleQuota['kind'];
 
@@ -46,6 +47,11 @@ export interface QuotaManagerOptions {
   /** Milliseconds from any monotonic origin; performance.now() unless a test drives time. */
   now?: () => number;
   observer?: QuotaObserver;
+  /**
+   * Gateway processes enforcing the same settings (`workers`): each holds its share of every
+   * rate (see workerShare). The settings reported stay the configured ones.
+   */
+  workers?: number;
 }
 
 const PASS: Admission = Object.freeze({ verdict: 'pass', throttleMs: 0 });
@@ -204,9 +210,11 @@ export class QuotaManager {
   private states: QuotaState[] = [];
   private lastSweep: number;
   private anyRecordRates = false;
+  private readonly workers: number;
 
   constructor(config: ThrottleConfig, options: QuotaManagerOptions = {}) {
     this.now = options.now ?? (() => performance.now());
+    this.workers = options.workers ?? 1;
     this.observer = options.observer;
     this.lastSweep = this.now();
     this.connections = new ConnectionLimiter(undefined, (address, limit) =>
@@ -245,7 +253,8 @@ export class QuotaManager {
     if (problems.length > 0) throw new ConfigError('throttle', problems);
     const now = this.now();
     const previous = this.states;
-    this.states = config.quotas.map((quota) => {
+    this.states = config.quotas.map((configured) => {
+      const quota = workerShare(configured, this.workers);
       const kept = previous.find((state) => state.sameEntities(quota));
       if (kept === undefined) return new QuotaState(quota, config.maxBuckets);
       kept.reconfigure(quota, config.maxBuckets, now);

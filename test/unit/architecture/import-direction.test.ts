@@ -62,8 +62,11 @@ const ALLOWED: Record<string, readonly string[]> = {
   ],
   // The browser console's server side: static files, nothing of the gateway's.
   console: [],
+  // The primary of `workers: n` and its workers' side of the IPC: nothing of the gateway's engines.
+  cluster: ['observability', 'tap'],
   main: [
     'asyncapi',
+    'cluster',
     'config',
     'console',
     'discovery',

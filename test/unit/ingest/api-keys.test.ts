@@ -26,12 +26,12 @@ interface Setup {
   store(name: string, settings: Omit<StoredApiKey, 'secretHash'>, secret?: string): Promise<string>;
 }
 
-async function setup(): Promise<Setup> {
+async function setup(workers?: number): Promise<Setup> {
   const logs = new CapturedLogs();
   const logger = pino({ level: 'info' }, logs);
   const state = new StateStore(new MemoryStateLog(), { writeTimeoutMs: 1_000 }, logger);
   const clock = { now: 0 };
-  const keys = new ApiKeys(state, { logger, now: () => clock.now });
+  const keys = new ApiKeys(state, { logger, now: () => clock.now, workers });
   await state.start();
   return {
     state,
@@ -182,6 +182,18 @@ describe('ApiKeys', () => {
       });
       const free = s.keys.authenticate(bearer(await s.store('free', { grants: { topics: ['t'] } })), LOCAL);
       for (let i = 0; i < 100; i++) expect(free.admit(1e6, 1e9)).toEqual({ ok: true });
+    });
+
+    it('holds an equal share of the rate in each of several workers', async () => {
+      const worker = await setup(2);
+      const secret = await worker.store('shared', {
+        grants: { topics: ['t'] },
+        rate: { eventsPerSecond: 10 },
+      });
+      const key = worker.keys.authenticate(bearer(secret), LOCAL);
+      expect(key.admit(5, 0)).toEqual({ ok: true });
+      expect(key.admit(1, 0)).toEqual({ ok: true }); // found the bucket at zero
+      expect(key.admit(1, 0)).toEqual({ ok: false, retryAfterSeconds: 1 }); // 1 event of debt at 5/s
     });
 
     it('keeps a debt when the key is replaced', async () => {

@@ -28,6 +28,7 @@ export class GatewayMetrics {
   readonly subscriptionLatency: Histogram<'subscription'>;
   readonly subscriptionLag: Gauge<'subscription'>;
   readonly discoveryTopics: Gauge;
+  readonly schemaRegistryLookups: Counter<'result'>;
   private readonly topics = new Set<string>();
 
   constructor() {
@@ -130,6 +131,12 @@ export class GatewayMetrics {
     this.discoveryTopics = new Gauge({
       name: 'event_gateway_discovery_topics',
       help: 'Topics with samples for schema discovery (at most discovery.maxTopics)',
+      registers: [this.registry],
+    });
+    this.schemaRegistryLookups = new Counter({
+      name: 'event_gateway_schema_registry_lookups_total',
+      help: 'Schema id lookups, by result (cached, or from the registry: found, unknown, unavailable)',
+      labelNames: ['result'],
       registers: [this.registry],
     });
   }

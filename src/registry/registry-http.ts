@@ -69,12 +69,15 @@ async function readCapped(response: Response, max: number): Promise<string | und
 }
 
 function describe(error: unknown): string {
-  if (!(error instanceof Error)) return String(error);
-  // fetch wraps the socket error (ECONNREFUSED, ECONNRESET, ...) as its cause.
-  const cause = (error as { cause?: unknown }).cause;
-  if (cause instanceof Error) {
-    const code = (cause as { code?: unknown }).code;
-    return typeof code === 'string' ? `${code} (${cause.message})` : cause.message;
-  }
-  return error.message;
+  // fetch wraps the socket error (ECONNREFUSED, ECONNRESET, ...) as its cause. Duck-typed: errors
+  // raised in another realm (a vm context, a test runner's sandbox) fail instanceof checks.
+  const cause = field(error, 'cause');
+  const code = field(cause, 'code');
+  const message = field(cause, 'message') ?? field(error, 'message');
+  if (typeof code === 'string') return `${code} (${String(message)})`;
+  return typeof message === 'string' ? message : String(error);
+}
+
+function field(value: unknown, name: string): unknown {
+  return typeof value === 'object' && value !== null ? (value as Record<string, unknown>)[name] : undefined;
 }

@@ -3,7 +3,15 @@ import tseslint from 'typescript-eslint';
 
 export default tseslint.config(
   {
-    ignores: ['dist/', 'node_modules/', '.kafka/', '.node/', 'coverage/', 'src/protocol/messages/generated/'],
+    ignores: [
+      'dist/',
+      'node_modules/',
+      '.kafka/',
+      '.registry/',
+      '.node/',
+      'coverage/',
+      'src/protocol/messages/generated/',
+    ],
   },
   js.configs.recommended,
   ...tseslint.configs.recommended,

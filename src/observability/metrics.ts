@@ -30,6 +30,7 @@ export class GatewayMetrics {
   readonly discoveryTopics: Gauge;
   /** Client connections accepted by this worker; only with `workers` above 1. */
   readonly workerConnections: Counter<'worker'> | null;
+  readonly schemaRegistryLookups: Counter<'result'>;
   private readonly topics = new Set<string>();
   private readonly worker: number | undefined;
 
@@ -151,6 +152,12 @@ export class GatewayMetrics {
       help: 'Topics with samples for schema discovery (at most discovery.maxTopics)',
       // Each worker samples the connections it serves; the largest count stands for the gateway.
       aggregator: 'max',
+      registers: [this.registry],
+    });
+    this.schemaRegistryLookups = new Counter({
+      name: 'event_gateway_schema_registry_lookups_total',
+      help: 'Schema id lookups, by result (cached, or from the registry: found, unknown, unavailable)',
+      labelNames: ['result'],
       registers: [this.registry],
     });
   }

@@ -18,6 +18,7 @@ const ALLOWED: Record<string, readonly string[]> = {
   quotas: ['config', 'patterns'],
   asyncapi: ['patterns', 'regex'],
   kafka: ['config', 'observability', 'protocol'],
+  registry: ['observability', 'quotas'],
   state: ['config', 'kafka', 'observability'],
   tap: ['config', 'kafka', 'observability', 'patterns'],
   pipeline: ['asyncapi', 'config', 'observability', 'patterns', 'protocol'],

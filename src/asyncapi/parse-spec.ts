@@ -1,4 +1,6 @@
+import { AvroSchemaParser } from '@asyncapi/avro-schema-parser';
 import { Parser } from '@asyncapi/parser';
+import { ProtoBuffSchemaParser } from '@asyncapi/protobuf-schema-parser';
 import { parse as parseYaml } from 'yaml';
 import { SpecError, type SpecDiagnostic } from './spec-error';
 import { outlineDocument, type SpecOutline } from './spec-outline';
@@ -6,13 +8,15 @@ import { outlineDocument, type SpecOutline } from './spec-outline';
 /** Errors only: warnings and hints from the parser's ruleset do not refuse a document. */
 const SEVERITY_ERROR = 0;
 
-const parser = new Parser();
+/** Avro and Protobuf payloads are read by the AsyncAPI project's own parsers for those formats. */
+const schemaParsers = [AvroSchemaParser(), ProtoBuffSchemaParser()];
+const parser = new Parser({ schemaParsers });
 /**
  * The parser without its rulesets, for documents that passed them when they were accepted: the
  * rulesets are nearly all of a parse's time (about 250 ms for a small document, against 2 ms),
  * and a gateway reading a thousand stored specs at start would otherwise take minutes.
  */
-const validatedParser = new Parser({ ruleset: { core: false, recommended: false } });
+const validatedParser = new Parser({ ruleset: { core: false, recommended: false }, schemaParsers });
 
 /**
  * Every `$ref` must point inside the document. Resolving anything else would make the gateway

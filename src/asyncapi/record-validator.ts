@@ -91,7 +91,12 @@ function binaryError(
     if ('error' in verdict) return `${prefix}: ${verdict.error}`;
     schema = verdict.schema;
   }
-  const reason = schema.check(bytes, frame.start, bytes.length, frame.indexes);
+  const reason = schema.check(
+    bytes,
+    frame.start,
+    bytes.length,
+    contract.framing.messageIndexes ? frame.indexes : null,
+  );
   return reason === null ? null : `${prefix}: ${reason}`;
 }
 

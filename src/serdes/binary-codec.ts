@@ -45,10 +45,14 @@ export interface CompiledSchema {
   readonly format: BinaryFormat;
   /** Equal for two schemas exactly when they describe the same bytes (Avro: Parsing Canonical Form). */
   readonly canonical: string;
-  /** Null when buf[from, end) is one value of the schema, else why not. */
-  check(buf: Buffer, from: number, end: number, indexes: readonly number[]): string | null;
+  /**
+   * Null when buf[from, end) is one value of the schema, else why not. Protobuf: `indexes` are the
+   * Confluent message indexes that pick the message type; null (unframed) means the schema's root
+   * message, as the AsyncAPI Protobuf parser picks it.
+   */
+  check(buf: Buffer, from: number, end: number, indexes: readonly number[] | null): string | null;
   /** The value as JSON-friendly data, for the tap, discovery and patterns; call only after check passed. */
-  decode(buf: Buffer, from: number, end: number, indexes: readonly number[]): unknown;
+  decode(buf: Buffer, from: number, end: number, indexes: readonly number[] | null): unknown;
 }
 
 /** A contract's schema for one part of a message (value or key), with the framing its records use. */
@@ -111,22 +115,27 @@ class ProtobufSchema implements CompiledSchema {
   readonly canonical: string;
   /** The file's message types in declaration order, top level; nested ones are found through them. */
   private readonly topLevel: protobuf.Type[];
-  /** Per message-index path ("" is the first message), compiled on first use. */
+  /** Per message-index path ("0" is the first message), compiled on first use. */
   private readonly byIndexes = new Map<string, ProtobufMessage | null>();
+  private readonly root: ProtobufMessage;
 
   constructor(text: string) {
-    const root = protobuf.parse(text, { keepCase: true }).root;
+    // Comments kept: `@RootNode` in one names the root message.
+    const root = protobuf.parse(text, { keepCase: true, alternateCommentMode: true }).root;
     root.resolveAll();
     this.topLevel = messagesOf(root);
     if (this.topLevel.length === 0) throw new Error('the Protobuf schema declares no message');
     this.canonical = JSON.stringify(root.toJSON({ keepComments: false }));
+    const main = rootMessage(this.topLevel);
+    this.root = { type: main, check: new ProtobufCheck(main) };
   }
 
-  private message(indexes: readonly number[]): ProtobufMessage | null {
+  private message(indexes: readonly number[] | null): ProtobufMessage | null {
+    if (indexes === null) return this.root;
     const key = indexes.join('.');
     let found = this.byIndexes.get(key);
     if (found !== undefined) return found;
-    let type: protobuf.Type | undefined = this.topLevel[indexes.length === 0 ? 0 : indexes[0]];
+    let type: protobuf.Type | undefined = this.topLevel[indexes[0]];
     for (let i = 1; i < indexes.length && type !== undefined; i++)
       type = type.nestedArray.filter((n): n is protobuf.Type => n instanceof protobuf.Type)[indexes[i]];
     found = type === undefined ? null : { type, check: new ProtobufCheck(type) };
@@ -135,13 +144,14 @@ class ProtobufSchema implements CompiledSchema {
     return found;
   }
 
-  check(buf: Buffer, from: number, end: number, indexes: readonly number[]): string | null {
+  check(buf: Buffer, from: number, end: number, indexes: readonly number[] | null): string | null {
     const message = this.message(indexes);
-    if (message === null) return `message indexes [${indexes.join(', ')}] name no message of the schema`;
+    if (message === null)
+      return `message indexes [${(indexes ?? []).join(', ')}] name no message of the schema`;
     return message.check.check(buf, from, end);
   }
 
-  decode(buf: Buffer, from: number, end: number, indexes: readonly number[]): unknown {
+  decode(buf: Buffer, from: number, end: number, indexes: readonly number[] | null): unknown {
     const { type } = this.message(indexes)!;
     return type.toObject(type.decode(buf.subarray(from, end)), {
       longs: String,
@@ -149,6 +159,23 @@ class ProtobufSchema implements CompiledSchema {
       bytes: String,
     });
   }
+}
+
+/**
+ * The message a bare Protobuf payload is, by the AsyncAPI Protobuf parser's rule: the one top-level
+ * message no other message uses, or among several the one whose comment says `@RootNode`.
+ */
+function rootMessage(topLevel: protobuf.Type[]): protobuf.Type {
+  const used = new Set<protobuf.Type>();
+  for (const type of topLevel)
+    for (const field of type.fieldsArray)
+      if (field.resolvedType instanceof protobuf.Type && field.resolvedType !== type)
+        used.add(field.resolvedType);
+  const candidates = topLevel.filter((type) => !used.has(type));
+  if (candidates.length === 1) return candidates[0];
+  return (
+    candidates.find((type) => type.comment?.includes('@RootNode') === true) ?? candidates[0] ?? topLevel[0]
+  );
 }
 
 /** Message types as Confluent's message indexes count them: declaration order, through packages. */

@@ -89,7 +89,7 @@ export class Frame {
   /** -1 when the record carries none (unframed). */
   id = -1;
   start = 0;
-  /** Protobuf message indexes (Confluent); empty for the first message of the schema. */
+  /** Protobuf message indexes (Confluent): [0] for the first message of the schema; empty when unframed. */
   readonly indexes: number[] = [];
   private readonly cursor = new ByteCursor();
 
@@ -121,6 +121,7 @@ export class Frame {
     // A count of 0 is Confluent's short form for [0], the first message of the schema.
     if (count < 0 || count > 32 || count > bytes.length - c.pos)
       return `invalid message index count ${count}`;
+    if (count === 0) this.indexes.push(0);
     for (let i = 0; i < count; i++) {
       if (!c.zigzag(5)) return `${c.reason} in the message indexes`;
       if (c.value < 0) return `invalid message index ${c.value}`;

@@ -1,4 +1,3 @@
-import type { ChannelContract } from '../asyncapi/channel-contract';
 import type { SchemaRegistryClient } from '../registry/schema-registry-client';
 import { SchemaIdJudge, type SchemaIdSettings } from './schema-id-judge';
 
@@ -31,7 +30,9 @@ export class SchemaRegistries {
   ) {}
 
   /** The judge for a channel's records, or undefined when no registry applies (ids are then not resolved). */
-  judgeFor(contract: ChannelContract): SchemaIdJudge | undefined {
+  judgeFor(contract: {
+    schemaRegistry?: { url: string; vendor: string | undefined };
+  }): SchemaIdJudge | undefined {
     const url = this.settings.url ?? (this.settings.fromSpecs ? contract.schemaRegistry?.url : undefined);
     if (url === undefined) return undefined;
     let judge = this.judges.get(url);

@@ -41,6 +41,8 @@ import type { Tracer } from '@opentelemetry/api';
 import { RateLimitedLog } from './observability/rate-limited-log';
 import { loadMiddlewares } from './pipeline/load-middlewares';
 import { builtinMiddlewares } from './pipeline/builtin-middlewares';
+import { ConfluentRegistryClient } from './registry/confluent-registry-client';
+import { SchemaRegistries } from './serdes/schema-registries';
 import { Pipeline } from './pipeline/pipeline';
 import { QuotaManager } from './quotas/quota-manager';
 import { observes, type ObservedObserver, type TaggedObserver } from './pipeline/validation-middleware';
@@ -152,6 +154,18 @@ export async function startGateway(
       );
     },
   };
+  const registryConfig = config.schemaRegistry;
+  const registries =
+    registryConfig.url !== undefined || registryConfig.fromSpecs
+      ? new SchemaRegistries(
+          registryConfig,
+          (url) => new ConfluentRegistryClient(url, registryConfig),
+          (reason) => {
+            metrics.schemaRegistryUnavailable.inc();
+            invalidLog.warn('schema-registry', { reason }, 'schema registry unavailable');
+          },
+        )
+      : undefined;
   const tracer = options.tracer
     ? { tracer: options.tracer, shutdown: async () => undefined }
     : createTracer(config.tracing);
@@ -160,7 +174,12 @@ export async function startGateway(
     : undefined;
   const configured = await loadMiddlewares(
     config.pipeline.middlewares,
-    builtinMiddlewares({ specs, validation: config.asyncapi, onTagged: logTagged, onObserved: logObserved }),
+    builtinMiddlewares({
+      specs,
+      validation: { ...config.asyncapi, registries, registryUnavailable: config.schemaRegistry.unavailable },
+      onTagged: logTagged,
+      onObserved: logObserved,
+    }),
     { logger },
   );
   // `_` starts Kafka's own topics (__consumer_offsets, __transaction_state) and the gateway's.

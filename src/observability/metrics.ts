@@ -28,6 +28,7 @@ export class GatewayMetrics {
   readonly subscriptionLatency: Histogram<'subscription'>;
   readonly subscriptionLag: Gauge<'subscription'>;
   readonly discoveryTopics: Gauge;
+  readonly schemaRegistryUnavailable: Counter;
   private readonly topics = new Set<string>();
 
   constructor() {
@@ -90,6 +91,11 @@ export class GatewayMetrics {
       name: 'event_gateway_throttled_requests_total',
       help: 'Produce requests over a quota, by quota and action (delayed, rejected)',
       labelNames: ['quota', 'action'],
+      registers: [this.registry],
+    });
+    this.schemaRegistryUnavailable = new Counter({
+      name: 'event_gateway_schema_registry_unavailable_total',
+      help: 'Record schema ids that could not be resolved because the schema registry could not be asked',
       registers: [this.registry],
     });
     this.connectionsRefused = new Counter({

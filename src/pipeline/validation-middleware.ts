@@ -80,7 +80,7 @@ export function validationMiddleware(
       }
       // An id not seen yet: the record waits for the registry's answer, then is checked again.
       return Promise.all(waiting).then(() => {
-        ids.begin();
+        ids.begin(true);
         const again = validateRecord(contract, record, ids);
         judged(contract, again, ids.unavailableSeen, record, verdict, context);
       });

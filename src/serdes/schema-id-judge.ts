@@ -39,10 +39,18 @@ export class SchemaIdJudge {
     private readonly onUnavailable: (reason: string) => void = () => {},
   ) {}
 
-  /** Starts a check of one record: forgets what the previous one waited for and saw. */
-  begin(): void {
+  /** Whether this check is the second look of a record that waited for lookups. */
+  private again = false;
+
+  /**
+   * Starts a check of one record: forgets what the previous one waited for and saw. `again`: the
+   * record waited for the lookups its first check started, whose answers it may now use even
+   * when the client keeps none (unknown, unavailable); a new record asks anew instead.
+   */
+  begin(again = false): void {
     this.waiting = [];
     this.unavailableSeen = false;
+    this.again = again;
   }
 
   /** Lookups the check started; await them, then judge the record again. */
@@ -118,6 +126,7 @@ export class SchemaIdJudge {
 
   /** An answer the client may not keep (unknown, unavailable) serves the records that waited for it, briefly. */
   private recentAnswer(key: string): SchemaLookup | undefined {
+    if (!this.again) return undefined;
     const answer = this.answered.get(key);
     if (answer === undefined) return undefined;
     if (Date.now() - answer.at <= ANSWER_MS) return answer.lookup;

@@ -1,6 +1,7 @@
 import { readFileSync } from 'node:fs';
 import path from 'node:path';
 import { SpecStore } from './asyncapi/spec-store';
+import { decodeBinaryValue, hasBinaryValues } from './asyncapi/binary-view';
 import type { GatewayConfig } from './config/gateway-config';
 import { configuredTokens, isLoopback, resolveConfig } from './config/load-config';
 import { AccessControl } from './http/access';
@@ -31,6 +32,7 @@ import { MemoryStateLog } from './state/memory-state-log';
 import type { StateEntry } from './state/state-ledger';
 import { StateStore } from './state/state-store';
 import { TapConsumer } from './tap/tap-consumer';
+import { headerList } from './http/tap/tap-record';
 import { TapServer } from './http/tap/tap-server';
 import { createLogger, type Logger } from './observability/logger';
 import { GatewayMetrics } from './observability/metrics';
@@ -197,6 +199,7 @@ export async function startGateway(
     ...(discovery ? [discovery.middleware] : []),
   ];
   const pipeline = new Pipeline(middlewares, {
+    contractFor: (topic) => specs.contracts().lookup(topic),
     maxDecompressedBytes: config.pipeline.maxDecompressedBytes,
     tallyRecords: true,
   });
@@ -420,6 +423,12 @@ export async function startGateway(
     authorize: (token) => tapAccess.identify(token) !== null,
     onClients: (count) => metrics.tapClients.set(count),
     onDropped: () => metrics.tapDropped.inc(),
+    decoded(topic, message) {
+      const contract = specs.contracts().lookup(topic);
+      return hasBinaryValues(contract)
+        ? decodeBinaryValue(contract, message.value, headerList(message.headers))
+        : undefined;
+    },
     observed(topic, record) {
       const contract = specs.contracts().lookup(topic);
       return contract !== undefined && observes(contract, config.asyncapi)

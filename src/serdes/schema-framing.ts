@@ -1,5 +1,7 @@
 import type { SchemaIdKind } from '../registry/schema-registry-client';
 import type { RecordHeader } from '../protocol/records';
+
+export type { RecordHeader };
 import { ByteCursor } from './byte-cursor';
 
 /**

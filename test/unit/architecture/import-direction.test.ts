@@ -79,6 +79,8 @@ const ALLOWED: Record<string, readonly string[]> = {
     'proxy',
     'quotas',
     'regex',
+    'registry',
+    'serdes',
     'state',
     'subscriptions',
     'tap',

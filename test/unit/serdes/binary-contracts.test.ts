@@ -4,6 +4,9 @@ import * as avro from 'avsc';
 import * as protobuf from 'protobufjs';
 import { compileContracts } from '../../../src/asyncapi/compile-contracts';
 import { parseSpec } from '../../../src/asyncapi/parse-spec';
+import { decodeBinaryValue } from '../../../src/asyncapi/binary-view';
+import { toTapRecord } from '../../../src/http/tap/tap-record';
+import { tapEvent } from '../../../src/http/tap/tap-pattern';
 import { validateRecord } from '../../../src/asyncapi/record-validator';
 import { SpecError } from '../../../src/asyncapi/spec-error';
 import type { ChannelContract } from '../../../src/asyncapi/channel-contract';
@@ -354,5 +357,104 @@ describe('Protobuf values', () => {
     expect(validateRecord(contract, record(confluent(4, refund, Buffer.from([0x7f]))))).toEqual([
       '(root): invalid message index count -64',
     ]);
+  });
+});
+
+describe('the example spec asyncapi/payments-avro.yaml', () => {
+  it('loads, checks framed records, and decodes them for the tap and patterns', async () => {
+    const text = readFileSync(path.join(__dirname, '../../../asyncapi/payments-avro.yaml'), 'utf8');
+    const [contract] = await contractsOf(text);
+    const payment = avro.Type.forSchema({
+      type: 'record',
+      name: 'PaymentCaptured',
+      namespace: 'com.example.payments',
+      fields: [
+        { name: 'paymentId', type: 'string' },
+        { name: 'amount', type: 'bytes' },
+        { name: 'currency', type: { type: 'enum', name: 'Currency', symbols: ['EUR', 'USD', 'GBP'] } },
+        { name: 'capturedAt', type: 'long' },
+        {
+          name: 'card',
+          type: [
+            'null',
+            {
+              type: 'record',
+              name: 'Card',
+              fields: [
+                { name: 'last4', type: 'string' },
+                { name: 'network', type: 'string' },
+              ],
+            },
+          ],
+          default: null,
+        },
+      ],
+    });
+    const value = confluent(
+      42,
+      payment.toBuffer({
+        paymentId: 'p-1',
+        amount: Buffer.from([0x04, 0xd2]),
+        currency: 'EUR',
+        capturedAt: 1_700_000_000_000,
+        card: { last4: '4242', network: 'visa' },
+      }),
+    );
+    const key = confluent(43, avro.Type.forSchema('string').toBuffer('p-1'));
+    expect(validateRecord(contract, record(value, key))).toBeNull();
+    expect(validateRecord(contract, record(value.subarray(0, 12), key))).toEqual([
+      '(root): at currency: truncated payload',
+    ]);
+    expect(decodeBinaryValue(contract, value, [])).toEqual({
+      format: 'avro',
+      schemaId: 42,
+      reading: {
+        ok: true,
+        data: {
+          paymentId: 'p-1',
+          amount: 'BNI=',
+          currency: 'EUR',
+          capturedAt: 1_700_000_000_000,
+          card: { last4: '4242', network: 'visa' },
+        },
+      },
+    });
+    const message = { key, value, offset: '3', timestamp: '1700000000000', headers: {} };
+    const decoded = decodeBinaryValue(contract, value, [])!;
+    const { record: shown } = toTapRecord('payments', 0, message, undefined, decoded);
+    expect(shown).toMatchObject({ valueFormat: 'avro', schemaId: 42 });
+    expect(JSON.parse(shown.value!)).toMatchObject({ paymentId: 'p-1', currency: 'EUR' });
+    expect(shown.valueEncoding).toBeUndefined();
+    // The filter's patterns and the tap's see the decoded value.
+    expect(tapEvent(message, decoded.reading).value).toMatchObject({ currency: 'EUR' });
+    expect(decodeBinaryValue(contract, value.subarray(0, 12), [])!.reading).toEqual({
+      ok: false,
+      reason: 'value is not avro: at currency: truncated payload',
+    });
+  });
+
+  it('decodes longs beyond 2^53 as decimal text', async () => {
+    const [contract] = await contractsOf(
+      avroDoc().replace('{name: userId, type: int}', '{name: userId, type: long}'),
+    );
+    const big = avro.Type.forSchema({
+      type: 'record',
+      name: 'U',
+      fields: [
+        { name: 'userId', type: 'long' },
+        { name: 'userEmail', type: 'string' },
+        { name: 'tags', type: { type: 'array', items: 'string' } },
+        { name: 'kind', type: ['null', 'string'] },
+      ],
+    });
+    // 2^60 as a zig-zag varint, then the rest of the record.
+    const bytes = Buffer.concat([
+      Buffer.from([0x80, 0x80, 0x80, 0x80, 0x80, 0x80, 0x80, 0x80, 0x20]),
+      big.toBuffer({ userId: 0, userEmail: 'e', tags: [], kind: null }).subarray(1),
+    ]);
+    expect(decodeBinaryValue(contract, bytes, [])!.reading).toEqual({
+      ok: true,
+      data: { userId: '1152921504606846976', userEmail: 'e', tags: [], kind: null },
+    });
   });
 });

@@ -1,5 +1,5 @@
-import * as avro from 'avsc';
-import * as protobuf from 'protobufjs';
+import type * as avro from 'avsc';
+import type * as protobuf from 'protobufjs';
 import { parse as parseYaml } from 'yaml';
 import { AvroCheck } from './avro-check';
 import { ProtobufCheck } from './protobuf-check';
@@ -21,24 +21,37 @@ export function binaryFormatOf(schemaFormat: string): BinaryFormat | undefined {
  * Longs as numbers when exact, as decimal text beyond 2^53: avsc refuses to decode them otherwise,
  * and the tap, discovery and the filter's patterns need a value, not an error.
  */
-const LONG_AS_JSON = avro.types.LongType.__with({
-  fromBuffer: (buf: Buffer) => {
-    const n = buf.readBigInt64LE();
-    return n >= BigInt(Number.MIN_SAFE_INTEGER) && n <= BigInt(Number.MAX_SAFE_INTEGER)
-      ? Number(n)
-      : n.toString();
-  },
-  toBuffer: (n: number | string) => {
-    const buf = Buffer.alloc(8);
-    buf.writeBigInt64LE(BigInt(n));
-    return buf;
-  },
-  fromJSON: (n: number | string) => n,
-  toJSON: (n: number | string) => n,
-  isValid: (n: unknown) => typeof n === 'number' || typeof n === 'string',
-  compare: (a: number | string, b: number | string) =>
-    BigInt(a) < BigInt(b) ? -1 : BigInt(a) > BigInt(b) ? 1 : 0,
-});
+let longAsJson: avro.types.LongType | undefined;
+
+/*
+ * avsc and protobufjs load with the first Avro or Protobuf contract: most gateways never compile
+ * one, and the proxy's garbage collector walks whatever the heap holds.
+ */
+/* eslint-disable @typescript-eslint/no-require-imports */
+const avsc = (): typeof avro => require('avsc') as typeof avro;
+const protobufjs = (): typeof protobuf => require('protobufjs') as typeof protobuf;
+/* eslint-enable @typescript-eslint/no-require-imports */
+
+function longAsJsonType(): avro.types.LongType {
+  return (longAsJson ??= avsc().types.LongType.__with({
+    fromBuffer: (buf: Buffer) => {
+      const n = buf.readBigInt64LE();
+      return n >= BigInt(Number.MIN_SAFE_INTEGER) && n <= BigInt(Number.MAX_SAFE_INTEGER)
+        ? Number(n)
+        : n.toString();
+    },
+    toBuffer: (n: number | string) => {
+      const buf = Buffer.alloc(8);
+      buf.writeBigInt64LE(BigInt(n));
+      return buf;
+    },
+    fromJSON: (n: number | string) => n,
+    toJSON: (n: number | string) => n,
+    isValid: (n: unknown) => typeof n === 'number' || typeof n === 'string',
+    compare: (a: number | string, b: number | string) =>
+      BigInt(a) < BigInt(b) ? -1 : BigInt(a) > BigInt(b) ? 1 : 0,
+  }));
+}
 
 /** One schema (a contract's, or one a registry holds) compiled for checking and decoding bytes. */
 export interface CompiledSchema {
@@ -78,8 +91,8 @@ class AvroSchema implements CompiledSchema {
   private readonly view: avro.Type;
 
   constructor(data: unknown) {
-    this.type = avro.Type.forSchema(data as avro.Schema);
-    this.view = avro.Type.forSchema(data as avro.Schema, { registry: { long: LONG_AS_JSON } });
+    this.type = avsc().Type.forSchema(data as avro.Schema);
+    this.view = avsc().Type.forSchema(data as avro.Schema, { registry: { long: longAsJsonType() } });
     this.canonical = this.type.fingerprint('sha256').toString('hex');
     this.checker = new AvroCheck(this.type);
   }
@@ -121,7 +134,7 @@ class ProtobufSchema implements CompiledSchema {
 
   constructor(text: string) {
     // Comments kept: `@RootNode` in one names the root message.
-    const root = protobuf.parse(text, { keepCase: true, alternateCommentMode: true }).root;
+    const root = protobufjs().parse(text, { keepCase: true, alternateCommentMode: true }).root;
     root.resolveAll();
     this.topLevel = messagesOf(root);
     if (this.topLevel.length === 0) throw new Error('the Protobuf schema declares no message');
@@ -137,7 +150,7 @@ class ProtobufSchema implements CompiledSchema {
     if (found !== undefined) return found;
     let type: protobuf.Type | undefined = this.topLevel[indexes[0]];
     for (let i = 1; i < indexes.length && type !== undefined; i++)
-      type = type.nestedArray.filter((n): n is protobuf.Type => n instanceof protobuf.Type)[indexes[i]];
+      type = type.nestedArray.filter((n): n is protobuf.Type => n instanceof protobufjs().Type)[indexes[i]];
     found = type === undefined ? null : { type, check: new ProtobufCheck(type) };
     // Only paths that name a message are remembered: hostile indexes cannot grow the map.
     if (found !== null) this.byIndexes.set(key, found);
@@ -169,7 +182,7 @@ function rootMessage(topLevel: protobuf.Type[]): protobuf.Type {
   const used = new Set<protobuf.Type>();
   for (const type of topLevel)
     for (const field of type.fieldsArray)
-      if (field.resolvedType instanceof protobuf.Type && field.resolvedType !== type)
+      if (field.resolvedType instanceof protobufjs().Type && field.resolvedType !== type)
         used.add(field.resolvedType);
   const candidates = topLevel.filter((type) => !used.has(type));
   if (candidates.length === 1) return candidates[0];
@@ -182,9 +195,9 @@ function rootMessage(topLevel: protobuf.Type[]): protobuf.Type {
 function messagesOf(namespace: protobuf.NamespaceBase): protobuf.Type[] {
   const found: protobuf.Type[] = [];
   for (const nested of namespace.nestedArray) {
-    if (nested instanceof protobuf.Type) found.push(nested);
-    else if (nested instanceof protobuf.Namespace && !(nested instanceof protobuf.Service))
-      found.push(...messagesOf(nested));
+    const { Type, Namespace, Service } = protobufjs();
+    if (nested instanceof Type) found.push(nested);
+    else if (nested instanceof Namespace && !(nested instanceof Service)) found.push(...messagesOf(nested));
   }
   return found;
 }

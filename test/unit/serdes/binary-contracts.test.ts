@@ -336,6 +336,42 @@ describe('Protobuf values', () => {
     expect(validateRecord(contract, record(groups))![0]).toMatch(/nesting deeper than 64|truncated payload/);
   });
 
+  it('never throws on random bytes, framed or not', async () => {
+    const [raw] = await contractsOf(protoDoc());
+    const [framed] = await contractsOf(
+      protoDoc('            schemaIdLocation: payload\n            schemaIdPayloadEncoding: confluent\n'),
+    );
+    let seed = 7;
+    const next = () => (seed = (seed * 1103515245 + 12345) & 0x7fffffff);
+    for (let i = 0; i < 2000; i++) {
+      const bytes = Buffer.alloc(next() % 64);
+      for (let b = 0; b < bytes.length; b++) bytes[b] = next() & 0xff;
+      if (bytes.length > 0 && i % 2 === 0) bytes[0] = 0;
+      expect(() => validateRecord(raw, record(bytes))).not.toThrow();
+      expect(() => validateRecord(framed, record(bytes))).not.toThrow();
+      expect(() => decodeBinaryValue(framed, bytes, [])).not.toThrow();
+    }
+  });
+
+  it('checks a Protobuf key of a 3.x Multi Format Schema Object', async () => {
+    const doc = protoDoc().replace(
+      '        payload:',
+      `        bindings:
+          kafka:
+            key:
+              schemaFormat: 'application/vnd.google.protobuf;version=3'
+              schema: |
+                syntax = "proto3";
+                message OrderKey { string id = 1; }
+        payload:`,
+    );
+    const [contract] = await contractsOf(doc);
+    expect(validateRecord(contract, record(good, Buffer.from([0x0a, 0x01, 0x61])))).toBeNull();
+    expect(validateRecord(contract, record(good, Buffer.from([0x08, 0x01])))).toEqual([
+      'key: at id: wire type 0 where the schema expects 2',
+    ]);
+  });
+
   it('reads Confluent message indexes: 0 for the first message, [1] for the second', async () => {
     const [contract] = await contractsOf(
       protoDoc('            schemaIdLocation: payload\n            schemaIdPayloadEncoding: confluent\n'),

@@ -15,6 +15,8 @@ export interface SchemaIdSettings {
 
 const ANSWER_MS = 1_000;
 
+const KIND_INDEX: Record<SchemaIdKind, number> = { confluent: 0, globalId: 1, contentId: 2 };
+
 const REGISTRY_TYPES: Record<BinaryFormat, string> = { avro: 'AVRO', protobuf: 'PROTOBUF' };
 
 /**
@@ -24,11 +26,11 @@ const REGISTRY_TYPES: Record<BinaryFormat, string> = { avro: 'AVRO', protobuf: '
  * verdict about one, once reached, is kept (bounded); only "unknown" and "unavailable" are asked again.
  */
 export class SchemaIdJudge {
-  private readonly compiled = new Map<string, CompiledSchema | string>();
-  private readonly verdicts = new WeakMap<CompiledSchema, Map<string, IdVerdict>>();
-  private readonly inFlight = new Map<string, Promise<SchemaLookup>>();
+  private readonly compiled = new Map<number, CompiledSchema | string>();
+  private readonly verdicts = new WeakMap<CompiledSchema, Map<number, IdVerdict>>();
+  private readonly inFlight = new Map<number, Promise<SchemaLookup>>();
   /** Lookups answered since they were started, for the caller's second look (the client may not cache failures). */
-  private readonly answered = new Map<string, { lookup: SchemaLookup; at: number }>();
+  private readonly answered = new Map<number, { lookup: SchemaLookup; at: number }>();
   private waiting: Promise<unknown>[] = [];
   /** True once a verdict of this check was "registry unavailable" (the caller applies the policy). */
   unavailableSeen = false;
@@ -59,7 +61,8 @@ export class SchemaIdJudge {
   }
 
   judge(id: number, kind: SchemaIdKind, contract: CompiledSchema): IdVerdict | undefined {
-    const key = `${kind}:${id}`;
+    // A number, not a string: judging a record of a known id allocates nothing.
+    const key = id * 3 + KIND_INDEX[kind];
     let byId = this.verdicts.get(contract);
     const known = byId?.get(key);
     if (known !== undefined) return known;
@@ -94,7 +97,7 @@ export class SchemaIdJudge {
     schemaType: string,
     text: string,
     id: number,
-    key: string,
+    key: number,
     contract: CompiledSchema,
   ): IdVerdict {
     if (schemaType !== REGISTRY_TYPES[contract.format])
@@ -125,7 +128,7 @@ export class SchemaIdJudge {
   }
 
   /** An answer the client may not keep (unknown, unavailable) serves the records that waited for it, briefly. */
-  private recentAnswer(key: string): SchemaLookup | undefined {
+  private recentAnswer(key: number): SchemaLookup | undefined {
     if (!this.again) return undefined;
     const answer = this.answered.get(key);
     if (answer === undefined) return undefined;
@@ -134,7 +137,7 @@ export class SchemaIdJudge {
     return undefined;
   }
 
-  private ask(id: number, kind: SchemaIdKind, key: string): void {
+  private ask(id: number, kind: SchemaIdKind, key: number): void {
     let flight = this.inFlight.get(key);
     if (flight === undefined) {
       flight = this.client

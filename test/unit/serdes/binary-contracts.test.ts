@@ -133,6 +133,25 @@ describe('official AsyncAPI Avro documents', () => {
   });
 });
 
+describe("the AsyncAPI Avro schema parser's test messages", () => {
+  it('all parse, and values of each schema (random, from avsc) are valid', async () => {
+    const text = readFileSync(path.join(FIXTURES, 'avro-schema-parser-messages-2.6.json'), 'utf8');
+    const document = JSON.parse(text) as {
+      channels: Record<string, { publish: { message: { payload: avro.Schema } } }>;
+    };
+    const contracts = await contractsOf(text);
+    expect(contracts.map((c) => c.topic)).toEqual(Object.keys(document.channels));
+    for (const contract of contracts) {
+      const type = avro.Type.forSchema(document.channels[contract.topic].publish.message.payload);
+      for (let i = 0; i < 20; i++) {
+        const bytes = type.toBuffer(type.random());
+        expect(validateRecord(contract, record(bytes))).toBeNull();
+        expect(validateRecord(contract, record(Buffer.concat([bytes, Buffer.from([0])])))).not.toBeNull();
+      }
+    }
+  });
+});
+
 describe('Avro values', () => {
   let raw: ChannelContract;
   beforeAll(async () => {

@@ -2,6 +2,7 @@ import cluster from 'node:cluster';
 import { readFileSync } from 'node:fs';
 import path from 'node:path';
 import { SpecStore } from './asyncapi/spec-store';
+import { decodeBinaryValue, hasBinaryValues } from './asyncapi/binary-view';
 import type { GatewayConfig } from './config/gateway-config';
 import { configuredTokens, isLoopback, resolveConfig } from './config/load-config';
 import { AccessControl } from './http/access';
@@ -32,6 +33,7 @@ import { MemoryStateLog } from './state/memory-state-log';
 import type { StateEntry } from './state/state-ledger';
 import { StateStore } from './state/state-store';
 import { TapConsumer } from './tap/tap-consumer';
+import { headerList } from './http/tap/tap-record';
 import { TapServer } from './http/tap/tap-server';
 import { createLogger, type Logger } from './observability/logger';
 import { GatewayMetrics } from './observability/metrics';
@@ -42,6 +44,8 @@ import type { Tracer } from '@opentelemetry/api';
 import { RateLimitedLog } from './observability/rate-limited-log';
 import { loadMiddlewares } from './pipeline/load-middlewares';
 import { builtinMiddlewares } from './pipeline/builtin-middlewares';
+import { createSchemaRegistryClient } from './registry/schema-registry-client';
+import { SchemaRegistries } from './serdes/schema-registries';
 import { Pipeline } from './pipeline/pipeline';
 import { QuotaManager } from './quotas/quota-manager';
 import { observes, type ObservedObserver, type TaggedObserver } from './pipeline/validation-middleware';
@@ -161,6 +165,28 @@ export async function startGateway(
       );
     },
   };
+  const registryConfig = config.schemaRegistry;
+  const registries =
+    registryConfig.url !== undefined || registryConfig.fromSpecs
+      ? new SchemaRegistries(
+          registryConfig,
+          (url, vendor) =>
+            createSchemaRegistryClient({
+              url,
+              vendor: vendor === 'apicurio' ? 'apicurio' : 'confluent',
+              timeoutMs: registryConfig.timeoutMs,
+              cacheSize: registryConfig.cacheSize,
+              refreshMs: registryConfig.refreshMs,
+              unknownTtlMs: registryConfig.unknownTtlMs,
+              logger,
+              lookups: metrics.schemaRegistryLookups,
+            }),
+          (reason) => {
+            metrics.schemaRegistryUnavailable.inc();
+            invalidLog.warn('schema-registry', { reason }, 'schema registry unavailable');
+          },
+        )
+      : undefined;
   const tracer = options.tracer
     ? { tracer: options.tracer, shutdown: async () => undefined }
     : createTracer(config.tracing);
@@ -169,7 +195,12 @@ export async function startGateway(
     : undefined;
   const configured = await loadMiddlewares(
     config.pipeline.middlewares,
-    builtinMiddlewares({ specs, validation: config.asyncapi, onTagged: logTagged, onObserved: logObserved }),
+    builtinMiddlewares({
+      specs,
+      validation: { ...config.asyncapi, registries, registryUnavailable: config.schemaRegistry.unavailable },
+      onTagged: logTagged,
+      onObserved: logObserved,
+    }),
     { logger },
   );
   // `_` starts Kafka's own topics (__consumer_offsets, __transaction_state) and the gateway's.
@@ -187,6 +218,7 @@ export async function startGateway(
     ...(discovery ? [discovery.middleware] : []),
   ];
   const pipeline = new Pipeline(middlewares, {
+    contractFor: (topic) => specs.contracts().lookup(topic),
     maxDecompressedBytes: config.pipeline.maxDecompressedBytes,
     tallyRecords: true,
   });
@@ -427,6 +459,12 @@ export async function startGateway(
     authorize: (token) => tapAccess.identify(token) !== null,
     onClients: (count) => metrics.tapClients.set(count),
     onDropped: () => metrics.tapDropped.inc(),
+    decoded(topic, message) {
+      const contract = specs.contracts().lookup(topic);
+      return hasBinaryValues(contract)
+        ? decodeBinaryValue(contract, message.value, headerList(message.headers))
+        : undefined;
+    },
     observed(topic, record) {
       const contract = specs.contracts().lookup(topic);
       return contract !== undefined && observes(contract, config.asyncapi)

@@ -1,4 +1,5 @@
 import type { ValidateFunction } from 'ajv';
+import type { BinaryContract } from '../serdes/binary-codec';
 import type { AddressMatcher } from './channel-address';
 
 /** How a header's bytes are read before its schema sees them (headers are bytes on the wire). */
@@ -17,6 +18,10 @@ export interface MessageContract {
   headerReadings: ReadonlyMap<string, HeaderReading>;
   /** The CloudEvents types this message carries: its name, and its `x-cloudevents-type` if set. */
   eventTypes: readonly string[];
+  /** An Avro or Protobuf payload: `value` is then null, the bytes are checked by decoding them. */
+  binaryValue?: BinaryContract;
+  /** An Avro or Protobuf key: `key` is then null. */
+  binaryKey?: BinaryContract;
 }
 
 /** A channel of a spec, as the topics it stands for and the messages they may carry. */
@@ -31,4 +36,6 @@ export interface ChannelContract {
   failWhenInvalid: boolean | undefined;
   /** From the channel's `x-eg-observe`; undefined means the configured default (asyncapi.observe). */
   observe?: boolean;
+  /** The schema registry the document's servers name (Kafka server binding `schemaRegistryUrl`). */
+  schemaRegistry?: { url: string; vendor: string | undefined };
 }

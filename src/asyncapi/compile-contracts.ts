@@ -2,6 +2,8 @@ import Ajv, { type ValidateFunction } from 'ajv';
 import addFormats from 'ajv-formats';
 import { compileLinearRegex, type LinearRegex } from '../regex/linear-regex';
 import { RegexError } from '../regex/regex-error';
+import { binaryFormatOf, compileSchema, type BinaryContract } from '../serdes/binary-codec';
+import { framingOf } from '../serdes/schema-framing';
 import { addressMatcher } from './channel-address';
 import type { ChannelContract, HeaderReading, KeyReading, MessageContract } from './channel-contract';
 import { schemaPatternProblems } from './schema-patterns';
@@ -106,10 +108,24 @@ function compileMessage(
       code: 'extension-type',
     });
   }
-  if (!JSON_SCHEMA_FORMATS.test(format)) {
+  const binary = binaryFormatOf(format);
+  if (binary === undefined && !JSON_SCHEMA_FORMATS.test(format)) {
     problems.push({
       path: where,
-      message: `message ${name}: unsupported schema format '${format}' (JSON Schema and AsyncAPI schemas are supported)`,
+      message: `message ${name}: unsupported schema format '${format}' (JSON Schema, AsyncAPI, Avro and Protobuf schemas are supported)`,
+      code: 'unsupported-schema-format',
+    });
+    return null;
+  }
+  const keyBinary = message.keyFormat === undefined ? undefined : binaryFormatOf(message.keyFormat);
+  if (
+    message.keyFormat !== undefined &&
+    keyBinary === undefined &&
+    !JSON_SCHEMA_FORMATS.test(message.keyFormat)
+  ) {
+    problems.push({
+      path: `${where}.messages.${name}.bindings.kafka.key`,
+      message: `message ${name}: unsupported key schema format '${message.keyFormat}'`,
       code: 'unsupported-schema-format',
     });
     return null;
@@ -137,16 +153,62 @@ function compileMessage(
       return null;
     }
   };
+  const compileBinary = (
+    binaryFormat: 'avro' | 'protobuf',
+    source: unknown,
+    part: 'payload' | 'key',
+  ): BinaryContract | null => {
+    const path = `${where}.messages.${name}.${part === 'key' ? 'bindings.kafka.key' : 'payload'}`;
+    const framing = framingOf(message.framing, binaryFormat);
+    if (typeof framing === 'string') {
+      problems.push({
+        path: `${where}.messages.${name}.bindings.kafka`,
+        message: framing,
+        code: 'schema-framing',
+      });
+      return null;
+    }
+    try {
+      return { schema: compileSchema(binaryFormat, source), framing };
+    } catch (error) {
+      problems.push({
+        path,
+        message: `message ${name}: ${part} schema: ${(error as Error).message}`,
+        code: 'schema-compile',
+      });
+      return null;
+    }
+  };
   const { payload, headers, key } = message;
+  const binaryValue =
+    binary === undefined ? null : compileBinary(binary, message.payloadSource ?? payload, 'payload');
+  const binaryKey = keyBinary === undefined ? null : compileBinary(keyBinary, message.keySource, 'key');
   return {
     name,
-    value: compile(payload, 'payload'),
-    key: compile(key, 'key'),
+    value: binary === undefined ? compile(payload, 'payload') : null,
+    key: keyBinary === undefined ? compile(key, 'key') : null,
     keyReading: keyReading(key),
     headers: compile(headers, 'headers'),
     headerReadings: headerReadings(headers),
     eventTypes,
+    ...(binaryValue === null ? {} : { binaryValue }),
+    ...(binaryKey === null ? {} : { binaryKey }),
   };
+}
+
+function registryOf(outline: SpecOutline, problems: SpecDiagnostic[]): ChannelContract['schemaRegistry'] {
+  const named = outline.schemaRegistry;
+  if (named === undefined) return undefined;
+  const { url, vendor } = named;
+  if (typeof url !== 'string' || !/^https?:\/\//.test(url)) {
+    problems.push({
+      path: 'servers',
+      message: "the Kafka server binding's schemaRegistryUrl must be an http(s) URL",
+      code: 'schema-registry',
+    });
+    return undefined;
+  }
+  return { url, vendor: typeof vendor === 'string' ? vendor : undefined };
 }
 
 /** Compiles every channel of a parsed document into contracts; refuses the document if any schema cannot be used. */
@@ -155,6 +217,7 @@ export function compileContracts(specId: string, outline: SpecOutline): ChannelC
   const ajv = createAjv(regex);
   const problems: SpecDiagnostic[] = [];
   const contracts: ChannelContract[] = [];
+  const schemaRegistry = registryOf(outline, problems);
   for (const channel of outline.channels) {
     const where = `channels.${channel.id}`;
     const messages = channel.messages
@@ -184,6 +247,7 @@ export function compileContracts(specId: string, outline: SpecOutline): ChannelC
       messages,
       failWhenInvalid: typeof extension === 'boolean' ? extension : undefined,
       observe: typeof observe === 'boolean' ? observe : undefined,
+      ...(schemaRegistry === undefined ? {} : { schemaRegistry }),
     });
   }
   if (problems.length > 0) throw new SpecError('the document cannot be enforced', problems);

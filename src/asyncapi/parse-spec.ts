@@ -14,6 +14,31 @@ const parser = new Parser();
  */
 const validatedParser = new Parser({ ruleset: { core: false, recommended: false } });
 
+/** A document naming one of these formats needs the AsyncAPI project's parsers for them. */
+const BINARY_SCHEMA_FORMAT = /vnd\.apache\.avro|vnd\.google\.protobuf/;
+let binaryParsers: { checked: Parser; validated: Parser } | undefined;
+
+/**
+ * Parsers that read Avro and Protobuf payloads too, with the AsyncAPI project's own parsers for
+ * those formats; loaded on the first such document, as most gateways never see one and the
+ * Protobuf parser alone takes half a second to load.
+ */
+function withBinaryFormats(): { checked: Parser; validated: Parser } {
+  if (binaryParsers !== undefined) return binaryParsers;
+  /* eslint-disable @typescript-eslint/no-require-imports */
+  const { AvroSchemaParser } =
+    require('@asyncapi/avro-schema-parser') as typeof import('@asyncapi/avro-schema-parser');
+  const { ProtoBuffSchemaParser } =
+    require('@asyncapi/protobuf-schema-parser') as typeof import('@asyncapi/protobuf-schema-parser');
+  /* eslint-enable @typescript-eslint/no-require-imports */
+  const schemaParsers = [AvroSchemaParser(), ProtoBuffSchemaParser()];
+  binaryParsers = {
+    checked: new Parser({ schemaParsers }),
+    validated: new Parser({ ruleset: { core: false, recommended: false }, schemaParsers }),
+  };
+  return binaryParsers;
+}
+
 /**
  * Every `$ref` must point inside the document. Resolving anything else would make the gateway
  * read files or fetch URLs chosen by whoever uploads a spec.
@@ -68,7 +93,12 @@ export async function parseSpec(text: string, source: string, validated = false)
   findExternalRefs(raw, [], external);
   if (external.length > 0) throw new SpecError('the document references external resources', external);
 
-  const { document, diagnostics } = await (validated ? validatedParser : parser).parse(text, { source });
+  const parsers = BINARY_SCHEMA_FORMAT.test(text)
+    ? withBinaryFormats()
+    : { checked: parser, validated: validatedParser };
+  const { document, diagnostics } = await (validated ? parsers.validated : parsers.checked).parse(text, {
+    source,
+  });
   const toDiagnostic = (d: (typeof diagnostics)[number]): SpecDiagnostic => ({
     message: d.message,
     path: d.path.join('.'),

@@ -1,5 +1,8 @@
 import type { ChannelContract, HeaderReading, KeyReading, MessageContract } from './channel-contract';
 import { readJson, readUtf8, type JsonReading } from '../patterns/record-json';
+import type { BinaryContract } from '../serdes/binary-codec';
+import { Frame } from '../serdes/schema-framing';
+import type { SchemaIdJudge } from '../serdes/schema-id-judge';
 import { describeSchemaErrors } from './describe-schema-errors';
 
 /**
@@ -61,12 +64,59 @@ function readHeaders(
   return headers;
 }
 
-function messageErrors(message: MessageContract, value: unknown, record: ValidatedRecord): string[] {
+/** One frame, reused: checks run one at a time on the thread. */
+const frame = new Frame();
+
+/**
+ * Checks Avro or Protobuf bytes: their frame (the schema id, if the contract's framing has one),
+ * the id against the registry when there is one, then the bytes by decoding them.
+ */
+function binaryError(
+  part: 'value' | 'key',
+  contract: BinaryContract,
+  bytes: Buffer | null,
+  record: ValidatedRecord,
+  ids: SchemaIdJudge | undefined,
+): string | null {
+  const prefix = part === 'value' ? '(root)' : 'key';
+  if (bytes === null) return `${prefix}: is null, the contract's schema needs bytes`;
+  const problem = frame.read(contract.framing, bytes, record.headers, part);
+  if (problem !== null) return `${prefix}: ${problem}`;
+  let schema = contract.schema;
+  if (frame.id >= 0 && ids !== undefined) {
+    const kind = contract.framing.location === 'header' ? frame.idKind : contract.framing.idKind;
+    const verdict = ids.judge(frame.id, kind, schema);
+    // Not known yet: the caller awaits the lookup and checks the record again.
+    if (verdict === undefined) return `${prefix}: schema id ${frame.id} is being looked up`;
+    if ('error' in verdict) return `${prefix}: ${verdict.error}`;
+    schema = verdict.schema;
+  }
+  const reason = schema.check(
+    bytes,
+    frame.start,
+    bytes.length,
+    contract.framing.messageIndexes ? frame.indexes : null,
+  );
+  return reason === null ? null : `${prefix}: ${reason}`;
+}
+
+function messageErrors(
+  message: MessageContract,
+  value: unknown,
+  record: ValidatedRecord,
+  ids: SchemaIdJudge | undefined,
+): string[] {
   const errors: string[] = [];
-  if (message.value !== null && !message.value(value)) {
+  if (message.binaryValue !== undefined) {
+    const error = binaryError('value', message.binaryValue, record.value, record, ids);
+    if (error !== null) errors.push(error);
+  } else if (message.value !== null && !message.value(value)) {
     errors.push(...describeSchemaErrors(message.value.errors ?? [], '', value));
   }
-  if (message.key !== null) {
+  if (message.binaryKey !== undefined) {
+    const error = binaryError('key', message.binaryKey, record.key, record, ids);
+    if (error !== null) errors.push(error);
+  } else if (message.key !== null) {
     const key = readKey(record.key, message.keyReading);
     if (!key.ok) errors.push(`key: ${key.reason}`);
     else if (!message.key(key.data))
@@ -85,7 +135,11 @@ function messageErrors(message: MessageContract, value: unknown, record: Validat
  * null when valid, else the reasons, as "<path>: <reason>" lines (prefixed by the message name
  * when the channel has several, so the producer sees why each one did not match).
  */
-export function validateRecord(contract: ChannelContract, record: ValidatedRecord): string[] | null {
+export function validateRecord(
+  contract: ChannelContract,
+  record: ValidatedRecord,
+  ids?: SchemaIdJudge,
+): string[] | null {
   if (contract.messages.length === 0) return null;
   const needsValue = contract.messages.some((m) => m.value !== null);
   const value = needsValue
@@ -93,12 +147,12 @@ export function validateRecord(contract: ChannelContract, record: ValidatedRecor
     : ({ ok: true, data: null } as JsonReading);
   if (!value.ok) return [`(root): ${value.reason}`];
   if (contract.messages.length === 1) {
-    const errors = messageErrors(contract.messages[0], value.data, record);
+    const errors = messageErrors(contract.messages[0], value.data, record, ids);
     return errors.length === 0 ? null : errors;
   }
   const all: string[] = [];
   for (const message of contract.messages) {
-    const errors = messageErrors(message, value.data, record);
+    const errors = messageErrors(message, value.data, record, ids);
     if (errors.length === 0) return null;
     for (const error of errors) all.push(`${message.name}: ${error}`);
   }

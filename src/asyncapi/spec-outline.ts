@@ -13,6 +13,8 @@ export interface SpecOutline {
   version: string;
   warnings: SpecDiagnostic[];
   channels: ChannelOutline[];
+  /** The first server's Kafka binding that names a schema registry (`schemaRegistryUrl`), unchecked. */
+  schemaRegistry?: { url: unknown; vendor: unknown };
 }
 
 export interface ChannelOutline {
@@ -37,6 +39,20 @@ export interface MessageOutline {
   key: JsonSchema | null;
   /** The message's `x-cloudevents-type`, unchecked: the CloudEvents type it carries besides its name. */
   cloudEventsType?: unknown;
+  /**
+   * The payload's schema as written, when its format is not JSON Schema (Avro, Protobuf): `payload`
+   * is then the parser's JSON Schema rendering of it, which cannot tell whether bytes are right.
+   */
+  payloadSource?: unknown;
+  /** The key's schema format when it is not JSON Schema, and its schema as written. */
+  keyFormat?: string;
+  keySource?: unknown;
+  /** The Kafka message binding's framing fields, unchecked. */
+  framing?: {
+    schemaIdLocation?: unknown;
+    schemaIdPayloadEncoding?: unknown;
+    schemaLookupStrategy?: unknown;
+  };
 }
 
 export const FAIL_WHEN_INVALID_EXTENSION = 'x-eg-fail-when-invalid';
@@ -44,13 +60,25 @@ export const OBSERVE_EXTENSION = 'x-eg-observe';
 export const CLOUDEVENTS_TYPE_EXTENSION = 'x-cloudevents-type';
 const DEFAULT_SCHEMA_FORMAT = 'application/vnd.aai.asyncapi+json';
 
+const ORIGINAL_PAYLOAD = 'x-parser-original-payload';
+/** Where the Avro parser keeps a 2.x message's key as written, having put its JSON Schema rendering in the binding. */
+const ORIGINAL_KAFKA_KEY = 'x-parser-original-bindings-kafka-key';
+
+/** A 3.x Multi Format Schema Object: a schema with the format it is written in. */
+function multiFormat(json: unknown): { schemaFormat: string; schema: unknown } | undefined {
+  if (json === null || typeof json !== 'object') return undefined;
+  const { schemaFormat, schema } = json as { schemaFormat?: unknown; schema?: unknown };
+  return typeof schemaFormat === 'string' && schema !== undefined ? { schemaFormat, schema } : undefined;
+}
+
 /** Schemas as JSON; models from the parser expose json(), plain binding values are already JSON. */
 function schemaJson(schema: unknown): JsonSchema | null {
   if (schema === undefined || schema === null) return null;
-  const json =
+  let json =
     typeof (schema as { json?: unknown }).json === 'function'
       ? (schema as { json(): unknown }).json()
       : schema;
+  json = multiFormat(json)?.schema ?? json;
   if (typeof json === 'boolean') return json ? {} : { not: {} };
   if (typeof json !== 'object' || json === null) return null;
   const { $schema: _ignored, ...rest } = json as JsonSchema;
@@ -71,14 +99,44 @@ function channelTopic(channel: ChannelInterface): string {
 }
 
 function outlineMessage(message: MessageInterface): MessageOutline {
-  return {
+  const schemaFormat = message.schemaFormat() ?? DEFAULT_SCHEMA_FORMAT;
+  const raw = message.json() as Record<string, unknown>;
+  const binding = kafkaBinding(message);
+  const outline: MessageOutline = {
     name: message.name() ?? message.id(),
-    schemaFormat: message.schemaFormat() ?? DEFAULT_SCHEMA_FORMAT,
+    schemaFormat,
     payload: schemaJson(message.payload()),
     headers: schemaJson(message.headers()),
-    key: schemaJson(kafkaBinding(message)?.key),
+    key: schemaJson(binding?.key),
     cloudEventsType: message.extensions().get(CLOUDEVENTS_TYPE_EXTENSION)?.value(),
   };
+  // 2.x keeps the payload as written on the message, 3.x on its Multi Format Schema Object.
+  const payload = raw.payload as Record<string, unknown> | undefined;
+  const source = raw[ORIGINAL_PAYLOAD] ?? payload?.[ORIGINAL_PAYLOAD];
+  if (source !== undefined) outline.payloadSource = source;
+  const key = multiFormat(binding?.key);
+  if (raw[ORIGINAL_KAFKA_KEY] !== undefined) {
+    outline.keyFormat = schemaFormat;
+    outline.keySource = raw[ORIGINAL_KAFKA_KEY];
+  } else if (key !== undefined) {
+    outline.keyFormat = key.schemaFormat;
+    outline.keySource = key.schema;
+  }
+  if (binding !== undefined) {
+    const { schemaIdLocation, schemaIdPayloadEncoding, schemaLookupStrategy } = binding;
+    if (schemaIdLocation !== undefined || schemaIdPayloadEncoding !== undefined)
+      outline.framing = { schemaIdLocation, schemaIdPayloadEncoding, schemaLookupStrategy };
+  }
+  return outline;
+}
+
+function schemaRegistryOf(document: AsyncAPIDocumentInterface): SpecOutline['schemaRegistry'] {
+  for (const server of document.servers().all()) {
+    const binding = kafkaBinding(server);
+    if (binding?.schemaRegistryUrl !== undefined)
+      return { url: binding.schemaRegistryUrl, vendor: binding.schemaRegistryVendor };
+  }
+  return undefined;
 }
 
 /** The outline of a document the parser accepted. */
@@ -88,7 +146,9 @@ export function outlineDocument(
   warnings: SpecDiagnostic[],
 ): SpecOutline {
   const info = document.info();
+  const schemaRegistry = schemaRegistryOf(document);
   return {
+    ...(schemaRegistry === undefined ? {} : { schemaRegistry }),
     asyncapi,
     title: info.title(),
     version: info.version(),

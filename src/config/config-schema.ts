@@ -229,6 +229,26 @@ export const configSchema = {
       },
       default: {},
     },
+    schemaRegistry: {
+      type: 'object',
+      additionalProperties: false,
+      properties: {
+        url: {
+          type: 'string',
+          pattern: '^https?://',
+          description: "The registry's Confluent-compatible API base URL; for Apicurio its root URL will do",
+        },
+        vendor: { enum: ['confluent', 'apicurio'], default: 'confluent' },
+        fromSpecs: { type: 'boolean', default: false },
+        timeoutMs: { type: 'integer', minimum: 100, default: 2000 },
+        cacheSize: { type: 'integer', minimum: 1, default: 10000 },
+        refreshMs: { type: 'integer', minimum: 0, default: 30000 },
+        unknownTtlMs: { type: 'integer', minimum: 0, default: 5000 },
+        unavailable: { enum: ['reject', 'tag', 'pass'], default: 'reject' },
+        compatibility: { enum: ['identical', 'readable'], default: 'identical' },
+      },
+      default: {},
+    },
     discovery: {
       type: 'object',
       additionalProperties: false,

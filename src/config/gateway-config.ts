@@ -170,6 +170,26 @@ export interface GatewayConfig {
     statusTimeoutMs: number;
   };
   /** Schema discovery: samples of topics no contract describes, and drafts inferred from them. */
+  /**
+   * The schema registry the schema ids in Avro and Protobuf records are resolved against. Without
+   * `url` (and without `fromSpecs`), ids are not resolved: records are checked by decoding them.
+   */
+  schemaRegistry: {
+    url?: string;
+    vendor: 'confluent' | 'apicurio';
+    /** Use the registry a spec's Kafka server binding names (`schemaRegistryUrl`) when `url` is not set. */
+    fromSpecs: boolean;
+    timeoutMs: number;
+    cacheSize: number;
+    /** Age after which a found schema is fetched again in the background (it is served meanwhile). */
+    refreshMs: number;
+    /** How long "unknown id" is believed before the registry is asked again. */
+    unknownTtlMs: number;
+    /** Records whose id could not be resolved because the registry is down. */
+    unavailable: 'reject' | 'tag' | 'pass';
+    /** `readable`: a registered Avro schema the contract's can read (Avro resolution rules) is accepted too. */
+    compatibility: 'identical' | 'readable';
+  };
   discovery: {
     enabled: boolean;
     /** Topics sampled: names, or /regex/ patterns. Empty: every topic no contract describes. */

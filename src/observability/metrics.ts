@@ -31,6 +31,7 @@ export class GatewayMetrics {
   /** Client connections accepted by this worker; only with `workers` above 1. */
   readonly workerConnections: Counter<'worker'> | null;
   readonly schemaRegistryLookups: Counter<'result'>;
+  readonly schemaRegistryUnavailable: Counter;
   private readonly topics = new Set<string>();
   private readonly worker: number | undefined;
 
@@ -108,6 +109,11 @@ export class GatewayMetrics {
       name: 'event_gateway_throttled_requests_total',
       help: 'Produce requests over a quota, by quota and action (delayed, rejected)',
       labelNames: ['quota', 'action'],
+      registers: [this.registry],
+    });
+    this.schemaRegistryUnavailable = new Counter({
+      name: 'event_gateway_schema_registry_unavailable_total',
+      help: 'Record schema ids that could not be resolved because the schema registry could not be asked',
       registers: [this.registry],
     });
     this.connectionsRefused = new Counter({

@@ -84,15 +84,21 @@ export function producedRecordParts(record: {
   };
 }
 
-/** Parts of a record read back from Kafka by kafkajs (as the tap receives it). */
-export function consumedMessageParts(message: {
-  key: Buffer | null;
-  value: Buffer | null;
-  headers?: Record<string, Buffer | string | (Buffer | string)[] | undefined>;
-}): RecordParts {
+/**
+ * Parts of a record read back from Kafka by kafkajs (as the tap receives it); `value`: the value
+ * already read (an Avro or Protobuf value decoded with its contract), else it is read as JSON.
+ */
+export function consumedMessageParts(
+  message: {
+    key: Buffer | null;
+    value: Buffer | null;
+    headers?: Record<string, Buffer | string | (Buffer | string)[] | undefined>;
+  },
+  value?: JsonReading,
+): RecordParts {
   return {
     key: message.key,
-    value: () => readJson(message.value, 'value'),
+    value: () => value ?? readJson(message.value, 'value'),
     headers: () => {
       const entries: [string, Buffer | string | null][] = [];
       for (const [name, raw] of Object.entries(message.headers ?? {})) {

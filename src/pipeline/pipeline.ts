@@ -13,6 +13,8 @@ import {
   type RecordHeader,
 } from '../protocol/records';
 import type { DropOptions, Middleware, ProduceContext, ProducedRecord, RecordVerdict } from './middleware';
+import { decodeBinaryValue, hasBinaryValues } from '../asyncapi/binary-view';
+import type { ChannelContract } from '../asyncapi/channel-contract';
 import { readJson, type JsonReading } from '../patterns/record-json';
 
 /** A record the pipeline refused, by its index in the partition's data. */
@@ -147,10 +149,15 @@ class PipelineRecord implements ProducedRecord {
     readonly value: Buffer | null,
     readonly headers: readonly RecordHeader[],
     readonly droppable: boolean,
+    /** The topic's contract when its values are Avro or Protobuf: `json()` decodes them with it. */
+    private readonly binary: ChannelContract | undefined,
   ) {}
 
   json(): JsonReading {
-    return (this.reading ??= readJson(this.value, 'value'));
+    return (this.reading ??=
+      this.binary === undefined
+        ? readJson(this.value, 'value')
+        : decodeBinaryValue(this.binary, this.value, this.headers)!.reading);
   }
 }
 
@@ -220,6 +227,11 @@ function isThenable(value: unknown): value is Promise<void> {
 }
 
 export interface PipelineOptions {
+  /**
+   * The contract in force for a topic: records of channels whose values are Avro or Protobuf are
+   * read by `json()` decoded with the contract's schema, not as JSON text.
+   */
+  contractFor?: (topic: string) => ChannelContract | undefined;
   /** Cap on the decompressed size of one batch; larger batches are refused as corrupt. */
   maxDecompressedBytes?: number;
   /**
@@ -260,6 +272,11 @@ export class Pipeline {
     return this.options.tallyRecords === true;
   }
 
+  private binaryContract(topic: string): ChannelContract | undefined {
+    const contract = this.options.contractFor?.(topic);
+    return hasBinaryValues(contract) ? contract : undefined;
+  }
+
   private interested(topic: string): Middleware[] {
     const wanted: Middleware[] = [];
     for (const middleware of this.middlewares) {
@@ -287,6 +304,7 @@ export class Pipeline {
         if (unchecked !== null) this.countRecords(unchecked, topic, topicData.partitionData);
         continue;
       }
+      const binary = this.binaryContract(topic);
       for (let p = 0; p < topicData.partitionData.length; p++) {
         const partition = topicData.partitionData[p];
         if (partition.records === null || partition.records.length === 0) continue;
@@ -334,6 +352,7 @@ export class Pipeline {
                 records[r].value,
                 records[r].headers,
                 droppable,
+                binary,
               );
               const waiting = this.apply(middlewares, 0, record, state, context);
               if (waiting !== undefined) (pending ??= []).push(waiting);
@@ -381,6 +400,7 @@ export class Pipeline {
         incoming.value,
         incoming.headers,
         true,
+        this.binaryContract(incoming.topic),
       );
       const waiting = this.apply(middlewares, 0, record, state, context);
       if (waiting !== undefined) (pending ??= []).push(waiting);

@@ -1,6 +1,7 @@
 import type { ChannelContract } from '../asyncapi/channel-contract';
 import type { SpecStore } from '../asyncapi/spec-store';
 import { VALIDATION_ERROR_HEADER, validateRecord } from '../asyncapi/record-validator';
+import type { SchemaRegistries } from '../serdes/schema-registries';
 import type { Middleware, ProduceContext, ProducedRecord, RecordVerdict } from './middleware';
 
 export interface ValidationSettings {
@@ -13,6 +14,10 @@ export interface ValidationSettings {
   observe?: boolean;
   /** What happens to records of topics no spec describes. */
   topicsWithoutSpec: 'pass' | 'reject';
+  /** The schema registries Avro and Protobuf records' schema ids are resolved against; absent: ids are not resolved. */
+  registries?: SchemaRegistries;
+  /** What a record whose schema id could not be resolved (registry down) gets: 'reject' or 'tag' ('pass' never gets here). */
+  registryUnavailable?: 'reject' | 'tag' | 'pass';
 }
 
 /** Told about each record that was forwarded with the validation error header (for the logs). */
@@ -61,22 +66,56 @@ export function validationMiddleware(
         }
         return;
       }
-      const errors = validateRecord(contract, record);
-      if (errors === null) {
-        verdict.classify('valid');
+      const ids = settings.registries?.judgeFor(contract);
+      if (ids === undefined) {
+        judged(contract, validateRecord(contract, record), false, record, verdict, context);
         return;
       }
-      if (observes(contract, settings)) {
-        verdict.classify('invalid_observed');
-        onObserved?.(record, context, errors);
-      } else if (contract.failWhenInvalid ?? settings.failWhenInvalid) {
-        verdict.reject(errors.join('; '));
-        verdict.classify('invalid_rejected');
-      } else {
-        verdict.addHeader(VALIDATION_ERROR_HEADER, JSON.stringify({ ts: new Date().toISOString(), errors }));
-        verdict.classify('invalid_tagged');
-        onTagged?.(record, context, errors);
+      ids.begin();
+      const errors = validateRecord(contract, record, ids);
+      const waiting = ids.pending();
+      if (waiting.length === 0) {
+        judged(contract, errors, ids.unavailableSeen, record, verdict, context);
+        return;
       }
+      // An id not seen yet: the record waits for the registry's answer, then is checked again.
+      return Promise.all(waiting).then(() => {
+        ids.begin(true);
+        const again = validateRecord(contract, record, ids);
+        judged(contract, again, ids.unavailableSeen, record, verdict, context);
+      });
+    },
+    close() {
+      settings.registries?.close();
     },
   };
+
+  function judged(
+    contract: ChannelContract,
+    errors: string[] | null,
+    registryUnavailable: boolean,
+    record: ProducedRecord,
+    verdict: RecordVerdict,
+    context: ProduceContext,
+  ): void {
+    if (errors === null) {
+      verdict.classify('valid');
+      return;
+    }
+    const policy = registryUnavailable ? settings.registryUnavailable : undefined;
+    if (observes(contract, settings)) {
+      verdict.classify('invalid_observed');
+      onObserved?.(record, context, errors);
+    } else if (
+      policy === 'reject' ||
+      (policy !== 'tag' && (contract.failWhenInvalid ?? settings.failWhenInvalid))
+    ) {
+      verdict.reject(errors.join('; '));
+      verdict.classify('invalid_rejected');
+    } else {
+      verdict.addHeader(VALIDATION_ERROR_HEADER, JSON.stringify({ ts: new Date().toISOString(), errors }));
+      verdict.classify('invalid_tagged');
+      onTagged?.(record, context, errors);
+    }
+  }
 }

@@ -1,3 +1,4 @@
+import type { JsonReading } from '../../patterns/record-json';
 import type { EventPattern } from '../../patterns/event-pattern';
 import { PatternError } from '../../patterns/event-pattern';
 import {
@@ -38,7 +39,10 @@ function oneLine(text: string): string {
 
 const ALL_FIELDS: ReadonlySet<string> = new Set(RECORD_EVENT_FIELDS);
 
-/** The event patterns see for a record the tap read back (the same shape as for produced records). */
-export function tapEvent(message: ConsumedMessage): RecordEvent {
-  return recordEvent(consumedMessageParts(message), ALL_FIELDS);
+/**
+ * The event patterns see for a record the tap read back (the same shape as for produced records);
+ * `value`: the value already read (decoded from Avro or Protobuf), else it is read as JSON.
+ */
+export function tapEvent(message: ConsumedMessage, value?: JsonReading): RecordEvent {
+  return recordEvent(consumedMessageParts(message, value), ALL_FIELDS);
 }

@@ -1,5 +1,6 @@
 import { readUtf8 } from '../../patterns/record-json';
 import { VALIDATION_ERROR_HEADER, type ValidatedRecord } from '../../asyncapi/record-validator';
+import type { DecodedValue } from '../../asyncapi/binary-view';
 import type { ConsumedMessage } from '../../tap/consumed-message';
 
 /** One record as the tap sends it to WebSocket clients: a JSON frame per record. */
@@ -14,6 +15,10 @@ export interface TapRecord {
   value: string | null;
   /** Present when the value was not valid UTF-8 and is sent as base64. */
   valueEncoding?: 'base64';
+  /** Present when the channel's values are Avro or Protobuf: `value` is then the decoded value as JSON text. */
+  valueFormat?: 'avro' | 'protobuf';
+  /** The schema id the record's value carried (Avro or Protobuf framed with an id). */
+  schemaId?: number;
   /**
    * The parsed validation error header, when the record carries one; for a record of a channel in
    * observe mode (written without the header), what its contract finds wrong with it now.
@@ -24,7 +29,7 @@ export interface TapRecord {
 /** What the contract in force finds wrong with a record of a channel in observe mode; null: nothing, or not observed. */
 export type ObservedErrors = (topic: string, record: ValidatedRecord) => readonly string[] | null;
 
-function headerList(headers: ConsumedMessage['headers']): { key: string; value: Buffer | null }[] {
+export function headerList(headers: ConsumedMessage['headers']): { key: string; value: Buffer | null }[] {
   const list: { key: string; value: Buffer | null }[] = [];
   for (const [key, raw] of Object.entries(headers ?? {})) {
     for (const one of Array.isArray(raw) ? raw : [raw]) {
@@ -51,6 +56,7 @@ export function toTapRecord(
   partition: number,
   message: ConsumedMessage,
   observed?: ObservedErrors,
+  decoded?: DecodedValue,
 ): { record: TapRecord; invalid: boolean } {
   const headers: Record<string, string | null> = {};
   let validationError: TapRecord['validationError'];
@@ -77,7 +83,11 @@ export function toTapRecord(
     if (errors !== null) validationError = { observed: true, errors: [...errors] };
   }
   const key = text(message.key);
-  const value = text(message.value);
+  // A decoded Avro or Protobuf value is shown as JSON; bytes that do not decode are shown as they are.
+  const value =
+    decoded?.reading.ok === true
+      ? { text: JSON.stringify(decoded.reading.data) ?? null, base64: false }
+      : text(message.value);
   const record: TapRecord = {
     topic,
     partition,
@@ -88,6 +98,8 @@ export function toTapRecord(
     headers,
     value: value.text,
     ...(value.base64 && { valueEncoding: 'base64' as const }),
+    ...(decoded !== undefined && { valueFormat: decoded.format }),
+    ...(decoded?.schemaId !== undefined && { schemaId: decoded.schemaId }),
     ...(validationError !== undefined && { validationError }),
   };
   return { record, invalid: validationError !== undefined };

@@ -4,6 +4,7 @@ import { bearerToken } from '../access';
 import { refuseOnSocket } from '../http-server';
 import { WebSocketServer, type WebSocket } from 'ws';
 import type { Logger } from '../../observability/logger';
+import type { DecodedValue } from '../../asyncapi/binary-view';
 import type { ConsumedMessage } from '../../tap/consumed-message';
 import { toTapRecord, type ObservedErrors } from './tap-record';
 import type { EventPattern } from '../../patterns/event-pattern';
@@ -22,6 +23,13 @@ export interface TapHistory {
   ): Promise<ReplayEnds>;
 }
 
+/** What is built once per record for every client: its frame, its event for patterns, its decoded value (null: none). */
+interface FrameCache {
+  built?: { text: string; invalid: boolean };
+  event?: RecordEvent;
+  decoded?: DecodedValue | null;
+}
+
 export interface TapServerOptions {
   logger: Logger;
   /** A client whose unsent data exceeds this many bytes misses records until it catches up. */
@@ -34,6 +42,8 @@ export interface TapServerOptions {
   onDropped?: () => void;
   /** Validation errors of records of channels in observe mode, which carry no validation header. */
   observed?: ObservedErrors;
+  /** The value of a record of a channel whose contract is Avro or Protobuf, decoded (undefined: not such a channel). */
+  decoded?: (topic: string, message: ConsumedMessage) => DecodedValue | undefined;
   /** 0 refuses `?from=`; so does a tap with no history to read (see useHistory). */
   maxReplayRecords?: number;
   /**
@@ -81,7 +91,7 @@ interface TapClient {
 export class TapServer {
   private readonly wss = new WebSocketServer({ noServer: true, maxPayload: 64 * 1024 });
   /** What publish() builds once per record for all clients; reused, as records come one at a time. */
-  private readonly publishCache: { built?: { text: string; invalid: boolean }; event?: RecordEvent } = {};
+  private readonly publishCache: FrameCache = {};
   private readonly clients = new Set<TapClient>();
 
   private history: TapHistory | undefined;
@@ -216,12 +226,18 @@ export class TapServer {
     topic: string,
     partition: number,
     message: ConsumedMessage,
-    cache: { built?: { text: string; invalid: boolean }; event?: RecordEvent },
+    cache: FrameCache,
   ): string | null {
     if (client.topics !== null && !client.topics.has(topic)) return null;
-    if (client.pattern !== null && !client.pattern.matches((cache.event ??= tapEvent(message)))) return null;
+    if (cache.decoded === undefined) cache.decoded = this.options.decoded?.(topic, message) ?? null;
+    const decoded = cache.decoded ?? undefined;
+    if (
+      client.pattern !== null &&
+      !client.pattern.matches((cache.event ??= tapEvent(message, decoded?.reading)))
+    )
+      return null;
     if (cache.built === undefined) {
-      const { record, invalid } = toTapRecord(topic, partition, message, this.options.observed);
+      const { record, invalid } = toTapRecord(topic, partition, message, this.options.observed, decoded);
       cache.built = { text: JSON.stringify(record), invalid };
     }
     if (client.invalidOnly && !cache.built.invalid) return null;
@@ -251,6 +267,7 @@ export class TapServer {
     const cache = this.publishCache;
     cache.built = undefined;
     cache.event = undefined;
+    cache.decoded = undefined;
     for (const client of this.clients) {
       const text = this.frameFor(client, topic, partition, message, cache);
       if (text === null) continue;

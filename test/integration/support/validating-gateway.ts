@@ -68,6 +68,8 @@ export interface ValidatingGatewayOptions {
   bootstrapServers?: string[];
   /** Schema discovery's settings. */
   discovery?: Partial<GatewayConfig['discovery']>;
+  /** The schema registry Avro and Protobuf schema ids are resolved against. */
+  schemaRegistry?: Partial<GatewayConfig['schemaRegistry']>;
 }
 
 export interface HttpAnswer {
@@ -145,6 +147,7 @@ export async function startValidatingGateway(options: ValidatingGatewayOptions):
       ...(options.ingest !== undefined && { ingest: options.ingest }),
       ...(options.subscriptions !== undefined && { subscriptions: options.subscriptions }),
       ...(options.discovery !== undefined && { discovery: options.discovery }),
+      ...(options.schemaRegistry !== undefined && { schemaRegistry: options.schemaRegistry }),
       state: options.state ?? isolatedState(),
       logging: { level: options.logLevel ?? 'info' },
       shutdown: { drainTimeoutMs: 2_000 },

@@ -145,7 +145,21 @@ describe('spec store and record validation', () => {
     expect(error.diagnostics[0]).toMatchObject({ code: 'external-ref' });
   });
 
-  it('refuses Avro payloads as an unsupported schema format', async () => {
+  it('refuses payloads in a schema format it cannot check (RAML)', async () => {
+    const spec = `asyncapi: 2.6.0
+info: {title: raml, version: '1'}
+channels:
+  t:
+    publish:
+      message:
+        schemaFormat: application/raml+yaml;version=1.0
+        payload: {type: object}
+`;
+    const error = await refusal(new SpecStore().put('raml', spec, 'api'));
+    expect(JSON.stringify(error)).toMatch(/schema (format|parser)|raml/i);
+  });
+
+  it('accepts Avro payloads through the worker parser and checks records by decoding them', async () => {
     const spec = `asyncapi: 2.6.0
 info: {title: avro, version: '1'}
 channels:
@@ -155,8 +169,13 @@ channels:
         schemaFormat: application/vnd.apache.avro;version=1.9.0
         payload: {type: record, name: R, fields: [{name: a, type: int}]}
 `;
-    const error = await refusal(new SpecStore().put('avro', spec, 'api'));
-    expect(error.message).toMatch(/schema format|avro/i);
+    const store = new SpecStore();
+    await store.put('avro', spec, 'api');
+    const contract = store.contracts().lookup('t')!;
+    expect(validateRecord(contract, { key: null, value: Buffer.from([0x02]), headers: [] })).toBeNull();
+    expect(validateRecord(contract, { key: null, value: Buffer.from([0x80]), headers: [] })).toEqual([
+      '(root): at a: truncated payload',
+    ]);
   });
 
   it('lets the newest spec win a topic both describe, and forgets a deleted one', async () => {

@@ -8,7 +8,7 @@
 #
 # Two rates: BENCH_LATENCY_RATE (5000 records/s) and half of the direct maximum, measured first in
 # the same run (one full-speed direct run of 1 KiB records, the same producer settings). Each run
-# is ProducerPerformance --throughput RATE for BENCH_LATENCY_SECONDS (10) worth of records, acks=1,
+# is ProducerPerformance --throughput RATE for BENCH_LATENCY_SECONDS (5) worth of records, acks=1,
 # linger.ms=0, after BENCH_LATENCY_WARMUP_SECONDS (2) worth that are left out of the figures
 # (--warmup-records); it reports p50, p95, p99 and p99.9 of each send's latency in whole ms.
 # Environment: BENCH_ROUNDS (3), BENCH_RECORD_SIZE (1024), BENCH_SKIP_BUILD=1, and the ports and
@@ -18,7 +18,7 @@ set -euo pipefail
 ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
 KAFKA="$ROOT/scripts/kafka.sh"
 RATE="${BENCH_LATENCY_RATE:-5000}"
-SECONDS_PER_RUN="${BENCH_LATENCY_SECONDS:-10}"
+SECONDS_PER_RUN="${BENCH_LATENCY_SECONDS:-5}"
 WARMUP_SECONDS="${BENCH_LATENCY_WARMUP_SECONDS:-2}"
 RECORD_SIZE="${BENCH_RECORD_SIZE:-1024}"
 ROUNDS="${BENCH_ROUNDS:-3}"

@@ -52,7 +52,13 @@ function readRuns(file: string, fields: string[]): Row[] {
 }
 
 /** Per-round A/B ratios of `value` between two paths, over the rows `select` keeps. */
-function roundRatios(rows: Row[], select: (r: Row) => boolean, a: string, b: string, value: string): number[] {
+function roundRatios(
+  rows: Row[],
+  select: (r: Row) => boolean,
+  a: string,
+  b: string,
+  value: string,
+): number[] {
   const rounds = [...new Set(rows.filter(select).map((r) => Number(r.round)))].sort((x, y) => x - y);
   return rounds.map((round) => {
     const of = (p: string) => rows.find((r) => select(r) && r.path === p && r.round === round);
@@ -89,14 +95,7 @@ function writeChart(name: string, chart: BarChart): string {
 }
 
 function header(title: string): string[] {
-  return [
-    `# ${title}`,
-    '',
-    process.env.HOP_ENVIRONMENT ?? '',
-    '',
-    process.env.HOP_SETTINGS ?? '',
-    '',
-  ];
+  return [`# ${title}`, '', process.env.HOP_ENVIRONMENT ?? '', '', process.env.HOP_SETTINGS ?? '', ''];
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -170,7 +169,8 @@ function floorReport(rows: Row[]): { name: string; lines: string[] } {
 
 function smallReport(rows: Row[]): { name: string; lines: string[] } {
   const lines = header('Small records: requests per second through each path');
-  for (const r of rows) r.cpuPerRecordUs = r.path === 'direct' ? NaN : (Number(r.cpu) / Number(r.records)) * 1e6;
+  for (const r of rows)
+    r.cpuPerRecordUs = r.path === 'direct' ? NaN : (Number(r.cpu) / Number(r.records)) * 1e6;
   lines.push(
     '| path | records/s, all producers (median) | ratio to direct (median of rounds) | proxy CPU µs per record (median) |',
     '| --- | ---: | ---: | ---: |',
@@ -258,10 +258,8 @@ function latencyReport(rows: Row[]): { name: string; lines: string[] } {
         categories: percentiles.map((p) => labels[p]),
         series: PATHS.map((p) => ({
           name: NAMES[p],
-        color: COLORS[p],
-          values: percentiles.map((f) =>
-            median(atRate.filter((r) => r.path === p).map((r) => Number(r[f]))),
-          ),
+          color: COLORS[p],
+          values: percentiles.map((f) => median(atRate.filter((r) => r.path === p).map((r) => Number(r[f])))),
         })),
         note: 'ProducerPerformance --throughput, 1 KiB records; whole milliseconds; written by bench/latency.sh',
       }),

@@ -4,7 +4,7 @@
 # benchmarks start a broker of their own). `make bench` calls it as `scripts/with-kafka.sh
 # bench/run.sh`; `make bench BENCH="latency small-records"` passes names on.
 #
-#   bench/run.sh                  the default set (below), about 15 minutes on 2 cores
+#   bench/run.sh                  the default set (below), 15-22 minutes on 2 shared cores
 #   bench/run.sh NAME...          only these, by file name without .sh / .bench.ts
 #   bench/run.sh --list           the names
 #

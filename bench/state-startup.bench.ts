@@ -68,7 +68,7 @@ async function main(): Promise<void> {
 
   const second = await startGateway(config(PORT + 20), logger);
   const uploaded = Date.now();
-  const response = await fetch('http://127.0.0.1:25190/specs/one-more', {
+  const response = await fetch(`http://127.0.0.1:${PORT + 10 + 5}/specs/one-more`, {
     method: 'PUT',
     body: demo.replace(/event-gateway-demo/g, 'one-more-topic'),
   });

@@ -3,10 +3,12 @@
 # same broker, with the bare relay beside them (bench/support/hop-setup.sh), produce runs in
 # alternating order, and the CPU each proxy process used per run. Not part of `make bench`.
 #
-#   git stash && npm run build && cp -r dist .dist-base && git stash pop && npm run build
-#   bench/support/compare-builds.sh .dist-base        (the other build is dist/)
+#   git stash && npm run build && rm -rf dist/base && cp -r dist /tmp/gateway-base &&
+#     mv /tmp/gateway-base dist/base && git stash pop && npm run build
+#   bench/support/compare-builds.sh dist/base        (the other build is dist/)
 #
-# The base build must sit inside the repository, so that it finds node_modules. Prints one line per
+# The base build must sit inside the repository, so that it finds node_modules; under dist/ it is
+# ignored by git and the linter, and the build leaves it alone. Prints one line per
 # run: round, path (base, gateway = dist/, relay), records/s, proxy CPU s. Environment:
 # BENCH_COMPARE_RECORDS (200000), BENCH_COMPARE_RECORD_SIZE (1024), BENCH_COMPARE_PROPS
 # ("acks=1 linger.ms=5"), BENCH_ROUNDS (3), and those of hop-setup.sh. The base gateway listens

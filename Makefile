@@ -85,7 +85,7 @@ codegen: install
 	scripts/codegen.sh
 
 bench: install
-	scripts/with-kafka.sh bench/run.sh
+	scripts/with-kafka.sh bench/run.sh $(BENCH)
 
 clean:
 	rm -rf dist coverage

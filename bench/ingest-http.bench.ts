@@ -33,6 +33,7 @@ import {
 import { cpus, loadavg, tmpdir } from 'node:os';
 import * as path from 'node:path';
 import { kafkaClient, REPO_ROOT, run } from '../test/integration/support/kafka-harness';
+import { barChartSvg } from './support/svg-chart';
 
 // kafkajs warns once per producer about its v2 partitioner; the bench has no stake in it.
 process.env.KAFKAJS_NO_PARTITIONER_WARNING = '1';
@@ -416,9 +417,42 @@ function report(runs: Run[]): void {
       `| ${DESCRIBE[route]} | ${rate(mid).toFixed(0)} | ${median(mine.map((r) => r.p50Ms)).toFixed(1)} | ${median(mine.map((r) => r.p99Ms)).toFixed(1)} | ${ratio} | ${perRound} | ${cpu} |`,
     );
   }
+  // Charts of the latest run, beside the appended history.
+  const colors = ['#7f8c8d', '#e67e22', '#8e44ad'];
+  const note = `~${VALUE_SIZE} B JSON events, ${CONNECTIONS} connections; medians of ${ROUNDS} rounds; written by bench/ingest-http.bench.ts`;
+  writeFileSync(
+    path.join(path.dirname(RESULTS), 'ingest-http-throughput.svg'),
+    barChartSvg({
+      title: 'HTTP door: events/s per route (median run)',
+      unit: 'events/s',
+      categories: ['events/s'],
+      series: ROUTES.map((route, i) => ({
+        name: DESCRIBE[route],
+        color: colors[i],
+        values: [median(of(route).map(rate))],
+      })),
+      note,
+    }),
+  );
+  writeFileSync(
+    path.join(path.dirname(RESULTS), 'ingest-http-latency.svg'),
+    barChartSvg({
+      title: 'HTTP door: latency per route (median of runs)',
+      unit: 'ms',
+      categories: ['p50', 'p99'],
+      series: ROUTES.map((route, i) => ({
+        name: DESCRIBE[route],
+        color: colors[i],
+        values: [median(of(route).map((r) => r.p50Ms)), median(of(route).map((r) => r.p99Ms))],
+      })),
+      note,
+    }),
+  );
   lines.push(
     '',
     'p50/p99: autocannon’s per-request latency for the HTTP door, the time of each `send` for kafkajs; medians over the runs.',
+    '',
+    '![HTTP door: events/s per route](ingest-http-throughput.svg) ![HTTP door: latency per route](ingest-http-latency.svg)',
     '',
     '<details><summary>Every run</summary>',
     '',

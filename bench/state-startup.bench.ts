@@ -4,7 +4,7 @@
  * spec parsed, compiled and in force) is measured, with the propagation delay of one more upload
  * between two running instances. Writes its report to bench/results/state-startup.md.
  *
- *   npx tsx bench/state-startup.bench.ts [specs=1000]
+ *   npx tsx bench/state-startup.bench.ts [specs=1000]      (BENCH_STATE_PORT: 25000)
  */
 import { randomBytes } from 'node:crypto';
 import { writeFileSync } from 'node:fs';
@@ -20,6 +20,8 @@ import { StateStore } from '../src/state/state-store';
 const ROOT = path.resolve(__dirname, '..');
 const BOOTSTRAP = process.env.KAFKA_BOOTSTRAP ?? '127.0.0.1:9092';
 const SPECS = Number(process.argv[2] ?? 1000);
+/** The writer, the first and the second instance listen at PORT, +10 and +20 (HTTP 5 above each). */
+const PORT = Number(process.env.BENCH_STATE_PORT ?? 25000);
 const TOPIC = `eg-state-bench-${Date.now().toString(36)}-${randomBytes(3).toString('hex')}`;
 const demo = readFileSync(path.join(ROOT, 'asyncapi/demo.yaml'), 'utf8');
 
@@ -27,7 +29,7 @@ function config(port: number) {
   return resolveConfig({
     kafka: { bootstrapServers: [BOOTSTRAP] },
     listeners: { bindHost: '127.0.0.1', bootstrapPort: port, brokerPortBase: port },
-    http: { host: '127.0.0.1', port: port + 90 },
+    http: { host: '127.0.0.1', port: port + 5 },
     state: { topic: TOPIC, writeTimeoutMs: 30_000 },
     logging: { level: 'warn' },
   });
@@ -35,7 +37,7 @@ function config(port: number) {
 
 async function main(): Promise<void> {
   const logger = createLogger('warn');
-  const writerConfig = config(25000);
+  const writerConfig = config(PORT);
   const store = new StateStore(
     new KafkaStateLog(
       createKafkaClient(writerConfig, 'state-bench'),
@@ -60,13 +62,13 @@ async function main(): Promise<void> {
   await store.stop();
 
   const starting = Date.now();
-  const first: RunningGateway = await startGateway(config(25100), logger);
+  const first: RunningGateway = await startGateway(config(PORT + 10), logger);
   const startMs = Date.now() - starting;
   const loaded = first.specs.size();
 
-  const second = await startGateway(config(25200), logger);
+  const second = await startGateway(config(PORT + 20), logger);
   const uploaded = Date.now();
-  const response = await fetch('http://127.0.0.1:25190/specs/one-more', {
+  const response = await fetch(`http://127.0.0.1:${PORT + 10 + 5}/specs/one-more`, {
     method: 'PUT',
     body: demo.replace(/event-gateway-demo/g, 'one-more-topic'),
   });

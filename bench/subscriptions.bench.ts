@@ -47,6 +47,7 @@ import type { Admin, Producer } from 'kafkajs';
 import { kafkaClient, REPO_ROOT, run } from '../test/integration/support/kafka-harness';
 import { metricSample } from '../test/integration/support/prometheus';
 import type { ExpectMessage, SinkMessage, SinkStats } from './support/http-sink';
+import { barChartSvg } from './support/svg-chart';
 
 // kafkajs warns once per producer about its v2 partitioner; the bench sets every partition itself.
 process.env.KAFKAJS_NO_PARTITIONER_WARNING = '1';
@@ -685,7 +686,44 @@ function report(runs: Run[]): void {
       `| ${DESCRIBE[name]} | ${f1(median(mine.map((r) => r.p50Ms)))} | ${f1(median(mine.map((r) => r.p99Ms)))} | ${f1(median(mine.map((r) => r.maxMs)))} | ${f0(median(mine.map(microsPerDelivery)))} |`,
     );
   }
+  // Charts of the latest run, beside the appended history.
+  const series = (value: (name: 'gateway' | 'bare') => number[]) =>
+    (['gateway', 'bare'] as const).map((name, i) => ({
+      name: DESCRIBE[name],
+      color: ['#e67e22', '#7f8c8d'][i],
+      values: value(name),
+    }));
+  const note = `~${VALUE_SIZE} B JSON records, concurrency ${CONCURRENCY}; medians of ${ROUNDS} rounds; written by bench/subscriptions.bench.ts`;
+  writeFileSync(
+    path.join(path.dirname(RESULTS), 'subscriptions-throughput.svg'),
+    barChartSvg({
+      title: 'Subscriptions: deliveries/s from a backlog (median run)',
+      unit: 'deliveries/s',
+      categories: ['deliveries/s'],
+      series: series((name) => [median(of(name, 'throughput').map((r) => r.rate))]),
+      note,
+    }),
+  );
+  writeFileSync(
+    path.join(path.dirname(RESULTS), 'subscriptions-latency.svg'),
+    barChartSvg({
+      title: `Subscriptions: produce-to-delivery latency at ${RATE} records/s`,
+      unit: 'ms',
+      categories: ['p50', 'p99', 'max'],
+      series: series((name) => {
+        const mine = of(name, 'latency');
+        return [
+          median(mine.map((r) => r.p50Ms)),
+          median(mine.map((r) => r.p99Ms)),
+          median(mine.map((r) => r.maxMs)),
+        ];
+      }),
+      note,
+    }),
+  );
   lines.push(
+    '',
+    '![Subscriptions: deliveries/s](subscriptions-throughput.svg) ![Subscriptions: latency](subscriptions-latency.svg)',
     '',
     `Gateway/baseline p50: ${ratioText(perRound('latency', (r) => r.p50Ms))}; p99: ${ratioText(perRound('latency', (r) => r.p99Ms))}. ` +
       `Gateway/baseline CPU per delivery at this rate: ${ratioText(perRound('latency', microsPerDelivery))}.`,

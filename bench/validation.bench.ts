@@ -1,18 +1,23 @@
 /**
  * What AsyncAPI validation costs a producer: Kafka's own ProducerPerformance sends ~1 KB JSON
- * values (the demo contract: lumens, sentAt) straight to the broker and through a gateway that
- * validates every record, in the same run. Two payload sets: all valid (every batch is checked
+ * values (the demo contract: lumens, sentAt) straight to the broker, through a gateway with no
+ * middlewares (pass-through) and through a gateway that validates every record, in the same run.
+ * The headline is validating/pass-through within each round: what checking records costs beyond
+ * proxying them. Two payload sets: all valid (every batch is checked
  * and forwarded as sent) and 10% invalid (most batches also get re-encoded with a verdict header).
  *
  *   scripts/with-kafka.sh npx tsx bench/validation.bench.ts     (or `make bench`, via bench/run.sh)
  *
  * Environment: KAFKA_BOOTSTRAP (127.0.0.1:9092), BENCH_RECORDS (100000 per run), BENCH_ROUNDS (3;
- * the best round and the median of the per-round ratios are reported), BENCH_PARTITIONS (3), BENCH_PRODUCER_PROPS ("acks=1 linger.ms=5", as in
+ * the median run and the median of the per-round ratios are reported), BENCH_PARTITIONS (3), BENCH_PRODUCER_PROPS ("acks=1 linger.ms=5", as in
  * bench/proxy-throughput.sh), BENCH_VALIDATION_PORT (24060; broker N on +N),
- * BENCH_VALIDATION_HTTP_PORT (24096), BENCH_SKIP_BUILD=1 to reuse dist/. Appends the result table to bench/results/validation.md.
+ * BENCH_VALIDATION_HTTP_PORT (24096; the pass-through gateway listens 10 above the Kafka port and 1
+ * above the HTTP one), BENCH_SKIP_BUILD=1 to reuse dist/. Appends the result table to
+ * bench/results/validation.md and writes bench/results/validation.svg.
  *
- * The gateway is `node dist/cli.js` in its own process, so its CPU time is its own. Targets:
- * gateway/direct records/s at least 0.8 with valid payloads and 0.7 with 10% invalid (tag mode).
+ * Each gateway is `node dist/cli.js` in its own process, so its CPU time is its own. Targets:
+ * validating/pass-through records/s at least 0.9 with valid payloads and 0.85 with 10% invalid
+ * (tag mode).
  * Broker, load generator and gateway share the machine's cores: compare runs on one host only.
  */
 import { execFileSync, spawn, type ChildProcess } from 'node:child_process';
@@ -29,6 +34,7 @@ import {
 import { cpus, loadavg, tmpdir } from 'node:os';
 import * as path from 'node:path';
 import { kafkaClient, REPO_ROOT, run } from '../test/integration/support/kafka-harness';
+import { barChartSvg } from './support/svg-chart';
 
 const BOOTSTRAP = process.env.KAFKA_BOOTSTRAP ?? '127.0.0.1:9092';
 const RECORDS = Number(process.env.BENCH_RECORDS ?? 100_000);
@@ -40,14 +46,25 @@ const PRODUCER_PROPS = (process.env.BENCH_PRODUCER_PROPS ?? 'acks=1 linger.ms=5'
 const GATEWAY_PORT = Number(process.env.BENCH_VALIDATION_PORT ?? 24060);
 const HTTP_PORT = Number(process.env.BENCH_VALIDATION_HTTP_PORT ?? 24096);
 const GATEWAY_BOOTSTRAP = `127.0.0.1:${GATEWAY_PORT}`;
+const PASS_PORT = GATEWAY_PORT + 10;
+const PASS_HTTP_PORT = HTTP_PORT + 1;
+const PASS_BOOTSTRAP = `127.0.0.1:${PASS_PORT}`;
 const KAFKA_SH = path.join(REPO_ROOT, 'scripts', 'kafka.sh');
 const RESULTS = path.join(REPO_ROOT, 'bench', 'results', 'validation.md');
+const CHART = path.join(REPO_ROOT, 'bench', 'results', 'validation.svg');
 const VALUE_SIZE = 1024;
 const DISTINCT_PAYLOADS = 1000;
-const TARGET = { valid: 0.8, mixed: 0.7 } as const;
+/** Validating gateway / pass-through gateway, records/s. */
+const TARGET = { valid: 0.9, mixed: 0.85 } as const;
 
 type PayloadSet = keyof typeof TARGET;
-type Route = 'direct' | 'gateway';
+type Route = 'direct' | 'passthrough' | 'gateway';
+const ROUTES: Route[] = ['direct', 'passthrough', 'gateway'];
+const ROUTE_NAMES: Record<Route, string> = {
+  direct: 'direct',
+  passthrough: 'gateway, pass-through',
+  gateway: 'gateway, validating',
+};
 
 const log = (message: string) => process.stderr.write(`validation.bench: ${message}\n`);
 
@@ -96,12 +113,14 @@ interface Gateway {
 
 const CLOCK_TICKS = Number(execFileSync('getconf', ['CLK_TCK'], { encoding: 'utf8' }).trim());
 
-async function startGateway(work: string, specFiles: { id: string; file: string }[]): Promise<Gateway> {
-  if (process.env.BENCH_SKIP_BUILD !== '1' || !existsSync(path.join(REPO_ROOT, 'dist', 'cli.js'))) {
-    log('building the gateway (npm run build)');
-    await run('npm', ['run', '--silent', 'build'], { timeoutMs: 180_000 });
-  }
-  const config = path.join(work, 'gateway.yaml');
+async function startGateway(
+  work: string,
+  specFiles: { id: string; file: string }[],
+  ports: { kafka: number; http: number },
+): Promise<Gateway> {
+  const validating = specFiles.length > 0;
+  const name = validating ? 'gateway' : 'pass-through';
+  const config = path.join(work, `${name}.yaml`);
   writeFileSync(
     config,
     [
@@ -109,30 +128,34 @@ async function startGateway(work: string, specFiles: { id: string; file: string 
       `  bootstrapServers: ["${BOOTSTRAP}"]`,
       'listeners:',
       '  bindHost: 127.0.0.1',
-      `  bootstrapPort: ${GATEWAY_PORT}`,
-      `  brokerPortBase: ${GATEWAY_PORT}`,
+      `  bootstrapPort: ${ports.kafka}`,
+      `  brokerPortBase: ${ports.kafka}`,
       'http:',
       '  host: 127.0.0.1',
-      `  port: ${HTTP_PORT}`,
-      'asyncapi:',
-      '  failWhenInvalid: false',
-      '  specs:',
-      ...specFiles.map((spec) => `    - { id: "${spec.id}", file: "${spec.file}" }`),
-      'pipeline:',
-      '  middlewares: [validation]',
+      `  port: ${ports.http}`,
+      ...(validating
+        ? [
+            'asyncapi:',
+            '  failWhenInvalid: false',
+            '  specs:',
+            ...specFiles.map((spec) => `    - { id: "${spec.id}", file: "${spec.file}" }`),
+            'pipeline:',
+            '  middlewares: [validation]',
+          ]
+        : ['pipeline:', '  middlewares: []']),
       'logging:',
       '  level: info',
       '',
     ].join('\n'),
   );
-  const logFile = path.join(work, 'gateway.log');
+  const logFile = path.join(work, `${name}.log`);
   const output = openSync(logFile, 'a');
   const child = spawn('node', [path.join(REPO_ROOT, 'dist', 'cli.js'), '--config', config], {
     cwd: REPO_ROOT,
     stdio: ['ignore', output, output],
   });
   const exited = new Promise<void>((resolve) => child.once('exit', () => resolve()));
-  const base = `http://127.0.0.1:${HTTP_PORT}`;
+  const base = `http://127.0.0.1:${ports.http}`;
   const deadline = Date.now() + 30_000;
   for (;;) {
     if (child.exitCode !== null)
@@ -146,7 +169,9 @@ async function startGateway(work: string, specFiles: { id: string; file: string 
       throw new Error(`the gateway was not ready within 30 s:\n${readFileSync(logFile, 'utf8')}`);
     await new Promise((resolve) => setTimeout(resolve, 200));
   }
-  log(`gateway pid ${child.pid} on ${GATEWAY_BOOTSTRAP} (broker ${BOOTSTRAP}), ${specFiles.length} specs`);
+  log(
+    `${name} gateway pid ${child.pid} on 127.0.0.1:${ports.kafka} (broker ${BOOTSTRAP}), ${specFiles.length} specs`,
+  );
   return {
     process: child,
     cpuSeconds() {
@@ -282,17 +307,14 @@ async function benchmark(work: string): Promise<void> {
   writePayloads(payloadFiles.valid, null);
   writePayloads(payloadFiles.mixed, 10);
 
-  const order: [PayloadSet, Route][] = [
-    ['valid', 'direct'],
-    ['valid', 'gateway'],
-    ['mixed', 'direct'],
-    ['mixed', 'gateway'],
-  ];
+  const order: [PayloadSet, Route][] = (['valid', 'mixed'] as const).flatMap((payloads) =>
+    ROUTES.map((route): [PayloadSet, Route] => [payloads, route]),
+  );
   const topicOf = (round: number, payloads: PayloadSet, route: Route) =>
     `bench-validation-${runId}-${round}-${payloads}-${route}`;
   const warmUpTopic = `bench-validation-${runId}-warm-up`;
   const gatewayTopics = [warmUpTopic];
-  const directTopics: string[] = [];
+  const directTopics = [`${warmUpTopic}-pass`];
   for (let round = 1; round <= ROUNDS; round++) {
     for (const [payloads, route] of order)
       (route === 'gateway' ? gatewayTopics : directTopics).push(topicOf(round, payloads, route));
@@ -306,29 +328,46 @@ async function benchmark(work: string): Promise<void> {
   });
   await createTopics([...gatewayTopics, ...directTopics]);
 
-  const gateway = await startGateway(work, specFiles);
+  if (process.env.BENCH_SKIP_BUILD !== '1' || !existsSync(path.join(REPO_ROOT, 'dist', 'cli.js'))) {
+    log('building the gateway (npm run build)');
+    await run('npm', ['run', '--silent', 'build'], { timeoutMs: 180_000 });
+  }
+  const gateway = await startGateway(work, specFiles, { kafka: GATEWAY_PORT, http: HTTP_PORT });
+  const passthrough = await startGateway(work, [], { kafka: PASS_PORT, http: PASS_HTTP_PORT }).catch(
+    async (error: unknown) => {
+      await gateway.stop();
+      throw error;
+    },
+  );
+  const bootstrapOf: Record<Route, string> = {
+    direct: BOOTSTRAP,
+    passthrough: PASS_BOOTSTRAP,
+    gateway: GATEWAY_BOOTSTRAP,
+  };
+  const processOf: Partial<Record<Route, Gateway>> = { passthrough, gateway };
   const runs: Run[] = [];
   try {
-    log(`warming up: ${Math.min(RECORDS, 20_000)} records through the gateway (not measured)`);
+    log(`warming up: ${Math.min(RECORDS, 20_000)} records through each gateway (not measured)`);
     await producerPerformance(GATEWAY_BOOTSTRAP, warmUpTopic, payloadFiles.mixed, Math.min(RECORDS, 20_000));
+    await producerPerformance(
+      PASS_BOOTSTRAP,
+      `${warmUpTopic}-pass`,
+      payloadFiles.mixed,
+      Math.min(RECORDS, 20_000),
+    );
     for (let round = 1; round <= ROUNDS; round++) {
-      // Alternating the order spreads drift (page cache, broker GC, neighbours) over both routes.
-      const steps = round % 2 === 1 ? order : [...order].reverse();
+      // Rotating the order spreads drift (page cache, broker GC, neighbours) over the routes.
+      const shift = (round - 1) % order.length;
+      const steps = [...order.slice(shift), ...order.slice(0, shift)];
       for (const [payloads, route] of steps) {
         const topic = topicOf(round, payloads, route);
-        log(
-          `round ${round}: ${RECORDS} ${payloads} records ${route === 'direct' ? 'straight to the broker' : 'through the gateway'}`,
-        );
-        const cpuBefore = route === 'gateway' ? gateway.cpuSeconds() : 0;
-        const result = await producerPerformance(
-          route === 'direct' ? BOOTSTRAP : GATEWAY_BOOTSTRAP,
-          topic,
-          payloadFiles[payloads],
-          RECORDS,
-        );
+        log(`round ${round}: ${RECORDS} ${payloads} records, ${ROUTE_NAMES[route]}`);
+        const proxy = processOf[route];
+        const cpuBefore = proxy?.cpuSeconds() ?? 0;
+        const result = await producerPerformance(bootstrapOf[route], topic, payloadFiles[payloads], RECORDS);
         const entry: Run = { round, payloads, route, topic, result };
+        if (proxy !== undefined) entry.cpuSeconds = proxy.cpuSeconds() - cpuBefore;
         if (route === 'gateway') {
-          entry.cpuSeconds = gateway.cpuSeconds() - cpuBefore;
           entry.valid = await gateway.recordsCounted(topic, 'valid');
           entry.tagged = await gateway.recordsCounted(topic, 'invalid_tagged');
           // A ratio near 1 means nothing if the gateway did not validate: every record must be judged.
@@ -342,13 +381,31 @@ async function benchmark(work: string): Promise<void> {
       }
     }
   } finally {
-    await gateway.stop();
+    await Promise.all([gateway.stop(), passthrough.stop()]);
   }
 
-  const best = (payloads: PayloadSet, route: Route) =>
-    runs
+  /** The run whose records/s is the median (the lower middle for an even count) of its kind. */
+  const medianRun = (payloads: PayloadSet, route: Route) => {
+    const sorted = runs
       .filter((r) => r.payloads === payloads && r.route === route)
-      .reduce((a, b) => (b.result.recordsPerSecond > a.result.recordsPerSecond ? b : a));
+      .sort((a, b) => a.result.recordsPerSecond - b.result.recordsPerSecond);
+    return sorted[Math.floor((sorted.length - 1) / 2)];
+  };
+  // Ratios within each round (runs minutes apart share the machine's mood), and their median:
+  // steadier on a shared machine than the ratio of two bests.
+  const roundRatios = (payloads: PayloadSet, a: Route, b: Route): number[] => {
+    const ratios: number[] = [];
+    for (let round = 1; round <= ROUNDS; round++) {
+      const of = (route: Route) =>
+        runs.find((r) => r.round === round && r.payloads === payloads && r.route === route)!.result
+          .recordsPerSecond;
+      ratios.push(of(a) / of(b));
+    }
+    return ratios;
+  };
+  const median = (values: number[]) => [...values].sort((x, y) => x - y)[Math.floor((values.length - 1) / 2)];
+  const ratioText = (ratios: number[]) =>
+    `**${median(ratios).toFixed(2)}** (rounds: ${ratios.map((r) => r.toFixed(2)).join(', ')})`;
   const kafkaVersion = (() => {
     try {
       return (
@@ -369,42 +426,48 @@ async function benchmark(work: string): Promise<void> {
       .join(' ')} · Node ${process.version} · Kafka ${kafkaVersion} at ${BOOTSTRAP}`,
     '',
     `${RECORDS} records per run of ~${VALUE_SIZE} B JSON values (ProducerPerformance --payload-file, ${DISTINCT_PAYLOADS} distinct values), ` +
-      `${PARTITIONS} partitions, a fresh topic per run, best of ${ROUNDS} rounds (order alternating) after an untimed warm-up.`,
-    `Producer: --throughput -1, ${PRODUCER_PROPS.join(' ')}. Gateway: \`node dist/cli.js\`, validation in tag mode, demo.yaml per topic.`,
+      `${PARTITIONS} partitions, a fresh topic per run; ${ROUNDS} rounds after an untimed warm-up, the order of the six runs rotating. Rows show the median run of each kind.`,
+    `Producer: --throughput -1, ${PRODUCER_PROPS.join(' ')}. Gateways: \`node dist/cli.js\`, each in its own process: one with no middlewares (pass-through), one validating in tag mode against demo.yaml bound to each topic.`,
     '',
-    '| Payloads | Route | records/s | MB/s | avg latency ms | p99 ms | gateway/direct | target | gateway CPU s | valid / tagged |',
-    '|---|---|---:|---:|---:|---:|---:|---|---:|---:|',
+    '| Payloads | Route | records/s | MB/s | avg latency ms | p99 ms | gateway CPU s | valid / tagged |',
+    '|---|---|---:|---:|---:|---:|---:|---:|',
   ];
   for (const payloads of ['valid', 'mixed'] as const) {
-    const direct = best(payloads, 'direct');
-    const via = best(payloads, 'gateway');
-    const ratio = via.result.recordsPerSecond / direct.result.recordsPerSecond;
-    const row = (r: Run, extra: string) =>
-      `| ${describe[payloads]} | ${r.route} | ${fixed(r.result.recordsPerSecond)} | ${fixed(r.result.megabytesPerSecond, 2)} | ${fixed(r.result.avgLatencyMs, 1)} | ${r.result.p99Ms} | ${extra} |`;
-    lines.push(row(direct, ' | | | '));
-    lines.push(
-      row(
-        via,
-        `${ratio.toFixed(2)} | ≥ ${TARGET[payloads]} ${ratio >= TARGET[payloads] ? 'met' : '**missed**'} | ${fixed(via.cpuSeconds!, 2)} | ${via.valid} / ${via.tagged}`,
-      ),
-    );
-  }
-  // Gateway/direct within each round (runs minutes apart share the machine's mood), and their
-  // median: steadier on a shared machine than the ratio of two bests.
-  const perRound = (payloads: PayloadSet): string => {
-    const ratios: number[] = [];
-    for (let round = 1; round <= ROUNDS; round++) {
-      const of = (route: Route) =>
-        runs.find((r) => r.round === round && r.payloads === payloads && r.route === route)!.result
-          .recordsPerSecond;
-      ratios.push(of('gateway') / of('direct'));
+    for (const route of ROUTES) {
+      const r = medianRun(payloads, route);
+      lines.push(
+        `| ${describe[payloads]} | ${ROUTE_NAMES[route]} | ${fixed(r.result.recordsPerSecond)} | ${fixed(r.result.megabytesPerSecond, 2)} | ${fixed(r.result.avgLatencyMs, 1)} | ${r.result.p99Ms} | ${r.cpuSeconds === undefined ? '' : fixed(r.cpuSeconds, 2)} | ${route === 'gateway' ? `${r.valid} / ${r.tagged}` : ''} |`,
+      );
     }
-    const median = [...ratios].sort((a, b) => a - b)[Math.floor((ratios.length - 1) / 2)];
-    return `median ${median.toFixed(2)} (rounds: ${ratios.map((r) => r.toFixed(2)).join(', ')})`;
-  };
+  }
   lines.push(
     '',
-    `Gateway/direct within each round: all valid ${perRound('valid')}; 10% invalid ${perRound('mixed')}.`,
+    '| Payloads | validating / pass-through (median of rounds) | target | | validating / direct | pass-through / direct |',
+    '|---|---|---|---|---|---|',
+  );
+  for (const payloads of ['valid', 'mixed'] as const) {
+    const ratios = roundRatios(payloads, 'gateway', 'passthrough');
+    lines.push(
+      `| ${describe[payloads]} | ${ratioText(ratios)} | ≥ ${TARGET[payloads]} | ${median(ratios) >= TARGET[payloads] ? 'met' : '**not met**'} | ${ratioText(roundRatios(payloads, 'gateway', 'direct'))} | ${ratioText(roundRatios(payloads, 'passthrough', 'direct'))} |`,
+    );
+  }
+  writeFileSync(
+    CHART,
+    barChartSvg({
+      title: 'Validating produce: records/s per route (median run)',
+      unit: 'records/s',
+      categories: ['all valid', '10% invalid (tagged)'],
+      series: ROUTES.map((route) => ({
+        name: ROUTE_NAMES[route],
+        color: { direct: '#7f8c8d', passthrough: '#e67e22', gateway: '#8e44ad' }[route],
+        values: (['valid', 'mixed'] as const).map((p) => medianRun(p, route).result.recordsPerSecond),
+      })),
+      note: `ProducerPerformance, ~${VALUE_SIZE} B JSON values, ${PRODUCER_PROPS.join(' ')}; written by bench/validation.bench.ts`,
+    }),
+  );
+  lines.push(
+    '',
+    '![Validating produce: records/s per route](validation.svg)',
     '',
     '<details><summary>Every run</summary>',
     '',
@@ -413,7 +476,7 @@ async function benchmark(work: string): Promise<void> {
   );
   for (const r of runs) {
     lines.push(
-      `| ${r.round} | ${describe[r.payloads]} | ${r.route} | ${fixed(r.result.recordsPerSecond)} | ${fixed(r.result.megabytesPerSecond, 2)} | ${fixed(r.result.avgLatencyMs, 1)} | ${r.result.p99Ms} | ${r.cpuSeconds === undefined ? '' : fixed(r.cpuSeconds, 2)} |`,
+      `| ${r.round} | ${describe[r.payloads]} | ${ROUTE_NAMES[r.route]} | ${fixed(r.result.recordsPerSecond)} | ${fixed(r.result.megabytesPerSecond, 2)} | ${fixed(r.result.avgLatencyMs, 1)} | ${r.result.p99Ms} | ${r.cpuSeconds === undefined ? '' : fixed(r.cpuSeconds, 2)} |`,
     );
   }
   lines.push('', '</details>', '', '');

@@ -28,6 +28,28 @@ perf_produce() {
   awk '{ printf "%.0f %.2f %.1f %s %s", $1, $2, $3, $4, $5 }' <<<"$parsed"
 }
 
+# perf_produce_at BOOTSTRAP TOPIC RECORDS RECORD_SIZE RATE WARMUP PROP...: one ProducerPerformance
+# run capped at RATE records/s (-1: full speed), reporting every latency figure it prints (whole
+# ms). With WARMUP > 0 the first WARMUP records are left out of the figures (--warmup-records: the
+# JVM's first seconds would otherwise weigh on the high percentiles).
+# Prints: records/s MB/s avg-ms p50 p95 p99 p99.9 max
+perf_produce_at() {
+  local bootstrap="$1" topic="$2" records="$3" record_size="$4" rate="$5" warmup="$6" out summary parsed
+  local extra=() line="^$records records sent"
+  shift 6
+  if ((warmup > 0)); then
+    extra=(--warmup-records "$warmup")
+    line="^$((records - warmup)) steady state records sent"
+  fi
+  out="$("$KAFKA" producer-perf --topic "$topic" --num-records "$records" --record-size "$record_size" \
+    --throughput "$rate" "${extra[@]}" --producer-props "bootstrap.servers=$bootstrap" "$@" 2>&1)" ||
+    die "producer-perf against $bootstrap failed:"$'\n'"$out"
+  summary="$(grep -E "$line" <<<"$out" | tail -1)"
+  parsed="$(sed -nE 's/^[0-9]+ (steady state )?records sent, ([0-9.]+) records\/sec \(([0-9.]+) MB\/sec\), ([0-9.]+) ms avg latency, ([0-9.]+) ms max latency, ([0-9]+) ms 50th, ([0-9]+) ms 95th, ([0-9]+) ms 99th, ([0-9]+) ms 99.9th.*/\2 \3 \4 \6 \7 \8 \9 \5/p' <<<"$summary")"
+  [[ -n "$parsed" ]] || die "no summary from producer-perf against $bootstrap:"$'\n'"$out"
+  awk '{ printf "%.0f %.2f %.2f %s %s %s %s %.0f", $1, $2, $3, $4, $5, $6, $7, $8 }' <<<"$parsed"
+}
+
 # perf_consume BOOTSTRAP TOPIC RECORDS GROUP: one ConsumerPerformance run reading RECORDS records
 # (all of them, or it fails) as a new consumer group.
 # Prints: fetch-records/s records/s MB/s join-ms fetch-latency-avg-ms

@@ -2,6 +2,7 @@ import { readFileSync } from 'node:fs';
 import type { Kafka, KafkaConfig } from 'kafkajs';
 import type { GatewayConfig } from '../config/gateway-config';
 import { registerKafkaJsCodecs } from '../protocol/records/kafkajs-codecs';
+import { fixRequestQueueTimer, kafkaJsRequestQueue } from './request-queue-timer';
 
 /**
  * A kafkajs client for the gateway's own use of the cluster (state, tap), set up as the proxy
@@ -14,6 +15,7 @@ export function createKafkaClient(config: GatewayConfig, clientId: string): Kafk
   // eslint-disable-next-line @typescript-eslint/no-require-imports
   const kafkajs = require('kafkajs') as typeof import('kafkajs');
   registerKafkaJsCodecs(kafkajs, config.pipeline.maxDecompressedBytes);
+  fixRequestQueueTimer(kafkaJsRequestQueue());
   const tls = config.kafka.tls;
   const kafkaConfig: KafkaConfig = {
     clientId,

@@ -1,0 +1,72 @@
+#!/usr/bin/env bash
+# Produce latency at a fixed rate well below saturation, straight at the broker, through a bare TCP
+# relay and through the gateway with no middlewares (bench/support/hop-setup.sh), in the same run:
+# what a producer at its usual load feels, rather than what the hop costs at full speed.
+#
+#   bench/latency.sh        (also run by `make bench`; writes bench/results/latency.md and
+#                            latency-*.svg)
+#
+# Two rates: BENCH_LATENCY_RATE (5000 records/s) and half of the direct maximum, measured first in
+# the same run (one full-speed direct run of 1 KiB records, the same producer settings). Each run
+# is ProducerPerformance --throughput RATE for BENCH_LATENCY_SECONDS (5) worth of records, acks=1,
+# linger.ms=0, after BENCH_LATENCY_WARMUP_SECONDS (2) worth that are left out of the figures
+# (--warmup-records); it reports p50, p95, p99 and p99.9 of each send's latency in whole ms.
+# Environment: BENCH_ROUNDS (3), BENCH_RECORD_SIZE (1024), BENCH_SKIP_BUILD=1, and the ports and
+# flags of bench/support/hop-setup.sh (BENCH_HOP_PORT, 27500).
+set -euo pipefail
+
+ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
+KAFKA="$ROOT/scripts/kafka.sh"
+RATE="${BENCH_LATENCY_RATE:-5000}"
+SECONDS_PER_RUN="${BENCH_LATENCY_SECONDS:-5}"
+WARMUP_SECONDS="${BENCH_LATENCY_WARMUP_SECONDS:-2}"
+RECORD_SIZE="${BENCH_RECORD_SIZE:-1024}"
+ROUNDS="${BENCH_ROUNDS:-3}"
+PROPS=(acks=1 linger.ms=0)
+
+log() { printf 'latency: %s\n' "$*" >&2; }
+die() {
+  log "error: $*"
+  exit 1
+}
+# shellcheck source=bench/support/perf-tools.sh
+source "$ROOT/bench/support/perf-tools.sh"
+# shellcheck source=bench/support/hop-setup.sh
+source "$ROOT/bench/support/hop-setup.sh"
+trap 'rc=$?; hop_cleanup; exit $rc' EXIT
+hop_setup
+
+runs="$HOP_WORK/runs"
+: >"$runs"
+log "warming up, then measuring the direct maximum"
+for path in gateway relay; do
+  new_topic latency-warmup
+  perf_produce_at "${bootstrap_of[$path]}" "$TOPIC" $((RATE * 2)) "$RECORD_SIZE" "$RATE" 0 "${PROPS[@]}" >/dev/null
+done
+new_topic latency-max
+max="$(perf_produce_at "$DIRECT" "$TOPIC" 200000 "$RECORD_SIZE" -1 0 "${PROPS[@]}")"
+max="${max%% *}"
+half=$((max / 2))
+log "direct maximum $max records/s; half: $half"
+
+for rate in "$RATE" "$half"; do
+  for round in $(seq 1 "$ROUNDS"); do
+    log "$rate records/s, round $round/$ROUNDS"
+    for path in $(order_of_round "$round"); do
+      new_topic "latency-$path"
+      before="$(cpu_seconds "${pid_of[$path]}")"
+      result="$(perf_produce_at "${bootstrap_of[$path]}" "$TOPIC" $((rate * (WARMUP_SECONDS + SECONDS_PER_RUN))) "$RECORD_SIZE" "$rate" $((rate * WARMUP_SECONDS)) "${PROPS[@]}")"
+      read -r achieved _ avg p50 p95 p99 p999 worst <<<"$result"
+      cpu="$(awk -v a="$before" -v b="$(cpu_seconds "${pid_of[$path]}")" 'BEGIN { printf "%.2f", b - a }')"
+      echo "$rate $path $round $achieved $avg $p50 $p95 $p99 $p999 $worst $cpu" >>"$runs"
+      log "  $path: p50 $p50 ms, p99 $p99 ms, p99.9 $p999 ms"
+    done
+  done
+done
+kill -0 "$GW_PID" 2>/dev/null || die "the gateway died during the run: $(tail -20 "$HOP_WORK/gateway.log")"
+
+export HOP_ENVIRONMENT HOP_SETTINGS
+HOP_ENVIRONMENT="$(environment_line bench/latency.sh)"
+HOP_SETTINGS="ProducerPerformance --throughput RATE, $SECONDS_PER_RUN s worth of $RECORD_SIZE B records per run after $WARMUP_SECONDS s worth left out of the figures (--warmup-records), ${PROPS[*]}, a fresh 3-partition topic per run. Rates: $RATE records/s and $half records/s, half of the direct maximum of $max records/s measured at the start of this run with the same settings. $ROUNDS rounds per rate after an untimed warm-up, the order of the paths rotating; the tables give the median over rounds of each figure, the added latency is the median of the differences within each round. ProducerPerformance reports percentiles in whole milliseconds."
+(cd "$ROOT" && npx --no-install tsx bench/support/hop-report.ts latency "$runs")
+(cd "$ROOT" && npx --no-install prettier --write bench/results/latency.md >/dev/null 2>&1) || log "prettier unavailable; table left unformatted"

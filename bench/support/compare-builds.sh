@@ -1,0 +1,65 @@
+#!/usr/bin/env bash
+# Before/after for a change to the gateway: two builds side by side in the same run, against the
+# same broker, with the bare relay beside them (bench/support/hop-setup.sh), produce runs in
+# alternating order, and the CPU each proxy process used per run. Not part of `make bench`.
+#
+#   git stash && npm run build && rm -rf dist/base && cp -r dist /tmp/gateway-base &&
+#     mv /tmp/gateway-base dist/base && git stash pop && npm run build
+#   bench/support/compare-builds.sh dist/base        (the other build is dist/)
+#
+# The base build must sit inside the repository, so that it finds node_modules; under dist/ it is
+# ignored by git and the linter, and the build leaves it alone. Prints one line per
+# run: round, path (base, gateway = dist/, relay), records/s, proxy CPU s. Environment:
+# BENCH_COMPARE_RECORDS (200000), BENCH_COMPARE_RECORD_SIZE (1024), BENCH_COMPARE_PROPS
+# ("acks=1 linger.ms=5"), BENCH_ROUNDS (3), and those of hop-setup.sh. The base gateway listens
+# at BENCH_HOP_PORT + 20 (broker N at +20+N, HTTP at +22).
+set -euo pipefail
+
+ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/../.." && pwd)"
+KAFKA="$ROOT/scripts/kafka.sh"
+BASE="${1:?usage: compare-builds.sh BASE-DIST-DIR}"
+RECORDS="${BENCH_COMPARE_RECORDS:-200000}"
+RECORD_SIZE="${BENCH_COMPARE_RECORD_SIZE:-1024}"
+read -r -a PROPS <<<"${BENCH_COMPARE_PROPS:-acks=1 linger.ms=5}"
+ROUNDS="${BENCH_ROUNDS:-3}"
+
+log() { printf 'compare-builds: %s\n' "$*" >&2; }
+die() {
+  log "error: $*"
+  exit 1
+}
+# shellcheck source=bench/support/perf-tools.sh
+source "$ROOT/bench/support/perf-tools.sh"
+# shellcheck source=bench/support/hop-setup.sh
+source "$ROOT/bench/support/hop-setup.sh"
+trap 'rc=$?; hop_cleanup; exit $rc' EXIT
+[[ -f "$BASE/cli.js" ]] || die "$BASE/cli.js does not exist"
+hop_setup
+
+sed -e "s/$((HOP_PORT + 10))/$((HOP_PORT + 20))/g; s/$((HOP_PORT + 12))/$((HOP_PORT + 22))/" \
+  "$HOP_WORK/gateway.yaml" >"$HOP_WORK/base.yaml"
+node "$BASE/cli.js" --config "$HOP_WORK/base.yaml" >"$HOP_WORK/base.log" 2>&1 &
+base_pid=$!
+hop_pids+=("$base_pid")
+deadline=$((SECONDS + 30))
+until curl -fsS "http://127.0.0.1:$((HOP_PORT + 22))/readyz" >/dev/null 2>&1; do
+  ((SECONDS < deadline)) || die "the base gateway was not ready within 30 s: $(cat "$HOP_WORK/base.log")"
+  sleep 0.2
+done
+bootstrap_of[base]="127.0.0.1:$((HOP_PORT + 20))"
+pid_of[base]="$base_pid"
+
+for path in base gateway relay; do
+  new_topic compare-warmup
+  perf_produce "${bootstrap_of[$path]}" "$TOPIC" $((RECORDS / 4)) "$RECORD_SIZE" "${PROPS[@]}" >/dev/null
+done
+for round in $(seq 1 "$ROUNDS"); do
+  order=(base gateway relay)
+  ((round % 2 == 0)) && order=(relay gateway base)
+  for path in "${order[@]}"; do
+    new_topic compare
+    before="$(cpu_seconds "${pid_of[$path]}")"
+    result="$(perf_produce "${bootstrap_of[$path]}" "$TOPIC" "$RECORDS" "$RECORD_SIZE" "${PROPS[@]}")"
+    echo "$round $path ${result%% *} $(awk -v a="$before" -v b="$(cpu_seconds "${pid_of[$path]}")" 'BEGIN { printf "%.2f", b - a }')"
+  done
+done

@@ -1,0 +1,54 @@
+/**
+ * kafkajs 2.2.4 re-arms a timer in every broker connection's request queue each time the queue is
+ * checked, with a negative delay when nothing is throttled: each connection that has had a
+ * response then wakes the event loop about once a millisecond for as long as it lives
+ * (tulios/kafkajs#1556, #1604, #1704; the fixes proposed there are unreleased). In the gateway that
+ * is the state-topic reader and producer, the tap and the subscriptions: an idle gateway used 4 %
+ * of a core on it (1,700 wake-ups a second) and a busy one paid for the same wake-ups in its
+ * proxying.
+ *
+ * The replacement keeps kafkajs's rules for the cases that need a timer: requests waiting behind
+ * a client-side throttle are checked when it ends, requests waiting behind the in-flight limit
+ * every CHECK_PENDING_INTERVAL_MS (they are also checked as each response arrives). With nothing
+ * waiting and nothing throttled there is nothing to check, and no timer.
+ */
+
+/** The fields of kafkajs's RequestQueue (src/network/requestQueue) the check reads and sets. */
+export interface RequestQueueState {
+  throttledUntil: number;
+  pending: unknown[];
+  throttleCheckTimeoutId: ReturnType<typeof setTimeout> | null;
+  checkPendingRequests(): void;
+}
+
+interface RequestQueueClass {
+  prototype: RequestQueueState & { scheduleCheckPendingRequests(this: RequestQueueState): void };
+}
+
+/** kafkajs's own interval for requests held back by the in-flight limit. */
+const CHECK_PENDING_INTERVAL_MS = 10;
+
+export function scheduleCheckPendingRequests(this: RequestQueueState): void {
+  if (this.throttleCheckTimeoutId) return;
+  const throttledFor = this.throttledUntil - Date.now();
+  let delay: number;
+  if (throttledFor > 0) delay = throttledFor;
+  else if (this.pending.length > 0) delay = CHECK_PENDING_INTERVAL_MS;
+  else return;
+  this.throttleCheckTimeoutId = setTimeout(() => {
+    this.throttleCheckTimeoutId = null;
+    this.checkPendingRequests();
+  }, delay);
+}
+
+/** Installs the check on kafkajs's RequestQueue (idempotent: the module is loaded once). */
+export function fixRequestQueueTimer(RequestQueue: RequestQueueClass): void {
+  RequestQueue.prototype.scheduleCheckPendingRequests = scheduleCheckPendingRequests;
+}
+
+/** The RequestQueue class of the kafkajs the gateway runs with. */
+export function kafkaJsRequestQueue(): RequestQueueClass {
+  // A deep path: kafkajs exports no entry for it. kafkajs has no "exports" map, so it resolves.
+  // eslint-disable-next-line @typescript-eslint/no-require-imports
+  return require('kafkajs/src/network/requestQueue') as RequestQueueClass;
+}

@@ -1,7 +1,8 @@
 /**
  * Apicurio's framings through a validating gateway against a real Apicurio Registry: Apicurio's own
  * Java serializer (3.1.7, with the Kafka Java client) produces through the gateway, which resolves
- * the contentId or globalId each record carries with `schemaRegistry.vendor: apicurio`; kafkajs adds
+ * the contentId or globalId each record carries (in front of the value, or in a header) with
+ * `schemaRegistry.vendor: apicurio`; kafkajs adds
  * the records a well-behaved serializer does not write (corrupted bytes, a foreign id, Avro keys).
  * What landed is read straight from the broker.
  *
@@ -53,8 +54,9 @@ const order = avro.Type.forSchema(ORDER as avro.Schema);
 const orderKey = avro.Type.forSchema(ORDER_KEY as avro.Schema);
 
 type Encoding = 'apicurio-new' | 'apicurio-legacy';
+type Framing = Encoding | 'header';
 
-function spec(topic: string, encoding: Encoding, options: { reject?: boolean; key?: boolean } = {}): string {
+function spec(topic: string, framing: Framing, options: { reject?: boolean; key?: boolean } = {}): string {
   const key = options.key
     ? `
             key:
@@ -71,8 +73,7 @@ channels:
       order:
         bindings:
           kafka:
-            schemaIdLocation: payload
-            schemaIdPayloadEncoding: ${encoding}${key}
+            ${framing === 'header' ? 'schemaIdLocation: header' : `schemaIdLocation: payload\n            schemaIdPayloadEncoding: ${framing}`}${key}
         payload:
           schemaFormat: application/vnd.apache.avro+json;version=1.9.0
           schema: ${JSON.stringify(ORDER)}
@@ -85,6 +86,14 @@ function frame(encoding: Encoding, id: number, body: Buffer): Buffer {
   if (encoding === 'apicurio-new') head.writeUInt32BE(id, 1);
   else head.writeBigUInt64BE(BigInt(id), 1);
   return Buffer.concat([head, body]);
+}
+
+/** A record as each framing carries it: the id in front of the body, or in a header (8 bytes). */
+function framed(framing: Framing, idKind: 'contentId' | 'globalId', id: number, body: Buffer) {
+  if (framing !== 'header') return { value: frame(framing, id, body) };
+  const long = Buffer.alloc(8);
+  long.writeBigUInt64BE(BigInt(id));
+  return { value: body, headers: { [`apicurio.value.${idKind}`]: long } };
 }
 
 let registry: RegistryHandle;
@@ -131,23 +140,36 @@ function refusal(send: Promise<unknown>): Promise<unknown> {
   );
 }
 
-const VARIANTS = [
+interface Variant {
+  framing: Framing;
+  idKind: 'contentId' | 'globalId';
+  /** The serializer's settings that make it write this framing. */
+  settings: Record<string, string>;
+}
+
+const VARIANTS: Variant[] = [
   // Apicurio 3 serdes' default: a 4-byte contentId after the magic byte.
-  { encoding: 'apicurio-new' as const, idKind: 'contentId' as const, settings: {} },
+  { framing: 'apicurio-new', idKind: 'contentId', settings: {} },
   // Apicurio 2 serdes' framing, which the 3.x serializer writes when told to: an 8-byte globalId.
   {
-    encoding: 'apicurio-legacy' as const,
-    idKind: 'globalId' as const,
+    framing: 'apicurio-legacy',
+    idKind: 'globalId',
     settings: {
       'apicurio.registry.id-handler': 'io.apicurio.registry.serde.Legacy8ByteIdHandler',
       'apicurio.registry.use-id': 'globalId',
     },
   },
+  // The id in a record header instead of the payload.
+  {
+    framing: 'header',
+    idKind: 'contentId',
+    settings: { 'apicurio.registry.headers.enabled': 'true' },
+  },
 ];
 
-describe.each(VARIANTS)('$encoding ($idKind) from Apicurio’s serializer', ({ encoding, idKind, settings }) => {
+describe.each(VARIANTS)('$framing ($idKind) from Apicurio’s serializer', ({ framing, idKind, settings }) => {
   test('valid records pass untagged; a foreign schema, an unknown id and bad bytes are tagged', async () => {
-    const topic = await topicWith((t) => spec(t, encoding), `apicurio-gw-${idKind}`);
+    const topic = await topicWith((t) => spec(t, framing), `apicurio-gw-${framing}`);
     const serde = {
       bootstrap: gateway.bootstrap,
       registryUrl: `${registry.root}/apis/registry/v3`,
@@ -164,18 +186,16 @@ describe.each(VARIANTS)('$encoding ($idKind) from Apicurio’s serializer', ({ e
     });
     // The serializer registers its schema as the next version of the topic's value artifact.
     await produceWithApicurioSerde({ ...serde, schema: OTHER, records: [{ id: 'x', cents: 5 }] });
-    const ids = await apicurioIds(registry, `${topic}-value`, 1);
-    const otherIds = await apicurioIds(registry, `${topic}-value`, 2);
-    const id = ids[idKind];
-    const otherId = otherIds[idKind];
+    const id = (await apicurioIds(registry, `${topic}-value`, 1))[idKind];
+    const otherId = (await apicurioIds(registry, `${topic}-value`, 2))[idKind];
     expect(otherId).not.toBe(id);
 
     const body = order.toBuffer({ id: 3, note: 'ccc' });
     const unknown = 2_000_000_000;
     const sent = [
-      { value: frame(encoding, id, body.subarray(0, body.length - 1)) },
-      { value: Buffer.concat([frame(encoding, id, body), Buffer.from([7])]) },
-      { value: frame(encoding, unknown, body) },
+      framed(framing, idKind, id, body.subarray(0, body.length - 1)),
+      framed(framing, idKind, id, Buffer.concat([body, Buffer.from([7])])),
+      framed(framing, idKind, unknown, body),
       { value: body },
     ];
     await withProducer((producer) => producer.send({ topic, messages: sent }));
@@ -188,15 +208,27 @@ describe.each(VARIANTS)('$encoding ($idKind) from Apicurio’s serializer', ({ e
       ['(root): at note: truncated payload'],
       ['(root): trailing bytes (1 after the value)'],
       [`(root): unknown schema id ${unknown}`],
-      ['(root): missing magic byte (the schema id frame starts with 0)'],
+      [
+        framing === 'header'
+          ? '(root): missing schema id header apicurio.value.globalId (or apicurio.value.contentId)'
+          : '(root): missing magic byte (the schema id frame starts with 0)',
+      ],
     ]);
-    // The serializer's records arrive as it wrote them: its frame, with the id the registry gave.
-    const first = stored.records[0];
-    expect(first.headers).toEqual([]);
-    expect(first.value).toEqual(frame(encoding, id, order.toBuffer({ id: 1, note: 'a' })));
-    expect(stored.records[2].value!.subarray(0, encoding === 'apicurio-new' ? 5 : 9)).toEqual(
-      frame(encoding, otherId, Buffer.alloc(0)),
-    );
+    // The serializer's records arrive as it wrote them, framed with the id the registry gave.
+    const [first, , foreign] = stored.records;
+    const expected = framed(framing, idKind, id, order.toBuffer({ id: 1, note: 'a' }));
+    expect(first.value).toEqual(expected.value);
+    if (framing === 'header') {
+      const header = (record: typeof first) =>
+        record.headers.find((h) => h.key === `apicurio.value.${idKind}`)?.value;
+      expect(header(first)).toEqual(expected.headers![`apicurio.value.${idKind}`]);
+      expect(header(foreign)!.readBigUInt64BE()).toBe(BigInt(otherId));
+    } else {
+      expect(first.headers).toEqual([]);
+      expect(foreign.value!.subarray(0, framing === 'apicurio-new' ? 5 : 9)).toEqual(
+        frame(framing, otherId, Buffer.alloc(0)),
+      );
+    }
   });
 });
 
@@ -229,7 +261,9 @@ test('a rejecting channel: the serializer’s valid records are stored, a foreig
   const stored = await readPartitionUntil(topic, 0, 2);
   expect(stored.records).toHaveLength(2);
   expect(stored.records.map((record) => verdictOf(record))).toEqual([null, null]);
-  expect(stored.records[1].value).toEqual(frame('apicurio-new', contentId, order.toBuffer({ id: 2, note: 'b' })));
+  expect(stored.records[1].value).toEqual(
+    frame('apicurio-new', contentId, order.toBuffer({ id: 2, note: 'b' })),
+  );
 });
 
 describe('an Avro key resolved against the registry', () => {

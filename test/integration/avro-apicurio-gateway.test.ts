@@ -2,8 +2,8 @@
  * Apicurio's framings through a validating gateway against a real Apicurio Registry: Apicurio's own
  * Java serializer (3.1.7, with the Kafka Java client) produces through the gateway, which resolves
  * the contentId or globalId each record carries (in front of the value, or in a header) with
- * `schemaRegistry.vendor: apicurio`; kafkajs adds
- * the records a well-behaved serializer does not write (corrupted bytes, a foreign id, Avro keys).
+ * `schemaRegistry.vendor: apicurio`; kafkajs adds the records a well-behaved serializer does not
+ * write (corrupted bytes, an unknown id, Avro keys).
  * What landed is read straight from the broker.
  *
  * Ports: gateway 27200 (HTTP 27290); the registry is the shared one (SCHEMA_REGISTRY_URL).

@@ -454,15 +454,6 @@ function report(runs: Run[], routes: Route[], valueBytes: number, seconds: numbe
       '# Avro validation throughput: direct vs through gateways\n\nWritten by bench/avro-gateway.bench.ts, newest last.\n\n',
     );
   appendFileSync(RESULTS, table);
-  // The file is committed with the repository, so it gets the formatting format:check expects.
-  try {
-    execFileSync('npx', ['--no-install', 'prettier', '--write', RESULTS], {
-      cwd: REPO_ROOT,
-      stdio: 'ignore',
-    });
-  } catch {
-    log('prettier unavailable; table left unformatted');
-  }
   process.stdout.write(table);
   log(`appended to ${path.relative(REPO_ROOT, RESULTS)}`);
 }

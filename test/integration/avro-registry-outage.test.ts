@@ -1,7 +1,8 @@
 /**
  * The schema registry stopped mid-stream, under two validating gateways (`unavailable: tag` and
  * `unavailable: reject`) that resolve Confluent-framed Avro ids against a registry instance of this
- * file's own: ids resolved before the outage keep being judged from the cache, an id first seen
+ * file's own: ids resolved before the outage keep being judged from the cache (also under
+ * contracts uploaded during it, while the client's background refreshes fail), an id first seen
  * during it follows `schemaRegistry.unavailable`, and once the registry is back the same id
  * resolves. Verdicts are read straight from the broker.
  *
@@ -63,7 +64,9 @@ let rejecting: ValidatingGateway;
 
 beforeAll(async () => {
   registry = await startRegistry({ name: 'avro-outage-test', port: 27181, fresh: true });
-  const settings = { url: registry.url, timeoutMs: 1_000, compatibility: 'readable' as const };
+  // refreshMs 0: every use of a cached schema also asks the registry again in the background, so
+  // during the outage those refreshes fail and the cached schema must stay in use regardless.
+  const settings = { url: registry.url, timeoutMs: 1_000, refreshMs: 0, compatibility: 'readable' as const };
   [tagging, rejecting] = await Promise.all([
     startValidatingGateway({
       bootstrapPort: 27220,
@@ -109,7 +112,15 @@ async function unavailableCount(gateway: ValidatingGateway): Promise<number> {
 test('known ids are judged from the cache while the registry is down; a new id follows `unavailable`, then resolves', async () => {
   const tagTopic = uniqueTopic('avro-outage-tag');
   const rejectTopic = uniqueTopic('avro-outage-reject');
-  await createTopics([tagTopic, rejectTopic]);
+  // Contracts uploaded during the outage, one after the other: they have no verdicts of their own
+  // yet, so the known id comes from the registry client's cache, and the first one's use of it
+  // starts a refresh that fails before the second one asks.
+  const late = (gateway: string) => [1, 2].map((n) => uniqueTopic(`avro-outage-late${n}-${gateway}`));
+  const lateTopics = new Map([
+    [tagging, late('tag')],
+    [rejecting, late('reject')],
+  ]);
+  await createTopics([tagTopic, rejectTopic, ...[...lateTopics.values()].flat()]);
   await tagging.putSpec(tagTopic, spec(tagTopic));
   await rejecting.putSpec(rejectTopic, spec(rejectTopic));
   const known = await registerSchema(registry, `${tagTopic}-value`, USER_V1);
@@ -134,6 +145,12 @@ test('known ids are judged from the cache while the registry is down; a new id f
   expect(await send(rejecting, rejectTopic, knownRecord(2))).toBeNull();
   const refused = await send(rejecting, rejectTopic, freshRecord(3));
   expect(refused).toMatchObject({ type: 'INVALID_RECORD', code: ErrorCode.InvalidRecord });
+  for (const [gateway, topics] of lateTopics) {
+    for (const topic of topics) {
+      await gateway.putSpec(topic, spec(topic));
+      expect(await send(gateway, topic, knownRecord(5))).toBeNull();
+    }
+  }
   expect(await unavailableCount(tagging)).toBeGreaterThanOrEqual(1);
   expect(await unavailableCount(rejecting)).toBeGreaterThanOrEqual(1);
   for (const gateway of [tagging, rejecting])
@@ -154,6 +171,12 @@ test('known ids are judged from the cache while the registry is down; a new id f
     new RegExp(`^\\(root\\): schema registry unavailable \\(.+\\); schema id ${fresh} not checked$`),
   );
   expect(tagged.records[2].value).toEqual(freshRecord(3));
+
+  for (const topic of [...lateTopics.values()].flat()) {
+    const stored = await readPartitionUntil(topic, 0, 1);
+    expect(stored.records.map((record) => record.value)).toEqual([knownRecord(5)]);
+    expect(verdictOf(stored.records[0])).toBeNull();
+  }
 
   const stored = await readPartitionUntil(rejectTopic, 0, 3);
   expect(stored.records.map((record) => record.value)).toEqual([

@@ -25,16 +25,26 @@ import {
 
 jest.setTimeout(300_000);
 
-const ORDER = {
-  type: 'record',
-  name: 'Order',
-  namespace: 'com.example.gateway',
-  fields: [
-    { name: 'id', type: 'long' },
-    { name: 'note', type: 'string' },
-  ],
-};
-// Another schema of the same name: what a producer with a stale or wrong schema registers.
+/**
+ * The contract's schemas, in a namespace of the topic's own: their content is new to the registry,
+ * so only the ids registered for this test name them (an id read as the wrong kind of id names
+ * some other schema, and the record is judged invalid).
+ */
+function schemasFor(topic: string) {
+  const namespace = `com.example.gateway.${topic.replace(/[^A-Za-z0-9]/g, '_')}`;
+  return {
+    value: {
+      type: 'record',
+      name: 'Order',
+      namespace,
+      fields: [
+        { name: 'id', type: 'long' },
+        { name: 'note', type: 'string' },
+      ],
+    },
+    key: { type: 'record', name: 'OrderKey', namespace, fields: [{ name: 'id', type: 'long' }] },
+  };
+}
 const OTHER = {
   type: 'record',
   name: 'Order',
@@ -44,14 +54,9 @@ const OTHER = {
     { name: 'cents', type: 'int' },
   ],
 };
-const ORDER_KEY = {
-  type: 'record',
-  name: 'OrderKey',
-  namespace: 'com.example.gateway',
-  fields: [{ name: 'id', type: 'long' }],
-};
-const order = avro.Type.forSchema(ORDER as avro.Schema);
-const orderKey = avro.Type.forSchema(ORDER_KEY as avro.Schema);
+// The namespace does not change the encoding: one type of each encodes for every topic.
+const order = avro.Type.forSchema(schemasFor('any').value as avro.Schema);
+const orderKey = avro.Type.forSchema(schemasFor('any').key as avro.Schema);
 
 type Encoding = 'apicurio-new' | 'apicurio-legacy';
 type Framing = Encoding | 'header';
@@ -61,7 +66,7 @@ function spec(topic: string, framing: Framing, options: { reject?: boolean; key?
     ? `
             key:
               schemaFormat: application/vnd.apache.avro+json;version=1.9.0
-              schema: ${JSON.stringify(ORDER_KEY)}`
+              schema: ${JSON.stringify(schemasFor(topic).key)}`
     : '';
   return `asyncapi: 3.0.0
 info: {title: ${topic}, version: '1'}
@@ -76,7 +81,7 @@ channels:
             ${framing === 'header' ? 'schemaIdLocation: header' : `schemaIdLocation: payload\n            schemaIdPayloadEncoding: ${framing}`}${key}
         payload:
           schemaFormat: application/vnd.apache.avro+json;version=1.9.0
-          schema: ${JSON.stringify(ORDER)}
+          schema: ${JSON.stringify(schemasFor(topic).value)}
 `;
 }
 
@@ -133,6 +138,16 @@ async function withProducer<T>(use: (producer: Producer) => Promise<T>): Promise
   }
 }
 
+/**
+ * Registers one new content under two artifacts: the registry's global ids move on by two, its
+ * content ids by one, so the ids registered next differ by kind.
+ */
+async function separateIdSequences(topic: string): Promise<void> {
+  const filler = { type: 'fixed', name: 'Filler', namespace: schemasFor(topic).value.namespace, size: 1 };
+  await registerSchema(registry, `${topic}-filler-a`, filler);
+  await registerSchema(registry, `${topic}-filler-b`, filler);
+}
+
 function refusal(send: Promise<unknown>): Promise<unknown> {
   return send.then(
     () => null,
@@ -176,9 +191,10 @@ describe.each(VARIANTS)('$framing ($idKind) from Apicurio’s serializer', ({ fr
       topic,
       settings,
     };
+    await separateIdSequences(topic);
     await produceWithApicurioSerde({
       ...serde,
-      schema: ORDER,
+      schema: schemasFor(topic).value,
       records: [
         { id: 1, note: 'a' },
         { id: 2, note: 'bb' },
@@ -186,7 +202,9 @@ describe.each(VARIANTS)('$framing ($idKind) from Apicurio’s serializer', ({ fr
     });
     // The serializer registers its schema as the next version of the topic's value artifact.
     await produceWithApicurioSerde({ ...serde, schema: OTHER, records: [{ id: 'x', cents: 5 }] });
-    const id = (await apicurioIds(registry, `${topic}-value`, 1))[idKind];
+    const ids = await apicurioIds(registry, `${topic}-value`, 1);
+    expect(ids.globalId).not.toBe(ids.contentId);
+    const id = ids[idKind];
     const otherId = (await apicurioIds(registry, `${topic}-value`, 2))[idKind];
     expect(otherId).not.toBe(id);
 
@@ -235,7 +253,12 @@ describe.each(VARIANTS)('$framing ($idKind) from Apicurio’s serializer', ({ fr
 test('a rejecting channel: the serializer’s valid records are stored, a foreign schema is refused with INVALID_RECORD', async () => {
   const topic = await topicWith((t) => spec(t, 'apicurio-new', { reject: true }), 'apicurio-gw-reject');
   const serde = { bootstrap: gateway.bootstrap, registryUrl: `${registry.root}/apis/registry/v3`, topic };
-  await produceWithApicurioSerde({ ...serde, schema: ORDER, records: [{ id: 1, note: 'a' }] });
+  await separateIdSequences(topic);
+  await produceWithApicurioSerde({
+    ...serde,
+    schema: schemasFor(topic).value,
+    records: [{ id: 1, note: 'a' }],
+  });
   // The Java client fails the send: INVALID_RECORD is not retriable.
   const failed = await refusal(
     produceWithApicurioSerde({ ...serde, schema: OTHER, records: [{ id: 'x', cents: 5 }] }),
@@ -269,8 +292,9 @@ test('a rejecting channel: the serializer’s valid records are stored, a foreig
 describe('an Avro key resolved against the registry', () => {
   test('the key’s id must name the key schema: a value schema’s id, an unknown id or bad bytes are tagged', async () => {
     const topic = await topicWith((t) => spec(t, 'apicurio-new', { key: true }), 'apicurio-gw-key');
-    await registerSchema(registry, `${topic}-value`, ORDER);
-    await registerSchema(registry, `${topic}-key`, ORDER_KEY);
+    await separateIdSequences(topic);
+    await registerSchema(registry, `${topic}-value`, schemasFor(topic).value);
+    await registerSchema(registry, `${topic}-key`, schemasFor(topic).key);
     const valueId = (await apicurioIds(registry, `${topic}-value`)).contentId;
     const keyId = (await apicurioIds(registry, `${topic}-key`)).contentId;
     const value = frame('apicurio-new', valueId, order.toBuffer({ id: 7, note: 'n' }));
@@ -301,8 +325,9 @@ describe('an Avro key resolved against the registry', () => {
       (t) => spec(t, 'apicurio-new', { key: true, reject: true }),
       'apicurio-gw-key-reject',
     );
-    await registerSchema(registry, `${topic}-value`, ORDER);
-    await registerSchema(registry, `${topic}-key`, ORDER_KEY);
+    await separateIdSequences(topic);
+    await registerSchema(registry, `${topic}-value`, schemasFor(topic).value);
+    await registerSchema(registry, `${topic}-key`, schemasFor(topic).key);
     const valueId = (await apicurioIds(registry, `${topic}-value`)).contentId;
     const keyId = (await apicurioIds(registry, `${topic}-key`)).contentId;
     const value = frame('apicurio-new', valueId, order.toBuffer({ id: 7, note: 'n' }));

@@ -85,7 +85,9 @@ codegen: install
 	scripts/codegen.sh
 
 bench: install
-	scripts/with-kafka.sh bench/run.sh $(BENCH)
+	$(KAFKA) fetch
+	$(REGISTRY) fetch
+	scripts/with-kafka.sh scripts/with-registry.sh bench/run.sh $(BENCH)
 
 clean:
 	rm -rf dist coverage

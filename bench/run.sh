@@ -2,7 +2,8 @@
 # Runs the benchmarks under bench/: the shell ones (bench/*.sh but this file) and the TypeScript
 # ones (bench/*.bench.ts, with tsx), against the broker scripts/with-kafka.sh provides (the hop
 # benchmarks start a broker of their own). `make bench` calls it as `scripts/with-kafka.sh
-# bench/run.sh`; `make bench BENCH="latency small-records"` passes names on.
+# scripts/with-registry.sh bench/run.sh` (the registry serves avro-gateway's registry route);
+# `make bench BENCH="latency small-records"` passes names on.
 #
 #   bench/run.sh                  the default set (below), 15-22 minutes on 2 shared cores
 #   bench/run.sh NAME...          only these, by file name without .sh / .bench.ts

@@ -37,6 +37,7 @@ import * as avro from 'avsc';
 import { Kafka, logLevel, type Message } from 'kafkajs';
 import { REPO_ROOT, run } from '../test/integration/support/kafka-harness';
 import { registerSchema } from '../test/integration/support/schema-registry';
+import { itemsFor, order, orderAvroSchema } from './support/orders';
 
 const BOOTSTRAP = process.env.KAFKA_BOOTSTRAP ?? '127.0.0.1:9092';
 const REGISTRY_URL = process.env.SCHEMA_REGISTRY_URL || undefined;
@@ -56,56 +57,17 @@ const log = (message: string) => process.stderr.write(`avro-gateway.bench: ${mes
 // ---------------------------------------------------------------------------------------------
 // Values
 
-const SCHEMA = {
-  type: 'record',
-  name: 'Order',
-  namespace: 'bench.avro',
-  fields: [
-    { name: 'orderId', type: 'string' },
-    { name: 'customer', type: 'long' },
-    { name: 'total', type: 'double' },
-    { name: 'currency', type: { type: 'enum', name: 'Currency', symbols: ['EUR', 'USD', 'GBP'] } },
-    {
-      name: 'items',
-      type: {
-        type: 'array',
-        items: {
-          type: 'record',
-          name: 'Item',
-          fields: [
-            { name: 'sku', type: 'string' },
-            { name: 'quantity', type: 'int' },
-            { name: 'price', type: 'double' },
-            { name: 'note', type: ['null', 'string'], default: null },
-          ],
-        },
-      },
-    },
-  ],
-};
+const SCHEMA = orderAvroSchema('bench.avro');
 const orderType = avro.Type.forSchema(SCHEMA as avro.Schema);
 
-/** An order of about 1 KB once encoded. */
-function order(i: number) {
-  return {
-    orderId: `ord-${100000 + i}`,
-    customer: i % 977,
-    total: Math.round(i * 13.37) / 100,
-    currency: ['EUR', 'USD', 'GBP'][i % 3],
-    items: Array.from({ length: 31 }, (_, n) => ({
-      sku: `SKU-${(i * 31 + n * 7919) % 100003}-${'x'.repeat(8)}`,
-      quantity: 1 + ((i + n) % 9),
-      price: ((i * 7 + n * 13) % 10000) / 100,
-      note: n % 4 === 0 ? `gift wrap ${n}` : null,
-    })),
-  };
-}
+/** Items enough for an order of about 1 KB once encoded. */
+const ITEMS = itemsFor((n) => orderType.toBuffer(order(0, n)).length, 1024);
 
 function framedValues(id: number): Buffer[] {
   return Array.from({ length: DISTINCT }, (_, i) => {
     const head = Buffer.alloc(5);
     head.writeUInt32BE(id, 1);
-    return Buffer.concat([head, orderType.toBuffer(order(i))]);
+    return Buffer.concat([head, orderType.toBuffer(order(i, ITEMS))]);
   });
 }
 

@@ -20,39 +20,14 @@ import { compileContracts } from '../src/asyncapi/compile-contracts';
 import { parseSpec } from '../src/asyncapi/parse-spec';
 import { validateRecord, type ValidatedRecord } from '../src/asyncapi/record-validator';
 import type { ChannelContract } from '../src/asyncapi/channel-contract';
+import { itemsFor, order, orderAvroSchema } from './support/orders';
 
 const secondsArg = process.argv.indexOf('--seconds');
 const SECONDS = secondsArg > 0 ? Number(process.argv[secondsArg + 1]) : 1;
 const DISTINCT = 1000;
 const RESULTS = path.join(__dirname, 'results', 'binary-validation.md');
 
-const AVRO_SCHEMA = {
-  type: 'record',
-  name: 'Order',
-  namespace: 'bench',
-  fields: [
-    { name: 'orderId', type: 'string' },
-    { name: 'customer', type: 'long' },
-    { name: 'total', type: 'double' },
-    { name: 'currency', type: { type: 'enum', name: 'Currency', symbols: ['EUR', 'USD', 'GBP'] } },
-    {
-      name: 'items',
-      type: {
-        type: 'array',
-        items: {
-          type: 'record',
-          name: 'Item',
-          fields: [
-            { name: 'sku', type: 'string' },
-            { name: 'quantity', type: 'int' },
-            { name: 'price', type: 'double' },
-            { name: 'note', type: ['null', 'string'], default: null },
-          ],
-        },
-      },
-    },
-  ],
-};
+const AVRO_SCHEMA = orderAvroSchema('bench');
 
 const PROTO = `syntax = "proto3";
 package bench;
@@ -128,20 +103,6 @@ ${proto}
 }
 
 /** An order whose encodings are about 1 KB. */
-function order(i: number, itemCount: number) {
-  return {
-    orderId: `ord-${100000 + i}`,
-    customer: i % 977,
-    total: Math.round(i * 13.37) / 100,
-    currency: ['EUR', 'USD', 'GBP'][i % 3],
-    items: Array.from({ length: itemCount }, (_, n) => ({
-      sku: `SKU-${(i * 31 + n * 7919) % 100003}-${'x'.repeat(8)}`,
-      quantity: 1 + ((i + n) % 9),
-      price: ((i * 7 + n * 13) % 10000) / 100,
-      note: n % 3 === 0 ? `gift wrap, deliver to door ${n}` : null,
-    })),
-  };
-}
 
 function frame(id: number, body: Uint8Array, indexes?: number[]): Buffer {
   const head = Buffer.alloc(5);
@@ -150,11 +111,6 @@ function frame(id: number, body: Uint8Array, indexes?: number[]): Buffer {
 }
 
 /** Items enough to bring an encoding to about `size` bytes. */
-function itemsFor(encode: (items: number) => number, size: number): number {
-  let items = 1;
-  while (encode(items) < size) items++;
-  return items;
-}
 
 function measure(label: string, records: ValidatedRecord[], work: (record: ValidatedRecord) => unknown) {
   // Warm up, so the JIT has compiled the paths before the clock starts.

@@ -110,6 +110,7 @@ export class Frame {
     if (bytes.length === 0 || bytes[0] !== 0) return 'missing magic byte (the schema id frame starts with 0)';
     if (bytes.length < 1 + framing.idBytes) return 'truncated payload (the schema id frame is cut short)';
     this.id = readId(bytes, 1, framing.idBytes);
+    if (this.id > Number.MAX_SAFE_INTEGER) return OUT_OF_RANGE;
     this.start = 1 + framing.idBytes;
     if (framing.messageIndexes) return this.readIndexes(bytes);
     return null;
@@ -142,7 +143,7 @@ export class Frame {
       if (value === null || value.length !== 8) return `schema id header ${header.key} is not an 8-byte id`;
       this.id = readId(value, 0, 8);
       this.idKind = isGlobal ? 'globalId' : 'contentId';
-      return null;
+      return this.id > Number.MAX_SAFE_INTEGER ? OUT_OF_RANGE : null;
     }
     return `missing schema id header ${names.globalId} (or ${names.contentId})`;
   }
@@ -150,6 +151,12 @@ export class Frame {
   /** For header framing: which numbering the header used. */
   idKind: SchemaIdKind = 'globalId';
 }
+
+/**
+ * An 8-byte id past 2^53 cannot be held exactly, so two such ids could be taken for one another;
+ * no registry hands them out.
+ */
+const OUT_OF_RANGE = 'schema id out of range (above 2^53)';
 
 /** A big-endian unsigned id of 1 to 8 bytes (exact to 2^53, beyond any registry's ids). */
 function readId(bytes: Buffer, at: number, size: number): number {

@@ -245,6 +245,11 @@ channels:
     head.writeBigUInt64BE(5n, 1);
     expect(validateRecord(framed, record(Buffer.concat([head, GOOD])))).toBeNull();
     expect(validateRecord(framed, record(confluent(5, GOOD)))).not.toBeNull();
+    // An id no number holds exactly is refused, not rounded to some other id.
+    head.writeBigUInt64BE(2n ** 64n - 1n, 1);
+    expect(validateRecord(framed, record(Buffer.concat([head, GOOD])))).toEqual([
+      '(root): schema id out of range (above 2^53)',
+    ]);
   });
 
   it('reads the id from Apicurio headers when schemaIdLocation is header', async () => {
@@ -254,6 +259,10 @@ channels:
     expect(
       validateRecord(framed, record(GOOD, null, [{ key: 'apicurio.value.globalId', value: id }])),
     ).toBeNull();
+    id.writeBigUInt64BE(2n ** 53n + 2n);
+    expect(
+      validateRecord(framed, record(GOOD, null, [{ key: 'apicurio.value.globalId', value: id }])),
+    ).toEqual(['(root): schema id out of range (above 2^53)']);
     expect(validateRecord(framed, record(GOOD))).toEqual([
       '(root): missing schema id header apicurio.value.globalId (or apicurio.value.contentId)',
     ]);

@@ -35,13 +35,17 @@ export class TaggedTailScanner extends StreamWalker {
     return this.walkBytes(bytes);
   }
 
-  /** Offset of the tail in a whole response payload. */
+  /**
+   * Offset of the tail in a whole response payload. Every produce response takes this path, so it
+   * walks the buffer directly: the generators that let the scanner stop anywhere in a stream cost
+   * an object per field, which a payload already whole does not need.
+   */
   static find(payload: Buffer, layout: Layout): number {
-    const scanner = new TaggedTailScanner(layout);
-    const before = scanner.push(payload);
-    if (!scanner.reachedTail)
-      throw new ProtocolError('response ends before its tagged fields', payload.length);
-    return before;
+    const walk = new WholeWalk(payload);
+    walk.skip(4);
+    walk.tags();
+    walk.layout(layout);
+    return walk.position;
   }
 
   protected *walkMessage(): Generator<void, void, void> {
@@ -73,6 +77,57 @@ export class TaggedTailScanner extends StreamWalker {
       yield* this.varint();
       const size = yield* this.varint();
       yield* this.skip(size);
+    }
+  }
+}
+
+/** The scanner's walk over a payload that is already whole. */
+class WholeWalk {
+  position = 0;
+
+  constructor(private readonly payload: Buffer) {}
+
+  skip(count: number): void {
+    this.position += count;
+    if (this.position > this.payload.length)
+      throw new ProtocolError('response ends before its tagged fields', this.payload.length);
+  }
+
+  varint(): number {
+    let value = 0;
+    for (let shift = 0; ; shift += 7) {
+      if (this.position >= this.payload.length)
+        throw new ProtocolError('response ends before its tagged fields', this.payload.length);
+      const byte = this.payload[this.position++];
+      if (shift === 28 && byte > 0x0f)
+        throw new ProtocolError('varint is longer than 5 bytes', this.position);
+      value += (byte & 0x7f) * 2 ** shift;
+      if ((byte & 0x80) === 0) return value;
+    }
+  }
+
+  layout(layout: Layout): void {
+    for (const step of layout) {
+      if (typeof step === 'number') {
+        this.skip(step);
+      } else if (step === 'string') {
+        const length = this.varint();
+        if (length > 1) this.skip(length - 1);
+      } else if (step === 'tags') {
+        this.tags();
+      } else {
+        const count = this.varint();
+        for (let i = 1; i < count; i++) this.layout(step);
+      }
+    }
+  }
+
+  /** A tagged-field section inside the message (the tail, the message's own, is never walked). */
+  tags(): void {
+    const count = this.varint();
+    for (let i = 0; i < count; i++) {
+      this.varint();
+      this.skip(this.varint());
     }
   }
 }

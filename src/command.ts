@@ -1,4 +1,3 @@
-#!/usr/bin/env node
 import { ConfigError, loadConfig } from './config/load-config';
 import { startGatewayProcess } from './main';
 

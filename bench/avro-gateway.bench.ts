@@ -20,7 +20,7 @@
  * the gateways on it, +10 and +20, broker N on +N), BENCH_AVRO_HTTP_PORT (27294, +1, +2),
  * BENCH_SKIP_BUILD=1 to reuse dist/. Appends its table to bench/results/avro-gateway.md.
  */
-import { execFileSync, spawn, type ChildProcess } from 'node:child_process';
+import { spawn, type ChildProcess } from 'node:child_process';
 import {
   appendFileSync,
   existsSync,
@@ -38,6 +38,7 @@ import { Kafka, logLevel, type Message } from 'kafkajs';
 import { REPO_ROOT, run } from '../test/integration/support/kafka-harness';
 import { registerSchema } from '../test/integration/support/schema-registry';
 import { itemsFor, order, orderAvroSchema } from './support/orders';
+import { processTreeCpuSeconds } from './support/process-tree';
 
 const BOOTSTRAP = process.env.KAFKA_BOOTSTRAP ?? '127.0.0.1:9092';
 const REGISTRY_URL = process.env.SCHEMA_REGISTRY_URL || undefined;
@@ -90,7 +91,8 @@ channels:
 }
 
 // ---------------------------------------------------------------------------------------------
-// Gateways, each `node dist/cli.js` in its own process so that its CPU time is its own
+// Gateways, each `node dist/cli.js` in processes of its own (launcher and gateway) so that their
+// CPU time is the gateway's alone
 
 type Route = 'direct' | 'relay' | 'validating' | 'registry';
 const DESCRIBE: Record<Route, string> = {
@@ -106,8 +108,6 @@ interface Gateway {
   metric(name: string, labels: Record<string, string>): Promise<number>;
   stop(): Promise<void>;
 }
-
-const CLOCK_TICKS = Number(execFileSync('getconf', ['CLK_TCK'], { encoding: 'utf8' }).trim());
 
 async function startGateway(
   work: string,
@@ -178,11 +178,7 @@ async function startGateway(
   log(`gateway ${name}: pid ${child.pid} on 127.0.0.1:${port}`);
   return {
     bootstrap: `127.0.0.1:${port}`,
-    cpuSeconds() {
-      // Fields after the ')' that closes the command name, which may itself contain spaces.
-      const fields = readFileSync(`/proc/${child.pid}/stat`, 'utf8').split(') ')[1].split(' ');
-      return (Number(fields[11]) + Number(fields[12])) / CLOCK_TICKS;
-    },
+    cpuSeconds: () => processTreeCpuSeconds(child.pid!),
     async metric(metric, labels) {
       const text = await (await fetch(`${base}/metrics`)).text();
       const wanted = Object.entries(labels).map(([k, v]) => `${k}="${v}"`);

@@ -14,12 +14,12 @@
  * BENCH_INGEST_HTTP_PORT (24196), BENCH_SKIP_BUILD=1 to reuse dist/.
  * Appends its tables to bench/results/ingest-http.md.
  *
- * The gateway is `node dist/cli.js` in its own process, so the CPU time read from its
- * /proc/PID/stat is its own, not the load generator's. Broker, load generator and gateway share
- * the machine's cores: compare runs on one host only.
+ * The gateway is `node dist/cli.js` in processes of its own (launcher and gateway), so the CPU
+ * time read from their /proc/PID/stat is the gateway's, not the load generator's. Broker, load
+ * generator and gateway share the machine's cores: compare runs on one host only.
  */
 import autocannon from 'autocannon';
-import { execFileSync, spawn, type ChildProcess } from 'node:child_process';
+import { spawn, type ChildProcess } from 'node:child_process';
 import {
   appendFileSync,
   existsSync,
@@ -33,6 +33,7 @@ import {
 import { cpus, loadavg, tmpdir } from 'node:os';
 import * as path from 'node:path';
 import { kafkaClient, REPO_ROOT, run } from '../test/integration/support/kafka-harness';
+import { processTreeCpuSeconds } from './support/process-tree';
 import { barChartSvg } from './support/svg-chart';
 
 // kafkajs warns once per producer about its v2 partitioner; the bench has no stake in it.
@@ -79,13 +80,11 @@ function event(): Record<string, unknown> {
 
 interface Gateway {
   pid: number;
-  /** CPU seconds (user + system) used so far, from /proc/PID/stat. */
+  /** CPU seconds (user + system) used so far by the gateway's processes (launcher and gateway). */
   cpuSeconds(): number;
   httpRecords(topic: string, outcome: string): Promise<number>;
   stop(): Promise<void>;
 }
-
-const CLOCK_TICKS = Number(execFileSync('getconf', ['CLK_TCK'], { encoding: 'utf8' }).trim());
 
 async function startGateway(work: string, specTopic: string): Promise<Gateway> {
   if (process.env.BENCH_SKIP_BUILD !== '1' || !existsSync(path.join(REPO_ROOT, 'dist', 'cli.js'))) {
@@ -145,11 +144,7 @@ async function startGateway(work: string, specTopic: string): Promise<Gateway> {
   log(`gateway pid ${child.pid} on http://${HOST}:${HTTP_PORT} (broker ${BOOTSTRAP})`);
   return {
     pid: child.pid!,
-    cpuSeconds() {
-      // Fields after the ')' that closes the command name, which may itself contain spaces.
-      const fields = readFileSync(`/proc/${child.pid}/stat`, 'utf8').split(') ')[1].split(' ');
-      return (Number(fields[11]) + Number(fields[12])) / CLOCK_TICKS;
-    },
+    cpuSeconds: () => processTreeCpuSeconds(child.pid!),
     async httpRecords(topic, outcome) {
       const text = await (await fetch(`${base}/metrics`)).text();
       const line = text

@@ -1,10 +1,10 @@
 #!/usr/bin/env bash
 # What the gateway costs on the wire: Kafka's own ProducerPerformance and ConsumerPerformance,
 # once straight at the broker and once through the gateway, round after round in the same run.
-# The gateway runs as a separate process from the built CLI (node dist/cli.js), so its CPU time
-# (utime+stime from /proc/<pid>/stat) and peak RSS (VmHWM) are its own and nobody else's. It runs
-# with no middlewares: this is the cost of pass-through; bench/validation.bench.ts measures the
-# cost of checking records.
+# The gateway runs from the built CLI (node dist/cli.js) in processes of its own (a launcher and
+# the gateway as its child), so their CPU time (utime+stime from /proc/<pid>/stat) and peak RSS
+# (VmHWM, summed) are the gateway's and nobody else's. It runs with no middlewares: this is the
+# cost of pass-through; bench/validation.bench.ts measures the cost of checking records.
 #
 #   scripts/with-kafka.sh bench/proxy-throughput.sh      (or via `make bench`, which runs all of bench/)
 #
@@ -94,17 +94,18 @@ EOF
   log "gateway pid $gw_pid listening on $GW_BOOTSTRAP (broker $BOOTSTRAP)"
 }
 
-# CPU seconds (user + system) the gateway has used so far. Fields 14 and 15 of /proc/PID/stat,
-# counted after the ')' that ends the command name, which may itself contain spaces.
-gateway_cpu() {
-  local stat
-  stat="$(cat "/proc/$gw_pid/stat")"
-  awk -v tck="$(getconf CLK_TCK)" '{ printf "%.2f", ($12 + $13) / tck }' <<<"${stat##*) }"
-}
+# CPU seconds (user + system) the gateway's processes have used so far: gw_pid is the launcher,
+# the gateway its child.
+gateway_cpu() { tree_cpu_seconds "$gw_pid"; }
 
-# Peak resident set size of the gateway so far, in MiB.
+# Peak resident set size of the gateway's processes so far (launcher and gateway, summed), in MiB.
 gateway_peak_rss() {
-  awk '/^VmHWM:/ { printf "%.0f", $2 / 1024 }' "/proc/$gw_pid/status"
+  local pid hwm kib=0
+  for pid in $(tree_pids "$gw_pid"); do
+    hwm="$(awk '/^VmHWM:/ { print $2 }' "/proc/$pid/status" 2>/dev/null || true)"
+    kib=$((kib + ${hwm:-0}))
+  done
+  awk -v kib="$kib" 'BEGIN { printf "%.0f", kib / 1024 }'
 }
 
 # ---------------------------------------------------------------------------------------------
@@ -230,7 +231,7 @@ mkdir -p "$(dirname "$RESULTS")"
   echo "$(date -u +%Y-%m-%dT%H:%M:%SZ) · $(nproc) CPUs ($(awk -F': ' '/^model name/ { print $2; exit }' /proc/cpuinfo)) · load average $(cut -d' ' -f1-3 /proc/loadavg) · Node $(node --version) · Kafka ${kafka_version:-?} at $BOOTSTRAP"
   echo
   echo "$ROUNDS rounds after an untimed warm-up, direct and gateway alternating which goes first. Each row shows the median run of its kind; the ratio is the median of the ratios within each round."
-  echo "Gateway: \`node dist/cli.js\` in its own process, no middlewares (pass-through); CPU = utime+stime per run (mean over rounds), peak RSS = VmHWM."
+  echo "Gateway: \`node dist/cli.js\` in processes of its own (launcher and gateway), no middlewares (pass-through); CPU = utime+stime of both per run (mean over rounds), peak RSS = their VmHWM summed."
   echo
   echo "## Produce"
   echo

@@ -4,8 +4,8 @@
 # awareness) and through the gateway with no middlewares, in the same run (bench/support/hop-setup.sh
 # sets the three up). The gap between relay and gateway is what the gateway's own work costs; the
 # gap between direct and relay is what any extra hop costs when broker, client and proxy share the
-# cores. Besides records/s, the CPU each proxy process used per run (utime+stime from
-# /proc/<pid>/stat) is reported per GB carried.
+# cores. Besides records/s, the CPU each proxy used per run (utime+stime from /proc/<pid>/stat of
+# its processes: the relay's one, the gateway's launcher and gateway) is reported per GB carried.
 #
 #   bench/relay-floor.sh        (also run by `make bench`; writes bench/results/relay-floor.md and
 #                                relay-floor-*.svg)
@@ -86,6 +86,6 @@ kill -0 "$GW_PID" 2>/dev/null || die "the gateway died during the run: $(tail -2
 
 export HOP_ENVIRONMENT HOP_SETTINGS
 HOP_ENVIRONMENT="$(environment_line bench/relay-floor.sh)"
-HOP_SETTINGS="$RECORDS records of $RECORD_SIZE B per produce run (ProducerPerformance --throughput -1, acks=1 linger.ms=5, a fresh 3-partition topic each); each consume run reads all $CONSUME_RECORDS records of one topic (ConsumerPerformance, default settings, a new group each), records/s being its fetch rate once the group is joined. $ROUNDS rounds after an untimed warm-up, the order of the paths rotating. Ratios are medians of the ratios within each round. CPU: utime+stime of the relay's or the gateway's process during the run (/proc/<pid>/stat), per GB of record bytes carried."
+HOP_SETTINGS="$RECORDS records of $RECORD_SIZE B per produce run (ProducerPerformance --throughput -1, acks=1 linger.ms=5, a fresh 3-partition topic each); each consume run reads all $CONSUME_RECORDS records of one topic (ConsumerPerformance, default settings, a new group each), records/s being its fetch rate once the group is joined. $ROUNDS rounds after an untimed warm-up, the order of the paths rotating. Ratios are medians of the ratios within each round. CPU: utime+stime of the relay's process or of the gateway's processes (launcher and gateway) during the run (/proc/<pid>/stat), per GB of record bytes carried."
 (cd "$ROOT" && npx --no-install tsx bench/support/hop-report.ts floor "$runs")
 (cd "$ROOT" && npx --no-install prettier --write bench/results/relay-floor.md >/dev/null 2>&1) || log "prettier unavailable; table left unformatted"

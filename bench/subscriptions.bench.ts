@@ -23,12 +23,13 @@
  * (the same for the baseline).
  * Appends its tables to bench/results/subscriptions.md.
  *
- * Four processes besides the broker: this one (producer, orchestration), the gateway
- * (`node dist/cli.js`), the sink (bench/support/http-sink.ts, a plain node:http server answering
- * 200 at once) and the baseline. The CPU compared is each deliverer's own, from /proc/PID/stat.
+ * Besides the broker: this process (producer, orchestration), the gateway (`node dist/cli.js`: a
+ * launcher and the gateway as its child), the sink (bench/support/http-sink.ts, a plain node:http
+ * server answering 200 at once) and the baseline. The CPU compared is each deliverer's own, from
+ * /proc/PID/stat of its processes (for the gateway, launcher and gateway).
  * All of them share the machine's cores: compare runs on one host only.
  */
-import { execFileSync, fork, spawn, type ChildProcess } from 'node:child_process';
+import { fork, spawn, type ChildProcess } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
 import {
   appendFileSync,
@@ -47,6 +48,7 @@ import type { Admin, Producer } from 'kafkajs';
 import { kafkaClient, REPO_ROOT, run } from '../test/integration/support/kafka-harness';
 import { metricSample } from '../test/integration/support/prometheus';
 import type { ExpectMessage, SinkMessage, SinkStats } from './support/http-sink';
+import { processTreeCpuSeconds, processTreePeakRssMiB } from './support/process-tree';
 import { barChartSvg } from './support/svg-chart';
 
 // kafkajs warns once per producer about its v2 partitioner; the bench sets every partition itself.
@@ -74,20 +76,6 @@ const SUBSCRIPTION = 'bench';
 
 const log = (message: string) => process.stderr.write(`subscriptions.bench: ${message}\n`);
 const wallClock = () => performance.timeOrigin + performance.now();
-const CLOCK_TICKS = Number(execFileSync('getconf', ['CLK_TCK'], { encoding: 'utf8' }).trim());
-
-/** CPU seconds (user + system) a process has used so far. */
-function cpuSecondsOf(pid: number): number {
-  // Fields after the ')' that closes the command name, which may itself contain spaces.
-  const fields = readFileSync(`/proc/${pid}/stat`, 'utf8').split(') ')[1].split(' ');
-  return (Number(fields[11]) + Number(fields[12])) / CLOCK_TICKS;
-}
-
-function peakRssMiB(pid: number): number {
-  const match = /^VmHWM:\s+(\d+) kB/m.exec(readFileSync(`/proc/${pid}/status`, 'utf8'));
-  return match === null ? NaN : Number(match[1]) / 1024;
-}
-
 function withTimeout<T>(work: Promise<T>, ms: number, what: string): Promise<T> {
   let timer: NodeJS.Timeout | undefined;
   const timeout = new Promise<never>((_resolve, reject) => {
@@ -324,8 +312,8 @@ function gatewayDeliverer(
       await api(token, 'POST', `/subscriptions/${SUBSCRIPTION}/pause`);
       await groupState(admin, groupPrefix, 'Empty');
     },
-    cpuSeconds: () => cpuSecondsOf(gateway.pid),
-    peakRssMiB: () => peakRssMiB(gateway.pid),
+    cpuSeconds: () => processTreeCpuSeconds(gateway.pid),
+    peakRssMiB: () => processTreePeakRssMiB(gateway.pid),
     async delivered() {
       const text = await (await fetch(`http://${HOST}:${HTTP_PORT}/metrics`)).text();
       return metricSample(text, 'event_gateway_subscription_deliveries_total', {
@@ -381,8 +369,8 @@ async function bareDeliverer(
       child.send({ type: 'stop' });
       await withTimeout(Promise.race([stopped, exited]), 60_000, 'the baseline stopping');
     },
-    cpuSeconds: () => cpuSecondsOf(child.pid!),
-    peakRssMiB: () => peakRssMiB(child.pid!),
+    cpuSeconds: () => processTreeCpuSeconds(child.pid!),
+    peakRssMiB: () => processTreePeakRssMiB(child.pid!),
     delivered: async () => null,
     exit: () => stopChild(child, () => child.disconnect()),
   };
@@ -728,7 +716,7 @@ function report(runs: Run[]): void {
     `Gateway/baseline p50: ${ratioText(perRound('latency', (r) => r.p50Ms))}; p99: ${ratioText(perRound('latency', (r) => r.p99Ms))}. ` +
       `Gateway/baseline CPU per delivery at this rate: ${ratioText(perRound('latency', microsPerDelivery))}.`,
     '',
-    'Medians over the rounds. CPU: the deliverer’s own utime+stime from /proc/PID/stat, over the first to the last arrival ' +
+    'Medians over the rounds. CPU: the deliverer’s own utime+stime from /proc/PID/stat of its processes (for the gateway, launcher and gateway), over the first to the last arrival ' +
       '(throughput) or the first send to the last arrival (latency), divided by the deliveries in that span.',
     '',
     '<details><summary>Every run</summary>',

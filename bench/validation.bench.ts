@@ -15,7 +15,8 @@
  * above the HTTP one), BENCH_SKIP_BUILD=1 to reuse dist/. Appends the result table to
  * bench/results/validation.md and writes bench/results/validation.svg.
  *
- * Each gateway is `node dist/cli.js` in its own process, so its CPU time is its own. Targets:
+ * Each gateway is `node dist/cli.js` in processes of its own (launcher and gateway), so their CPU
+ * time is the gateway's alone. Targets:
  * validating/pass-through records/s at least 0.9 with valid payloads and 0.85 with 10% invalid
  * (tag mode).
  * Broker, load generator and gateway share the machine's cores: compare runs on one host only.
@@ -34,6 +35,7 @@ import {
 import { cpus, loadavg, tmpdir } from 'node:os';
 import * as path from 'node:path';
 import { kafkaClient, REPO_ROOT, run } from '../test/integration/support/kafka-harness';
+import { processTreeCpuSeconds } from './support/process-tree';
 import { barChartSvg } from './support/svg-chart';
 
 const BOOTSTRAP = process.env.KAFKA_BOOTSTRAP ?? '127.0.0.1:9092';
@@ -105,13 +107,11 @@ function writePayloads(file: string, invalidEvery: number | null): void {
 
 interface Gateway {
   process: ChildProcess;
-  /** CPU seconds (user + system) used so far, from /proc/PID/stat. */
+  /** CPU seconds (user + system) used so far by the gateway's processes (launcher and gateway). */
   cpuSeconds(): number;
   recordsCounted(topic: string, outcome: string): Promise<number>;
   stop(): Promise<void>;
 }
-
-const CLOCK_TICKS = Number(execFileSync('getconf', ['CLK_TCK'], { encoding: 'utf8' }).trim());
 
 async function startGateway(
   work: string,
@@ -174,11 +174,7 @@ async function startGateway(
   );
   return {
     process: child,
-    cpuSeconds() {
-      // Fields after the ')' that closes the command name, which may itself contain spaces.
-      const fields = readFileSync(`/proc/${child.pid}/stat`, 'utf8').split(') ')[1].split(' ');
-      return (Number(fields[11]) + Number(fields[12])) / CLOCK_TICKS;
-    },
+    cpuSeconds: () => processTreeCpuSeconds(child.pid!),
     async recordsCounted(topic, outcome) {
       const text = await (await fetch(`${base}/metrics`)).text();
       const line = text

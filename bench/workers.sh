@@ -4,8 +4,8 @@
 # produce (CLIENTS ProducerPerformance processes at once, each with its own connections, so that
 # round robin hands them to different workers) and fetch (CLIENTS ConsumerPerformance processes at
 # once, each a group of its own reading the whole topic). Per run: records/s over all clients, and
-# the CPU seconds of the gateway's processes (primary and workers; utime+stime from /proc), per
-# worker too, which shows whether the load reached both.
+# the CPU seconds of the gateway's processes (launcher, primary and workers; utime+stime from
+# /proc), per worker too, which shows whether the load reached both.
 #
 #   scripts/with-kafka.sh bench/workers.sh      (or via `make bench`, which runs all of bench/)
 #
@@ -113,17 +113,23 @@ process_cpu() {
   awk -v tck="$(getconf CLK_TCK)" '{ printf "%.2f", ($12 + $13) / tck }' <<<"${stat##*) }"
 }
 
-# The worker processes of a gateway (children of its primary), in pid order; none with workers: 1.
-worker_pids() { pgrep -P "${gw_pid[$1]}" | sort -n || true; }
+# The worker processes of a gateway, in pid order; none with workers: 1. gw_pid is the CLI's
+# launcher, whose only child is the primary (with workers: 1 the gateway itself), and the workers
+# are the primary's children.
+worker_pids() {
+  (($1 > 1)) || return 0
+  local primary
+  for primary in $(pgrep -P "${gw_pid[$1]}" || true); do
+    pgrep -P "$primary" || true
+  done | sort -n
+}
 
-# "total w1 w2 ...": CPU seconds of the gateway's processes (primary included in the total).
+# "total w1 w2 ...": CPU seconds of the gateway's processes, the total over all of them (launcher
+# and primary included), then each worker's own.
 gateway_cpu() {
   local workers="$1" total parts=() pid
-  total="$(process_cpu "${gw_pid[$workers]}")"
-  for pid in $(worker_pids "$workers"); do
-    parts+=("$(process_cpu "$pid")")
-    total="$(awk -v a="$total" -v b="${parts[-1]}" 'BEGIN { printf "%.2f", a + b }')"
-  done
+  total="$(tree_cpu_seconds "${gw_pid[$workers]}")"
+  for pid in $(worker_pids "$workers"); do parts+=("$(process_cpu "$pid")"); done
   echo "$total ${parts[*]}"
 }
 
@@ -279,7 +285,7 @@ kafka_version="$(sed -n 's/^C_VERSION=//p' "${KAFKA_HOME_DIR:-$ROOT/.kafka}/run/
   echo
   echo "$(date -u +%Y-%m-%dT%H:%M:%SZ) · $(nproc) CPUs ($(awk -F': ' '/^model name/ { print $2; exit }' /proc/cpuinfo)) · load average $(cut -d' ' -f1-3 /proc/loadavg) · Node $(node --version) · Kafka ${kafka_version:-?} at $BOOTSTRAP"
   echo
-  echo "Two gateways (\`node dist/cli.js\`, no middlewares) side by side against the one broker, taking the same load in turn; $ROUNDS rounds after an untimed warm-up, the order alternating. Produce: $CLIENTS ProducerPerformance processes at once (${PRODUCER_PROPS[*]}), $RECORDS records of $RECORD_SIZE B in all, into a fresh $PARTITIONS-partition topic per run; records/s over the wall time of the slowest. Fetch: $CLIENTS ConsumerPerformance processes at once, each a new group reading all $CONSUME_RECORDS records of one $PARTITIONS-partition topic; records/s is the sum of their fetch rates. CPU = utime+stime of the gateway's processes during a run (primary and workers), median over the rounds; per worker in the table of every run."
+  echo "Two gateways (\`node dist/cli.js\`, no middlewares) side by side against the one broker, taking the same load in turn; $ROUNDS rounds after an untimed warm-up, the order alternating. Produce: $CLIENTS ProducerPerformance processes at once (${PRODUCER_PROPS[*]}), $RECORDS records of $RECORD_SIZE B in all, into a fresh $PARTITIONS-partition topic per run; records/s over the wall time of the slowest. Fetch: $CLIENTS ConsumerPerformance processes at once, each a new group reading all $CONSUME_RECORDS records of one $PARTITIONS-partition topic; records/s is the sum of their fetch rates. CPU = utime+stime of the gateway's processes during a run (launcher, primary and workers), median over the rounds; per worker in the table of every run."
   echo
   echo "| load | workers | records/s (median) | CPU s per run (median) | CPU s per 100k records |"
   echo "|---|---:|---:|---:|---:|"

@@ -159,7 +159,7 @@ function floorReport(rows: Row[]): { name: string; lines: string[] } {
           median(rows.filter((r) => r.kind === k && r.path === p).map((r) => Number(r.cpuPerGb))),
         ),
       })),
-      note: 'utime+stime of the proxy process from /proc/<pid>/stat; written by bench/relay-floor.sh',
+      note: 'utime+stime of the proxy processes from /proc/<pid>/stat; written by bench/relay-floor.sh',
     }),
     '',
     ...runsBlock(rows, ['kind', 'path', 'round', 'rate', 'mbs', 'cpu', 'bytes']),

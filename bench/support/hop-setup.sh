@@ -82,16 +82,14 @@ hop_stop_gateway() {
   wait "$GW_PID" 2>/dev/null || true
 }
 
-# cpu_seconds PID: user + system CPU seconds of PID so far (0 for no pid). Fields 14 and 15 of
-# /proc/PID/stat, counted after the ')' that ends the command name, which may contain spaces.
+# cpu_seconds PID: user + system CPU seconds so far of PID and its descendants (0 for no pid): the
+# gateway's pid is that of its launcher, the gateway itself being the launcher's child.
 cpu_seconds() {
   [[ -n "$1" ]] || {
     echo 0
     return
   }
-  local stat
-  stat="$(cat "/proc/$1/stat")"
-  awk -v t="$(getconf CLK_TCK)" '{ printf "%.2f", ($12 + $13) / t }' <<<"${stat##*) }"
+  tree_cpu_seconds "$1"
 }
 
 # The order of the paths in round R: rotated, so that no path always gets the quietest moment.

@@ -73,6 +73,30 @@ perf_consume() {
   awk -F', *' -v latency="${latency:-0}" '{ printf "%.0f %.0f %.2f %.0f %.2f", $10, $6, $4, $7, latency }' <<<"$data"
 }
 
+# tree_pids PID: PID and all its descendants, one per line (nothing for an empty PID). The gateway's
+# CLI runs the gateway as a child of a small launcher (and, with workers, the workers below that),
+# so the pid a benchmark starts is only the top of the gateway's processes.
+tree_pids() {
+  [[ -n "${1:-}" ]] || return 0
+  local child
+  echo "$1"
+  # pgrep exits 1 when PID has no children (or is gone).
+  for child in $(pgrep -P "$1" || true); do tree_pids "$child"; done
+}
+
+# tree_cpu_seconds PID: user + system CPU seconds so far of PID and its descendants, a process gone
+# meanwhile counting 0 (0.00 for none). Fields 14 and 15 of /proc/PID/stat, counted after the ')'
+# that ends the command name, which may contain spaces.
+tree_cpu_seconds() {
+  local pid stats=""
+  for pid in $(tree_pids "${1:-}"); do
+    stats+="$(cat "/proc/$pid/stat" 2>/dev/null || true)"$'\n'
+  done
+  awk -v t="$(getconf CLK_TCK)" '
+    { sub(/.*\) /, ""); if (NF >= 13) ticks += $12 + $13 }
+    END { printf "%.2f", ticks / t }' <<<"$stats"
+}
+
 # ratio A B: A/B with two decimals ("n/a" when B is 0).
 ratio() { awk -v a="$1" -v b="$2" 'BEGIN { if (b > 0) printf "%.2f", a / b; else print "n/a" }'; }
 

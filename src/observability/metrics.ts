@@ -9,6 +9,8 @@ const MAX_TOPIC_LABELS = 1000;
  * The gateway's Prometheus metrics (docs/metrics.md lists them). One registry per gateway, so that
  * tests and embedded use do not share global state.
  */
+const apiLabel = (apiKey: number): string => apiKeyInfo(apiKey)?.name ?? `unknown_${apiKey & 0x7fff}`;
+
 export class GatewayMetrics {
   readonly registry = new Registry();
   readonly records: Counter<'topic' | 'outcome' | 'door'>;
@@ -62,6 +64,7 @@ export class GatewayMetrics {
       help: 'Client requests by Kafka API',
       labelNames: ['api_key'],
       registers: [this.registry],
+      collect: () => this.flushProxyCounts(),
     });
     this.requestDuration = new Histogram({
       name: 'event_gateway_request_duration_seconds',
@@ -75,6 +78,7 @@ export class GatewayMetrics {
       help: 'Bytes proxied, by direction (client_to_broker, broker_to_client)',
       labelNames: ['direction'],
       registers: [this.registry],
+      collect: () => this.flushProxyCounts(),
     });
     this.connections = new Gauge({
       name: 'event_gateway_connections',
@@ -181,18 +185,36 @@ export class GatewayMetrics {
   }
 
   /**
-   * The observer every proxied connection reports to. Label children are bound once per API key,
-   * so counting a request is an array lookup and an add, not a label-hash lookup.
+   * Requests and bytes counted by the proxy since the last scrape, by API key slot (256: keys
+   * beyond the table). A prom-client counter hashes its labels on every increment; these are
+   * plain adds on the path of every request and read, moved into the counters when they are read.
    */
+  private readonly pendingRequests = new Float64Array(257);
+  private pendingUpstreamBytes = 0;
+  private pendingDownstreamBytes = 0;
+
+  private flushProxyCounts(): void {
+    const pending = this.pendingRequests;
+    for (let slot = 0; slot < pending.length; slot++) {
+      if (pending[slot] === 0) continue;
+      this.requests.inc({ api_key: slot === 256 ? 'unknown' : apiLabel(slot) }, pending[slot]);
+      pending[slot] = 0;
+    }
+    if (this.pendingUpstreamBytes > 0)
+      this.bytes.inc({ direction: 'client_to_broker' }, this.pendingUpstreamBytes);
+    if (this.pendingDownstreamBytes > 0)
+      this.bytes.inc({ direction: 'broker_to_client' }, this.pendingDownstreamBytes);
+    this.pendingUpstreamBytes = 0;
+    this.pendingDownstreamBytes = 0;
+  }
+
+  /** The observer every proxied connection reports to. */
   connectionObserver(): ConnectionObserver {
-    const requestCounters: ReturnType<Counter<'api_key'>['labels']>[] = [];
     const durations: ReturnType<Histogram<'api_key'>['labels']>[] = [];
-    const apiLabel = (apiKey: number) => apiKeyInfo(apiKey)?.name ?? `unknown_${apiKey & 0x7fff}`;
-    const upstream = this.bytes.labels('client_to_broker');
-    const downstream = this.bytes.labels('broker_to_client');
     const clients = this.connections.labels('client');
     const brokers = this.connections.labels('broker');
     const accepted = this.workerConnections?.labels(String(this.worker)) ?? null;
+    const pendingRequests = this.pendingRequests;
     return {
       opened() {
         clients.inc();
@@ -205,8 +227,7 @@ export class GatewayMetrics {
       },
       request: (apiKey) => {
         // Unknown keys beyond the table share one series each; a client cannot mint unbounded labels.
-        const slot = apiKey >= 0 && apiKey < 256 ? apiKey : 256;
-        (requestCounters[slot] ??= this.requests.labels(slot === 256 ? 'unknown' : apiLabel(apiKey))).inc();
+        pendingRequests[apiKey >= 0 && apiKey < 256 ? apiKey : 256]++;
       },
       brokerResponse: (apiKey, seconds) => {
         const slot = apiKey >= 0 && apiKey < 256 ? apiKey : 256;
@@ -214,8 +235,9 @@ export class GatewayMetrics {
           slot === 256 ? 'unknown' : apiLabel(apiKey),
         )).observe(seconds);
       },
-      bytes(direction, count) {
-        (direction === 'client_to_broker' ? upstream : downstream).inc(count);
+      bytes: (direction, count) => {
+        if (direction === 'client_to_broker') this.pendingUpstreamBytes += count;
+        else this.pendingDownstreamBytes += count;
       },
     };
   }

@@ -105,6 +105,27 @@ export function decodeRequestHeader(reader: Reader): RequestHeader {
   };
 }
 
+/**
+ * Moves the reader past a request header without building anything from it (no client id string):
+ * for code that reads a field or two of a request's body on every request.
+ */
+export function skipRequestHeader(reader: Reader): void {
+  const start = reader.offset;
+  if (reader.remaining() < ROUTE_BYTES) {
+    throw new ProtocolError(`request header needs ${ROUTE_BYTES} bytes, ${reader.remaining()} remain`, start);
+  }
+  const apiKey = reader.buffer.readInt16BE(start);
+  const apiVersion = reader.buffer.readInt16BE(start + 2);
+  if (apiKey < 0) throw new ProtocolError(`invalid api key ${apiKey}`, start);
+  if (apiVersion < 0) throw new ProtocolError(`invalid api version ${apiVersion}`, start + 2);
+  reader.skip(ROUTE_BYTES);
+  // client_id: a NULLABLE_STRING with an int16 length in every header version, flexible ones too.
+  const clientIdLength = reader.int16();
+  if (clientIdLength < -1) reader.fail(`invalid client id length ${clientIdLength}`, reader.offset - 2);
+  if (clientIdLength > 0) reader.skip(clientIdLength);
+  if (requestHeaderVersionFor(apiKey, apiVersion) >= 2) reader.skipTaggedFields();
+}
+
 export interface RequestHeaderInput extends RequestRoute {
   clientId: string | null;
   unknownTaggedFields?: RawTaggedField[];

@@ -1,4 +1,4 @@
-import { decodeRequestHeader } from './headers';
+import { skipRequestHeader } from './headers';
 import {
   PRODUCE_REQUEST_FIELD_VERSIONS,
   PRODUCE_REQUEST_VERSIONS,
@@ -50,9 +50,10 @@ export interface TopicNames {
  * Throws when the bytes end first.
  */
 export function readProduceAcks(reader: Reader, version: number): number {
-  decodeRequestHeader(reader);
-  if (version >= PRODUCE_VERSIONS.firstFlexible) reader.compactNullableString();
-  else reader.nullableString();
+  skipRequestHeader(reader);
+  const transactionalId = version >= PRODUCE_VERSIONS.firstFlexible ? reader.uvarint() - 1 : reader.int16();
+  if (transactionalId < -1) reader.fail(`invalid transactional id length ${transactionalId}`);
+  if (transactionalId > 0) reader.skip(transactionalId);
   return reader.int16();
 }
 

@@ -1,5 +1,5 @@
 import fc from 'fast-check';
-import { decodeRequestHeader, encodeRequestHeader } from '../../../src/protocol/headers';
+import { decodeRequestHeader, encodeRequestHeader, skipRequestHeader } from '../../../src/protocol/headers';
 import {
   API_KEYS,
   ApiKey,
@@ -19,7 +19,7 @@ import {
   type ProduceRequest,
   requestHeaderVersion,
 } from '../../../src/protocol/messages';
-import { Reader, Writer } from '../../../src/protocol/primitives';
+import { ProtocolError, Reader, Writer } from '../../../src/protocol/primitives';
 import { ProduceRecordCounter } from '../../../src/protocol/produce-record-counter';
 import { PRODUCE_VERSIONS, readProduceAcks, readSoleTopic } from '../../../src/protocol/produce-wire';
 import { decodeRecords, encodeRecordBatch, readRecordBatches } from '../../../src/protocol/records';
@@ -290,4 +290,48 @@ describe('the Produce facts are what the generated codec does', () => {
       expect(back.nodeEndpoints.length > 0).toBe(version >= PRODUCE_VERSIONS.firstWithNodeEndpoints);
     },
   );
+});
+
+describe('skipRequestHeader', () => {
+  it('ends where decodeRequestHeader ends, for any API, version, client id and tagged fields', () => {
+    fc.assert(
+      fc.property(
+        fc.constantFrom(...API_KEYS),
+        fc.nat(20),
+        fc.option(fc.string({ maxLength: 40 }), { nil: null }),
+        fc.array(fc.record({ tag: fc.nat(50), data: fc.uint8Array({ maxLength: 9 }) }), { maxLength: 3 }),
+        fc.uint8Array({ maxLength: 6 }),
+        ({ apiKey }, apiVersion, clientId, tags, body) => {
+          const writer = new Writer();
+          const unknownTaggedFields = [...new Map(tags.map((t) => [t.tag, Buffer.from(t.data)])).entries()]
+            .sort(([a], [b]) => a - b)
+            .map(([tag, data]) => ({ tag, data }));
+          encodeRequestHeader(writer, {
+            apiKey,
+            apiVersion,
+            correlationId: 7,
+            clientId,
+            unknownTaggedFields,
+          });
+          const frame = Buffer.concat([writer.result(), Buffer.from(body)]);
+          const skipped = new Reader(frame);
+          skipRequestHeader(skipped);
+          expect(skipped.offset).toBe(decodeRequestHeader(new Reader(frame)).bodyOffset);
+        },
+      ),
+      { numRuns: 300 },
+    );
+  });
+
+  it('refuses what decodeRequestHeader refuses: a short header, a negative key or version, a bad client id length', () => {
+    for (const bytes of [
+      [0, 0, 0, 1],
+      [0xff, 0xff, 0, 1, 0, 0, 0, 1, 0, 0],
+      [0, 0, 0, 1, 0, 0, 0, 1, 0xff, 0xfe],
+    ]) {
+      const frame = Buffer.from(bytes);
+      expect(() => decodeRequestHeader(new Reader(frame))).toThrow(ProtocolError);
+      expect(() => skipRequestHeader(new Reader(frame))).toThrow(ProtocolError);
+    }
+  });
 });

@@ -14,6 +14,7 @@ import {
 } from './api-handler';
 import { FrameReader, withSizePrefix, type FrameSink } from './frame-reader';
 import type { RecycledReads } from './recycled-reads';
+import { ReadTurnWrites } from './read-turn-writes';
 
 /** One request waiting for its response to go back to the client. */
 interface InFlight {
@@ -95,6 +96,9 @@ export class ProxyConnection implements ConnectionContext {
   private drainRequested = false;
   /** Responses whose handler is still working on them asynchronously (they may hold read memory). */
   private responsesInProgress = 0;
+  /** Writes to the broker made while a client read is handled, and to the client for a broker read. */
+  private readonly toUpstream: ReadTurnWrites;
+  private readonly toClient: ReadTurnWrites;
   private readonly requestSink: FrameSink = {
     frame: (payload) => this.onRequestFrame(payload),
     frameStart: (_size, head) => this.passRequest(head),
@@ -138,23 +142,24 @@ export class ProxyConnection implements ConnectionContext {
 
     client.setNoDelay(true);
     upstream.setNoDelay(true);
+    this.toUpstream = new ReadTurnWrites(upstream);
+    this.toClient = new ReadTurnWrites(client);
     client.on('data', (chunk: Buffer) => {
       // Everything one chunk produces leaves in one write.
-      upstream.cork();
+      this.toUpstream.begin();
       this.onClientData(chunk);
-      upstream.uncork();
+      if (!this.toUpstream.end()) client.pause();
     });
+    const onUpstreamRead = (chunk: Buffer): void => {
+      this.toClient.begin();
+      this.onUpstreamData(chunk);
+      if (!this.toClient.end()) upstream.pause();
+    };
     if (options.upstreamReads === undefined) {
-      upstream.on('data', (chunk: Buffer) => {
-        client.cork();
-        this.onUpstreamData(chunk);
-        client.uncork();
-      });
+      upstream.on('data', onUpstreamRead);
     } else {
       options.upstreamReads.attach((chunk) => {
-        client.cork();
-        this.onUpstreamData(chunk);
-        client.uncork();
+        onUpstreamRead(chunk);
         return this.keepsNoUpstreamBytes();
       });
     }
@@ -598,15 +603,20 @@ export class ProxyConnection implements ConnectionContext {
   private writeFrame(socket: Socket, payload: Buffer, source: Socket): void {
     const size = Buffer.allocUnsafe(4);
     size.writeInt32BE(payload.length, 0);
+    const turn = this.turnOf(socket);
     socket.cork();
-    socket.write(size);
-    const ok = socket.write(payload);
+    const sizeTaken = turn.write(size);
+    const payloadTaken = turn.write(payload);
     socket.uncork();
-    if (!ok) source.pause();
+    if (!sizeTaken || !payloadTaken) source.pause();
   }
 
   /** Writes bytes as they are (parts of a frame passing through). */
   private write(socket: Socket, bytes: Buffer, source: Socket): void {
-    if (!socket.write(bytes)) source.pause();
+    if (!this.turnOf(socket).write(bytes)) source.pause();
+  }
+
+  private turnOf(socket: Socket): ReadTurnWrites {
+    return socket === this.upstream ? this.toUpstream : this.toClient;
   }
 }

@@ -88,7 +88,10 @@ const ALLOWED: Record<string, readonly string[]> = {
     'subscriptions',
     'tap',
   ],
-  cli: ['config', 'main'],
+  // The launcher: node: modules only, so that the process in front of the gateway stays small.
+  launch: [],
+  cli: ['command', 'launch'],
+  command: ['config', 'main'],
   // The package entry: the middleware contract, and nothing else.
   index: ['pipeline'],
 };

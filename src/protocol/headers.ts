@@ -119,11 +119,13 @@ export function skipRequestHeader(reader: Reader): void {
   if (apiKey < 0) throw new ProtocolError(`invalid api key ${apiKey}`, start);
   if (apiVersion < 0) throw new ProtocolError(`invalid api version ${apiVersion}`, start + 2);
   reader.skip(ROUTE_BYTES);
-  // client_id: a NULLABLE_STRING with an int16 length in every header version, flexible ones too.
+  const headerVersion = requestHeaderVersionFor(apiKey, apiVersion);
+  if (headerVersion < 1) return; // v0 (ControlledShutdown v0): no client id
+  // client_id: a NULLABLE_STRING with an int16 length in every later header version, flexible ones too.
   const clientIdLength = reader.int16();
   if (clientIdLength < -1) reader.fail(`invalid client id length ${clientIdLength}`, reader.offset - 2);
   if (clientIdLength > 0) reader.skip(clientIdLength);
-  if (requestHeaderVersionFor(apiKey, apiVersion) >= 2) reader.skipTaggedFields();
+  if (headerVersion >= 2) reader.skipTaggedFields();
 }
 
 export interface RequestHeaderInput extends RequestRoute {

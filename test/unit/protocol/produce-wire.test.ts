@@ -323,6 +323,14 @@ describe('skipRequestHeader', () => {
     );
   });
 
+  it('knows the header without a client id (ControlledShutdown v0)', () => {
+    const frame = Buffer.from([0, 7, 0, 0, 0, 0, 0, 1, 0, 0, 0, 5]);
+    const skipped = new Reader(frame);
+    skipRequestHeader(skipped);
+    expect(skipped.offset).toBe(8);
+    expect(decodeRequestHeader(new Reader(frame)).bodyOffset).toBe(8);
+  });
+
   it('refuses what decodeRequestHeader refuses: a short header, a negative key or version, a bad client id length', () => {
     for (const bytes of [
       [0, 0, 0, 1],

@@ -82,17 +82,17 @@ export function peekRequestRoute(buffer: Buffer, offset = 0): RequestRoute {
   };
 }
 
-/** Decodes a request header at the reader's position and leaves the reader at the body. */
-export function decodeRequestHeader(reader: Reader): RequestHeader {
-  const start = reader.offset;
-  if (reader.remaining() < ROUTE_BYTES) {
-    throw new ProtocolError(`request header needs ${ROUTE_BYTES} bytes, ${reader.remaining()} remain`, start);
-  }
-  const apiKey = reader.buffer.readInt16BE(start);
-  const apiVersion = reader.buffer.readInt16BE(start + 2);
+/** The header version of a request whose key and version were read at `start`, refusing negatives. */
+function checkedHeaderVersion(start: number, apiKey: number, apiVersion: number): number {
   if (apiKey < 0) throw new ProtocolError(`invalid api key ${apiKey}`, start);
   if (apiVersion < 0) throw new ProtocolError(`invalid api version ${apiVersion}`, start + 2);
-  const headerVersion = requestHeaderVersionFor(apiKey, apiVersion);
+  return requestHeaderVersionFor(apiKey, apiVersion);
+}
+
+/** Decodes a request header at the reader's position and leaves the reader at the body. */
+export function decodeRequestHeader(reader: Reader): RequestHeader {
+  const { apiKey, apiVersion } = peekRequestRoute(reader.buffer, reader.offset);
+  const headerVersion = checkedHeaderVersion(reader.offset, apiKey, apiVersion);
   const data = decodeRequestHeaderData(reader, headerVersion);
   return {
     apiKey,
@@ -110,16 +110,9 @@ export function decodeRequestHeader(reader: Reader): RequestHeader {
  * for code that reads a field or two of a request's body on every request.
  */
 export function skipRequestHeader(reader: Reader): void {
-  const start = reader.offset;
-  if (reader.remaining() < ROUTE_BYTES) {
-    throw new ProtocolError(`request header needs ${ROUTE_BYTES} bytes, ${reader.remaining()} remain`, start);
-  }
-  const apiKey = reader.buffer.readInt16BE(start);
-  const apiVersion = reader.buffer.readInt16BE(start + 2);
-  if (apiKey < 0) throw new ProtocolError(`invalid api key ${apiKey}`, start);
-  if (apiVersion < 0) throw new ProtocolError(`invalid api version ${apiVersion}`, start + 2);
+  const { apiKey, apiVersion } = peekRequestRoute(reader.buffer, reader.offset);
+  const headerVersion = checkedHeaderVersion(reader.offset, apiKey, apiVersion);
   reader.skip(ROUTE_BYTES);
-  const headerVersion = requestHeaderVersionFor(apiKey, apiVersion);
   if (headerVersion < 1) return; // v0 (ControlledShutdown v0): no client id
   // client_id: a NULLABLE_STRING with an int16 length in every later header version, flexible ones too.
   const clientIdLength = reader.int16();

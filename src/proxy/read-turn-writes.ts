@@ -9,7 +9,9 @@ import type { Socket } from 'node:net';
  * entry per write and a writev, which the common turn does without.
  */
 export class ReadTurnWrites {
+  /** The first piece not yet written, and how far the neighbours joined to it reach. */
   private pending: Buffer | null = null;
+  private pendingLength = 0;
   private corked = false;
   private open = false;
   private full = false;
@@ -28,17 +30,29 @@ export class ReadTurnWrites {
     const pending = this.pending;
     if (pending === null) {
       this.pending = bytes;
-    } else if (pending.buffer === bytes.buffer && pending.byteOffset + pending.length === bytes.byteOffset) {
-      this.pending = Buffer.from(pending.buffer, pending.byteOffset, pending.length + bytes.length);
+      this.pendingLength = bytes.length;
+    } else if (
+      pending.buffer === bytes.buffer &&
+      pending.byteOffset + this.pendingLength === bytes.byteOffset
+    ) {
+      // Joined by arithmetic; the one view of the whole run is made when it is written.
+      this.pendingLength += bytes.length;
     } else {
       if (!this.corked) {
         this.socket.cork();
         this.corked = true;
       }
-      if (!this.socket.write(pending)) this.full = true;
+      if (!this.socket.write(this.joined(pending))) this.full = true;
       this.pending = bytes;
+      this.pendingLength = bytes.length;
     }
     return !this.full;
+  }
+
+  private joined(pending: Buffer): Buffer {
+    return this.pendingLength === pending.length
+      ? pending
+      : Buffer.from(pending.buffer, pending.byteOffset, this.pendingLength);
   }
 
   /** Writes what the turn gathered. Returns false when the socket is full (the source should pause). */
@@ -46,7 +60,7 @@ export class ReadTurnWrites {
     this.open = false;
     const pending = this.pending;
     this.pending = null;
-    if (pending !== null && !this.socket.write(pending)) this.full = true;
+    if (pending !== null && !this.socket.write(this.joined(pending))) this.full = true;
     if (this.corked) {
       this.corked = false;
       this.socket.uncork();

@@ -1,4 +1,5 @@
 import type { Admin } from 'kafkajs';
+import { createTopicsWithLeaders } from '../kafka/topic-creation';
 
 export class StateTopicError extends Error {
   override readonly name = 'StateTopicError';
@@ -18,22 +19,19 @@ export async function ensureStateTopic(admin: Admin, topic: string): Promise<voi
     const { brokers } = await admin.describeCluster();
     const replicationFactor = Math.min(3, brokers.length);
     try {
-      await admin.createTopics({
-        waitForLeaders: true,
-        topics: [
-          {
-            topic,
-            numPartitions: 1,
-            replicationFactor,
-            configEntries: [
-              { name: 'cleanup.policy', value: 'compact' },
-              // With three replicas a write survives the loss of one broker and stays writable.
-              { name: 'min.insync.replicas', value: replicationFactor >= 3 ? '2' : '1' },
-              { name: 'min.compaction.lag.ms', value: MIN_COMPACTION_LAG_MS },
-            ],
-          },
-        ],
-      });
+      await createTopicsWithLeaders(admin, [
+        {
+          topic,
+          numPartitions: 1,
+          replicationFactor,
+          configEntries: [
+            { name: 'cleanup.policy', value: 'compact' },
+            // With three replicas a write survives the loss of one broker and stays writable.
+            { name: 'min.insync.replicas', value: replicationFactor >= 3 ? '2' : '1' },
+            { name: 'min.compaction.lag.ms', value: MIN_COMPACTION_LAG_MS },
+          ],
+        },
+      ]);
     } catch (error) {
       // Another instance starting at the same moment created it first.
       if (!/already exists/i.test((error as Error).message)) throw error;

@@ -7,6 +7,7 @@ import { spawn } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
 import * as path from 'node:path';
 import { Kafka, logLevel, type Admin, type KafkaMessage } from 'kafkajs';
+import { createTopicsWithLeaders } from '../../../src/kafka/topic-creation';
 
 export const REPO_ROOT = path.resolve(__dirname, '..', '..', '..');
 const KAFKA_SH = path.join(REPO_ROOT, 'scripts', 'kafka.sh');
@@ -225,16 +226,7 @@ export async function eventually<T>(
   }
 }
 
-/**
- * Creates a topic and waits until every partition has a leader. On a cluster that has just
- * started, kafkajs's own wait can meet metadata that does not know the topic yet, which it
- * reports as an unknown partition instead of waiting on.
- */
+/** Creates a topic and waits until every partition has a leader, as the gateway does its own. */
 export async function createTopic(admin: Admin, topic: string, numPartitions: number): Promise<void> {
-  await admin.createTopics({ topics: [{ topic, numPartitions }] });
-  await eventually(async () => {
-    const { topics } = await admin.fetchTopicMetadata({ topics: [topic] });
-    const partitions = topics[0]?.partitions ?? [];
-    return partitions.length === numPartitions && partitions.every((p) => p.leader >= 0) ? true : undefined;
-  });
+  await createTopicsWithLeaders(admin, [{ topic, numPartitions }]);
 }

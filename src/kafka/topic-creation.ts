@@ -1,0 +1,37 @@
+import type { Admin, ITopicConfig } from 'kafkajs';
+
+/**
+ * Creates topics and waits until every partition has a leader. kafkajs's own wait
+ * (`waitForLeaders`) asks the broker it happens to reach, and on a freshly started cluster that
+ * broker may not know the topic yet: kafkajs then fails with "This server does not host this
+ * topic-partition" instead of asking again. Here the creation is not waited on; metadata is asked
+ * for until the leaders are there, an unknown topic counting as not yet, up to `timeoutMs`.
+ */
+export async function createTopicsWithLeaders(
+  admin: Admin,
+  topics: ITopicConfig[],
+  timeoutMs = 30_000,
+): Promise<void> {
+  await admin.createTopics({ topics, waitForLeaders: false });
+  const names = topics.map((topic) => topic.topic);
+  const deadline = Date.now() + timeoutMs;
+  let last: string;
+  for (let delayMs = 50; ; delayMs = Math.min(delayMs * 2, 1000)) {
+    try {
+      const { topics: known } = await admin.fetchTopicMetadata({ topics: names });
+      const waiting = topics.filter(({ topic, numPartitions }) => {
+        const partitions = known.find((candidate) => candidate.name === topic)?.partitions ?? [];
+        return partitions.length < (numPartitions ?? 1) || partitions.some((p) => p.leader < 0);
+      });
+      if (waiting.length === 0) return;
+      last = `no leader yet for ${waiting.map((topic) => topic.topic).join(', ')}`;
+    } catch (error) {
+      last = (error as Error).message;
+    }
+    if (Date.now() + delayMs > deadline)
+      throw new Error(
+        `topics ${names.join(', ')} were created but have no leaders after ${timeoutMs} ms: ${last}`,
+      );
+    await new Promise((resolve) => setTimeout(resolve, delayMs));
+  }
+}

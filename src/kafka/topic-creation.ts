@@ -35,3 +35,22 @@ export async function createTopicsWithLeaders(
     await new Promise((resolve) => setTimeout(resolve, delayMs));
   }
 }
+
+/**
+ * Runs a request about a topic that exists, asking again while the broker reached says the topic
+ * is unknown. Brokers learn of a new topic at different moments, and kafkajs sends each request to
+ * whichever broker it picks: the one that confirmed the topic a moment ago may not be the one
+ * asked next. Other errors, and an unknown topic past `timeoutMs`, are thrown.
+ */
+export async function whileTopicUnknown<T>(action: () => Promise<T>, timeoutMs = 30_000): Promise<T> {
+  const deadline = Date.now() + timeoutMs;
+  for (let delayMs = 50; ; delayMs = Math.min(delayMs * 2, 1000)) {
+    try {
+      return await action();
+    } catch (error) {
+      const unknown = (error as { type?: unknown }).type === 'UNKNOWN_TOPIC_OR_PARTITION';
+      if (!unknown || Date.now() + delayMs > deadline) throw error;
+    }
+    await new Promise((resolve) => setTimeout(resolve, delayMs));
+  }
+}

@@ -2,6 +2,7 @@ import { randomBytes } from 'node:crypto';
 import { hostname } from 'node:os';
 import type { Admin, Consumer, Kafka } from 'kafkajs';
 import { RenewingProducer } from '../kafka/renewing-producer';
+import { whileTopicUnknown } from '../kafka/topic-creation';
 import type { Logger } from '../observability/logger';
 import type { StateLog, StateRecordHandler } from './state-log';
 import { ensureStateTopic } from './state-topic';
@@ -47,7 +48,7 @@ export class KafkaStateLog implements StateLog {
     this.admin = admin;
     await admin.connect();
     await ensureStateTopic(admin, this.options.topic);
-    const [end] = await admin.fetchTopicOffsets(this.options.topic);
+    const [end] = await whileTopicUnknown(() => admin.fetchTopicOffsets(this.options.topic));
     this.producer = new RenewingProducer(this.kafka, undefined, this.logger, 'state');
     await this.producer.connect();
     await this.follow(null);

@@ -1,5 +1,5 @@
 import type { Admin } from 'kafkajs';
-import { createTopicsWithLeaders } from '../kafka/topic-creation';
+import { createTopicsWithLeaders, whileTopicUnknown } from '../kafka/topic-creation';
 
 export class StateTopicError extends Error {
   override readonly name = 'StateTopicError';
@@ -37,7 +37,7 @@ export async function ensureStateTopic(admin: Admin, topic: string): Promise<voi
       if (!/already exists/i.test((error as Error).message)) throw error;
     }
   }
-  const metadata = await admin.fetchTopicMetadata({ topics: [topic] });
+  const metadata = await whileTopicUnknown(() => admin.fetchTopicMetadata({ topics: [topic] }));
   const partitions = metadata.topics[0]?.partitions.length ?? 0;
   if (partitions !== 1) {
     throw new StateTopicError(
@@ -45,10 +45,12 @@ export async function ensureStateTopic(admin: Admin, topic: string): Promise<voi
         'so that every instance applies changes in the same order (name a new topic in state.topic)',
     );
   }
-  const described = await admin.describeConfigs({
-    includeSynonyms: false,
-    resources: [{ type: 2 /* TOPIC */, name: topic, configNames: ['cleanup.policy'] }],
-  });
+  const described = await whileTopicUnknown(() =>
+    admin.describeConfigs({
+      includeSynonyms: false,
+      resources: [{ type: 2 /* TOPIC */, name: topic, configNames: ['cleanup.policy'] }],
+    }),
+  );
   const policy = described.resources[0]?.configEntries.find(
     (e) => e.configName === 'cleanup.policy',
   )?.configValue;

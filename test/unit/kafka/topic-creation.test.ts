@@ -1,5 +1,5 @@
 import type { Admin } from 'kafkajs';
-import { createTopicsWithLeaders } from '../../../src/kafka/topic-creation';
+import { createTopicsWithLeaders, whileTopicUnknown } from '../../../src/kafka/topic-creation';
 
 /** An admin whose metadata answers are played in order (an Error is thrown), the last repeating. */
 function scriptedAdmin(answers: (Error | { leaders: number[] })[]) {
@@ -41,5 +41,43 @@ describe('createTopicsWithLeaders', () => {
     await expect(
       createTopicsWithLeaders(admin, [{ topic: 'orders', numPartitions: 1 }], 300),
     ).rejects.toThrow(/no leaders after 300 ms: no leader yet for orders/);
+  });
+});
+
+describe('whileTopicUnknown', () => {
+  const unknown = () =>
+    Object.assign(new Error('This server does not host this topic-partition'), {
+      type: 'UNKNOWN_TOPIC_OR_PARTITION',
+    });
+
+  it('asks again while the broker reached does not know the topic yet', async () => {
+    let asked = 0;
+    const answer = await whileTopicUnknown(async () => {
+      asked += 1;
+      if (asked < 3) throw unknown();
+      return 'known';
+    });
+    expect(answer).toBe('known');
+    expect(asked).toBe(3);
+  });
+
+  it('throws any other error at once', async () => {
+    let asked = 0;
+    const refused = Object.assign(new Error('not authorized'), { type: 'TOPIC_AUTHORIZATION_FAILED' });
+    await expect(
+      whileTopicUnknown(async () => {
+        asked += 1;
+        throw refused;
+      }),
+    ).rejects.toBe(refused);
+    expect(asked).toBe(1);
+  });
+
+  it('throws the unknown topic once the time is up', async () => {
+    await expect(
+      whileTopicUnknown(async () => {
+        throw unknown();
+      }, 200),
+    ).rejects.toThrow(/does not host/);
   });
 });

@@ -1,6 +1,7 @@
 export {
   BatchAttributes,
   decodeRecords,
+  appendRecordHeaders,
   encodeRecordBatch,
   isControlBatch,
   isTransactional,

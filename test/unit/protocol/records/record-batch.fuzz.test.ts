@@ -1,21 +1,45 @@
 import { crc32c } from '@node-rs/crc32';
 import fc from 'fast-check';
 import { ProtocolError } from '../../../../src/protocol/primitives';
-import { decodeRecords, encodeRecordBatch, readRecordBatches } from '../../../../src/protocol/records';
+import {
+  appendRecordHeaders,
+  decodeRecords,
+  encodeRecordBatch,
+  readRecordBatches,
+} from '../../../../src/protocol/records';
 import { header, record, withCompression } from './arbitraries';
 
 const LIMIT = 1024 * 1024;
 /** RECORDS_FUZZ_RUNS=100000 for a long soak; the default keeps the unit suite quick. */
 const RUNS = Number(process.env.RECORDS_FUZZ_RUNS ?? 3000);
 
-/** Runs the whole read path; anything but a ProtocolError escaping it fails the property. */
+const TAG = [{ key: 'tag', value: Buffer.from('x') }];
+
+/**
+ * Runs the whole read path, and the header append the gateway's tagging uses on uncompressed
+ * batches; anything but a ProtocolError escaping either fails the property.
+ */
 function readAll(data: Buffer, allowPartialTrailingBatch: boolean, verifyCrc: boolean): void {
+  let batches;
   try {
-    for (const batch of readRecordBatches(data, { allowPartialTrailingBatch })) {
-      if (batch.magic === 2) decodeRecords(batch, { verifyCrc, maxDecompressedBytes: LIMIT });
-    }
+    batches = readRecordBatches(data, { allowPartialTrailingBatch });
   } catch (error) {
     if (!(error instanceof ProtocolError)) throw error;
+    return;
+  }
+  for (const batch of batches) {
+    if (batch.magic !== 2) continue;
+    try {
+      decodeRecords(batch, { verifyCrc, maxDecompressedBytes: LIMIT });
+    } catch (error) {
+      if (!(error instanceof ProtocolError)) throw error;
+    }
+    if (batch.compression !== 0) continue;
+    try {
+      appendRecordHeaders(batch, [TAG, null, TAG]);
+    } catch (error) {
+      if (!(error instanceof ProtocolError)) throw error;
+    }
   }
 }
 

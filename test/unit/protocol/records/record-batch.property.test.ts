@@ -1,12 +1,13 @@
 import fc from 'fast-check';
 import { Reader, Writer } from '../../../../src/protocol/primitives';
 import {
+  appendRecordHeaders,
   decodeRecords,
   encodeRecordBatch,
   readRecordBatches,
   type RecordBatch,
 } from '../../../../src/protocol/records';
-import { canonicalDelta, header, record, withCompression } from './arbitraries';
+import { canonicalDelta, header, plainHeader, record, sampleRecords, withCompression } from './arbitraries';
 
 function v2(data: Buffer): RecordBatch[] {
   return readRecordBatches(data).map((batch) => {
@@ -15,7 +16,46 @@ function v2(data: Buffer): RecordBatch[] {
   });
 }
 
+const addedHeader = fc.record({
+  key: fc.string({ unit: 'grapheme', maxLength: 30 }),
+  value: fc.option(
+    fc.uint8Array({ maxLength: 300 }).map((array) => Buffer.from(array)),
+    { nil: null, freq: 6 },
+  ),
+});
+
+describe('appendRecordHeaders', () => {
+  it('is for uncompressed batches only: a compressed one is re-encoded whole instead', () => {
+    const [batch] = v2(encodeRecordBatch(withCompression(plainHeader, 1), sampleRecords(2)));
+    expect(() => appendRecordHeaders(batch, [null, null])).toThrow(/compressed/);
+  });
+});
+
 describe('record batch properties', () => {
+  it('appendRecordHeaders gives the bytes of encoding the records with the headers appended', () => {
+    fc.assert(
+      fc.property(
+        header,
+        fc.array(fc.tuple(record, fc.option(fc.array(addedHeader, { maxLength: 3 }), { nil: null })), {
+          minLength: 1,
+          maxLength: 20,
+        }),
+        (h, pairs) => {
+          const plain = withCompression(h, 0);
+          const records = pairs.map(([r]) => r);
+          const added = pairs.map(([, headers]) => headers);
+          const [batch] = v2(encodeRecordBatch(plain, records));
+          const expected = encodeRecordBatch(
+            plain,
+            records.map((r, i) => ({ ...r, headers: [...r.headers, ...(added[i] ?? [])] })),
+          );
+          expect(appendRecordHeaders(batch, added).equals(expected)).toBe(true);
+        },
+      ),
+      { numRuns: 300 },
+    );
+  });
+
   it('decode(encode(x)) == x and encode(decode(bytes)) == bytes, for every codec', () => {
     fc.assert(
       fc.property(

@@ -2,12 +2,15 @@ import { ErrorCode } from '../protocol/error-codes';
 import type { ProduceRequest } from '../protocol/messages/generated/produce';
 import { ProtocolError } from '../protocol/primitives';
 import {
+  appendRecordHeaders,
   BatchAttributes,
+  CompressionType,
   decodeRecords,
   encodeRecordBatch,
   isControlBatch,
   isTransactional,
   readRecordBatches,
+  verifyCrc,
   type DecodedRecord,
   type RecordBatch,
   type RecordHeader,
@@ -189,6 +192,10 @@ function withoutDropped(piece: DecodedBatch): Buffer | null {
   );
 }
 
+function addedHeaders(state: RecordState): RecordHeader[] | null {
+  return state.added;
+}
+
 function judgementOf(state: RecordState): RecordJudgement {
   return {
     rejected: state.rejected ? state.reason : null,
@@ -331,7 +338,12 @@ export class Pipeline {
               plan.pieces.push(view.bytes);
               continue;
             }
-            const records = decodeRecords(view, { maxDecompressedBytes: this.options.maxDecompressedBytes });
+            // The CRC is checked in conclude, and only for batches the gateway acts on: one it
+            // forwards as it came is the broker's to check, as it would be without the gateway.
+            const records = decodeRecords(view, {
+              maxDecompressedBytes: this.options.maxDecompressedBytes,
+              verifyCrc: false,
+            });
             const decoded: DecodedBatch = {
               topicIndex: t,
               partitionIndex: p,
@@ -479,6 +491,11 @@ export class Pipeline {
     unchecked: Map<string, number> | null,
   ): PipelineOutcome {
     for (const plan of plans) {
+      const corrupt = this.corruptBatch(plan);
+      if (corrupt !== null) {
+        rejections.push(corrupt);
+        continue;
+      }
       const refused: RecordRejection[] = [];
       let errorCode: number = ErrorCode.InvalidRecord;
       for (const piece of plan.pieces) {
@@ -519,6 +536,11 @@ export class Pipeline {
           continue;
         }
         changed = true;
+        if (!dropping && piece.batch.compression === CompressionType.None) {
+          // Headers only: the records are copied as they came, the new headers appended.
+          parts.push(appendRecordHeaders(piece.batch, piece.states.map(addedHeaders)));
+          continue;
+        }
         for (let r = 0; r < piece.records.length; r++) {
           const added = piece.states[r].added;
           if (added !== null)
@@ -544,6 +566,37 @@ export class Pipeline {
       }
     }
     return { rejections: [], replacements, emptied, tally: this.tallyOf(plans, unchecked, false) };
+  }
+
+  /**
+   * A CORRUPT_MESSAGE refusal of the partition when a batch the gateway would act on (refuse a
+   * record of, re-encode) fails its CRC: a verdict on damaged bytes is no verdict, and a new CRC
+   * would hide the damage from the broker.
+   */
+  private corruptBatch(plan: PartitionPlan): PartitionRejection | null {
+    for (const piece of plan.pieces) {
+      if (Buffer.isBuffer(piece)) continue;
+      let acted = false;
+      for (const state of piece.states) {
+        if (state.rejected || state.dropped || state.added !== null) {
+          acted = true;
+          break;
+        }
+      }
+      if (!acted || verifyCrc(piece.batch)) continue;
+      return {
+        topicIndex: plan.topicIndex,
+        partitionIndex: plan.partitionIndex,
+        errorCode: ErrorCode.CorruptMessage,
+        records: [
+          {
+            index: this.indexOf(plan, piece, 0),
+            message: `records could not be read: record batch CRC mismatch: header says ${piece.batch.crc}`,
+          },
+        ],
+      };
+    }
+    return null;
   }
 
   /** Index of record `r` of `piece` within its partition (records of earlier batches come first). */

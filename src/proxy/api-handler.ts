@@ -12,9 +12,18 @@ export type RequestDecision =
   /**
    * Send `frame` (or the original bytes when absent) to the broker. `exchange` is handed back to
    * onResponse with this request's response, so a handler keeps per-request state without a
-   * lookup table of its own.
+   * lookup table of its own. `sized` says the 4 bytes in front of `frame`, in the same memory, are
+   * its size prefix (see `sizedFrame`), so that it leaves in one write: a write of a separate prefix
+   * and payload costs the kernel more than one of the same bytes together.
    */
-  | { action: 'forward'; frame?: Buffer; expectResponse: boolean; exchange?: unknown; watch?: RequestWatch }
+  | {
+      action: 'forward';
+      frame?: Buffer;
+      sized?: boolean;
+      expectResponse: boolean;
+      exchange?: unknown;
+      watch?: RequestWatch;
+    }
   /** Answer the client from the gateway (`response` is a full response payload); nothing goes upstream. */
   | { action: 'respond'; response: Buffer }
   /** Answer nothing and close the connection, as a broker does for a failed acks=0 produce. */

@@ -1,4 +1,4 @@
-import { ProtocolError } from '../protocol/primitives';
+import { ProtocolError, type Writer } from '../protocol/primitives';
 
 /**
  * Where a FrameReader delivers what it cuts from the stream. A frame that is not complete in the
@@ -24,6 +24,17 @@ export interface FrameSink {
  */
 export function withSizePrefix(payload: Buffer): Buffer {
   return Buffer.from(payload.buffer, payload.byteOffset - 4, payload.length + 4);
+}
+
+/**
+ * The payload of a frame the gateway wrote, with the size prefix filled in the int32 reserved at
+ * `sizeAt` (the writer's first bytes): like a frame the reader delivered, it can then leave with
+ * its prefix as one view (`withSizePrefix`).
+ */
+export function sizedFrame(writer: Writer, sizeAt: number): Buffer {
+  const whole = writer.result();
+  writer.setInt32(sizeAt, whole.length - sizeAt - 4);
+  return whole.subarray(sizeAt + 4);
 }
 
 /** Collects whole frames only (what `push` returns). */

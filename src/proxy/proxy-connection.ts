@@ -354,6 +354,8 @@ export class ProxyConnection implements ConnectionContext {
       case 'forward':
         if (decision.expectResponse) this.expectResponse(route, decision.exchange);
         if (decision.frame === undefined) this.write(this.upstream, withSizePrefix(original), this.client);
+        else if (decision.sized === true)
+          this.write(this.upstream, withSizePrefix(decision.frame), this.client);
         else this.writeFrame(this.upstream, decision.frame, this.client);
         if (decision.watch !== undefined) {
           decision.watch.take(decision.frame ?? original);

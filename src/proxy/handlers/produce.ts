@@ -21,6 +21,7 @@ import type {
 } from '../api-handler';
 import type { ProduceTrace, ProduceTracing } from '../../pipeline/produce-tracing';
 import type { AddressBook } from './address-book';
+import { sizedFrame } from '../frame-reader';
 import { tailEndpointsHandler } from './node-endpoints';
 import { answerEmptied, emptiedAnswers, removeEmptied, type LocalAnswer } from './produce-emptied';
 import { describeRejection, produceRefusal, produceRejection } from './produce-rejection';
@@ -100,10 +101,11 @@ function reencodeRequest(
     partition.records = replacement.records;
   }
   if (outcome.emptied !== undefined) removeEmptied(request, outcome.emptied);
-  const writer = new Writer(size);
+  const writer = new Writer(size + 4);
+  const sizeAt = writer.reserveInt32();
   writer.raw(frame.subarray(0, header.bodyOffset));
   encodeProduceRequest(writer, request, route.apiVersion);
-  return writer.result();
+  return sizedFrame(writer, sizeAt);
 }
 
 /**
@@ -237,9 +239,11 @@ export function produceHandler(options: ProduceHandlerOptions): ApiHandler {
         if (unchanged && exchange === undefined) {
           return expectResponse ? FORWARD_WITH_RESPONSE : FORWARD_WITHOUT_RESPONSE;
         }
+        if (unchanged) return { action: 'forward', expectResponse, exchange };
         return {
           action: 'forward',
-          frame: unchanged ? undefined : reencodeRequest(frame, header, request, route, settled),
+          frame: reencodeRequest(frame, header, request, route, settled),
+          sized: true,
           expectResponse,
           exchange,
         };

@@ -18,6 +18,7 @@ import { VALIDATION_ERROR_HEADER } from '../../../src/asyncapi/record-validator'
 import { validationMiddleware } from '../../../src/pipeline/validation-middleware';
 import type { ConnectionContext, RequestDecision, RequestRoute } from '../../../src/proxy/api-handler';
 import { produceHandler } from '../../../src/proxy/handlers/produce';
+import { withSizePrefix } from '../../../src/proxy/frame-reader';
 import { decodeProduceFrame, produceFrame } from '../support/produce-frames';
 import { staticAddressBook } from '../support/address-book';
 
@@ -129,6 +130,9 @@ describe('produce pipeline', () => {
       expect(new Date(tag(1).ts).toISOString()).toBe(tag(1).ts);
       // The request header travels as the producer sent it.
       expect(decision.frame!.subarray(0, 8)).toEqual(frame.subarray(0, 8));
+      // It leaves in one write: its size prefix sits in the 4 bytes in front of it.
+      expect(decision.sized).toBe(true);
+      expect(withSizePrefix(decision.frame!).readInt32BE(0)).toBe(decision.frame!.length);
     },
   );
 
@@ -188,9 +192,40 @@ describe('produce pipeline', () => {
     expect(await decide(validating(true), valid, 9)).toEqual({ action: 'forward', expectResponse: false });
   });
 
-  it('answers a corrupt batch with CORRUPT_MESSAGE instead of dropping the connection', async () => {
+  it.each([
+    ['tagged', false],
+    ['refused', true],
+  ])(
+    'answers a corrupt batch it would act on (a record %s) with CORRUPT_MESSAGE, not a verdict',
+    async (_, failWhenInvalid) => {
+      const records = batch(['{"lumens": 1}', '{"lumens": "x"}']);
+      records[records.length - 1] ^= 0xff; // breaks the CRC
+      const frame = produceFrame(9, [{ topic: TOPIC, partition: 0, records }]);
+      const decision = await decide(validating(failWhenInvalid), frame, 9);
+      expect(decision.action).toBe('respond');
+      if (decision.action !== 'respond') return;
+      const reader = new Reader(decision.response);
+      decodeResponseHeader(reader, ApiKey.Produce, 9);
+      const [partition] = decodeProduceResponse(reader, 9).responses[0].partitionResponses;
+      expect(partition.errorCode).toBe(ErrorCode.CorruptMessage);
+      expect(partition.errorMessage).toMatch(/could not be read: record batch CRC mismatch/);
+      // No verdict on the damaged record's content.
+      expect(partition.recordErrors.map((e) => e.batchIndexErrorMessage)).toEqual([
+        expect.stringMatching(/CRC mismatch/),
+      ]);
+    },
+  );
+
+  it('forwards a corrupt batch it does not act on as it came, for the broker to refuse', async () => {
     const records = batch(['{"lumens": 1}']);
-    records[records.length - 1] ^= 0xff; // breaks the CRC
+    records[records.length - 1] ^= 0xff; // breaks the CRC; the record still reads as valid
+    const frame = produceFrame(9, [{ topic: TOPIC, partition: 0, records }]);
+    expect(await decide(validating(false), frame, 9)).toEqual({ action: 'forward', expectResponse: true });
+  });
+
+  it('answers a batch it cannot read with CORRUPT_MESSAGE instead of dropping the connection', async () => {
+    const records = batch(['{"lumens": 1}']);
+    records.writeInt32BE(1000, 57); // the record count: more records than the bytes can hold
     const frame = produceFrame(9, [{ topic: TOPIC, partition: 0, records }]);
     const decision = await decide(validating(false), frame, 9);
     expect(decision.action).toBe('respond');

@@ -18,7 +18,7 @@ ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
 cd "$ROOT"
 shopt -s nullglob
 
-DEFAULT=(relay-floor small-records latency validation binary-validation avro-gateway workers ingest-http subscriptions record-batch state-startup)
+DEFAULT=(relay-floor small-records latency validation produce-path binary-validation avro-gateway workers ingest-http subscriptions record-batch state-startup)
 
 names=()
 for script in bench/*.sh bench/*.bench.ts; do

@@ -36,6 +36,7 @@ import { cpus, loadavg, tmpdir } from 'node:os';
 import * as path from 'node:path';
 import { kafkaClient, REPO_ROOT, run } from '../test/integration/support/kafka-harness';
 import { processTreeCpuSeconds } from './support/process-tree';
+import { sensorPayload } from './support/sensor-payloads';
 import { barChartSvg } from './support/svg-chart';
 
 const BOOTSTRAP = process.env.KAFKA_BOOTSTRAP ?? '127.0.0.1:9092';
@@ -73,31 +74,10 @@ const log = (message: string) => process.stderr.write(`validation.bench: ${messa
 // ---------------------------------------------------------------------------------------------
 // Payloads
 
-/** A demo-contract value padded to VALUE_SIZE bytes; invalid ones break it in varied ways. */
-function payload(i: number, valid: boolean): string {
-  const sentAt = new Date(Date.UTC(2024, 0, 1) + i * 1_000).toISOString();
-  const faults = [
-    { lumens: -1 - i },
-    { lumens: 'bright' },
-    { lumens: i, sentAt: 'yesterday' },
-    { lumens: i + 0.5 },
-  ];
-  const fields = valid ? { lumens: (i * 37) % 5000, sentAt } : { sentAt, ...faults[i % faults.length] };
-  const value = {
-    ...fields,
-    sensor: { id: `sensor-${i % 97}`, site: ['north', 'east', 'south', 'west'][i % 4], firmware: '2.4.1' },
-    note: '',
-  };
-  const filler = 'light level reading from the roof-top sensor array, ';
-  const bare = JSON.stringify(value).length;
-  value.note = filler.repeat(Math.ceil(VALUE_SIZE / filler.length)).slice(0, Math.max(0, VALUE_SIZE - bare));
-  return JSON.stringify(value);
-}
-
 /** One value per line, for --payload-file: ProducerPerformance picks a random line per record. */
 function writePayloads(file: string, invalidEvery: number | null): void {
   const lines = Array.from({ length: DISTINCT_PAYLOADS }, (_, i) =>
-    payload(i, invalidEvery === null || i % invalidEvery !== 0),
+    sensorPayload(i, invalidEvery === null || i % invalidEvery !== 0, VALUE_SIZE),
   );
   writeFileSync(file, `${lines.join('\n')}\n`);
 }

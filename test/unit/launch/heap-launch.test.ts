@@ -1,7 +1,13 @@
 import { spawn, type ChildProcess } from 'node:child_process';
 import { readFileSync } from 'node:fs';
 import path from 'node:path';
-import { HEAP_ENV, HEAP_FLAG, LAUNCHED_ENV, heapFlagFor } from '../../../src/launch/heap-launch';
+import {
+  HEAP_ENV,
+  HEAP_FLAG,
+  LAUNCHED_ENV,
+  heapFlagFor,
+  mallocTunablesFor,
+} from '../../../src/launch/heap-launch';
 
 const GIB = 2 ** 30;
 
@@ -30,11 +36,30 @@ describe('heapFlagFor', () => {
   });
 });
 
+describe('mallocTunablesFor', () => {
+  it('keeps half the initial old generation free in the heap, and fixes the mapping threshold', () => {
+    expect(mallocTunablesFor({}, `${HEAP_FLAG}=128`)).toBe(
+      `glibc.malloc.trim_threshold=${64 * 2 ** 20}:glibc.malloc.mmap_threshold=${32 * 2 ** 20}`,
+    );
+    expect(mallocTunablesFor({}, `${HEAP_FLAG}=16`)).toBe(
+      `glibc.malloc.trim_threshold=${8 * 2 ** 20}:glibc.malloc.mmap_threshold=${4 * 2 ** 20}`,
+    );
+  });
+
+  it('adds to other tunables, and leaves malloc alone when the operator tuned it', () => {
+    expect(mallocTunablesFor({ GLIBC_TUNABLES: 'glibc.pthread.rseq=0' }, `${HEAP_FLAG}=128`)).toMatch(
+      /^glibc\.pthread\.rseq=0:glibc\.malloc\.trim_threshold=/,
+    );
+    expect(mallocTunablesFor({ GLIBC_TUNABLES: 'glibc.malloc.arena_max=2' }, `${HEAP_FLAG}=128`)).toBeNull();
+    expect(mallocTunablesFor({ MALLOC_TRIM_THRESHOLD_: '1000000' }, `${HEAP_FLAG}=128`)).toBeNull();
+  });
+});
+
 const REPO_ROOT = path.resolve(__dirname, '../../..');
 
 interface Launched {
   launcher: ChildProcess;
-  gateway: { pid: number; ppid: number; execArgv: string[] };
+  gateway: { pid: number; ppid: number; execArgv: string[]; glibcTunables: string | null };
   exit: Promise<{ code: number | null; signal: NodeJS.Signals | null }>;
 }
 
@@ -79,6 +104,7 @@ describe('the launcher', () => {
     expect(gateway.ppid).toBe(launcher.pid);
     expect(gateway.execArgv).toEqual(expect.arrayContaining(['--import', 'tsx']));
     expect(gateway.execArgv.some((arg) => arg.startsWith(`${HEAP_FLAG}=`))).toBe(true);
+    expect(gateway.glibcTunables).toMatch(/glibc\.malloc\.trim_threshold=\d+/);
     launcher.kill('SIGTERM');
     expect(await exit).toEqual({ code: 7, signal: null });
     expect(await gone(gateway.pid)).toBe(true);

@@ -8,7 +8,7 @@
  *
  *   scripts/with-kafka.sh npx tsx bench/validation.bench.ts     (or `make bench`, via bench/run.sh)
  *
- * Environment: KAFKA_BOOTSTRAP (127.0.0.1:9092), BENCH_RECORDS (100000 per run), BENCH_ROUNDS (3;
+ * Environment: KAFKA_BOOTSTRAP (127.0.0.1:9092), BENCH_RECORDS (100000 per run), BENCH_ROUNDS (5;
  * the median run and the median of the per-round ratios are reported), BENCH_PARTITIONS (3), BENCH_PRODUCER_PROPS ("acks=1 linger.ms=5", as in
  * bench/proxy-throughput.sh), BENCH_VALIDATION_PORT (24060; broker N on +N),
  * BENCH_VALIDATION_HTTP_PORT (24096; the pass-through gateway listens 10 above the Kafka port and 1
@@ -41,7 +41,7 @@ import { barChartSvg } from './support/svg-chart';
 
 const BOOTSTRAP = process.env.KAFKA_BOOTSTRAP ?? '127.0.0.1:9092';
 const RECORDS = Number(process.env.BENCH_RECORDS ?? 100_000);
-const ROUNDS = Number(process.env.BENCH_ROUNDS ?? 3);
+const ROUNDS = Number(process.env.BENCH_ROUNDS ?? 5);
 const PARTITIONS = Number(process.env.BENCH_PARTITIONS ?? 3);
 const PRODUCER_PROPS = (process.env.BENCH_PRODUCER_PROPS ?? 'acks=1 linger.ms=5')
   .split(/\s+/)

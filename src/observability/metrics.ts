@@ -1,6 +1,7 @@
 import { Counter, Gauge, Histogram, Registry, collectDefaultMetrics } from 'prom-client';
 import { apiKeyInfo } from '../protocol/messages/generated/api-keys';
 import type { ConnectionObserver } from './connection-observer';
+import { SeriesHistogram, type HistogramSeries } from './series-histogram';
 
 /** Topics beyond this many distinct names share the label value "_other", so series stay bounded. */
 const MAX_TOPIC_LABELS = 1000;
@@ -16,7 +17,8 @@ export class GatewayMetrics {
   readonly records: Counter<'topic' | 'outcome' | 'door'>;
   readonly specsLoaded: Gauge;
   readonly requests: Counter<'api_key'>;
-  readonly requestDuration: Histogram<'api_key'>;
+  /** Observed once per forwarded request: a SeriesHistogram, cheaper per observation than prom-client's. */
+  readonly requestDuration: SeriesHistogram;
   readonly bytes: Counter<'direction'>;
   readonly connections: Gauge<'side'>;
   readonly tapClients: Gauge;
@@ -66,13 +68,13 @@ export class GatewayMetrics {
       registers: [this.registry],
       collect: () => this.flushProxyCounts(),
     });
-    this.requestDuration = new Histogram({
-      name: 'event_gateway_request_duration_seconds',
-      help: 'Gateway-to-broker round trip of forwarded requests, by Kafka API',
-      labelNames: ['api_key'],
-      buckets: [0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10],
-      registers: [this.registry],
-    });
+    this.requestDuration = new SeriesHistogram(
+      'event_gateway_request_duration_seconds',
+      'Gateway-to-broker round trip of forwarded requests, by Kafka API',
+      'api_key',
+      [0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10],
+      [this.registry],
+    );
     this.bytes = new Counter({
       name: 'event_gateway_bytes_total',
       help: 'Bytes proxied, by direction (client_to_broker, broker_to_client)',
@@ -210,7 +212,7 @@ export class GatewayMetrics {
 
   /** The observer every proxied connection reports to. */
   connectionObserver(): ConnectionObserver {
-    const durations: ReturnType<Histogram<'api_key'>['labels']>[] = [];
+    const durations: HistogramSeries[] = [];
     const clients = this.connections.labels('client');
     const brokers = this.connections.labels('broker');
     const accepted = this.workerConnections?.labels(String(this.worker)) ?? null;
@@ -231,9 +233,9 @@ export class GatewayMetrics {
       },
       brokerResponse: (apiKey, seconds) => {
         const slot = apiKey >= 0 && apiKey < 256 ? apiKey : 256;
-        (durations[slot] ??= this.requestDuration.labels(
-          slot === 256 ? 'unknown' : apiLabel(apiKey),
-        )).observe(seconds);
+        (durations[slot] ??= this.requestDuration.of(slot === 256 ? 'unknown' : apiLabel(apiKey))).observe(
+          seconds,
+        );
       },
       bytes: (direction, count) => {
         if (direction === 'client_to_broker') this.pendingUpstreamBytes += count;

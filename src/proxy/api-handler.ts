@@ -1,4 +1,5 @@
 import type { Logger } from '../observability/logger';
+import type { SizedFrame } from './frame-reader';
 
 /** The three fixed-position fields every request header starts with: enough to route a frame. */
 export interface RequestRoute {
@@ -12,14 +13,13 @@ export type RequestDecision =
   /**
    * Send `frame` (or the original bytes when absent) to the broker. `exchange` is handed back to
    * onResponse with this request's response, so a handler keeps per-request state without a
-   * lookup table of its own. `sized` says the 4 bytes in front of `frame`, in the same memory, are
-   * its size prefix (see `sizedFrame`), so that it leaves in one write: a write of a separate prefix
-   * and payload costs the kernel more than one of the same bytes together.
+   * lookup table of its own. `frame` carries its size prefix in front of it (`sizedFrame`), so that
+   * it leaves in one write: a separate prefix and payload cost the kernel more than the same bytes
+   * together.
    */
   | {
       action: 'forward';
-      frame?: Buffer;
-      sized?: boolean;
+      frame?: SizedFrame;
       expectResponse: boolean;
       exchange?: unknown;
       watch?: RequestWatch;

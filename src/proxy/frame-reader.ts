@@ -26,15 +26,19 @@ export function withSizePrefix(payload: Buffer): Buffer {
   return Buffer.from(payload.buffer, payload.byteOffset - 4, payload.length + 4);
 }
 
+declare const sizePrefixed: unique symbol;
 /**
- * The payload of a frame the gateway wrote, with the size prefix filled in the int32 reserved at
- * `sizeAt` (the writer's first bytes): like a frame the reader delivered, it can then leave with
- * its prefix as one view (`withSizePrefix`).
+ * A frame payload the gateway wrote with its size prefix in the 4 bytes in front of it, in the
+ * same memory: like a frame the reader delivered, it leaves with its prefix as one view
+ * (`withSizePrefix`), in one write. Only `sizedFrame` makes one.
  */
-export function sizedFrame(writer: Writer, sizeAt: number): Buffer {
+export type SizedFrame = Buffer & { readonly [sizePrefixed]: true };
+
+/** The payload of `writer`'s frame, with the size prefix filled in the int32 reserved at `sizeAt`. */
+export function sizedFrame(writer: Writer, sizeAt: number): SizedFrame {
   const whole = writer.result();
   writer.setInt32(sizeAt, whole.length - sizeAt - 4);
-  return whole.subarray(sizeAt + 4);
+  return whole.subarray(sizeAt + 4) as SizedFrame;
 }
 
 /** Collects whole frames only (what `push` returns). */

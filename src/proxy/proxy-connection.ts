@@ -353,10 +353,7 @@ export class ProxyConnection implements ConnectionContext {
     switch (decision.action) {
       case 'forward':
         if (decision.expectResponse) this.expectResponse(route, decision.exchange);
-        if (decision.frame === undefined) this.write(this.upstream, withSizePrefix(original), this.client);
-        else if (decision.sized === true)
-          this.write(this.upstream, withSizePrefix(decision.frame), this.client);
-        else this.writeFrame(this.upstream, decision.frame, this.client);
+        this.write(this.upstream, withSizePrefix(decision.frame ?? original), this.client);
         if (decision.watch !== undefined) {
           decision.watch.take(decision.frame ?? original);
           decision.watch.finish();

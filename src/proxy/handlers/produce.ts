@@ -21,7 +21,7 @@ import type {
 } from '../api-handler';
 import type { ProduceTrace, ProduceTracing } from '../../pipeline/produce-tracing';
 import type { AddressBook } from './address-book';
-import { sizedFrame } from '../frame-reader';
+import { sizedFrame, type SizedFrame } from '../frame-reader';
 import { tailEndpointsHandler } from './node-endpoints';
 import { answerEmptied, emptiedAnswers, removeEmptied, type LocalAnswer } from './produce-emptied';
 import { describeRejection, produceRefusal, produceRejection } from './produce-rejection';
@@ -92,7 +92,7 @@ function reencodeRequest(
   request: ProduceRequest,
   route: RequestRoute,
   outcome: PipelineOutcome,
-): Buffer {
+): SizedFrame {
   // Sized for the new records (plus room for their length varints), so the encode never regrows.
   let size = frame.length + 64;
   for (const replacement of outcome.replacements) {
@@ -243,7 +243,6 @@ export function produceHandler(options: ProduceHandlerOptions): ApiHandler {
         return {
           action: 'forward',
           frame: reencodeRequest(frame, header, request, route, settled),
-          sized: true,
           expectResponse,
           exchange,
         };

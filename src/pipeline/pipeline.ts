@@ -4,13 +4,13 @@ import { ProtocolError } from '../protocol/primitives';
 import {
   appendRecordHeaders,
   BatchAttributes,
+  checkCrc,
   CompressionType,
   decodeRecords,
   encodeRecordBatch,
   isControlBatch,
   isTransactional,
   readRecordBatches,
-  verifyCrc,
   type DecodedRecord,
   type RecordBatch,
   type RecordHeader,
@@ -196,6 +196,26 @@ function addedHeaders(state: RecordState): RecordHeader[] | null {
   return state.added;
 }
 
+/** Whether the gateway does anything to the record but pass it: its batch is then the gateway's to vouch for. */
+function actedOn(state: RecordState): boolean {
+  return state.rejected || state.dropped || state.added !== null;
+}
+
+/** The CORRUPT_MESSAGE refusal of a partition whose records could not be read from `index` on. */
+function unreadable(
+  topicIndex: number,
+  partitionIndex: number,
+  index: number,
+  error: ProtocolError,
+): PartitionRejection {
+  return {
+    topicIndex,
+    partitionIndex,
+    errorCode: ErrorCode.CorruptMessage,
+    records: [{ index, message: `records could not be read: ${error.message}` }],
+  };
+}
+
 function judgementOf(state: RecordState): RecordJudgement {
   return {
     rejected: state.rejected ? state.reason : null,
@@ -373,12 +393,7 @@ export class Pipeline {
           }
         } catch (error) {
           if (!(error instanceof ProtocolError)) throw error;
-          rejections.push({
-            topicIndex: t,
-            partitionIndex: p,
-            errorCode: ErrorCode.CorruptMessage,
-            records: [{ index, message: `records could not be read: ${error.message}` }],
-          });
+          rejections.push(unreadable(t, p, index, error));
           continue;
         }
         plans.push(plan);
@@ -575,26 +590,13 @@ export class Pipeline {
    */
   private corruptBatch(plan: PartitionPlan): PartitionRejection | null {
     for (const piece of plan.pieces) {
-      if (Buffer.isBuffer(piece)) continue;
-      let acted = false;
-      for (const state of piece.states) {
-        if (state.rejected || state.dropped || state.added !== null) {
-          acted = true;
-          break;
-        }
+      if (Buffer.isBuffer(piece) || !piece.states.some(actedOn)) continue;
+      try {
+        checkCrc(piece.batch);
+      } catch (error) {
+        if (!(error instanceof ProtocolError)) throw error;
+        return unreadable(plan.topicIndex, plan.partitionIndex, this.indexOf(plan, piece, 0), error);
       }
-      if (!acted || verifyCrc(piece.batch)) continue;
-      return {
-        topicIndex: plan.topicIndex,
-        partitionIndex: plan.partitionIndex,
-        errorCode: ErrorCode.CorruptMessage,
-        records: [
-          {
-            index: this.indexOf(plan, piece, 0),
-            message: `records could not be read: record batch CRC mismatch: header says ${piece.batch.crc}`,
-          },
-        ],
-      };
     }
     return null;
   }

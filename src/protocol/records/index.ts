@@ -2,6 +2,7 @@ export {
   BatchAttributes,
   decodeRecords,
   appendRecordHeaders,
+  checkCrc,
   encodeRecordBatch,
   isControlBatch,
   isTransactional,

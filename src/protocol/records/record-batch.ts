@@ -216,6 +216,12 @@ export function verifyCrc(batch: RecordBatch): boolean {
   return crc32c(batch.bytes.subarray(ATTRIBUTES_OFFSET)) === batch.crc;
 }
 
+/** Throws the ProtocolError that says the batch's CRC does not match its bytes. */
+export function checkCrc(batch: RecordBatch): void {
+  if (!verifyCrc(batch))
+    throw new ProtocolError(`record batch CRC mismatch: header says ${batch.crc}`, CRC_OFFSET);
+}
+
 /** The batch's records section exactly as sent: compressed when the batch is. */
 export function recordsSection(batch: RecordBatch): Buffer {
   return batch.bytes.subarray(RECORD_BATCH_OVERHEAD);
@@ -228,9 +234,7 @@ export function recordsSection(batch: RecordBatch): Buffer {
  */
 export function decodeRecords(batch: RecordBatch, options?: DecodeRecordsOptions): DecodedRecord[] {
   const bytes = batch.bytes;
-  if (options?.verifyCrc !== false && !verifyCrc(batch)) {
-    throw new ProtocolError(`record batch CRC mismatch: header says ${batch.crc}`, CRC_OFFSET);
-  }
+  if (options?.verifyCrc !== false) checkCrc(batch);
   const codec = compressionCodec(batch.compression, ATTRIBUTES_OFFSET);
   let reader: Reader;
   if (codec.type === 0) {
@@ -439,14 +443,6 @@ function writeRecords(
   }
 }
 
-/** Moves past a record's key or value (length -1: null). */
-function skipVarBytes(reader: Reader): void {
-  const at = reader.offset;
-  const length = reader.varint();
-  if (length < -1) throw new ProtocolError(`invalid record bytes length ${length}`, at);
-  if (length > 0) reader.skip(length);
-}
-
 /**
  * `batch`, uncompressed, with headers appended to some of its records (`added[i]`; null or empty
  * for none). Records are copied as they were read, runs of untouched ones in one copy; a changed
@@ -488,8 +484,8 @@ export function appendRecordHeaders(
     reader.int8();
     reader.varlongNumber();
     reader.varint();
-    skipVarBytes(reader);
-    skipVarBytes(reader);
+    varBytes(reader, 'key');
+    varBytes(reader, 'value');
     const countAt = reader.offset;
     const headerCount = reader.varint();
     const countEnd = reader.offset;

@@ -18,18 +18,11 @@ import { createLogger } from '../src/observability/logger';
 import { RateLimitedLog } from '../src/observability/rate-limited-log';
 import { Pipeline } from '../src/pipeline/pipeline';
 import { validationMiddleware } from '../src/pipeline/validation-middleware';
-import { encodeRequestHeader } from '../src/protocol/headers';
-import {
-  ApiKey,
-  createProduceRequest,
-  createProduceRequestPartitionProduceData,
-  createProduceRequestTopicProduceData,
-  encodeProduceRequest,
-} from '../src/protocol/messages';
-import { Writer } from '../src/protocol/primitives';
-import { encodeRecordBatch } from '../src/protocol/records';
+import { ApiKey } from '../src/protocol/messages';
 import type { ConnectionContext, RequestDecision, RequestRoute } from '../src/proxy/api-handler';
 import { produceHandler } from '../src/proxy/handlers/produce';
+import { produceFrame } from '../test/unit/support/produce-frames';
+import { batchOfValues } from '../test/unit/support/record-batches';
 import { sensorPayload } from './support/sensor-payloads';
 
 const secondsArg = process.argv.indexOf('--seconds');
@@ -45,62 +38,27 @@ const RECORDS_PER_BATCH = 15;
 const VALUE_SIZE = 1024;
 const DISTINCT = 1000;
 
-function batch(values: Buffer[]): Buffer {
-  return encodeRecordBatch(
-    {
-      baseOffset: 0n,
-      partitionLeaderEpoch: -1,
-      attributes: 0,
-      lastOffsetDelta: values.length - 1,
-      baseTimestamp: 1_700_000_000_000n,
-      maxTimestamp: 1_700_000_000_000n,
-      producerId: -1n,
-      producerEpoch: -1,
-      baseSequence: -1,
-    },
-    values.map((value, i) => ({
-      attributes: 0,
-      timestampDelta: i,
-      offsetDelta: i,
-      key: null,
-      value,
-      headers: [],
-    })),
-  );
-}
-
 /** Request frames (no size prefix) cycling through the payloads, 1 in `invalidEvery` invalid. */
 function frames(invalidEvery: number | null, count: number): Buffer[] {
   const values = Array.from({ length: DISTINCT }, (_, i) =>
     Buffer.from(sensorPayload(i, invalidEvery === null || i % invalidEvery !== 0, VALUE_SIZE)),
   );
   let next = 0;
-  return Array.from({ length: count }, (_, f) => {
-    const writer = new Writer();
-    encodeRequestHeader(writer, {
-      apiKey: ApiKey.Produce,
-      apiVersion: VERSION,
-      correlationId: f,
-      clientId: 'producer-1',
-    });
-    const request = createProduceRequest();
-    request.acks = 1;
-    request.timeoutMs = 30_000;
-    const topic = createProduceRequestTopicProduceData();
-    topic.name = TOPIC;
-    for (let p = 0; p < PARTITIONS; p++) {
-      const partition = createProduceRequestPartitionProduceData();
-      partition.index = p;
-      // A stride prime to DISTINCT mixes valid and invalid values across batches as random picks would.
-      partition.records = batch(
-        Array.from({ length: RECORDS_PER_BATCH }, () => values[(next = (next + 7) % DISTINCT)]),
-      );
-      topic.partitionData.push(partition);
-    }
-    request.topicData.push(topic);
-    encodeProduceRequest(writer, request, VERSION);
-    return Buffer.from(writer.result());
-  });
+  return Array.from({ length: count }, () =>
+    produceFrame(
+      VERSION,
+      Array.from({ length: PARTITIONS }, (_, partition) => ({
+        topic: TOPIC,
+        partition,
+        // A stride prime to DISTINCT mixes valid and invalid values across batches as random picks would.
+        records: batchOfValues(
+          Array.from({ length: RECORDS_PER_BATCH }, () => values[(next = (next + 7) % DISTINCT)]),
+        ),
+      })),
+      1,
+      'producer-1',
+    ),
+  );
 }
 
 async function main(): Promise<void> {

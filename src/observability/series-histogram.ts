@@ -53,8 +53,6 @@ export class HistogramSeries {
  * aggregation (summed) treat it alike.
  */
 export class SeriesHistogram {
-  readonly type = 'histogram';
-  readonly aggregator = 'sum';
   private readonly bounds: Float64Array;
   private readonly bucketLabels: Array<number | '+Inf'>;
   private readonly series = new Map<string, HistogramSeries>();

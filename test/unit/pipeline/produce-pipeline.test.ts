@@ -65,6 +65,15 @@ async function decide(pipeline: Pipeline, frame: Buffer, version: number): Promi
   return handler.onRequest!(frame, route, connection);
 }
 
+/** The first partition of the Produce v9 response the gateway answered with itself. */
+function answeredPartition(decision: RequestDecision) {
+  expect(decision.action).toBe('respond');
+  if (decision.action !== 'respond') throw new Error('not answered by the gateway');
+  const reader = new Reader(decision.response);
+  decodeResponseHeader(reader, ApiKey.Produce, 9);
+  return decodeProduceResponse(reader, 9).responses[0].partitionResponses[0];
+}
+
 function recordsOf(frame: Buffer, version: number) {
   const request = decodeProduceFrame(frame, version);
   return request.topicData.flatMap((t) =>
@@ -201,12 +210,7 @@ describe('produce pipeline', () => {
       const records = batch(['{"lumens": 1}', '{"lumens": "x"}']);
       records[records.length - 1] ^= 0xff; // breaks the CRC
       const frame = produceFrame(9, [{ topic: TOPIC, partition: 0, records }]);
-      const decision = await decide(validating(failWhenInvalid), frame, 9);
-      expect(decision.action).toBe('respond');
-      if (decision.action !== 'respond') return;
-      const reader = new Reader(decision.response);
-      decodeResponseHeader(reader, ApiKey.Produce, 9);
-      const [partition] = decodeProduceResponse(reader, 9).responses[0].partitionResponses;
+      const partition = answeredPartition(await decide(validating(failWhenInvalid), frame, 9));
       expect(partition.errorCode).toBe(ErrorCode.CorruptMessage);
       expect(partition.errorMessage).toMatch(/could not be read: record batch CRC mismatch/);
       // No verdict on the damaged record's content.
@@ -227,12 +231,7 @@ describe('produce pipeline', () => {
     const records = batch(['{"lumens": 1}']);
     records.writeInt32BE(1000, 57); // the record count: more records than the bytes can hold
     const frame = produceFrame(9, [{ topic: TOPIC, partition: 0, records }]);
-    const decision = await decide(validating(false), frame, 9);
-    expect(decision.action).toBe('respond');
-    if (decision.action !== 'respond') return;
-    const reader = new Reader(decision.response);
-    decodeResponseHeader(reader, ApiKey.Produce, 9);
-    const [partition] = decodeProduceResponse(reader, 9).responses[0].partitionResponses;
+    const partition = answeredPartition(await decide(validating(false), frame, 9));
     expect(partition.errorCode).toBe(ErrorCode.CorruptMessage);
     expect(partition.errorMessage).toMatch(/could not be read/);
   });

@@ -319,6 +319,41 @@ describe('tag mode: invalid records are forwarded with the reasons in a header',
     },
   );
 
+  describe('a batch whose CRC does not match its bytes', () => {
+    /** The batch with one bit of its stored CRC flipped: the records themselves read as before. */
+    const damaged = (batch: Buffer) => {
+      const CRC_OFFSET = 17;
+      const copy = Buffer.from(batch);
+      copy[CRC_OFFSET + 3] ^= 1;
+      return copy;
+    };
+
+    test('of valid records goes on as it came, and the broker refuses it', async () => {
+      const topic = await demoTopic(tagging, 'val-crc-valid');
+      const batch = damaged(recordBatch(demoSamples().filter((s) => s.errors === null)));
+      const response = await produceRaw(tagging.brokerAddress(1), PRODUCE_WITH_ERROR_MESSAGES, [
+        { topic, partitions: [{ index: 0, records: batch }] },
+      ]);
+      const [partition] = response.responses[0].partitionResponses;
+      expect(partition.errorCode).toBe(ErrorCode.CorruptMessage);
+      // The broker's answer, not the gateway's.
+      expect(partition.errorMessage ?? '').not.toMatch(/could not be read/);
+      expect(await highWatermarks(topic, 1)).toEqual([0n]);
+    });
+
+    test('with a record to tag is refused by the gateway with CORRUPT_MESSAGE, not tagged', async () => {
+      const topic = await demoTopic(tagging, 'val-crc-tagged');
+      const batch = damaged(recordBatch(demoSamples().slice(0, 3)));
+      const response = await produceRaw(tagging.brokerAddress(1), PRODUCE_WITH_ERROR_MESSAGES, [
+        { topic, partitions: [{ index: 0, records: batch }] },
+      ]);
+      const [partition] = response.responses[0].partitionResponses;
+      expect(partition.errorCode).toBe(ErrorCode.CorruptMessage);
+      expect(partition.errorMessage).toMatch(/could not be read: record batch CRC mismatch/);
+      expect(await highWatermarks(topic, 1)).toEqual([0n]);
+    });
+  });
+
   test('an idempotent producer sending many tagged batches keeps its sequence numbers: no errors, every record exactly once', async () => {
     const topic = await demoTopic(tagging, 'val-idempotent-many');
     const producer = await connectedProducer(tagging, { idempotent: true, maxInFlightRequests: 1 });

@@ -1,11 +1,11 @@
 import Ajv, { type ValidateFunction } from 'ajv';
-import addFormats from 'ajv-formats';
 import { compileLinearRegex, type LinearRegex } from '../regex/linear-regex';
 import { RegexError } from '../regex/regex-error';
 import { binaryFormatOf, compileSchema, type BinaryContract } from '../serdes/binary-codec';
 import { framingOf } from '../serdes/schema-framing';
 import { addressMatcher } from './channel-address';
 import type { ChannelContract, HeaderReading, KeyReading, MessageContract } from './channel-contract';
+import { addJsonFormats } from './json-formats';
 import { schemaPatternProblems } from './schema-patterns';
 import { SpecError, type SpecDiagnostic } from './spec-error';
 import {
@@ -60,8 +60,7 @@ function createAjv(regex: (source: string) => LinearRegex): Ajv {
     ownProperties: true,
     code: { regExp },
   });
-  addFormats(ajv);
-  return ajv;
+  return addJsonFormats(ajv);
 }
 
 function typeOf(schema: JsonSchema | null | undefined): string | undefined {

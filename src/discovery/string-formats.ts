@@ -1,5 +1,5 @@
 import Ajv, { type ValidateFunction } from 'ajv';
-import addFormats from 'ajv-formats';
+import { addJsonFormats } from '../asyncapi/json-formats';
 
 /**
  * The formats a draft may give a string field, most specific first: the first one every string
@@ -36,14 +36,12 @@ const SHAPES: Record<DraftFormat, (text: string) => boolean> = {
 let checks: ValidateFunction[] | null = null;
 
 /**
- * The format checks of the validator itself: Ajv with ajv-formats in its default (full) mode, as
- * compile-contracts.ts sets it up, so a format the draft names never refuses a string it was
- * inferred from.
+ * The format checks of the validator itself (asyncapi/json-formats), so a format the draft names
+ * never refuses a string it was inferred from.
  */
 function formatChecks(): ValidateFunction[] {
   if (checks === null) {
-    const ajv = new Ajv({ strict: false, validateFormats: true });
-    addFormats(ajv);
+    const ajv = addJsonFormats(new Ajv({ strict: false, validateFormats: true }));
     checks = DRAFT_FORMATS.map((format) => ajv.compile({ type: 'string', format }));
   }
   return checks;

@@ -1,4 +1,5 @@
 import type { IncomingHttpHeaders } from 'node:http';
+import { daysInMonth, digitsAt } from '../asyncapi/rfc3339';
 
 /**
  * A CloudEvent 1.0 as the HTTP door received it, every attribute held in its canonical string
@@ -171,21 +172,6 @@ function checkUri(field: string, value: string, absolute: boolean): void {
   }
 }
 
-function digitsAt(value: string, start: number, count: number): number {
-  let n = 0;
-  for (let i = start; i < start + count; i++) {
-    const code = value.charCodeAt(i);
-    if (!isDigit(code)) return -1;
-    n = n * 10 + code - 0x30;
-  }
-  return n;
-}
-
-function daysIn(year: number, month: number): number {
-  if (month === 2) return year % 4 === 0 && (year % 100 !== 0 || year % 400 === 0) ? 29 : 28;
-  return [4, 6, 9, 11].includes(month) ? 30 : 31;
-}
-
 /** RFC 3339 date-time: YYYY-MM-DDTHH:MM:SS[.frac](Z|±HH:MM), each field within its range. */
 function isRfc3339(value: string): boolean {
   if (value.length < 20) return false;
@@ -197,7 +183,7 @@ function isRfc3339(value: string): boolean {
   const second = digitsAt(value, 17, 2);
   if (value[4] !== '-' || value[7] !== '-' || !'Tt'.includes(value[10])) return false;
   if (value[13] !== ':' || value[16] !== ':') return false;
-  if (year < 0 || month < 1 || month > 12 || day < 1 || day > daysIn(year, month)) return false;
+  if (year < 0 || month < 1 || month > 12 || day < 1 || day > daysInMonth(year, month)) return false;
   // 60 is a leap second, which RFC 3339 allows.
   if (hour < 0 || hour > 23 || minute < 0 || minute > 59 || second < 0 || second > 60) return false;
   let i = 19;

@@ -24,7 +24,7 @@ const ALLOWED: Record<string, readonly string[]> = {
   tap: ['config', 'kafka', 'observability', 'patterns'],
   pipeline: ['asyncapi', 'config', 'observability', 'patterns', 'protocol', 'serdes'],
   proxy: ['config', 'observability', 'pipeline', 'protocol', 'quotas'],
-  discovery: ['config', 'http', 'patterns', 'pipeline'],
+  discovery: ['asyncapi', 'config', 'http', 'patterns', 'pipeline'],
   http: [
     'asyncapi',
     'config',

@@ -99,7 +99,7 @@ const BROKEN_SPEC = ORDERS_SPEC.replace('type: number', 'type: money');
 
 let gateway: RunningGateway;
 let browser: Browser;
-let hook: http.Server;
+let hook: http.Server | undefined;
 const hooked: string[] = [];
 
 async function produce(topic: string, value: string): Promise<void> {
@@ -130,7 +130,7 @@ beforeAll(async () => {
   // The gateway serves what `npm run build` wrote; the sources may be newer than the last build.
   execFileSync(process.execPath, [path.join(REPO_ROOT, 'ui', 'build.mjs')], { stdio: 'inherit' });
   await createTopics([LAMPS, ORDERS, DEAD_LETTERS, SENSORS, OBSERVED], 1);
-  hook = http.createServer((request, response) => {
+  const server = http.createServer((request, response) => {
     let body = '';
     request.on('data', (chunk: Buffer) => (body += chunk.toString()));
     request.on('end', () => {
@@ -138,7 +138,8 @@ beforeAll(async () => {
       response.writeHead(204).end();
     });
   });
-  await new Promise<void>((resolve) => hook.listen(HOOK_PORT, '127.0.0.1', resolve));
+  hook = server;
+  await new Promise<void>((resolve) => server.listen(HOOK_PORT, '127.0.0.1', resolve));
   const config = resolveConfig(
     {
       kafka: { bootstrapServers: BOOTSTRAP.split(',').map((s) => s.trim()) },
@@ -184,7 +185,9 @@ afterEach(() => expect(pageErrors.splice(0)).toEqual([]));
 afterAll(async () => {
   await browser?.close();
   await gateway?.stop();
-  await new Promise((resolve) => hook?.close(resolve));
+  // Without a browser, beforeAll stops before the hook exists: nothing to wait for then.
+  const server = hook;
+  if (server !== undefined) await new Promise((resolve) => server.close(resolve));
 });
 
 test('the assets are served with their types, a CSP and caching that never serves a stale console', async () => {

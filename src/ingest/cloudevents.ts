@@ -1,5 +1,5 @@
 import type { IncomingHttpHeaders } from 'node:http';
-import { daysInMonth, digitsAt } from '../asyncapi/rfc3339';
+import { isStrictDateTime } from '../asyncapi/rfc3339';
 
 /**
  * A CloudEvent 1.0 as the HTTP door received it, every attribute held in its canonical string
@@ -172,35 +172,6 @@ function checkUri(field: string, value: string, absolute: boolean): void {
   }
 }
 
-/** RFC 3339 date-time: YYYY-MM-DDTHH:MM:SS[.frac](Z|±HH:MM), each field within its range. */
-function isRfc3339(value: string): boolean {
-  if (value.length < 20) return false;
-  const year = digitsAt(value, 0, 4);
-  const month = digitsAt(value, 5, 2);
-  const day = digitsAt(value, 8, 2);
-  const hour = digitsAt(value, 11, 2);
-  const minute = digitsAt(value, 14, 2);
-  const second = digitsAt(value, 17, 2);
-  if (value[4] !== '-' || value[7] !== '-' || !'Tt'.includes(value[10])) return false;
-  if (value[13] !== ':' || value[16] !== ':') return false;
-  if (year < 0 || month < 1 || month > 12 || day < 1 || day > daysInMonth(year, month)) return false;
-  // 60 is a leap second, which RFC 3339 allows.
-  if (hour < 0 || hour > 23 || minute < 0 || minute > 59 || second < 0 || second > 60) return false;
-  let i = 19;
-  if (value[i] === '.') {
-    const start = ++i;
-    while (isDigit(value.charCodeAt(i))) i++;
-    if (i === start) return false;
-  }
-  if ((value[i] === 'Z' || value[i] === 'z') && i + 1 === value.length) return true;
-  if ((value[i] === '+' || value[i] === '-') && i + 6 === value.length && value[i + 3] === ':') {
-    const offsetHour = digitsAt(value, i + 1, 2);
-    const offsetMinute = digitsAt(value, i + 4, 2);
-    return offsetHour >= 0 && offsetHour <= 23 && offsetMinute >= 0 && offsetMinute <= 59;
-  }
-  return false;
-}
-
 /** RFC 7230 tchar: what a media type's type, subtype and parameter names are made of. */
 function isTokenChar(code: number): boolean {
   return isAlpha(code) || isDigit(code) || "!#$%&'*+-.^_`|~".includes(String.fromCharCode(code));
@@ -282,7 +253,7 @@ function checkAttribute(name: string, value: string): void {
       checkUri(name, value, true);
       return;
     case 'time':
-      if (!isRfc3339(value)) {
+      if (!isStrictDateTime(value)) {
         throw new CloudEventError(name, `'time' must be an RFC 3339 timestamp, not ${quote(value)}`);
       }
       return;

@@ -2,7 +2,7 @@ import Ajv, { type FormatDefinition } from 'ajv';
 import addFormats from 'ajv-formats';
 import fc from 'fast-check';
 import { addJsonFormats } from '../../../src/asyncapi/json-formats';
-import { isDate, isDateTime, isTime } from '../../../src/asyncapi/rfc3339';
+import { isDate, isDateTime, isStrictDateTime, isTime } from '../../../src/asyncapi/rfc3339';
 
 const theirs = (name: 'date' | 'time' | 'date-time') =>
   (addFormats.get(name) as FormatDefinition<string>).validate as (text: string) => boolean;
@@ -110,6 +110,18 @@ const mutated = fc
       return s.slice(0, i) + c + s.slice(i + 1);
     }, text),
   );
+/** Date-times in the shape RFC 3339 itself allows, fields in and out of range. */
+const rfc3339Shaped = fc
+  .tuple(
+    date,
+    fc.constantFrom('T', 't'),
+    fc.oneof(time, nearLeapSecond),
+    fc.constantFrom('Z', 'z', '+05:30', '-00:00', '+23:59', '+24:00', '-01:60'),
+  )
+  .map(
+    ([d, s, t, z]) =>
+      d + s + t.slice(0, 8) + (t[8] === '.' ? (/^\.\d+/.exec(t.slice(8))?.[0] ?? '') : '') + z,
+  );
 const anyText = fc.oneof(
   dateTime,
   date,
@@ -160,8 +172,34 @@ describe('RFC 3339 dates and times, read in place', () => {
     for (const text of invalid) expect([text, isDateTime(text)]).toEqual([text, false]);
   });
 
+  it('reads RFC 3339 strictly for CloudEvents: what it accepts, contracts accept too, but for leap seconds at any hour', () => {
+    let accepted = 0;
+    fc.assert(
+      fc.property(fc.oneof(rfc3339Shaped, anyText), (text) => {
+        if (!isStrictDateTime(text)) return true;
+        accepted++;
+        // Seconds that read as 60 (also 59.999… past a double's precision) are a leap second.
+        const seconds = Number(/^\d\d(\.\d+)?/.exec(text.slice(17))![0]);
+        return seconds >= 60 || isDateTime(text);
+      }),
+      { numRuns: 20_000 },
+    );
+    expect(accepted).toBeGreaterThan(1_000);
+    expect(isStrictDateTime('2020-02-29t12:00:60.5z')).toBe(true);
+    expect(isDateTime('2020-02-29t12:00:60.5z')).toBe(false);
+    for (const text of ['2024-01-01 12:00:00Z', '2024-01-01T12:00:00+05', '2024-01-01T12:00:00+0530'])
+      expect([text, isStrictDateTime(text), isDateTime(text)]).toEqual([text, false, true]);
+  });
+
   it("keeps ajv-formats' comparisons for formatMinimum and formatMaximum", () => {
     const ajv = addJsonFormats(new Ajv());
+    // The contract validator's Ajv checks timestamps with the readers above, not the regexes.
+    for (const [name, reader] of [
+      ['date', isDate],
+      ['time', isTime],
+      ['date-time', isDateTime],
+    ] as const)
+      expect((ajv.formats[name] as FormatDefinition<string>).validate).toBe(reader);
     const validate = ajv.compile({
       type: 'string',
       format: 'date-time',

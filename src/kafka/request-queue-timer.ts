@@ -14,11 +14,10 @@
  *
  * Each connection also looks for timed-out requests every min(requestTimeout, 100) ms, a
  * precision of 100 ms on timeouts of 30 s (kafkajs's default; longer for fetches and joins). A
- * gateway with neither tap nor subscriptions holds six such connections for its state topic
- * (reader, group coordinator, producer, admin): 60 more wake-ups a second, idle or not, about a
- * fifth of its idle CPU. The replacement looks every
- * tenth of the timeout, between 100 ms and 1 s: a request still fails at most a tenth later than
- * its timeout.
+ * gateway with neither tap nor subscriptions held six such connections for its state topic's
+ * reader, producer and admin client: 60 more wake-ups a second, idle or not, about a fifth of its
+ * idle CPU. The replacement looks every tenth of the timeout, between 100 ms and 1 s:
+ * a request still fails at most a tenth later than its timeout.
  */
 
 /** The fields of kafkajs's RequestQueue (src/network/requestQueue) the check reads and sets. */

@@ -9,7 +9,7 @@ const MAX_TOPIC_LABELS = 1000;
 /**
  * How often the event loop's delay is sampled for `nodejs_eventloop_lag_*`. prom-client's 10 ms
  * woke an idle gateway 100 times a second, about a third of its idle CPU; a tenth of that still
- * takes hundreds of samples between two scrapes, and a stall shows as the lateness of the sample
+ * takes 150 samples between two scrapes 15 s apart, and a stall shows as the lateness of the sample
  * it holds up, whatever the interval.
  */
 export const EVENT_LOOP_SAMPLE_MS = 100;

@@ -8,6 +8,21 @@ import {
   type RequestTimeoutState,
 } from '../../../src/kafka/request-queue-timer';
 
+/** A RequestQueue of the kafkajs the gateway runs with, as a kafkajs connection makes one. */
+function kafkaJsQueue<T>(enforceRequestTimeout: boolean): T {
+  const RequestQueue = kafkaJsRequestQueue() as unknown as new (options: object) => T;
+  return new RequestQueue({
+    instrumentationEmitter: { emit() {} },
+    maxInFlightRequests: 1,
+    requestTimeout: 30_000,
+    enforceRequestTimeout,
+    clientId: 'test',
+    broker: 'localhost:1',
+    logger: { debug() {}, info() {}, warn() {}, error() {}, namespace: () => ({}) },
+    isConnected: () => true,
+  });
+}
+
 function queue(fields: Partial<RequestQueueState> = {}): RequestQueueState & { checks: number } {
   const state = {
     throttledUntil: -1,
@@ -81,16 +96,7 @@ describe('the request queue check of kafkajs', () => {
     fixRequestQueueTimer(RequestQueue);
     expect(RequestQueue.prototype.scheduleCheckPendingRequests).toBe(scheduleCheckPendingRequests);
     // The fields the check relies on are still the ones kafkajs sets.
-    const instance = new (RequestQueue as unknown as new (options: object) => RequestQueueState)({
-      instrumentationEmitter: { emit() {} },
-      maxInFlightRequests: 1,
-      requestTimeout: 30_000,
-      enforceRequestTimeout: false,
-      clientId: 'test',
-      broker: 'localhost:1',
-      logger: { debug() {}, info() {}, warn() {}, error() {}, namespace: () => ({}) },
-      isConnected: () => true,
-    });
+    const instance = kafkaJsQueue<RequestQueueState>(false);
     expect(instance.throttledUntil).toBe(-1);
     expect(instance.pending).toEqual([]);
     expect(instance.throttleCheckTimeoutId ?? null).toBeNull();
@@ -100,14 +106,12 @@ describe('the request queue check of kafkajs', () => {
 function timeoutQueue(requestTimeout: number, enforce = true) {
   const timedOut: number[] = [];
   let connected = true;
-  const state: RequestTimeoutState & { destroyed: number; disconnect(): void } = {
+  const state: RequestTimeoutState & { disconnect(): void } = {
     enforceRequestTimeout: enforce,
     requestTimeout,
     inflight: new Map(),
-    destroyed: 0,
     isConnected: () => connected,
     destroy() {
-      state.destroyed++;
       clearInterval(state.requestTimeoutIntervalId);
     },
     disconnect() {
@@ -194,16 +198,7 @@ describe('the request timeout check of kafkajs', () => {
     const RequestQueue = kafkaJsRequestQueue();
     fixRequestQueueTimer(RequestQueue);
     expect(RequestQueue.prototype.scheduleRequestTimeoutCheck).toBe(scheduleRequestTimeoutCheck);
-    const instance = new (RequestQueue as unknown as new (options: object) => RequestTimeoutState)({
-      instrumentationEmitter: { emit() {} },
-      maxInFlightRequests: 1,
-      requestTimeout: 30_000,
-      enforceRequestTimeout: true,
-      clientId: 'test',
-      broker: 'localhost:1',
-      logger: { debug() {}, info() {}, warn() {}, error() {}, namespace: () => ({}) },
-      isConnected: () => true,
-    });
+    const instance = kafkaJsQueue<RequestTimeoutState>(true);
     // A request as kafkajs's own queue holds it, checked by kafkajs's own fields.
     let timedOut = false;
     instance.inflight.set(7, {

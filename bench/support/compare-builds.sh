@@ -10,6 +10,8 @@
 # The base build must sit inside the repository, so that it finds node_modules; under dist/ it is
 # ignored by git and the linter, and the build leaves it alone. Prints one line per
 # run: round, path (base, gateway = dist/, relay), records/s, proxy CPU s. Environment:
+# BENCH_COMPARE_MODE (produce, or fetch: one topic written directly once, then read whole by each
+# path as a new consumer group, records/s being the fetch rate once joined),
 # BENCH_COMPARE_RECORDS (200000), BENCH_COMPARE_RECORD_SIZE (1024), BENCH_COMPARE_PROPS
 # ("acks=1 linger.ms=5"), BENCH_ROUNDS (3), and those of hop-setup.sh. The base gateway listens
 # at BENCH_HOP_PORT + 20 (broker N at +20+N, HTTP at +22).
@@ -22,6 +24,7 @@ RECORDS="${BENCH_COMPARE_RECORDS:-200000}"
 RECORD_SIZE="${BENCH_COMPARE_RECORD_SIZE:-1024}"
 read -r -a PROPS <<<"${BENCH_COMPARE_PROPS:-acks=1 linger.ms=5}"
 ROUNDS="${BENCH_ROUNDS:-3}"
+MODE="${BENCH_COMPARE_MODE:-produce}"
 
 log() { printf 'compare-builds: %s\n' "$*" >&2; }
 die() {
@@ -49,17 +52,39 @@ done
 bootstrap_of[base]="127.0.0.1:$((HOP_PORT + 20))"
 pid_of[base]="$base_pid"
 
-for path in base gateway relay; do
-  new_topic compare-warmup
-  perf_produce "${bootstrap_of[$path]}" "$TOPIC" $((RECORDS / 4)) "$RECORD_SIZE" "${PROPS[@]}" >/dev/null
-done
-for round in $(seq 1 "$ROUNDS"); do
-  order=(base gateway relay)
-  ((round % 2 == 0)) && order=(relay gateway base)
-  for path in "${order[@]}"; do
+# run PATH ROUND: one timed run through PATH, printed as "round path records/s proxy-CPU-s".
+run() {
+  local path="$1" round="$2" before result
+  if [[ "$MODE" == fetch ]]; then
+    before="$(cpu_seconds "${pid_of[$path]}")"
+    result="$(perf_consume "${bootstrap_of[$path]}" "$fetch_topic" "$RECORDS" "compare-$path-$round-$RANDOM$RANDOM")"
+  else
     new_topic compare
     before="$(cpu_seconds "${pid_of[$path]}")"
     result="$(perf_produce "${bootstrap_of[$path]}" "$TOPIC" "$RECORDS" "$RECORD_SIZE" "${PROPS[@]}")"
-    echo "$round $path ${result%% *} $(awk -v a="$before" -v b="$(cpu_seconds "${pid_of[$path]}")" 'BEGIN { printf "%.2f", b - a }')"
-  done
+  fi
+  echo "$round $path ${result%% *} $(awk -v a="$before" -v b="$(cpu_seconds "${pid_of[$path]}")" 'BEGIN { printf "%.2f", b - a }')"
+}
+
+case "$MODE" in
+  produce)
+    for path in base gateway relay; do
+      new_topic compare-warmup
+      perf_produce "${bootstrap_of[$path]}" "$TOPIC" $((RECORDS / 4)) "$RECORD_SIZE" "${PROPS[@]}" >/dev/null
+    done
+    ;;
+  fetch)
+    new_topic compare-fetch
+    fetch_topic="$TOPIC"
+    perf_produce "$DIRECT" "$fetch_topic" "$RECORDS" "$RECORD_SIZE" "${PROPS[@]}" >/dev/null
+    for path in base gateway relay; do
+      perf_consume "${bootstrap_of[$path]}" "$fetch_topic" $((RECORDS / 4)) "compare-warmup-$path-$RANDOM" >/dev/null
+    done
+    ;;
+  *) die "BENCH_COMPARE_MODE is produce or fetch, not $MODE" ;;
+esac
+for round in $(seq 1 "$ROUNDS"); do
+  order=(base gateway relay)
+  ((round % 2 == 0)) && order=(relay gateway base)
+  for path in "${order[@]}"; do run "$path" "$round"; done
 done

@@ -23,6 +23,12 @@ export type RequestDecision =
       expectResponse: boolean;
       exchange?: unknown;
       watch?: RequestWatch;
+      /**
+       * The handler read no further than it needed to route the request and keeps no view of it
+       * once it has returned: the memory the request arrived in may then take the next read
+       * (without it, a handler that saw a whole request is assumed to keep parts of it).
+       */
+      holdsNothing?: boolean;
     }
   /** Answer the client from the gateway (`response` is a full response payload); nothing goes upstream. */
   | { action: 'respond'; response: Buffer }

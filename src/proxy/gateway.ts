@@ -10,6 +10,7 @@ import { AuthenticationRequiredError } from './cluster-metadata';
 import type { AddressBook } from './handlers/address-book';
 import type { ConnectionObserver } from '../observability/connection-observer';
 import { ProxyConnection, type FrameTap } from './proxy-connection';
+import { adoptForRecycledReads, type AcceptedClient } from './accepted-socket';
 import { RecycledReads } from './recycled-reads';
 import { createClientServer } from './sockets';
 import { UpstreamConnector } from './upstream-connector';
@@ -196,7 +197,11 @@ export class Gateway implements AddressBook {
   }
 
   private listen(name: string, port: number, nodeId?: number): Promise<void> {
-    const onSocket = (socket: Socket) => this.accept(socket, name, nodeId);
+    // Client reads are recycled only where both sides are plain TCP: a TLS socket keeps written
+    // bytes in its own buffers past the point where the memory would be used again.
+    const recycle = this.serverTls === null && !this.config.kafka.tls.enabled;
+    const onSocket = (socket: Socket) =>
+      this.accept(recycle ? adoptForRecycledReads(socket) : { socket, reads: undefined }, name, nodeId);
     const server = createClientServer(this.serverTls, onSocket);
     server.on('error', (error) =>
       this.logger.error({ listener: name, err: error.message }, 'listener error'),
@@ -216,7 +221,8 @@ export class Gateway implements AddressBook {
     });
   }
 
-  private accept(client: Socket, listener: string, nodeId: number | undefined): void {
+  private accept(accepted: AcceptedClient, listener: string, nodeId: number | undefined): void {
+    const client = accepted.socket;
     if (this.stopping) {
       client.destroy();
       return;
@@ -248,6 +254,7 @@ export class Gateway implements AddressBook {
           maxFrameBytes: this.config.listeners.maxFrameBytes,
           handlers: this.handlers,
           upstreamReads: reads,
+          clientReads: accepted.reads,
           frameTap: this.parts.frameTap,
           observer: this.parts.connectionObserver,
           logger: this.logger,

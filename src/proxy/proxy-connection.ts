@@ -42,6 +42,8 @@ export interface ProxyConnectionOptions {
   frameTap?: FrameTap;
   /** Set when `upstream` reads into recycled memory (its 'data' events are then not emitted). */
   upstreamReads?: RecycledReads;
+  /** Set when `client` reads into recycled memory (accepted-socket.ts). */
+  clientReads?: RecycledReads;
   observer?: ConnectionObserver;
   /**
    * Shared by every connection, so that a warning thousands of clients trigger at once (a broker
@@ -96,6 +98,12 @@ export class ProxyConnection implements ConnectionContext {
   private drainRequested = false;
   /** Responses whose handler is still working on them asynchronously (they may hold read memory). */
   private responsesInProgress = 0;
+  /**
+   * Set while a client read is handled when something may keep a view of it past the read: a
+   * handler that saw a whole request (it may keep parts of it until the response, or hand records
+   * to middlewares), one that follows a request with a watch or an exchange, or a frame tap.
+   */
+  private clientBytesKept = false;
   /** Writes to the broker made while a client read is handled, and to the client for a broker read. */
   private readonly toUpstream: ReadTurnWrites;
   private readonly toClient: ReadTurnWrites;
@@ -107,6 +115,7 @@ export class ProxyConnection implements ConnectionContext {
       this.write(this.upstream, bytes, this.client);
       const watch = this.requestWatch;
       if (watch === null) return;
+      this.clientBytesKept = true;
       watch.take(bytes);
       if (remaining === 0) {
         this.requestWatch = null;
@@ -144,12 +153,21 @@ export class ProxyConnection implements ConnectionContext {
     upstream.setNoDelay(true);
     this.toUpstream = new ReadTurnWrites(upstream);
     this.toClient = new ReadTurnWrites(client);
-    client.on('data', (chunk: Buffer) => {
+    const onClientRead = (chunk: Buffer): void => {
       // Everything one chunk produces leaves in one write.
       this.toUpstream.begin();
       this.onClientData(chunk);
       if (!this.toUpstream.end()) client.pause();
-    });
+    };
+    if (options.clientReads === undefined) {
+      client.on('data', onClientRead);
+    } else {
+      options.clientReads.attach((chunk) => {
+        this.clientBytesKept = false;
+        onClientRead(chunk);
+        return this.keepsNoClientBytes();
+      });
+    }
     const onUpstreamRead = (chunk: Buffer): void => {
       this.toClient.begin();
       this.onUpstreamData(chunk);
@@ -290,6 +308,8 @@ export class ProxyConnection implements ConnectionContext {
       this.expectResponse(route, decision.exchange);
     this.write(this.upstream, head, this.client);
     const watch = decision.action === 'forward' ? decision.watch : undefined;
+    if (watch !== undefined || (decision.action === 'forward' && decision.exchange !== undefined))
+      this.clientBytesKept = true;
     if (watch !== undefined) {
       this.requestWatch = watch;
       watch.take(head.subarray(4));
@@ -310,6 +330,7 @@ export class ProxyConnection implements ConnectionContext {
     this.options.frameTap?.('request', route, frame);
     this.options.observer?.request(route.apiKey);
     const handler = this.handlers[route.apiKey];
+    if (this.options.frameTap !== undefined) this.clientBytesKept = true;
     let decision: RequestDecision | Promise<RequestDecision> = FORWARD_EXPECTING_RESPONSE;
     if (handler?.onRequest) {
       try {
@@ -318,6 +339,8 @@ export class ProxyConnection implements ConnectionContext {
         this.fail('client', error);
         return;
       }
+      if (decision instanceof Promise || decision.action !== 'forward' || decision.holdsNothing !== true)
+        this.clientBytesKept = true;
     }
     if (decision instanceof Promise) {
       this.deciding = true;
@@ -579,6 +602,22 @@ export class ProxyConnection implements ConnectionContext {
       return false;
     for (const entry of this.inFlight) if (entry.response !== null) return false;
     return true;
+  }
+
+  /**
+   * Whether the memory of the last client read is free for the next one: all written upstream
+   * (none queued), no part of it in a frame being assembled or a request waiting for a decision,
+   * and nothing that may keep a view of it was given any (clientBytesKept).
+   */
+  private keepsNoClientBytes(): boolean {
+    return (
+      !this.clientBytesKept &&
+      !this.closed &&
+      this.upstream.writableLength === 0 &&
+      this.requestFrames.bufferedBytes() === 0 &&
+      !this.deciding &&
+      this.backlog.length === 0
+    );
   }
 
   private checkDrained(): void {

@@ -8,23 +8,36 @@ import { READ_BUFFER_BYTES } from './sockets';
 export type RecycledReadReceiver = (chunk: Buffer) => boolean;
 
 /**
- * Reads a broker socket into one buffer used again and again (the socket's `onread` option)
- * instead of a fresh allocation per read. Fetch responses stream through the gateway as they
- * arrive, so most reads are written on and forgotten at once; a fresh buffer per read would be
- * garbage the moment it is written, and the external memory it counts against makes the garbage
- * collector walk the heap over and over. When the receiver keeps a view (a frame it must
- * assemble, a write the client socket queued), that buffer is left to it and a new one takes the
- * next read, so recycling never races with a reader.
+ * Room a read is offered at least. Reads kept by their receiver fill a slab from its start; once
+ * less than this is left after them, the next read gets a fresh slab. Node's own socket reads
+ * take at most 64 KiB, and a read cut short by less room only means one more read.
+ */
+const MIN_READ_ROOM = 64 * 1024;
+
+/**
+ * Reads a socket into memory used again and again (the socket's `onread` option) instead of a
+ * fresh allocation per read. Fetch responses stream through the gateway as they arrive, and
+ * produce requests nothing has to read pass the same way, so most reads are written on and
+ * forgotten at once; a fresh buffer per read would be garbage the moment it is written, and the
+ * external memory it counts against makes the garbage collector walk the heap over and over.
+ *
+ * When the receiver keeps a view (a frame it must assemble, a write the socket queued, a request a
+ * handler read), those bytes are left to it and the next read goes after them, so recycling never
+ * races with a reader. Kept reads are usually small (requests, produce responses): many of them
+ * share one slab instead of each costing a buffer of READ_BUFFER_BYTES.
  */
 export class RecycledReads {
-  private buffer: Buffer = Buffer.allocUnsafeSlow(READ_BUFFER_BYTES);
+  private slab: Buffer = Buffer.allocUnsafeSlow(READ_BUFFER_BYTES);
+  /** Where the room for the next read starts; the bytes before it may be kept by earlier reads. */
+  private kept = 0;
+  private room: Buffer = this.slab;
   private receiver: RecycledReadReceiver | null = null;
   /** Reads that arrived before a receiver was attached, copied. */
   private early: Buffer[] = [];
 
   /** For `net.connect({ onread })`. Backpressure pauses the socket itself, so reads never stop here. */
   readonly onread: OnReadOpts = {
-    buffer: (): Buffer => this.buffer,
+    buffer: (): Buffer => this.room,
     callback: (bytes: number, buffer: Uint8Array): boolean => {
       this.deliver((buffer as Buffer).subarray(0, bytes));
       return true;
@@ -44,6 +57,13 @@ export class RecycledReads {
       this.early.push(Buffer.from(chunk));
       return;
     }
-    if (!this.receiver(chunk)) this.buffer = Buffer.allocUnsafeSlow(READ_BUFFER_BYTES);
+    if (this.receiver(chunk)) return;
+    // Rounded up to 8 so that every read starts aligned, as a fresh buffer would.
+    this.kept += (chunk.length + 7) & ~7;
+    if (this.slab.length - this.kept < MIN_READ_ROOM) {
+      this.slab = Buffer.allocUnsafeSlow(READ_BUFFER_BYTES);
+      this.kept = 0;
+    }
+    this.room = this.slab.subarray(this.kept);
   }
 }

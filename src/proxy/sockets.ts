@@ -17,7 +17,9 @@ export const WRITE_QUEUE_BYTES = 2 * READ_BUFFER_BYTES;
 
 /**
  * The server behind a client-facing listener. Plain TCP sockets get WRITE_QUEUE_BYTES as their
- * writable high-water mark; TLS sockets keep Node's default, as tls.Server does not pass it on.
+ * writable high-water mark and are accepted paused, so that none is read before the gateway has
+ * chosen how to read it (accepted-socket.ts); TLS sockets keep Node's default, as tls.Server does
+ * not pass it on.
  */
 export function createClientServer(
   tlsOptions: tls.TlsOptions | null,
@@ -25,5 +27,5 @@ export function createClientServer(
 ): net.Server {
   return tlsOptions
     ? tls.createServer(tlsOptions, onSocket)
-    : net.createServer({ highWaterMark: WRITE_QUEUE_BYTES }, onSocket);
+    : net.createServer({ highWaterMark: WRITE_QUEUE_BYTES, pauseOnConnect: true }, onSocket);
 }

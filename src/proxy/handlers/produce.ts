@@ -30,6 +30,17 @@ import type { Admission, QuotaManager } from '../../quotas/quota-manager';
 
 const FORWARD_WITH_RESPONSE: RequestDecision = Object.freeze({ action: 'forward', expectResponse: true });
 const FORWARD_WITHOUT_RESPONSE: RequestDecision = Object.freeze({ action: 'forward', expectResponse: false });
+/** Forwards of requests read no further than their head, of which the handler keeps nothing. */
+const PASS_WITH_RESPONSE: RequestDecision = Object.freeze({
+  action: 'forward',
+  expectResponse: true,
+  holdsNothing: true,
+});
+const PASS_WITHOUT_RESPONSE: RequestDecision = Object.freeze({
+  action: 'forward',
+  expectResponse: false,
+  holdsNothing: true,
+});
 const NOTHING_TO_CHANGE: PipelineOutcome = { rejections: [], replacements: [], emptied: [], tally: [] };
 
 /** Reports the records of a request passing upstream as unvalidated once it has passed whole. */
@@ -142,7 +153,7 @@ export function produceHandler(options: ProduceHandlerOptions): ApiHandler {
     } catch {
       return undefined; // too short to reach acks: decided once the request is whole
     }
-    const forward = acks === 0 ? FORWARD_WITHOUT_RESPONSE : FORWARD_WITH_RESPONSE;
+    const forward = acks === 0 ? PASS_WITHOUT_RESPONSE : PASS_WITH_RESPONSE;
     const pipeline = options.pipeline();
     if (pipeline.empty) return forward;
     if (options.tracing !== undefined) return undefined;

@@ -106,6 +106,8 @@ describe('Produce requests no middleware reads', () => {
     expect(decision).toMatchObject({ action: 'forward', expectResponse: true });
     if (decision.action !== 'forward' || decision.watch === undefined) throw new Error('no watch');
     expect(decision.frame).toBeUndefined();
+    // The watch goes on reading the request after the decision.
+    expect(decision.holdsNothing).toBeUndefined();
     // What the connection does with a whole request's watch.
     decision.watch.take(frame);
     decision.watch.finish();
@@ -128,6 +130,22 @@ describe('Produce requests no middleware reads', () => {
     const both = produce(9, [{ name: 'other' }, { name: 'checked' }], batchOf(3));
     expect(handler.onRequestHead!(head(both), route(9), connection)).toBeUndefined();
   });
+
+  it.each([
+    [1, true],
+    [0, false],
+  ])(
+    'forwards whole requests as they came, holding nothing of them, when no middleware is configured (acks=%i)',
+    async (acks, expectResponse) => {
+      const handler = produceHandler({ book, pipeline: () => new Pipeline([]) });
+      const decision = await handler.onRequest!(
+        produce(9, [{ name: 'other' }], batchOf(3), acks),
+        route(9),
+        connection,
+      );
+      expect(decision).toEqual({ action: 'forward', expectResponse, holdsNothing: true });
+    },
+  );
 
   it('reads every request whole while tracing is on: a span names all its topics', () => {
     const handler = handlerWith({ begin: () => undefined } as unknown as ProduceTracing);

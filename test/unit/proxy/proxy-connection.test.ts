@@ -22,6 +22,7 @@ import type { ApiHandlers } from '../../../src/proxy/api-handler';
 import { createApiHandlers } from '../../../src/proxy/handlers';
 import { Pipeline, type RecordTally } from '../../../src/pipeline/pipeline';
 import { ProxyConnection } from '../../../src/proxy/proxy-connection';
+import { adoptForRecycledReads } from '../../../src/proxy/accepted-socket';
 import { RecycledReads } from '../../../src/proxy/recycled-reads';
 import { createClientServer } from '../../../src/proxy/sockets';
 import { UpstreamConnector } from '../../../src/proxy/upstream-connector';
@@ -86,7 +87,7 @@ interface Rig {
   client: Socket;
   broker: Socket;
   /** The gateway's own two sockets: the accepted client connection and its broker connection. */
-  gateway: { client: Socket; upstream: Socket };
+  gateway: { client: Socket; upstream: Socket; clientReads: RecycledReads | undefined };
   fromClient: Received;
   atBroker: Received;
   logs: CapturedLogs;
@@ -109,16 +110,19 @@ async function rig(recycled: boolean, handlers: ApiHandlers = createApiHandlers(
   const gatewayServer: Server = createClientServer(null, (socket: Socket) => {
     const port = (brokerServer.address() as AddressInfo).port;
     const reads = recycled ? new RecycledReads() : undefined;
+    const accepted = recycled ? adoptForRecycledReads(socket) : { socket, reads: undefined };
     const upstream = connector.connect('127.0.0.1', port, reads);
-    gateway = { client: socket, upstream };
-    new ProxyConnection(socket, upstream, {
+    gateway = { client: accepted.socket, upstream, clientReads: accepted.reads };
+    new ProxyConnection(accepted.socket, upstream, {
       upstreamReads: reads,
+      clientReads: accepted.reads,
       id: 1,
       listener: 'bootstrap',
       maxFrameBytes: 10 * 1024 * 1024,
       handlers,
       logger,
     });
+    accepted.socket.resume();
   });
   gatewayServer.listen(0, '127.0.0.1');
   await once(gatewayServer, 'listening');
@@ -212,7 +216,7 @@ function fetchResponse(
 
 describe.each([
   ['reading into fresh buffers', false],
-  ['reading broker bytes into recycled memory', true],
+  ['reading client and broker bytes into recycled memory', true],
 ])('ProxyConnection cut-through, %s', (_mode, recycled) => {
   let current: Rig | undefined;
   afterEach(async () => {
@@ -393,5 +397,119 @@ describe.each([
     expect(r.logs.lines.map((line) => line.msg)).toContain(
       'a streamed response could not be rewritten in place; closing the connection so that the client retries',
     );
+  });
+});
+
+describe('ProxyConnection reading client bytes into recycled memory', () => {
+  let current: Rig | undefined;
+  afterEach(async () => {
+    await current?.close();
+    jest.restoreAllMocks();
+    current = undefined;
+  });
+
+  /** A Fetch request of `bodyBytes` filled with `fill`, size prefix included. */
+  function fetchOf(correlationId: number, bodyBytes: number, fill: number): Buffer {
+    const writer = new Writer();
+    encodeRequestHeader(writer, { apiKey: ApiKey.Fetch, apiVersion: 16, correlationId, clientId: 'unit' });
+    writer.raw(Buffer.alloc(bodyBytes, fill));
+    return sized(writer.result());
+  }
+
+  /** Sends each request on its own, waiting for the broker to have it, so each is its own read. */
+  async function sendOneByOne(r: Rig, requests: Buffer[]): Promise<void> {
+    let total = r.atBroker.length;
+    for (const request of requests) {
+      r.client.write(request);
+      total += request.length;
+      await r.atBroker.atLeast(total);
+    }
+  }
+
+  it('reads request after request into the same memory when nothing keeps them', async () => {
+    const r = (current = await rig(true, []));
+    expect(r.gateway.clientReads).toBeDefined();
+    const requests = Array.from({ length: 60 }, (_, i) => fetchOf(i, 8_000, i));
+    await sendOneByOne(r, requests.slice(0, 5));
+    // Counted once the connection is set up: only reads that could not reuse memory allocate.
+    const allocations = jest.spyOn(Buffer, 'allocUnsafeSlow');
+    await sendOneByOne(r, requests.slice(5));
+    expect(allocations.mock.calls.length).toBeLessThan(5);
+    expectSameBytes(await r.atBroker.atLeast(0), Buffer.concat(requests));
+  });
+
+  it('delivers every byte intact to a broker that stops reading for a while', async () => {
+    const r = (current = await rig(true, []));
+    r.broker.pause();
+    const requests = Array.from({ length: 80 }, (_, i) => fetchOf(i, 100_000, i));
+    // More than the sockets' buffers hold: the gateway's writes upstream queue while reads go on.
+    for (const request of requests) r.client.write(request);
+    await new Promise((resolve) => setTimeout(resolve, 300));
+    r.broker.resume();
+    const expected = Buffer.concat(requests);
+    expectSameBytes((await r.atBroker.atLeast(expected.length)).subarray(0, expected.length), expected);
+  });
+
+  it('assembles a request that arrives in small reads from intact pieces', async () => {
+    const r = (current = await rig(true, []));
+    const requests = Array.from({ length: 3 }, (_, i) => fetchOf(i, 2_000, 0x30 + i));
+    for (const request of requests) {
+      // Pieces shorter than the head the gateway decides on are held, each in the memory of its read.
+      for (let at = 0; at < 400; at += 40) {
+        r.client.write(request.subarray(at, at + 40));
+        await new Promise((resolve) => setTimeout(resolve, 10));
+      }
+      r.client.write(request.subarray(400));
+    }
+    const expected = Buffer.concat(requests);
+    expectSameBytes(await r.atBroker.atLeast(expected.length), expected);
+  });
+
+  it('leaves the memory of a read to a handler that saw a whole request, which keeps it intact', async () => {
+    const kept: Buffer[] = [];
+    const handlers: ApiHandlers = [];
+    (handlers as (ApiHandlers[number] | undefined)[])[ApiKey.Fetch] = {
+      onRequest(frame) {
+        // As a handler may: a view of the request, read after later requests have arrived.
+        kept.push(frame);
+        return { action: 'forward', expectResponse: false };
+      },
+    };
+    const r = (current = await rig(true, handlers));
+    const requests = Array.from({ length: 40 }, (_, i) => fetchOf(i, 8_000, i));
+    const allocations = jest.spyOn(Buffer, 'allocUnsafeSlow');
+    await sendOneByOne(r, requests);
+    expect(kept).toHaveLength(requests.length);
+    for (let i = 0; i < requests.length; i++) expectSameBytes(kept[i], requests[i].subarray(4));
+    // Kept reads follow one another in shared memory rather than each taking a buffer of its own.
+    expect(allocations.mock.calls.length).toBeLessThan(10);
+  });
+
+  it('reads into the same memory again after a handler that saw a whole request but holds nothing of it', async () => {
+    const handlers: ApiHandlers = [];
+    let decided = 0;
+    (handlers as (ApiHandlers[number] | undefined)[])[ApiKey.Fetch] = {
+      onRequest() {
+        decided++;
+        return { action: 'forward', expectResponse: false, holdsNothing: true };
+      },
+    };
+    const r = (current = await rig(true, handlers));
+    const requests = Array.from({ length: 60 }, (_, i) => fetchOf(i, 8_000, i));
+    await sendOneByOne(r, requests.slice(0, 5));
+    const allocations = jest.spyOn(Buffer, 'allocUnsafeSlow');
+    await sendOneByOne(r, requests.slice(5));
+    expect(decided).toBe(requests.length);
+    expect(allocations.mock.calls.length).toBeLessThan(2);
+    expectSameBytes(await r.atBroker.atLeast(0), Buffer.concat(requests));
+  });
+
+  it('falls back to reading the usual way when the accepted socket has no handle it can take', async () => {
+    const server = createClientServer(null, () => undefined);
+    const accepted = new net.Socket();
+    const adopted = adoptForRecycledReads(accepted);
+    expect(adopted.socket).toBe(accepted);
+    expect(adopted.reads).toBeUndefined();
+    server.close();
   });
 });

@@ -13,7 +13,8 @@
 # Produce runs send BENCH_RECORDS into a fresh topic each; consume runs each read the same topic of
 # BENCH_CONSUME_RECORDS whole, as bench/proxy-throughput.sh does, and report the fetch rate.
 # Environment: BENCH_RECORDS (200000), BENCH_CONSUME_RECORDS (1000000), BENCH_RECORD_SIZE (1024),
-# BENCH_ROUNDS (5; the medians of per-round ratios are reported), BENCH_SKIP_BUILD=1 to reuse dist/,
+# BENCH_ROUNDS (5; the medians of per-round ratios are reported), BENCH_WARMUP_RUNS (3 untimed produce
+# runs per path before the first round), BENCH_SKIP_BUILD=1 to reuse dist/,
 # and the ports and flags of bench/support/hop-setup.sh (BENCH_HOP_PORT, 27500).
 set -euo pipefail
 
@@ -23,6 +24,7 @@ RECORDS="${BENCH_RECORDS:-200000}"
 CONSUME_RECORDS="${BENCH_CONSUME_RECORDS:-1000000}"
 RECORD_SIZE="${BENCH_RECORD_SIZE:-1024}"
 ROUNDS="${BENCH_ROUNDS:-5}"
+WARMUP_RUNS="${BENCH_WARMUP_RUNS:-3}"
 
 log() { printf 'relay-floor: %s\n' "$*" >&2; }
 die() {
@@ -58,12 +60,15 @@ measure() {
   log "  $kind $path: $rate records/s"
 }
 
-# A whole run's worth per path: after a quarter of one, the gateway's first round still cost about
-# a third more CPU than its later ones while V8 finished optimising its read path.
+# WARMUP_RUNS whole runs per path. A freshly started gateway used 89, 69, 59, 53, 54 and 49 CPU
+# ticks in its first six runs (the relay 80, 55, 52, 44, 55, 44) while V8 finished optimising its
+# read path: after a single warm-up run, the first rounds still weighed on the medians.
 log "warming up"
-for path in direct gateway relay; do
-  new_topic warmup
-  perf_produce "${bootstrap_of[$path]}" "$TOPIC" "$RECORDS" "$RECORD_SIZE" acks=1 linger.ms=5 >/dev/null
+for _ in $(seq 1 "$WARMUP_RUNS"); do
+  for path in direct gateway relay; do
+    new_topic warmup
+    perf_produce "${bootstrap_of[$path]}" "$TOPIC" "$RECORDS" "$RECORD_SIZE" acks=1 linger.ms=5 >/dev/null
+  done
 done
 for round in $(seq 1 "$ROUNDS"); do
   log "round $round/$ROUNDS: produce"
@@ -88,6 +93,6 @@ kill -0 "$GW_PID" 2>/dev/null || die "the gateway died during the run: $(tail -2
 
 export HOP_ENVIRONMENT HOP_SETTINGS
 HOP_ENVIRONMENT="$(environment_line bench/relay-floor.sh)"
-HOP_SETTINGS="$RECORDS records of $RECORD_SIZE B per produce run (ProducerPerformance --throughput -1, acks=1 linger.ms=5, a fresh 3-partition topic each); each consume run reads all $CONSUME_RECORDS records of one topic (ConsumerPerformance, default settings, a new group each), records/s being its fetch rate once the group is joined. $ROUNDS rounds after an untimed warm-up of one produce run per path, the order of the paths rotating. Ratios are medians of the ratios within each round. CPU: utime+stime of the relay's process or of the gateway's processes (launcher and gateway) during the run (/proc/<pid>/stat), per GB of record bytes carried."
+HOP_SETTINGS="$RECORDS records of $RECORD_SIZE B per produce run (ProducerPerformance --throughput -1, acks=1 linger.ms=5, a fresh 3-partition topic each); each consume run reads all $CONSUME_RECORDS records of one topic (ConsumerPerformance, default settings, a new group each), records/s being its fetch rate once the group is joined. $ROUNDS rounds after an untimed warm-up of $WARMUP_RUNS produce runs per path, the order of the paths rotating. Ratios are medians of the ratios within each round. CPU: utime+stime of the relay's process or of the gateway's processes (launcher and gateway) during the run (/proc/<pid>/stat), per GB of record bytes carried."
 (cd "$ROOT" && npx --no-install tsx bench/support/hop-report.ts floor "$runs")
 (cd "$ROOT" && npx --no-install prettier --write bench/results/relay-floor.md >/dev/null 2>&1) || log "prettier unavailable; table left unformatted"

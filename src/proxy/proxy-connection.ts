@@ -101,7 +101,8 @@ export class ProxyConnection implements ConnectionContext {
   /**
    * Set while a client read is handled when something may keep a view of it past the read: a
    * handler that saw a whole request (it may keep parts of it until the response, or hand records
-   * to middlewares), one that follows a request with a watch or an exchange, or a frame tap.
+   * to middlewares) unless its decision says it holds nothing, one that follows a request with a
+   * watch or an exchange, or a frame tap.
    */
   private clientBytesKept = false;
   /** Writes to the broker made while a client read is handled, and to the client for a broker read. */

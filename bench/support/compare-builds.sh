@@ -12,6 +12,8 @@
 # run: round, path (base, gateway = dist/, relay), records/s, proxy CPU s. Environment:
 # BENCH_COMPARE_MODE (produce, or fetch: one topic written directly once, then read whole by each
 # path as a new consumer group, records/s being the fetch rate once joined),
+# BENCH_COMPARE_RATE (produce only: records/s to cap each run at, the first tenth of its records
+# left out of the figures; the line then ends with p50, p99 and p99.9 in whole ms),
 # BENCH_COMPARE_RECORDS (200000), BENCH_COMPARE_RECORD_SIZE (1024), BENCH_COMPARE_PROPS
 # ("acks=1 linger.ms=5"), BENCH_ROUNDS (3), and those of hop-setup.sh. The base gateway listens
 # at BENCH_HOP_PORT + 20 (broker N at +20+N, HTTP at +22).
@@ -25,6 +27,7 @@ RECORD_SIZE="${BENCH_COMPARE_RECORD_SIZE:-1024}"
 read -r -a PROPS <<<"${BENCH_COMPARE_PROPS:-acks=1 linger.ms=5}"
 ROUNDS="${BENCH_ROUNDS:-3}"
 MODE="${BENCH_COMPARE_MODE:-produce}"
+RATE="${BENCH_COMPARE_RATE:-}"
 
 log() { printf 'compare-builds: %s\n' "$*" >&2; }
 die() {
@@ -61,9 +64,16 @@ run() {
   else
     new_topic compare
     before="$(cpu_seconds "${pid_of[$path]}")"
-    result="$(perf_produce "${bootstrap_of[$path]}" "$TOPIC" "$RECORDS" "$RECORD_SIZE" "${PROPS[@]}")"
+    if [[ -n "$RATE" ]]; then
+      result="$(perf_produce_at "${bootstrap_of[$path]}" "$TOPIC" "$RECORDS" "$RECORD_SIZE" "$RATE" $((RECORDS / 10)) "${PROPS[@]}")"
+    else
+      result="$(perf_produce "${bootstrap_of[$path]}" "$TOPIC" "$RECORDS" "$RECORD_SIZE" "${PROPS[@]}")"
+    fi
   fi
-  echo "$round $path ${result%% *} $(awk -v a="$before" -v b="$(cpu_seconds "${pid_of[$path]}")" 'BEGIN { printf "%.2f", b - a }')"
+  local latency=""
+  # perf_produce_at prints: records/s MB/s avg p50 p95 p99 p99.9 max
+  [[ -n "$RATE" && "$MODE" == produce ]] && latency=" $(awk '{ print $4, $6, $7 }' <<<"$result")"
+  echo "$round $path ${result%% *} $(awk -v a="$before" -v b="$(cpu_seconds "${pid_of[$path]}")" 'BEGIN { printf "%.2f", b - a }')$latency"
 }
 
 case "$MODE" in

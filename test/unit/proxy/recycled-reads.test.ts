@@ -28,6 +28,18 @@ class FakeSocket {
 
 const filled = (length: number, fill: number): Buffer => Buffer.alloc(length, fill);
 
+/** A socket's reads handed to a receiver that keeps every one, as a validating handler does. */
+function keepingEveryRead(): { socket: FakeSocket; kept: Buffer[] } {
+  const reads = new RecycledReads();
+  const socket = new FakeSocket(reads);
+  const kept: Buffer[] = [];
+  reads.attach((chunk) => {
+    kept.push(chunk);
+    return false;
+  });
+  return { socket, kept };
+}
+
 describe('RecycledReads', () => {
   afterEach(() => jest.restoreAllMocks());
 
@@ -49,13 +61,7 @@ describe('RecycledReads', () => {
   });
 
   it('puts the next read after the bytes a receiver keeps, leaving those intact', () => {
-    const reads = new RecycledReads();
-    const socket = new FakeSocket(reads);
-    const kept: Buffer[] = [];
-    reads.attach((chunk) => {
-      kept.push(chunk);
-      return false;
-    });
+    const { socket, kept } = keepingEveryRead();
     const allocations = jest.spyOn(Buffer, 'allocUnsafeSlow');
     const sizes = [100, 3, 5_000, 17, 8];
     const rooms = sizes.map((size, i) => socket.read(filled(size, 0x41 + i)));
@@ -70,13 +76,7 @@ describe('RecycledReads', () => {
   });
 
   it('takes a fresh slab once too little room is left after kept reads', () => {
-    const reads = new RecycledReads();
-    const socket = new FakeSocket(reads);
-    const kept: Buffer[] = [];
-    reads.attach((chunk) => {
-      kept.push(chunk);
-      return false;
-    });
+    const { socket, kept } = keepingEveryRead();
     const allocations = jest.spyOn(Buffer, 'allocUnsafeSlow');
     const size = 40_000;
     const count = 3 * Math.ceil(READ_BUFFER_BYTES / size);

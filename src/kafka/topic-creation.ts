@@ -37,10 +37,22 @@ export async function createTopicsWithLeaders(
 }
 
 /**
- * Runs a request about a topic that exists, asking again while the broker reached says the topic
- * is unknown. Brokers learn of a new topic at different moments, and kafkajs sends each request to
- * whichever broker it picks: the one that confirmed the topic a moment ago may not be the one
- * asked next. Other errors, and an unknown topic past `timeoutMs`, are thrown.
+ * What a broker answers about a new topic while its view of the topic is behind the cluster's
+ * (kafkajs's names): it does not know the topic yet, knows no leader yet, or sends the request
+ * to a broker that is not the leader (yet, or any more) for a partition.
+ */
+const TOPIC_NOT_SETTLED: ReadonlySet<unknown> = new Set([
+  'UNKNOWN_TOPIC_OR_PARTITION',
+  'LEADER_NOT_AVAILABLE',
+  'NOT_LEADER_FOR_PARTITION',
+]);
+
+/**
+ * Runs a request about a topic that exists, asking again while the broker reached does not know
+ * the topic or its leaders yet. Brokers learn of a new topic and of its leaders at different
+ * moments, and kafkajs sends each request to whichever broker it picks: the one that confirmed the
+ * topic a moment ago may not be the one asked next, and a request for offsets may reach a broker
+ * that does not lead the partition yet. Other errors, and these past `timeoutMs`, are thrown.
  */
 export async function whileTopicUnknown<T>(action: () => Promise<T>, timeoutMs = 30_000): Promise<T> {
   const deadline = Date.now() + timeoutMs;
@@ -48,8 +60,8 @@ export async function whileTopicUnknown<T>(action: () => Promise<T>, timeoutMs =
     try {
       return await action();
     } catch (error) {
-      const unknown = (error as { type?: unknown }).type === 'UNKNOWN_TOPIC_OR_PARTITION';
-      if (!unknown || Date.now() + delayMs > deadline) throw error;
+      const unsettled = TOPIC_NOT_SETTLED.has((error as { type?: unknown }).type);
+      if (!unsettled || Date.now() + delayMs > deadline) throw error;
     }
     await new Promise((resolve) => setTimeout(resolve, delayMs));
   }

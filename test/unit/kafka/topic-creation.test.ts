@@ -61,6 +61,20 @@ describe('whileTopicUnknown', () => {
     expect(asked).toBe(3);
   });
 
+  it.each(['NOT_LEADER_FOR_PARTITION', 'LEADER_NOT_AVAILABLE'])(
+    "asks again while the broker reached is behind on the new topic's leaders (%s)",
+    async (type) => {
+      let asked = 0;
+      const answer = await whileTopicUnknown(async () => {
+        asked += 1;
+        if (asked < 3) throw Object.assign(new Error('not the leader'), { type });
+        return 'led';
+      });
+      expect(answer).toBe('led');
+      expect(asked).toBe(3);
+    },
+  );
+
   it('throws any other error at once', async () => {
     let asked = 0;
     const refused = Object.assign(new Error('not authorized'), { type: 'TOPIC_AUTHORIZATION_FAILED' });

@@ -505,11 +505,9 @@ describe('ProxyConnection reading client bytes into recycled memory', () => {
   });
 
   it('falls back to reading the usual way when the accepted socket has no handle it can take', async () => {
-    const server = createClientServer(null, () => undefined);
     const accepted = new net.Socket();
     const adopted = adoptForRecycledReads(accepted);
     expect(adopted.socket).toBe(accepted);
     expect(adopted.reads).toBeUndefined();
-    server.close();
   });
 });

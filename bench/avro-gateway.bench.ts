@@ -39,6 +39,7 @@ import { REPO_ROOT, run } from '../test/integration/support/kafka-harness';
 import { registerSchema } from '../test/integration/support/schema-registry';
 import { itemsFor, order, orderAvroSchema } from './support/orders';
 import { processTreeCpuSeconds } from './support/process-tree';
+import { ScratchTopics, withScratchTopics } from './support/scratch-topics';
 
 const BOOTSTRAP = process.env.KAFKA_BOOTSTRAP ?? '127.0.0.1:9092';
 const REGISTRY_URL = process.env.SCHEMA_REGISTRY_URL || undefined;
@@ -233,19 +234,6 @@ async function produce(bootstrap: string, topic: string, load: Message[][][], re
   }
 }
 
-async function createTopics(topics: string[]): Promise<void> {
-  const admin = kafka(BOOTSTRAP).admin();
-  await admin.connect();
-  try {
-    await admin.createTopics({
-      topics: topics.map((topic) => ({ topic, numPartitions: PRODUCERS, replicationFactor: 1 })),
-      waitForLeaders: true,
-    });
-  } finally {
-    await admin.disconnect();
-  }
-}
-
 // ---------------------------------------------------------------------------------------------
 
 interface Run {
@@ -262,13 +250,13 @@ const median = (xs: number[]) => [...xs].sort((a, b) => a - b)[Math.floor((xs.le
 async function main(): Promise<void> {
   const work = mkdtempSync(path.join(tmpdir(), 'avro-gateway-bench-'));
   try {
-    await benchmark(work);
+    await withScratchTopics(kafka(BOOTSTRAP).admin(), log, (topics) => benchmark(work, topics));
   } finally {
     rmSync(work, { recursive: true, force: true });
   }
 }
 
-async function benchmark(work: string): Promise<void> {
+async function benchmark(work: string, scratch: ScratchTopics): Promise<void> {
   if (process.env.BENCH_SKIP_BUILD !== '1' || !existsSync(path.join(REPO_ROOT, 'dist', 'cli.js'))) {
     log('building the gateway (npm run build)');
     await run('npm', ['run', '--silent', 'build'], { timeoutMs: 300_000 });
@@ -280,7 +268,7 @@ async function benchmark(work: string): Promise<void> {
     topicOf('warm-up', route),
     ...Array.from({ length: ROUNDS }, (_, r) => topicOf(r + 1, route)),
   ];
-  await createTopics(routes.flatMap(topics));
+  await scratch.create(routes.flatMap(topics).map((topic) => ({ topic, numPartitions: PRODUCERS })));
 
   // The registry route's records carry the id the registry gave; the others the same bytes.
   const id = REGISTRY_URL

@@ -33,6 +33,7 @@ import {
 import { cpus, loadavg, tmpdir } from 'node:os';
 import * as path from 'node:path';
 import { kafkaClient, REPO_ROOT, run } from '../test/integration/support/kafka-harness';
+import { ScratchTopics, withScratchTopics } from './support/scratch-topics';
 import { processTreeCpuSeconds } from './support/process-tree';
 import { barChartSvg } from './support/svg-chart';
 
@@ -251,28 +252,6 @@ async function produceDirect(
   };
 }
 
-async function createTopics(topics: string[]): Promise<void> {
-  const admin = kafkaClient(BOOTSTRAP, 'ingest-http-bench').admin();
-  await admin.connect();
-  try {
-    for (let attempt = 1; ; attempt++) {
-      try {
-        await admin.createTopics({
-          topics: topics.map((topic) => ({ topic, numPartitions: PARTITIONS, replicationFactor: 1 })),
-          waitForLeaders: true,
-        });
-        return;
-      } catch (error) {
-        if (attempt === 5) throw error;
-        log(`creating topics: ${(error as Error).message}; trying again`);
-        await new Promise((resolve) => setTimeout(resolve, 2_000));
-      }
-    }
-  } finally {
-    await admin.disconnect();
-  }
-}
-
 // ---------------------------------------------------------------------------------------------
 
 interface Run extends Measured {
@@ -290,20 +269,22 @@ const rate = (r: Measured) => r.events / r.seconds;
 async function main(): Promise<void> {
   const work = mkdtempSync(path.join(tmpdir(), 'ingest-http-bench-'));
   try {
-    await benchmark(work);
+    await withScratchTopics(kafkaClient(BOOTSTRAP, 'ingest-http-bench').admin(), log, (topics) =>
+      benchmark(work, topics),
+    );
   } finally {
     rmSync(work, { recursive: true, force: true });
   }
 }
 
-async function benchmark(work: string): Promise<void> {
+async function benchmark(work: string, scratch: ScratchTopics): Promise<void> {
   const runId = Date.now().toString(36);
   const topics: Record<Route, string> = {
     direct: `bench-ingest-${runId}-direct`,
     'http-spec': `bench-ingest-${runId}-spec`,
     'http-nospec': `bench-ingest-${runId}-nospec`,
   };
-  await createTopics(Object.values(topics));
+  await scratch.create(Object.values(topics).map((topic) => ({ topic, numPartitions: PARTITIONS })));
   const data = event();
   const value = Buffer.from(JSON.stringify(data));
   const body = JSON.stringify({ value: { data } });

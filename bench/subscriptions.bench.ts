@@ -49,6 +49,7 @@ import { kafkaClient, REPO_ROOT, run } from '../test/integration/support/kafka-h
 import { metricSample } from '../test/integration/support/prometheus';
 import type { ExpectMessage, SinkMessage, SinkStats } from './support/http-sink';
 import { processTreeCpuSeconds, processTreePeakRssMiB } from './support/process-tree';
+import { ScratchTopics } from './support/scratch-topics';
 import { barChartSvg } from './support/svg-chart';
 
 // kafkajs warns once per producer about its v2 partitioner; the bench sets every partition itself.
@@ -504,22 +505,6 @@ async function latencyPhase({ sink, producer }: Context, deliverer: Deliverer, r
 
 // ---------------------------------------------------------------------------------------------
 
-async function createTopics(admin: Admin, topics: { topic: string; numPartitions: number }[]) {
-  for (let attempt = 1; ; attempt++) {
-    try {
-      await admin.createTopics({
-        topics: topics.map((t) => ({ ...t, replicationFactor: 1 })),
-        waitForLeaders: true,
-      });
-      return;
-    } catch (error) {
-      if (attempt === 5) throw error;
-      log(`creating topics: ${(error as Error).message}; trying again`);
-      await sleep(2_000);
-    }
-  }
-}
-
 async function main(): Promise<void> {
   const work = mkdtempSync(path.join(tmpdir(), 'subscriptions-bench-'));
   const runId = Date.now().toString(36);
@@ -532,7 +517,7 @@ async function main(): Promise<void> {
   await admin.connect();
   const cleanup: (() => Promise<unknown>)[] = [];
   try {
-    await createTopics(admin, [
+    await new ScratchTopics(admin, log).create([
       { topic: topics.gateway, numPartitions: PARTITIONS },
       { topic: topics.bare, numPartitions: PARTITIONS },
       { topic: topics.dead, numPartitions: 1 },

@@ -36,6 +36,7 @@ import { cpus, loadavg, tmpdir } from 'node:os';
 import * as path from 'node:path';
 import { kafkaClient, REPO_ROOT, run } from '../test/integration/support/kafka-harness';
 import { processTreeCpuSeconds } from './support/process-tree';
+import { ScratchTopics, withScratchTopics } from './support/scratch-topics';
 import { sensorPayload } from './support/sensor-payloads';
 import { barChartSvg } from './support/svg-chart';
 
@@ -226,30 +227,6 @@ async function producerPerformance(
   };
 }
 
-async function createTopics(topics: string[]): Promise<void> {
-  const admin = kafkaClient(BOOTSTRAP, 'validation-bench').admin();
-  await admin.connect();
-  try {
-    // A broker that has just started may not host the new partitions yet when their leaders are
-    // first asked for; creating again (existing topics are skipped) waits for them once more.
-    for (let attempt = 1; ; attempt++) {
-      try {
-        await admin.createTopics({
-          topics: topics.map((topic) => ({ topic, numPartitions: PARTITIONS, replicationFactor: 1 })),
-          waitForLeaders: true,
-        });
-        return;
-      } catch (error) {
-        if (attempt === 5) throw error;
-        log(`creating topics: ${(error as Error).message}; trying again`);
-        await new Promise((resolve) => setTimeout(resolve, 2_000));
-      }
-    }
-  } finally {
-    await admin.disconnect();
-  }
-}
-
 // ---------------------------------------------------------------------------------------------
 
 interface Run {
@@ -268,13 +245,15 @@ const fixed = (n: number, digits = 0) => n.toFixed(digits);
 async function main(): Promise<void> {
   const work = mkdtempSync(path.join(tmpdir(), 'validation-bench-'));
   try {
-    await benchmark(work);
+    await withScratchTopics(kafkaClient(BOOTSTRAP, 'validation-bench').admin(), log, (topics) =>
+      benchmark(work, topics),
+    );
   } finally {
     rmSync(work, { recursive: true, force: true });
   }
 }
 
-async function benchmark(work: string): Promise<void> {
+async function benchmark(work: string, scratch: ScratchTopics): Promise<void> {
   const runId = `${Date.now().toString(36)}`;
   const payloadFiles: Record<PayloadSet, string> = {
     valid: path.join(work, 'valid.txt'),
@@ -302,7 +281,9 @@ async function benchmark(work: string): Promise<void> {
     writeFileSync(file, demo.replace(/event-gateway-demo/g, topic));
     return { id: topic, file };
   });
-  await createTopics([...gatewayTopics, ...directTopics]);
+  await scratch.create(
+    [...gatewayTopics, ...directTopics].map((topic) => ({ topic, numPartitions: PARTITIONS })),
+  );
 
   if (process.env.BENCH_SKIP_BUILD !== '1' || !existsSync(path.join(REPO_ROOT, 'dist', 'cli.js'))) {
     log('building the gateway (npm run build)');

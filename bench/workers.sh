@@ -41,6 +41,7 @@ die() {
 }
 
 work="$(mktemp -d)"
+run_id="$(date +%s)-$$"
 declare -A gw_pid=() gw_port=() gw_http=()
 cleanup() {
   local rc=$? w
@@ -50,6 +51,9 @@ cleanup() {
       wait "${gw_pid[$w]}" 2>/dev/null || true
     fi
   done
+  # The topics of this run hold about 2 GB in the shared broker, whose data outlives it.
+  "$KAFKA" topics --bootstrap-server "$BOOTSTRAP" --delete --topic "bench-workers-.*-$run_id-.*" >/dev/null 2>&1 ||
+    log "could not delete this run's topics (bench-workers-*-$run_id-*)"
   rm -rf "$work"
   exit "$rc"
 }
@@ -152,7 +156,6 @@ create_topic() {
     --partitions "$PARTITIONS" --replication-factor 1 >/dev/null
 }
 
-run_id="$(date +%s)-$$"
 topic_seq=0
 new_topic() {
   topic_seq=$((topic_seq + 1))

@@ -10,7 +10,7 @@
 #
 # records/s of a run is the sum of the producers' own rates (each over its own sending time; they
 # start together and send the same count). Environment: BENCH_SMALL_PRODUCERS (4),
-# BENCH_SMALL_RECORDS (100000 per producer), BENCH_SMALL_RECORD_SIZE (100), BENCH_ROUNDS (3),
+# BENCH_SMALL_RECORDS (100000 per producer), BENCH_SMALL_RECORD_SIZE (100), BENCH_ROUNDS (5),
 # BENCH_SKIP_BUILD=1, and the ports and flags of bench/support/hop-setup.sh (BENCH_HOP_PORT, 27500).
 set -euo pipefail
 
@@ -19,7 +19,7 @@ KAFKA="$ROOT/scripts/kafka.sh"
 PRODUCERS="${BENCH_SMALL_PRODUCERS:-4}"
 RECORDS="${BENCH_SMALL_RECORDS:-100000}"
 RECORD_SIZE="${BENCH_SMALL_RECORD_SIZE:-100}"
-ROUNDS="${BENCH_ROUNDS:-3}"
+ROUNDS="${BENCH_ROUNDS:-5}"
 PROPS=(acks=1 linger.ms=0)
 
 log() { printf 'small-records: %s\n' "$*" >&2; }

@@ -12,8 +12,8 @@
 # linger.ms=0, after BENCH_LATENCY_WARMUP_SECONDS (2) worth that are left out of the figures
 # (--warmup-records); it reports p50, p95, p99 and p99.9 of each send's latency in whole ms.
 # Nine rounds at the fixed rate, whose added p99 has a target, and five at half the maximum, which
-# is only reported: in whole milliseconds a round adds 0, 1 or 2 ms about as often as the next, so
-# a median of five moved between 1 and 2 ms from one run of the same code to the next.
+# is only reported: in whole milliseconds, rounds added 1 ms about half the time and 0 or 2 ms most
+# of the rest, so a median of five moved between 1 and 2 ms from one run of the same code to the next.
 # Environment: BENCH_ROUNDS (9; rounds at BENCH_LATENCY_RATE), BENCH_HALF_MAX_ROUNDS (5),
 # BENCH_RECORD_SIZE (1024), BENCH_SKIP_BUILD=1, and the ports and flags of
 # bench/support/hop-setup.sh (BENCH_HOP_PORT, 27500).

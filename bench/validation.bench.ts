@@ -10,11 +10,12 @@
  *
  * Environment: KAFKA_BOOTSTRAP (127.0.0.1:9092), BENCH_RECORDS (100000 per run), BENCH_ROUNDS (9;
  * the median run and the median of the per-round ratios are reported; single rounds range by
- * about ±10 %, so a median of five moved across the targets between runs of the same code), BENCH_PARTITIONS (3), BENCH_PRODUCER_PROPS ("acks=1 linger.ms=5", as in
- * bench/proxy-throughput.sh), BENCH_VALIDATION_PORT (24060; broker N on +N),
- * BENCH_VALIDATION_HTTP_PORT (24096; the pass-through gateway listens 10 above the Kafka port and 1
- * above the HTTP one), BENCH_SKIP_BUILD=1 to reuse dist/. Appends the result table to
- * bench/results/validation.md and writes bench/results/validation.svg.
+ * 10-15 %, so a median of five moved across the targets between runs of the same code),
+ * BENCH_PARTITIONS (3), BENCH_PRODUCER_PROPS ("acks=1 linger.ms=5", as in bench/proxy-throughput.sh),
+ * BENCH_VALIDATION_PORT (24060; broker N on +N), BENCH_VALIDATION_HTTP_PORT (24096; the
+ * pass-through gateway listens 10 above the Kafka port and 1 above the HTTP one),
+ * BENCH_SKIP_BUILD=1 to reuse dist/. Appends the result table to bench/results/validation.md and
+ * writes bench/results/validation.svg.
  *
  * Each gateway is `node dist/cli.js` in processes of its own (launcher and gateway), so their CPU
  * time is the gateway's alone. Targets:

@@ -9,8 +9,9 @@ export type RecycledReadReceiver = (chunk: Buffer) => boolean;
 
 /**
  * Room a read is offered at least. Reads kept by their receiver fill a slab from its start; once
- * less than this is left after them, the next read gets a fresh slab. Node's own socket reads
- * take at most 64 KiB, and a read cut short by less room only means one more read.
+ * less than this is left after them, the next read gets a fresh slab. A read takes as much of the
+ * room as the kernel has ready (a fetch run read about 200 KiB at a time); 64 KiB is what Node
+ * reads a socket into the usual way, and a read cut short by less room only means one more read.
  */
 const MIN_READ_ROOM = 64 * 1024;
 

@@ -7,7 +7,8 @@ export const READ_BUFFER_BYTES = 256 * 1024;
 /**
  * How much a socket may hold queued in the gateway before the other side stops being read (its
  * writable high-water mark). Node's default, 16 KiB, is smaller than one read (up to 64 KiB from a
- * client, READ_BUFFER_BYTES from a broker), so even a write the kernel takes whole would report the
+ * socket read the usual way, up to READ_BUFFER_BYTES from one read into recycled memory: broker
+ * sockets, and plain-TCP clients), so even a write the kernel takes whole would report the
  * socket full: reading the other side would stop and start again around every read, two epoll
  * changes and an extra turn of the event loop each time. Two broker reads' worth lets writes that
  * leave at once pass without that, and still stops a side that falls behind, with a fixed bound

@@ -2,15 +2,16 @@ import { ErrorCode } from '../protocol/error-codes';
 import type { ProduceRequest } from '../protocol/messages/generated/produce';
 import { ProtocolError } from '../protocol/primitives';
 import {
-  appendRecordHeaders,
   BatchAttributes,
   checkCrc,
   CompressionType,
   decodeRecords,
   encodeRecordBatch,
+  HeaderAppendedBatch,
   isControlBatch,
   isTransactional,
   readRecordBatches,
+  RebuiltRecords,
   type DecodedRecord,
   type RecordBatch,
   type RecordHeader,
@@ -36,8 +37,12 @@ export interface PartitionRejection {
 export interface PipelineOutcome {
   /** Non-empty: the request must be refused, nothing of it forwarded. */
   rejections: PartitionRejection[];
-  /** Partitions whose records were re-encoded (headers added, records dropped): the new `records` bytes. */
-  replacements: { topicIndex: number; partitionIndex: number; records: Buffer }[];
+  /**
+   * Partitions whose records were re-encoded (headers added, records dropped): their new
+   * `records`, written when the request is (never empty: a partition left without records is in
+   * `emptied`).
+   */
+  replacements: { topicIndex: number; partitionIndex: number; records: RebuiltRecords }[];
   /**
    * Partitions every record of which was dropped. Kafka refuses a partition without records (and
    * a batch without records) as INVALID_RECORD, so these must not be forwarded: the gateway
@@ -539,21 +544,22 @@ export class Pipeline {
     const emptied: { topicIndex: number; partitionIndex: number }[] = [];
     for (const plan of plans) {
       let changed = false;
-      const parts: Buffer[] = [];
+      const parts = new RebuiltRecords();
       for (const piece of plan.pieces) {
         if (Buffer.isBuffer(piece)) {
-          parts.push(piece);
+          parts.add(piece);
           continue;
         }
         const dropping = piece.states.some((state) => state.dropped);
         if (!dropping && !piece.states.some((state) => state.added !== null)) {
-          parts.push(piece.batch.bytes);
+          parts.add(piece.batch.bytes);
           continue;
         }
         changed = true;
         if (!dropping && piece.batch.compression === CompressionType.None) {
-          // Headers only: the records are copied as they came, the new headers appended.
-          parts.push(appendRecordHeaders(piece.batch, piece.states.map(addedHeaders)));
+          // Headers only: the records are copied as they came, the new headers appended, when
+          // the request is written.
+          parts.add(new HeaderAppendedBatch(piece.batch, piece.states.map(addedHeaders)));
           continue;
         }
         for (let r = 0; r < piece.records.length; r++) {
@@ -562,21 +568,20 @@ export class Pipeline {
             piece.records[r] = { ...piece.records[r], headers: [...piece.records[r].headers, ...added] };
         }
         if (!dropping) {
-          parts.push(encodeRecordBatch(piece.batch, piece.records));
+          parts.add(encodeRecordBatch(piece.batch, piece.records));
           continue;
         }
         const rest = withoutDropped(piece);
-        if (rest !== null) parts.push(rest);
+        if (rest !== null) parts.add(rest);
       }
       if (!changed) continue;
-      if (parts.length === 0) {
+      if (parts.empty) {
         emptied.push({ topicIndex: plan.topicIndex, partitionIndex: plan.partitionIndex });
       } else {
         replacements.push({
           topicIndex: plan.topicIndex,
           partitionIndex: plan.partitionIndex,
-          // Producers send one batch per partition: that batch is the partition's records as it is.
-          records: parts.length === 1 ? parts[0] : Buffer.concat(parts),
+          records: parts,
         });
       }
     }

@@ -4,6 +4,7 @@ export {
   appendRecordHeaders,
   checkCrc,
   encodeRecordBatch,
+  HeaderAppendedBatch,
   isControlBatch,
   isTransactional,
   LOG_OVERHEAD,
@@ -24,6 +25,7 @@ export type {
   RecordBatchView,
   RecordHeader,
 } from './record-batch';
+export { RebuiltRecords } from './rebuilt-records';
 export {
   compressionCodec,
   compressionCodecByName,

@@ -450,87 +450,120 @@ function writeRecords(
  * is the batch's own but for batchLength and a fresh CRC. Tagging a few records of a batch so
  * costs a copy of it, not an encode of every record; the bytes are those encodeRecordBatch would
  * give for the same records with the headers appended.
- *
- * Record layout: length varint | attributes int8 | timestampDelta varlong | offsetDelta varint |
- *   key varbytes | value varbytes | headerCount varint | headers (key varstring, value varbytes)
  */
 export function appendRecordHeaders(
   batch: RecordBatch,
   added: readonly (readonly RecordHeader[] | null)[],
 ): Buffer {
-  if (batch.compression !== 0) throw new Error('appendRecordHeaders: the batch is compressed');
-  const bytes = batch.bytes;
-  const count = batch.recordsCount;
-  const reader = new Reader(bytes, RECORD_BATCH_OVERHEAD);
-  // Per changed record: where its body and header count start and end, its new body size, the
-  // header count it had, and where its key lengths start in keyLengths.
-  const marks: number[] = [];
-  const keyLengths: number[] = [];
-  let total = RECORD_BATCH_OVERHEAD;
-  for (let i = 0; i < count; i++) {
-    const start = reader.offset;
-    const length = reader.varint();
-    if (length < MIN_RECORD_SIZE - 1 || length > reader.remaining()) {
-      throw new ProtocolError(`invalid record length ${length} with ${reader.remaining()} bytes left`, start);
+  const appended = new HeaderAppendedBatch(batch, added);
+  const writer = new Writer(appended.length);
+  appended.writeTo(writer);
+  return writer.result();
+}
+
+/**
+ * A batch as appendRecordHeaders gives it, measured when made and written later: a request that
+ * carries it is sized first and the batch is written straight into it, with no buffer of its own
+ * to allocate and copy again. Making it reads the records (and throws the ProtocolError of one that
+ * does not parse); writing it only copies. The batch's bytes must not change in between.
+ *
+ * Record layout: length varint | attributes int8 | timestampDelta varlong | offsetDelta varint |
+ *   key varbytes | value varbytes | headerCount varint | headers (key varstring, value varbytes)
+ */
+export class HeaderAppendedBatch {
+  /** The batch's size once written. */
+  readonly length: number;
+  /**
+   * Per changed record: its index, where its body and header count start and end, its new body
+   * size, the header count it had, and where its key lengths start in keyLengths.
+   */
+  private readonly marks: number[] = [];
+  private readonly keyLengths: number[] = [];
+
+  constructor(
+    private readonly batch: RecordBatch,
+    private readonly added: readonly (readonly RecordHeader[] | null)[],
+  ) {
+    if (batch.compression !== 0) throw new Error('appendRecordHeaders: the batch is compressed');
+    const { marks, keyLengths } = this;
+    const count = batch.recordsCount;
+    const reader = new Reader(batch.bytes, RECORD_BATCH_OVERHEAD);
+    let total = RECORD_BATCH_OVERHEAD;
+    for (let i = 0; i < count; i++) {
+      const start = reader.offset;
+      const length = reader.varint();
+      if (length < MIN_RECORD_SIZE - 1 || length > reader.remaining()) {
+        throw new ProtocolError(
+          `invalid record length ${length} with ${reader.remaining()} bytes left`,
+          start,
+        );
+      }
+      const bodyStart = reader.offset;
+      const end = bodyStart + length;
+      const headers = added[i];
+      if (headers === null || headers === undefined || headers.length === 0) {
+        reader.skip(length);
+        total += end - start;
+        continue;
+      }
+      reader.int8();
+      reader.varlongNumber();
+      reader.varint();
+      varBytes(reader, 'key');
+      varBytes(reader, 'value');
+      const countAt = reader.offset;
+      const headerCount = reader.varint();
+      const countEnd = reader.offset;
+      if (headerCount < 0 || countEnd > end)
+        throw new ProtocolError(`invalid record header count ${headerCount}`, countAt);
+      const keysFrom = keyLengths.length;
+      let body = length - (countEnd - countAt) + varintSize(headerCount + headers.length);
+      for (let h = 0; h < headers.length; h++) {
+        const keyLength = Buffer.byteLength(headers[h].key, 'utf8');
+        keyLengths.push(keyLength);
+        body += varintSize(keyLength) + keyLength + bytesSize(headers[h].value);
+      }
+      marks.push(i, start, bodyStart, countAt, countEnd, end, body, headerCount, keysFrom);
+      total += varintSize(body) + body;
+      reader.skip(end - reader.offset);
     }
-    const bodyStart = reader.offset;
-    const end = bodyStart + length;
-    const headers = added[i];
-    if (headers === null || headers === undefined || headers.length === 0) {
-      reader.skip(length);
-      total += end - start;
-      continue;
+    if (reader.remaining() !== 0) {
+      throw new ProtocolError(
+        `${reader.remaining()} bytes left after the batch's ${count} records`,
+        reader.offset,
+      );
     }
-    reader.int8();
-    reader.varlongNumber();
-    reader.varint();
-    varBytes(reader, 'key');
-    varBytes(reader, 'value');
-    const countAt = reader.offset;
-    const headerCount = reader.varint();
-    const countEnd = reader.offset;
-    if (headerCount < 0 || countEnd > end)
-      throw new ProtocolError(`invalid record header count ${headerCount}`, countAt);
-    const keysFrom = keyLengths.length;
-    let body = length - (countEnd - countAt) + varintSize(headerCount + headers.length);
-    for (let h = 0; h < headers.length; h++) {
-      const keyLength = Buffer.byteLength(headers[h].key, 'utf8');
-      keyLengths.push(keyLength);
-      body += varintSize(keyLength) + keyLength + bytesSize(headers[h].value);
-    }
-    marks.push(i, start, bodyStart, countAt, countEnd, end, body, headerCount, keysFrom);
-    total += varintSize(body) + body;
-    reader.skip(end - reader.offset);
-  }
-  if (reader.remaining() !== 0) {
-    throw new ProtocolError(
-      `${reader.remaining()} bytes left after the batch's ${count} records`,
-      reader.offset,
-    );
+    this.length = total;
   }
 
-  const writer = new Writer(total);
-  let copiedTo = 0;
-  for (let m = 0; m < marks.length; m += 9) {
-    const headers = added[marks[m]]!;
-    const end = marks[m + 5];
-    writer.raw(bytes.subarray(copiedTo, marks[m + 1]));
-    writer.varint(marks[m + 6]).raw(bytes.subarray(marks[m + 2], marks[m + 3]));
-    writer.varint(marks[m + 7] + headers.length).raw(bytes.subarray(marks[m + 4], end));
-    const keysFrom = marks[m + 8];
-    for (let h = 0; h < headers.length; h++) {
-      const keyLength = keyLengths[keysFrom + h];
-      writer.varint(keyLength).utf8(headers[h].key, keyLength);
-      writeBytes(writer, headers[h].value);
+  /** Writes the batch at the writer's offset, its batchLength and CRC filled in. */
+  writeTo(writer: Writer): void {
+    const { marks, keyLengths, added } = this;
+    const bytes = this.batch.bytes;
+    const at = writer.offset;
+    let copiedTo = 0;
+    for (let m = 0; m < marks.length; m += 9) {
+      const headers = added[marks[m]]!;
+      const end = marks[m + 5];
+      writer.raw(bytes.subarray(copiedTo, marks[m + 1]));
+      writer.varint(marks[m + 6]).raw(bytes.subarray(marks[m + 2], marks[m + 3]));
+      writer.varint(marks[m + 7] + headers.length).raw(bytes.subarray(marks[m + 4], end));
+      const keysFrom = marks[m + 8];
+      for (let h = 0; h < headers.length; h++) {
+        const keyLength = keyLengths[keysFrom + h];
+        writer.varint(keyLength).utf8(headers[h].key, keyLength);
+        writeBytes(writer, headers[h].value);
+      }
+      copiedTo = end;
     }
-    copiedTo = end;
+    writer.raw(bytes.subarray(copiedTo));
+    const written = writer.offset - at;
+    if (written !== this.length) {
+      throw new Error(`record batch encoded to ${written} bytes, expected ${this.length}`);
+    }
+    writer.setInt32(at + BATCH_LENGTH_OFFSET, this.length - LOG_OVERHEAD);
+    writer.setUint32(at + CRC_OFFSET, crc32c(writer.result().subarray(at + ATTRIBUTES_OFFSET)));
   }
-  writer.raw(bytes.subarray(copiedTo));
-  const out = writer.result();
-  if (out.length !== total) throw new Error(`record batch encoded to ${out.length} bytes, expected ${total}`);
-  out.writeInt32BE(total - LOG_OVERHEAD, BATCH_LENGTH_OFFSET);
-  out.writeUInt32BE(crc32c(out.subarray(ATTRIBUTES_OFFSET)), CRC_OFFSET);
-  return out;
 }
 
 /**

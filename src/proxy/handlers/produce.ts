@@ -25,6 +25,7 @@ import { sizedFrame, type SizedFrame } from '../frame-reader';
 import { tailEndpointsHandler } from './node-endpoints';
 import { answerEmptied, emptiedAnswers, removeEmptied, type LocalAnswer } from './produce-emptied';
 import { describeRejection, produceRefusal, produceRejection } from './produce-rejection';
+import { spliceRecords } from './produce-splice';
 import { ProduceThrottle, type ThrottledResponse } from './produce-throttle';
 import type { Admission, QuotaManager } from '../../quotas/quota-manager';
 
@@ -104,12 +105,16 @@ function reencodeRequest(
   route: RequestRoute,
   outcome: PipelineOutcome,
 ): SizedFrame {
+  if (outcome.emptied === undefined || outcome.emptied.length === 0) {
+    const spliced = spliceRecords(frame, request, route.apiVersion, outcome.replacements);
+    if (spliced !== undefined) return spliced;
+  }
   // Sized for the new records (plus room for their length varints), so the encode never regrows.
   let size = frame.length + 64;
   for (const replacement of outcome.replacements) {
     const partition = request.topicData[replacement.topicIndex].partitionData[replacement.partitionIndex];
     size += replacement.records.length - (partition.records?.length ?? 0);
-    partition.records = replacement.records;
+    partition.records = replacement.records.toBuffer();
   }
   if (outcome.emptied !== undefined) removeEmptied(request, outcome.emptied);
   const writer = new Writer(size + 4);

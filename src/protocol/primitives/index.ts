@@ -1,4 +1,4 @@
 export { Reader } from './reader';
-export { Writer } from './writer';
+export { uvarintSize, Writer } from './writer';
 export { ProtocolError } from './protocol-error';
 export { NO_TAGGED_FIELDS, type RawTaggedField } from './tagged-fields';

@@ -1,5 +1,10 @@
 import type { RawTaggedField } from './tagged-fields';
 
+/** How many bytes Writer.uvarint takes for `value` (an unsigned 32-bit integer). */
+export function uvarintSize(value: number): number {
+  return value < 0x80 ? 1 : value < 0x4000 ? 2 : value < 0x200000 ? 3 : value < 0x10000000 ? 4 : 5;
+}
+
 /**
  * Growable output buffer for encoding one Kafka message. It doubles its storage when full, so an
  * encode costs amortised O(size) and one final copy-free subarray.

@@ -2,7 +2,7 @@ import { isUtf8 } from 'node:buffer';
 import { crc32c } from '@node-rs/crc32';
 import { ProtocolError } from '../primitives/protocol-error';
 import { Reader } from '../primitives/reader';
-import { Writer } from '../primitives/writer';
+import { uvarintSize, Writer } from '../primitives/writer';
 import { compressionCodec, DEFAULT_MAX_DECOMPRESSED_BYTES } from './compression';
 
 /**
@@ -350,10 +350,6 @@ function utf8(buffer: Buffer, start: number, end: number): string {
 }
 
 // ---- encoding ----
-
-function uvarintSize(value: number): number {
-  return value < 0x80 ? 1 : value < 0x4000 ? 2 : value < 0x200000 ? 3 : value < 0x10000000 ? 4 : 5;
-}
 
 function varintSize(value: number): number {
   return uvarintSize(((value << 1) ^ (value >> 31)) >>> 0);

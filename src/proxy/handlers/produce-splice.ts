@@ -1,5 +1,5 @@
 import type { ProduceRequest } from '../../protocol/messages/generated/produce';
-import { Reader, Writer } from '../../protocol/primitives';
+import { Reader, uvarintSize, Writer } from '../../protocol/primitives';
 import { PRODUCE_VERSIONS } from '../../protocol/produce-wire';
 import type { RebuiltRecords } from '../../protocol/records';
 import { sizedFrame, type SizedFrame } from '../frame-reader';
@@ -10,15 +10,6 @@ interface Edit {
   start: number;
   end: number;
   records: RebuiltRecords;
-}
-
-function uvarintSize(value: number): number {
-  let size = 1;
-  while (value >= 0x80) {
-    value >>>= 7;
-    size++;
-  }
-  return size;
 }
 
 /**

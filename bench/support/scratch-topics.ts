@@ -5,6 +5,7 @@
  * added to what the runs before it had left, until the disk was full.
  */
 import type { Admin, ITopicConfig } from 'kafkajs';
+import { createTopicsWithLeaders } from '../../src/kafka/topic-creation';
 
 type Log = (message: string) => void;
 
@@ -16,27 +17,14 @@ export class ScratchTopics {
     private readonly log: Log,
   ) {}
 
-  /**
-   * Creates the topics and waits for their leaders. A broker that has just started may not host
-   * the new partitions yet when their leaders are first asked for; creating again (existing topics
-   * are skipped) waits for them once more.
-   */
+  /** Creates the topics and waits for their leaders, as the gateway does for its own topics. */
   async create(topics: ITopicConfig[]): Promise<void> {
     // Noted first: a creation that fails half-way may still have made some of them.
     for (const { topic } of topics) this.created.add(topic);
-    for (let attempt = 1; ; attempt++) {
-      try {
-        await this.admin.createTopics({
-          topics: topics.map((topic) => ({ replicationFactor: 1, ...topic })),
-          waitForLeaders: true,
-        });
-        return;
-      } catch (error) {
-        if (attempt === 5) throw error;
-        this.log(`creating topics: ${(error as Error).message}; trying again`);
-        await new Promise((resolve) => setTimeout(resolve, 2_000));
-      }
-    }
+    await createTopicsWithLeaders(
+      this.admin,
+      topics.map((topic) => ({ replicationFactor: 1, ...topic })),
+    );
   }
 
   /**

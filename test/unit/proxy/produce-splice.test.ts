@@ -121,6 +121,26 @@ describe('spliceRecords', () => {
     }
   });
 
+  it('leaves it so when the producer wrote the records length in more bytes than it needs', () => {
+    // Kafka's readers take a varint padded with empty groups; the decoder does too, so the
+    // splice must not read the prefix from its minimal size and cut it wrong.
+    const sent = produceFrame(9, [{ topic: 'a', partition: 0, records: batchOfValues([Buffer.from('x')]) }]);
+    const original = decoded(sent).topicData[0].partitionData[0].records!;
+    const at = original.byteOffset - sent.byteOffset;
+    const lengthPlusOne = original.length + 1;
+    expect(lengthPlusOne).toBeLessThan(0x80);
+    const frame = Buffer.concat([
+      sent.subarray(0, at - 1),
+      Buffer.from([lengthPlusOne | 0x80, 0x80, 0x00]),
+      sent.subarray(at),
+    ]);
+    const request = decoded(frame);
+    expect(request.topicData[0].partitionData[0].records!.equals(original)).toBe(true);
+    const records = new RebuiltRecords();
+    records.add(batchOfValues([Buffer.from('y')]));
+    expect(spliceRecords(frame, request, 9, [{ topicIndex: 0, partitionIndex: 0, records }])).toBeUndefined();
+  });
+
   it('writes a re-framed batch with its own length and CRC, as appendRecordHeaders does', () => {
     const records = batchOfValues([Buffer.from('{"a":1}'), Buffer.from('{"a":2}')]);
     const added = [null, [{ key: 'k', value: null }]];

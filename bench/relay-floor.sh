@@ -10,20 +10,30 @@
 #   bench/relay-floor.sh        (also run by `make bench`; writes bench/results/relay-floor.md and
 #                                relay-floor-*.svg)
 #
-# Produce runs send BENCH_RECORDS into a fresh topic each; consume runs each read the same topic of
-# BENCH_CONSUME_RECORDS whole, as bench/proxy-throughput.sh does, and report the fetch rate.
-# Environment: BENCH_RECORDS (200000), BENCH_CONSUME_RECORDS (1000000), BENCH_RECORD_SIZE (1024),
-# BENCH_ROUNDS (9; the medians of per-round ratios are reported), BENCH_WARMUP_RUNS (3 untimed produce
-# runs per path before the first round), BENCH_SKIP_BUILD=1 to reuse dist/,
-# and the ports and flags of bench/support/hop-setup.sh (BENCH_HOP_PORT, 27500).
-# Nine rounds: single rounds range by about ±15 % on 2 shared cores, so that the median of five
-# moved by more than the targets' margins between two runs of the same code (0.85 and 0.96).
+# Produce runs send BENCH_RECORDS into a fresh topic each and report the rate after the first
+# BENCH_WARMUP_RECORDS (ProducerPerformance's steady state); consume runs each read the same topic
+# of BENCH_CONSUME_RECORDS whole and report the fetch rate.
+# Environment: BENCH_RECORDS (600000), BENCH_WARMUP_RECORDS (100000), BENCH_CONSUME_RECORDS
+# (3000000), BENCH_RECORD_SIZE (1024), BENCH_ROUNDS (9; the medians of per-round ratios are
+# reported), BENCH_WARMUP_RUNS (3 untimed produce runs per path before the first round),
+# BENCH_SKIP_BUILD=1 to reuse dist/, and the ports and flags of bench/support/hop-setup.sh
+# (BENCH_HOP_PORT, 27500).
+#
+# Why runs this long: a run of 200,000 records (1,000,000 to consume) is mostly the client JVM
+# warming up. ProducerPerformance sent about 70,000 records/s over such a run and 120,000-130,000
+# through either proxy once warm, and only then is the hop what limits it: whole short runs put
+# the gateway level with the relay where its steady state put it at 0.955-0.98 (six pairs each,
+# docs/benchmarks.md, "Ninth round"). Consumers through the gateway start a step slower, which runs
+# of 1,000,000 records weigh at about 4 % and runs of 3,000,000 at about 1 %.
+# Nine rounds: single rounds still range by up to ±15 % on 2 shared cores, and a median of five
+# moved by more than the targets' margins between two runs of the same code ("Seventh round").
 set -euo pipefail
 
 ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
 KAFKA="$ROOT/scripts/kafka.sh"
-RECORDS="${BENCH_RECORDS:-200000}"
-CONSUME_RECORDS="${BENCH_CONSUME_RECORDS:-1000000}"
+RECORDS="${BENCH_RECORDS:-600000}"
+WARMUP_RECORDS="${BENCH_WARMUP_RECORDS:-100000}"
+CONSUME_RECORDS="${BENCH_CONSUME_RECORDS:-3000000}"
 RECORD_SIZE="${BENCH_RECORD_SIZE:-1024}"
 ROUNDS="${BENCH_ROUNDS:-9}"
 WARMUP_RUNS="${BENCH_WARMUP_RUNS:-3}"
@@ -48,7 +58,7 @@ measure() {
   local kind="$1" path="$2" round="$3" topic="$4" before result rate mbs records
   before="$(cpu_seconds "${pid_of[$path]}")"
   if [[ "$kind" == produce ]]; then
-    result="$(perf_produce "${bootstrap_of[$path]}" "$topic" "$RECORDS" "$RECORD_SIZE" acks=1 linger.ms=5)"
+    result="$(perf_produce_at "${bootstrap_of[$path]}" "$topic" "$RECORDS" "$RECORD_SIZE" -1 "$WARMUP_RECORDS" acks=1 linger.ms=5)"
     rate="${result%% *}"
     records="$RECORDS"
   else
@@ -57,27 +67,30 @@ measure() {
     records="$CONSUME_RECORDS"
   fi
   # From the rate compared, for both kinds (ConsumerPerformance's own MB/s includes the group join).
+  # CPU is that of the whole run, warm-up included, and so per byte of the whole run.
   mbs="$(awk -v r="$rate" -v s="$RECORD_SIZE" 'BEGIN { printf "%.2f", r * s / 1048576 }')"
   echo "$kind $path $round $rate $mbs $(awk -v a="$before" -v b="$(cpu_seconds "${pid_of[$path]}")" 'BEGIN { printf "%.2f", b - a }') $((records * RECORD_SIZE))" >>"$runs"
   log "  $kind $path: $rate records/s"
 }
 
-# WARMUP_RUNS whole runs per path. A freshly started gateway used 89, 69, 59, 53, 54 and 49 CPU
+# WARMUP_RUNS runs of 200,000 records per path. A freshly started gateway used 89, 69, 59, 53, 54 and 49 CPU
 # ticks in its first six runs (the relay 80, 55, 52, 44, 55, 44) while V8 finished optimising its
 # read path: after a single warm-up run, the first rounds still weighed on the medians.
 log "warming up"
 for _ in $(seq 1 "$WARMUP_RUNS"); do
   for path in direct gateway relay; do
     new_topic warmup
-    perf_produce "${bootstrap_of[$path]}" "$TOPIC" "$RECORDS" "$RECORD_SIZE" acks=1 linger.ms=5 >/dev/null
+    perf_produce "${bootstrap_of[$path]}" "$TOPIC" 200000 "$RECORD_SIZE" acks=1 linger.ms=5 >/dev/null
   done
 done
+delete_topics 'warmup-.*'
 for round in $(seq 1 "$ROUNDS"); do
   log "round $round/$ROUNDS: produce"
   for path in $(order_of_round "$round"); do
     new_topic "relay-floor-$path"
     measure produce "$path" "$round" "$TOPIC"
   done
+  delete_topics 'relay-floor-(direct|relay|gateway)-.*'
 done
 new_topic relay-floor-consume
 consume_topic="$TOPIC"
@@ -95,6 +108,6 @@ kill -0 "$GW_PID" 2>/dev/null || die "the gateway died during the run: $(tail -2
 
 export HOP_ENVIRONMENT HOP_SETTINGS
 HOP_ENVIRONMENT="$(environment_line bench/relay-floor.sh)"
-HOP_SETTINGS="$RECORDS records of $RECORD_SIZE B per produce run (ProducerPerformance --throughput -1, acks=1 linger.ms=5, a fresh 3-partition topic each); each consume run reads all $CONSUME_RECORDS records of one topic (ConsumerPerformance, default settings, a new group each), records/s being its fetch rate once the group is joined. $ROUNDS rounds after an untimed warm-up of $WARMUP_RUNS produce runs per path, the order of the paths rotating. Ratios are medians of the ratios within each round. CPU: utime+stime of the relay's process or of the gateway's processes (launcher and gateway) during the run (/proc/<pid>/stat), per GB of record bytes carried."
+HOP_SETTINGS="$RECORDS records of $RECORD_SIZE B per produce run (ProducerPerformance --throughput -1, acks=1 linger.ms=5, a fresh 3-partition topic each), records/s being its steady-state rate after the first $WARMUP_RECORDS (--warmup-records); each consume run reads all $CONSUME_RECORDS records of one topic (ConsumerPerformance, default settings, a new group each), records/s being its fetch rate once the group is joined. $ROUNDS rounds after an untimed warm-up of $WARMUP_RUNS produce runs of 200000 records per path, the order of the paths rotating. Ratios are medians of the ratios within each round. CPU: utime+stime of the relay's process or of the gateway's processes (launcher and gateway) during the run (/proc/<pid>/stat), per GB of record bytes carried."
 (cd "$ROOT" && npx --no-install tsx bench/support/hop-report.ts floor "$runs")
 (cd "$ROOT" && npx --no-install prettier --write bench/results/relay-floor.md >/dev/null 2>&1) || log "prettier unavailable; table left unformatted"

@@ -37,6 +37,7 @@ CONSUME_RECORDS="${BENCH_CONSUME_RECORDS:-3000000}"
 RECORD_SIZE="${BENCH_RECORD_SIZE:-1024}"
 ROUNDS="${BENCH_ROUNDS:-9}"
 WARMUP_RUNS="${BENCH_WARMUP_RUNS:-3}"
+WARMUP_RUN_RECORDS=200000
 
 log() { printf 'relay-floor: %s\n' "$*" >&2; }
 die() {
@@ -73,14 +74,15 @@ measure() {
   log "  $kind $path: $rate records/s"
 }
 
-# WARMUP_RUNS runs of 200,000 records per path. A freshly started gateway used 89, 69, 59, 53, 54 and 49 CPU
-# ticks in its first six runs (the relay 80, 55, 52, 44, 55, 44) while V8 finished optimising its
-# read path: after a single warm-up run, the first rounds still weighed on the medians.
+# WARMUP_RUNS runs of WARMUP_RUN_RECORDS per path. A freshly started gateway used 89, 69, 59, 53,
+# 54 and 49 CPU ticks in its first six runs (the relay 80, 55, 52, 44, 55, 44) while V8 finished
+# optimising its read path: after a single warm-up run, the first rounds still weighed on the
+# medians.
 log "warming up"
 for _ in $(seq 1 "$WARMUP_RUNS"); do
   for path in direct gateway relay; do
     new_topic warmup
-    perf_produce "${bootstrap_of[$path]}" "$TOPIC" 200000 "$RECORD_SIZE" acks=1 linger.ms=5 >/dev/null
+    perf_produce "${bootstrap_of[$path]}" "$TOPIC" "$WARMUP_RUN_RECORDS" "$RECORD_SIZE" acks=1 linger.ms=5 >/dev/null
   done
 done
 delete_topics 'warmup-.*'
@@ -108,6 +110,6 @@ kill -0 "$GW_PID" 2>/dev/null || die "the gateway died during the run: $(tail -2
 
 export HOP_ENVIRONMENT HOP_SETTINGS
 HOP_ENVIRONMENT="$(environment_line bench/relay-floor.sh)"
-HOP_SETTINGS="$RECORDS records of $RECORD_SIZE B per produce run (ProducerPerformance --throughput -1, acks=1 linger.ms=5, a fresh 3-partition topic each), records/s being its steady-state rate after the first $WARMUP_RECORDS (--warmup-records); each consume run reads all $CONSUME_RECORDS records of one topic (ConsumerPerformance, default settings, a new group each), records/s being its fetch rate once the group is joined. $ROUNDS rounds after an untimed warm-up of $WARMUP_RUNS produce runs of 200000 records per path, the order of the paths rotating. Ratios are medians of the ratios within each round. CPU: utime+stime of the relay's process or of the gateway's processes (launcher and gateway) during the run (/proc/<pid>/stat), per GB of record bytes carried."
+HOP_SETTINGS="$RECORDS records of $RECORD_SIZE B per produce run (ProducerPerformance --throughput -1, acks=1 linger.ms=5, a fresh 3-partition topic each), records/s being its steady-state rate after the first $WARMUP_RECORDS (--warmup-records); each consume run reads all $CONSUME_RECORDS records of one topic (ConsumerPerformance, default settings, a new group each), records/s being its fetch rate once the group is joined. $ROUNDS rounds after an untimed warm-up of $WARMUP_RUNS produce runs of $WARMUP_RUN_RECORDS records per path, the order of the paths rotating. Ratios are medians of the ratios within each round. CPU: utime+stime of the relay's process or of the gateway's processes (launcher and gateway) during the run (/proc/<pid>/stat), per GB of record bytes carried."
 (cd "$ROOT" && npx --no-install tsx bench/support/hop-report.ts floor "$runs")
 (cd "$ROOT" && npx --no-install prettier --write bench/results/relay-floor.md >/dev/null 2>&1) || log "prettier unavailable; table left unformatted"

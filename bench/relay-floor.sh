@@ -21,10 +21,9 @@
 #
 # Why runs this long: a run of 200,000 records (1,000,000 to consume) is mostly the client JVM
 # warming up. ProducerPerformance sent about 70,000 records/s over such a run and 120,000-130,000
-# through either proxy once warm, and only then is the hop what limits it: whole short runs put
-# the gateway level with the relay where its steady state put it at 0.955-0.98 (six pairs each,
-# docs/benchmarks.md, "Ninth round"). Consumers through the gateway start a step slower, which runs
-# of 1,000,000 records weigh at about 4 % and runs of 3,000,000 at about 1 %.
+# through either proxy once warm, and only then is the hop what limits it; consume runs of
+# 3,000,000 records weigh the consumer's first second a third as much (docs/benchmarks.md, "Ninth
+# round").
 # Nine rounds: single rounds still range by up to ±15 % on 2 shared cores, and a median of five
 # moved by more than the targets' margins between two runs of the same code ("Seventh round").
 set -euo pipefail

@@ -84,14 +84,14 @@ for _ in $(seq 1 "$WARMUP_RUNS"); do
     perf_produce "${bootstrap_of[$path]}" "$TOPIC" "$WARMUP_RUN_RECORDS" "$RECORD_SIZE" acks=1 linger.ms=5 >/dev/null
   done
 done
-delete_topics 'warmup-.*'
+delete_topics "$DIRECT" 'warmup-.*'
 for round in $(seq 1 "$ROUNDS"); do
   log "round $round/$ROUNDS: produce"
   for path in $(order_of_round "$round"); do
     new_topic "relay-floor-$path"
     measure produce "$path" "$round" "$TOPIC"
   done
-  delete_topics 'relay-floor-(direct|relay|gateway)-.*'
+  delete_topics "$DIRECT" 'relay-floor-(direct|relay|gateway)-.*'
 done
 new_topic relay-floor-consume
 consume_topic="$TOPIC"

@@ -52,8 +52,7 @@ cleanup() {
     fi
   done
   # The topics of this run hold about 2 GB in the shared broker, whose data outlives it.
-  "$KAFKA" topics --bootstrap-server "$BOOTSTRAP" --delete --topic "bench-workers-.*-$run_id-.*" >/dev/null 2>&1 ||
-    log "could not delete this run's topics (bench-workers-*-$run_id-*)"
+  delete_topics "$BOOTSTRAP" "bench-workers-.*-$run_id-.*"
   rm -rf "$work"
   exit "$rc"
 }

@@ -105,13 +105,6 @@ new_topic() {
     die "could not create topic $TOPIC"
 }
 
-# delete_topics REGEX: deletes the topics whose names match REGEX, so that a long benchmark does
-# not fill the disk and the page cache with runs already measured.
-delete_topics() {
-  "$KAFKA" topics --bootstrap-server "$DIRECT" --delete --topic "$1" >/dev/null 2>&1 ||
-    log "could not delete the topics matching $1 (left to the cluster's purge)"
-}
-
 # environment_line SCRIPT: one line about where and when the figures were taken.
 environment_line() {
   echo "$(date -u +%Y-%m-%dT%H:%M:%SZ) · $(nproc) CPUs ($(awk -F': ' '/^model name/ { print $2; exit }' /proc/cpuinfo)) · load average before the run $HOP_LOAD_BEFORE, after $(cut -d' ' -f1-3 /proc/loadavg) · Node $(node --version) · Kafka ${KAFKA_VERSION:-4.3.1} · written by $1"

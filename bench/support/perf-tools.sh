@@ -1,6 +1,6 @@
 # Kafka's load generators, run once and reduced to numbers. Sourced by the benchmarks under bench/;
-# expects KAFKA (scripts/kafka.sh) and a die() that reports and exits. Call perf_tools_init once,
-# outside any subshell, before the first run.
+# expects KAFKA (scripts/kafka.sh), a log() and a die() that reports and exits. Call
+# perf_tools_init once, outside any subshell, before the first run.
 
 # Asks the Kafka tools once what they call things: 4.x renamed ConsumerPerformance's --messages to
 # --num-records (and warns about the old name); 3.9 knows only --messages.
@@ -71,6 +71,13 @@ perf_consume() {
   ((consumed >= records)) || die "consumer-perf against $bootstrap read $consumed of $records records"
   latency="$(sed -nE 's/^consumer-fetch-manager-metrics:fetch-latency-avg:\{client-id=[^,}]*\} *: *([0-9.]+).*/\1/p' <<<"$out" | head -1)"
   awk -F', *' -v latency="${latency:-0}" '{ printf "%.0f %.0f %.2f %.0f %.2f", $10, $6, $4, $7, latency }' <<<"$data"
+}
+
+# delete_topics BOOTSTRAP REGEX: deletes the topics whose names match REGEX, so that runs already
+# measured do not fill the disk and the page cache; a failure is logged, not fatal (expects log()).
+delete_topics() {
+  "$KAFKA" topics --bootstrap-server "$1" --delete --topic "$2" >/dev/null 2>&1 ||
+    log "could not delete the topics matching $2"
 }
 
 # tree_pids PID: PID and all its descendants, one per line (nothing for an empty PID). The gateway's

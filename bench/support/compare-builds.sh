@@ -40,6 +40,7 @@ source "$ROOT/bench/support/perf-tools.sh"
 source "$ROOT/bench/support/hop-setup.sh"
 trap 'rc=$?; hop_cleanup; exit $rc' EXIT
 [[ -f "$BASE/cli.js" ]] || die "$BASE/cli.js does not exist"
+hop_require_free_ports $((HOP_PORT + 20)) $((HOP_PORT + 21)) $((HOP_PORT + 22))
 hop_setup
 
 sed -e "s/$((HOP_PORT + 10))/$((HOP_PORT + 20))/g; s/$((HOP_PORT + 12))/$((HOP_PORT + 22))/" \
@@ -49,6 +50,7 @@ base_pid=$!
 hop_pids+=("$base_pid")
 deadline=$((SECONDS + 30))
 until curl -fsS "http://127.0.0.1:$((HOP_PORT + 22))/readyz" >/dev/null 2>&1; do
+  kill -0 "$base_pid" 2>/dev/null || die "the base gateway exited during startup: $(cat "$HOP_WORK/base.log")"
   ((SECONDS < deadline)) || die "the base gateway was not ready within 30 s: $(cat "$HOP_WORK/base.log")"
   sleep 0.2
 done

@@ -33,15 +33,20 @@ hop_cleanup() {
   rm -rf "$HOP_WORK"
 }
 
-hop_setup() {
-  # A relay or gateway left over from an interrupted run would answer in place of the ones started
-  # here (the readiness check included) and be measured instead of them.
+# hop_require_free_ports PORT...: dies when something listens on one of them. A relay or gateway
+# left over from an interrupted run would answer in place of the one about to start (its
+# readiness check included) and be measured instead of it.
+hop_require_free_ports() {
   local port
-  for port in $((HOP_PORT + 5)) $((HOP_PORT + 10)) $((HOP_PORT + 11)) $((HOP_PORT + 12)); do
+  for port in "$@"; do
     if (exec 3<>"/dev/tcp/127.0.0.1/$port") 2>/dev/null; then
       die "127.0.0.1:$port is already taken (a relay or gateway of an earlier run?): $(ss -ltnp "sport = :$port" 2>/dev/null | tail -n +2)"
     fi
   done
+}
+
+hop_setup() {
+  hop_require_free_ports $((HOP_PORT + 5)) $((HOP_PORT + 10)) $((HOP_PORT + 11)) $((HOP_PORT + 12))
   # The controller is moved next to the broker so that the whole set stays within one port range.
   cat >"$HOP_WORK/extra.properties" <<EOF
 listeners=CONTROLLER://127.0.0.1:$((HOP_PORT + 1)),RELAY://127.0.0.1:$((HOP_PORT + 2))

@@ -22,8 +22,13 @@
  * BENCH_PARTITIONS (3), BENCH_PRODUCER_PROPS ("acks=1 linger.ms=5", as in bench/proxy-throughput.sh),
  * BENCH_VALIDATION_PORT (24060; broker N on +N), BENCH_VALIDATION_HTTP_PORT (24096; the
  * pass-through gateway listens 10 above the Kafka port and 1 above the HTTP one),
- * BENCH_SKIP_BUILD=1 to reuse dist/. Appends the result table to bench/results/validation.md and
- * writes bench/results/validation.svg.
+ * BENCH_SKIP_BUILD=1 to reuse dist/, BENCH_GATEWAY_CPUS (unset; a CPU list for taskset) to give the
+ * gateways cores of their own: with the rest kept off them, e.g.
+ *   taskset -c 0 scripts/with-kafka.sh env BENCH_GATEWAY_CPUS=1 npx tsx bench/validation.bench.ts
+ * it shows whether a gateway with a core to itself keeps up, rather than what its CPU takes from a
+ * broker and producer on the same cores. Appends the result table to
+ * bench/results/validation.md and writes bench/results/validation.svg (validation-own-cores.svg when
+ * the gateways were given their own).
  *
  * Each gateway is `node dist/cli.js` in processes of its own (launcher and gateway), so their CPU
  * time is the gateway's alone. Targets:
@@ -54,6 +59,8 @@ const BOOTSTRAP = process.env.KAFKA_BOOTSTRAP ?? '127.0.0.1:9092';
 const RECORDS = Number(process.env.BENCH_RECORDS ?? 400_000);
 const WARMUP_RECORDS = Number(process.env.BENCH_WARMUP_RECORDS ?? 100_000);
 const ROUNDS = Number(process.env.BENCH_ROUNDS ?? 9);
+/** CPUs (taskset's list) the gateways are confined to; unset: wherever the scheduler puts them. */
+const GATEWAY_CPUS = process.env.BENCH_GATEWAY_CPUS || undefined;
 const PARTITIONS = Number(process.env.BENCH_PARTITIONS ?? 3);
 const PRODUCER_PROPS = (process.env.BENCH_PRODUCER_PROPS ?? 'acks=1 linger.ms=5')
   .split(/\s+/)
@@ -66,7 +73,8 @@ const PASS_HTTP_PORT = HTTP_PORT + 1;
 const PASS_BOOTSTRAP = `127.0.0.1:${PASS_PORT}`;
 const KAFKA_SH = path.join(REPO_ROOT, 'scripts', 'kafka.sh');
 const RESULTS = path.join(REPO_ROOT, 'bench', 'results', 'validation.md');
-const CHART = path.join(REPO_ROOT, 'bench', 'results', 'validation.svg');
+const CHART_NAME = GATEWAY_CPUS === undefined ? 'validation.svg' : 'validation-own-cores.svg';
+const CHART = path.join(REPO_ROOT, 'bench', 'results', CHART_NAME);
 const VALUE_SIZE = 1024;
 const DISTINCT_PAYLOADS = 1000;
 /** Validating gateway / pass-through gateway, records/s. */
@@ -96,6 +104,16 @@ function writePayloads(file: string, invalidEvery: number | null): void {
 
 // ---------------------------------------------------------------------------------------------
 // The gateway process
+
+/** The CPUs a process may run on, as taskset lists them ("0", "0-1"). */
+function affinityOf(pid: number): string {
+  try {
+    const out = execFileSync('taskset', ['-cp', String(pid)], { encoding: 'utf8' });
+    return out.slice(out.lastIndexOf(':') + 1).trim();
+  } catch {
+    return '?';
+  }
+}
 
 interface Gateway {
   process: ChildProcess;
@@ -142,7 +160,11 @@ async function startGateway(
   );
   const logFile = path.join(work, `${name}.log`);
   const output = openSync(logFile, 'a');
-  const child = spawn('node', [path.join(REPO_ROOT, 'dist', 'cli.js'), '--config', config], {
+  const gatewayCommand = ['node', path.join(REPO_ROOT, 'dist', 'cli.js'), '--config', config];
+  // taskset execs node in its own process, so the pid below is still the gateway's launcher.
+  const command =
+    GATEWAY_CPUS === undefined ? gatewayCommand : ['taskset', '-c', GATEWAY_CPUS, ...gatewayCommand];
+  const child = spawn(command[0], command.slice(1), {
     cwd: REPO_ROOT,
     stdio: ['ignore', output, output],
   });
@@ -407,7 +429,10 @@ async function benchmark(work: string, scratch: ScratchTopics): Promise<void> {
         ? `records/s and latencies of the steady state after the first ${WARMUP_RECORDS} (--warmup-records; the whole run's records/s beside them), `
         : 'records/s and latencies of whole runs, ') +
       `${PARTITIONS} partitions, a fresh topic per run; ${ROUNDS} rounds after an untimed warm-up of one run of 10 % invalid records through each gateway, the order of the six runs rotating. Rows show the median run of each kind.`,
-    `Producer: --throughput -1, ${PRODUCER_PROPS.join(' ')}. Gateways: \`node dist/cli.js\`, each in its own process: one with no middlewares (pass-through), one validating in tag mode against demo.yaml bound to each topic.`,
+    `Producer: --throughput -1, ${PRODUCER_PROPS.join(' ')}. Gateways: \`node dist/cli.js\`, each in its own process: one with no middlewares (pass-through), one validating in tag mode against demo.yaml bound to each topic.` +
+      (GATEWAY_CPUS === undefined
+        ? ''
+        : ` Both gateways confined to CPUs ${GATEWAY_CPUS} (taskset); this benchmark and the producers it starts ran on CPUs ${affinityOf(process.pid)}.`),
     '',
     '| Payloads | Route | records/s | MB/s | avg latency ms | p99 ms | gateway CPU s | valid / tagged |',
     '|---|---|---:|---:|---:|---:|---:|---:|',
@@ -447,7 +472,7 @@ async function benchmark(work: string, scratch: ScratchTopics): Promise<void> {
   );
   lines.push(
     '',
-    '![Validating produce: records/s per route](validation.svg)',
+    `![Validating produce: records/s per route](${CHART_NAME})`,
     '',
     '<details><summary>Every run</summary>',
     '',

@@ -8,12 +8,13 @@
  *
  *   scripts/with-kafka.sh npx tsx bench/validation.bench.ts     (or `make bench`, via bench/run.sh)
  *
- * Each run sends BENCH_RECORDS and the rate compared is ProducerPerformance's steady state, after the
- * first BENCH_WARMUP_RECORDS (--warmup-records); the rate over the whole run is reported beside it.
- * Runs of 100,000 records, as this benchmark made before, were mostly the producer's JVM warming up:
- * it then sent 50,000-70,000 records/s whatever the route, so the gateway's own cost hardly showed;
- * once warm it sends about twice that, and every microsecond the gateway spends per record is taken
- * from the broker and the producer on the same two cores (docs/benchmarks.md, "Tenth round").
+ * Each run sends BENCH_RECORDS and the rate compared is ProducerPerformance's steady state, after
+ * the first BENCH_WARMUP_RECORDS (--warmup-records); the whole run's rate is reported beside it.
+ * Runs of 100,000 records, as this benchmark made before, were mostly the producer's JVM warming
+ * up: it then sent about 50,000-75,000 records/s whatever the route, so the gateway's own cost
+ * hardly showed; once warm it sends about twice that, and every microsecond the gateway spends per
+ * record is taken from the broker and the producer on the same two cores (docs/benchmarks.md,
+ * "Tenth round").
  *
  * Environment: KAFKA_BOOTSTRAP (127.0.0.1:9092), BENCH_RECORDS (400000 per run), BENCH_WARMUP_RECORDS
  * (100000; 0 compares whole runs), BENCH_ROUNDS (9;

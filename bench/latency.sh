@@ -43,11 +43,15 @@ hop_setup
 
 runs="$HOP_WORK/runs"
 : >"$runs"
+warm_up_pass() {
+  local path
+  for path in gateway relay; do
+    new_topic latency-warmup
+    perf_produce_at "${bootstrap_of[$path]}" "$TOPIC" $((RATE * 2)) "$RECORD_SIZE" "$RATE" 0 "${PROPS[@]}" >/dev/null
+  done
+}
 log "warming up, then measuring the direct maximum"
-for path in gateway relay; do
-  new_topic latency-warmup
-  perf_produce_at "${bootstrap_of[$path]}" "$TOPIC" $((RATE * 2)) "$RECORD_SIZE" "$RATE" 0 "${PROPS[@]}" >/dev/null
-done
+hop_warm_up 1 warm_up_pass
 new_topic latency-max
 max="$(perf_produce_at "$DIRECT" "$TOPIC" 200000 "$RECORD_SIZE" -1 0 "${PROPS[@]}")"
 max="${max%% *}"
@@ -74,6 +78,6 @@ kill -0 "$GW_PID" 2>/dev/null || die "the gateway died during the run: $(tail -2
 
 export HOP_ENVIRONMENT HOP_SETTINGS
 HOP_ENVIRONMENT="$(environment_line bench/latency.sh)"
-HOP_SETTINGS="ProducerPerformance --throughput RATE, $SECONDS_PER_RUN s worth of $RECORD_SIZE B records per run after $WARMUP_SECONDS s worth left out of the figures (--warmup-records), ${PROPS[*]}, a fresh 3-partition topic per run. Rates: $RATE records/s and $half records/s, half of the direct maximum of $max records/s measured at the start of this run with the same settings. $ROUNDS rounds at $RATE records/s and $HALF_MAX_ROUNDS at $half after an untimed warm-up, the order of the paths rotating; the tables give the median over rounds of each figure, the added latency is the median of the differences within each round. ProducerPerformance reports percentiles in whole milliseconds."
+HOP_SETTINGS="ProducerPerformance --throughput RATE, $SECONDS_PER_RUN s worth of $RECORD_SIZE B records per run after $WARMUP_SECONDS s worth left out of the figures (--warmup-records), ${PROPS[*]}, a fresh 3-partition topic per run. Rates: $RATE records/s and $half records/s, half of the direct maximum of $max records/s measured at the start of this run with the same settings. $ROUNDS rounds at $RATE records/s and $HALF_MAX_ROUNDS at $half after an untimed warm-up of $HOP_WARMUP_PASSES passes (until the gateway had been up ${BENCH_WARMUP_SECONDS:-90} s), the order of the paths rotating; the tables give the median over rounds of each figure, the added latency is the median of the differences within each round. ProducerPerformance reports percentiles in whole milliseconds."
 (cd "$ROOT" && npx --no-install tsx bench/support/hop-report.ts latency "$runs")
 (cd "$ROOT" && npx --no-install prettier --write bench/results/latency.md >/dev/null 2>&1) || log "prettier unavailable; table left unformatted"

@@ -16,7 +16,7 @@
 # Environment: BENCH_RECORDS (600000), BENCH_WARMUP_RECORDS (100000), BENCH_CONSUME_RECORDS
 # (3000000), BENCH_RECORD_SIZE (1024), BENCH_ROUNDS (9; the medians of per-round ratios are
 # reported), BENCH_WARMUP_RUNS (3 untimed produce runs per path before the first round, and more
-# until the gateway has run BENCH_WARMUP_SECONDS, 90),
+# until the gateway has been up BENCH_WARMUP_SECONDS, 90: hop_warm_up),
 # BENCH_SKIP_BUILD=1 to reuse dist/, and the ports and flags of bench/support/hop-setup.sh
 # (BENCH_HOP_PORT, 27500).
 #
@@ -37,7 +37,6 @@ CONSUME_RECORDS="${BENCH_CONSUME_RECORDS:-3000000}"
 RECORD_SIZE="${BENCH_RECORD_SIZE:-1024}"
 ROUNDS="${BENCH_ROUNDS:-9}"
 WARMUP_RUNS="${BENCH_WARMUP_RUNS:-3}"
-WARMUP_SECONDS="${BENCH_WARMUP_SECONDS:-90}"
 WARMUP_RUN_RECORDS=200000
 
 log() { printf 'relay-floor: %s\n' "$*" >&2; }
@@ -76,23 +75,19 @@ measure() {
 }
 
 # At least WARMUP_RUNS runs of WARMUP_RUN_RECORDS per path, and more until the gateway has been up
-# WARMUP_SECONDS. A freshly started gateway used 89, 69, 59, 53, 54 and 49 CPU ticks in its first
-# six runs (the relay 80, 55, 52, 44, 55, 44) while V8 finished optimising its read path. About 25 s
-# after start, V8's memory reducer then makes it drop the optimised code of some 50 functions, and
-# it recompiles them over the next few runs: 75 and 33 ms of compiler time in the first two
-# measured runs after three warm-up runs per path (docs/benchmarks.md, "Tenth round").
-log "warming up"
-warmup_runs=0
-while :; do
-  gateway_age="$(ps -o etimes= -p "$GW_PID")" || die "the gateway exited during the warm-up: $(tail -20 "$HOP_WORK/gateway.log")"
-  ((warmup_runs < WARMUP_RUNS || gateway_age < WARMUP_SECONDS)) || break
-  warmup_runs=$((warmup_runs + 1))
+# BENCH_WARMUP_SECONDS (hop_warm_up). A freshly started gateway used 89, 69, 59, 53, 54 and 49 CPU
+# ticks in its first six runs (the relay 80, 55, 52, 44, 55, 44) while V8 finished optimising its
+# read path, and 75 and 33 ms of compiler time in the first two measured runs after three warm-up
+# runs per path, recompiling after V8's memory reducer (docs/benchmarks.md, "Tenth round").
+warm_up_pass() {
+  local path
   for path in direct gateway relay; do
     new_topic warmup
     perf_produce "${bootstrap_of[$path]}" "$TOPIC" "$WARMUP_RUN_RECORDS" "$RECORD_SIZE" acks=1 linger.ms=5 >/dev/null
   done
-done
-log "warmed up: $warmup_runs runs per path, the gateway up $((gateway_age)) s"
+}
+log "warming up"
+hop_warm_up "$WARMUP_RUNS" warm_up_pass
 delete_topics "$DIRECT" 'warmup-.*'
 for round in $(seq 1 "$ROUNDS"); do
   log "round $round/$ROUNDS: produce"
@@ -118,6 +113,6 @@ kill -0 "$GW_PID" 2>/dev/null || die "the gateway died during the run: $(tail -2
 
 export HOP_ENVIRONMENT HOP_SETTINGS
 HOP_ENVIRONMENT="$(environment_line bench/relay-floor.sh)"
-HOP_SETTINGS="$RECORDS records of $RECORD_SIZE B per produce run (ProducerPerformance --throughput -1, acks=1 linger.ms=5, a fresh 3-partition topic each), records/s being its steady-state rate after the first $WARMUP_RECORDS (--warmup-records); each consume run reads all $CONSUME_RECORDS records of one topic (ConsumerPerformance, default settings, a new group each), records/s being its fetch rate once the group is joined. $ROUNDS rounds after an untimed warm-up of $warmup_runs produce runs of $WARMUP_RUN_RECORDS records per path (until the gateway had been up $WARMUP_SECONDS s), the order of the paths rotating. Ratios are medians of the ratios within each round. CPU: utime+stime of the relay's process or of the gateway's processes (launcher and gateway) during the run (/proc/<pid>/stat), per GB of record bytes carried."
+HOP_SETTINGS="$RECORDS records of $RECORD_SIZE B per produce run (ProducerPerformance --throughput -1, acks=1 linger.ms=5, a fresh 3-partition topic each), records/s being its steady-state rate after the first $WARMUP_RECORDS (--warmup-records); each consume run reads all $CONSUME_RECORDS records of one topic (ConsumerPerformance, default settings, a new group each), records/s being its fetch rate once the group is joined. $ROUNDS rounds after an untimed warm-up of $HOP_WARMUP_PASSES produce runs of $WARMUP_RUN_RECORDS records per path (until the gateway had been up ${BENCH_WARMUP_SECONDS:-90} s), the order of the paths rotating. Ratios are medians of the ratios within each round. CPU: utime+stime of the relay's process or of the gateway's processes (launcher and gateway) during the run (/proc/<pid>/stat), per GB of record bytes carried."
 (cd "$ROOT" && npx --no-install tsx bench/support/hop-report.ts floor "$runs")
 (cd "$ROOT" && npx --no-install prettier --write bench/results/relay-floor.md >/dev/null 2>&1) || log "prettier unavailable; table left unformatted"

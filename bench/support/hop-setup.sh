@@ -8,7 +8,8 @@
 #   +0 broker, +1 its controller, +2 the relay listener, +5 the relay, +10 the gateway (broker N
 #   on +10+N), +12 the gateway's HTTP port.
 # BENCH_KEEP_CLUSTER=1 leaves the broker running at exit (for repeated runs while developing);
-# BENCH_SKIP_BUILD=1 reuses dist/; BENCH_GATEWAY_NODE_ARGS passes node flags to the gateway
+# BENCH_WARMUP_SECONDS (90) is how long the gateway must have been up before measuring
+# (hop_warm_up); BENCH_SKIP_BUILD=1 reuses dist/; BENCH_GATEWAY_NODE_ARGS passes node flags to the gateway
 # (e.g. "--cpu-prof --cpu-prof-dir=/tmp/prof").
 #
 # After hop_setup: DIRECT, RELAY, GATEWAY (bootstraps), RELAY_PID, GW_PID, PATHS (direct relay
@@ -87,6 +88,24 @@ EOF
     sleep 0.2
   done
   perf_tools_init
+}
+
+# hop_warm_up MIN_PASSES COMMAND...: runs COMMAND (one untimed warm-up pass over the paths) at
+# least MIN_PASSES times, and again until the gateway has been up BENCH_WARMUP_SECONDS. About 25 s
+# after start V8's memory reducer makes the gateway drop the optimised code of some 50 functions,
+# and it recompiles them over its next few runs (docs/benchmarks.md, "Tenth round"): a benchmark
+# whose first rounds fell in that phase measured the compiler. Leaves the count in HOP_WARMUP_PASSES.
+hop_warm_up() {
+  local min_passes="$1" age
+  shift
+  HOP_WARMUP_PASSES=0
+  while :; do
+    age="$(ps -o etimes= -p "$GW_PID")" || die "the gateway exited during the warm-up: $(tail -20 "$HOP_WORK/gateway.log")"
+    ((HOP_WARMUP_PASSES < min_passes || age < ${BENCH_WARMUP_SECONDS:-90})) || break
+    HOP_WARMUP_PASSES=$((HOP_WARMUP_PASSES + 1))
+    "$@"
+  done
+  log "warmed up: $HOP_WARMUP_PASSES passes, the gateway up $((age)) s"
 }
 
 # Ends the gateway with SIGINT (so that --cpu-prof writes its profile) before the cleanup.

@@ -23,8 +23,9 @@
  * BENCH_PARTITIONS (3), BENCH_PRODUCER_PROPS ("acks=1 linger.ms=5", as in bench/proxy-throughput.sh),
  * BENCH_VALIDATION_PORT (24060; broker N on +N), BENCH_VALIDATION_HTTP_PORT (24096; the
  * pass-through gateway listens 10 above the Kafka port and 1 above the HTTP one),
- * BENCH_SKIP_BUILD=1 to reuse dist/, BENCH_GATEWAY_CPUS (unset; a CPU list for taskset) to give the
- * gateways cores of their own: with the rest kept off them, e.g.
+ * BENCH_WARMUP_SECONDS (90; the untimed warm-up goes on until both gateways have been up this
+ * long), BENCH_SKIP_BUILD=1 to reuse dist/, BENCH_GATEWAY_CPUS (unset; a CPU list for taskset) to
+ * give the gateways cores of their own: with the rest kept off them, e.g.
  *   taskset -c 0 scripts/with-kafka.sh env BENCH_GATEWAY_CPUS=1 npx tsx bench/validation.bench.ts
  * it shows whether a gateway with a core to itself keeps up, rather than what its CPU takes from a
  * broker and producer on the same cores. Appends the result table to
@@ -60,6 +61,8 @@ const BOOTSTRAP = process.env.KAFKA_BOOTSTRAP ?? '127.0.0.1:9092';
 const RECORDS = Number(process.env.BENCH_RECORDS ?? 400_000);
 const WARMUP_RECORDS = Number(process.env.BENCH_WARMUP_RECORDS ?? 100_000);
 const ROUNDS = Number(process.env.BENCH_ROUNDS ?? 9);
+/** The gateways must have been up this long before the first round (see the warm-up below). */
+const WARMUP_SECONDS = Number(process.env.BENCH_WARMUP_SECONDS ?? 90);
 /** CPUs (taskset's list) the gateways are confined to; unset: wherever the scheduler puts them. */
 const GATEWAY_CPUS = process.env.BENCH_GATEWAY_CPUS || undefined;
 const PARTITIONS = Number(process.env.BENCH_PARTITIONS ?? 3);
@@ -118,6 +121,8 @@ function affinityOf(pid: number): string {
 
 interface Gateway {
   process: ChildProcess;
+  /** Seconds since the gateway was started. */
+  age(): number;
   /** CPU seconds (user + system) used so far by the gateway's processes (launcher and gateway). */
   cpuSeconds(): number;
   recordsCounted(topic: string, outcome: string): Promise<number>;
@@ -165,6 +170,7 @@ async function startGateway(
   // taskset execs node in its own process, so the pid below is still the gateway's launcher.
   const command =
     GATEWAY_CPUS === undefined ? gatewayCommand : ['taskset', '-c', GATEWAY_CPUS, ...gatewayCommand];
+  const startedAt = Date.now();
   const child = spawn(command[0], command.slice(1), {
     cwd: REPO_ROOT,
     stdio: ['ignore', output, output],
@@ -189,6 +195,7 @@ async function startGateway(
   );
   return {
     process: child,
+    age: () => (Date.now() - startedAt) / 1000,
     cpuSeconds: () => processTreeCpuSeconds(child.pid!),
     async recordsCounted(topic, outcome) {
       const text = await (await fetch(`${base}/metrics`)).text();
@@ -346,12 +353,21 @@ async function benchmark(work: string, scratch: ScratchTopics): Promise<void> {
   };
   const processOf: Partial<Record<Route, Gateway>> = { passthrough, gateway };
   const runs: Run[] = [];
+  const warmUp = { passes: 0, seconds: 0 };
   try {
-    // A whole run's worth through each: V8 is still optimising the read and validation paths after
-    // less, which weighed on the first rounds.
-    log(`warming up: ${RECORDS} records through each gateway (not measured)`);
-    await producerPerformance(GATEWAY_BOOTSTRAP, warmUpTopic, payloadFiles.mixed, RECORDS);
-    await producerPerformance(PASS_BOOTSTRAP, `${warmUpTopic}-pass`, payloadFiles.mixed, RECORDS);
+    // At least a whole run's worth through each (V8 is still optimising the read and validation
+    // paths after less), and more until both gateways have been up WARMUP_SECONDS: about 25 s
+    // after start V8's memory reducer drops the optimised code of some 50 functions and the
+    // gateway recompiles them over its next few runs (docs/benchmarks.md, "Tenth round"). One pass
+    // takes about 10 s, so with one the first rounds fell in that phase.
+    while (warmUp.passes < 1 || Math.min(gateway.age(), passthrough.age()) < WARMUP_SECONDS) {
+      warmUp.passes++;
+      log(`warming up, pass ${warmUp.passes}: ${RECORDS} records through each gateway (not measured)`);
+      await producerPerformance(GATEWAY_BOOTSTRAP, warmUpTopic, payloadFiles.mixed, RECORDS);
+      await producerPerformance(PASS_BOOTSTRAP, `${warmUpTopic}-pass`, payloadFiles.mixed, RECORDS);
+    }
+    warmUp.seconds = Math.min(gateway.age(), passthrough.age());
+    log(`warmed up: ${warmUp.passes} passes, the gateways up ${warmUp.seconds.toFixed(0)} s`);
     for (let round = 1; round <= ROUNDS; round++) {
       // Rotating the order spreads drift (page cache, broker GC, neighbours) over the routes.
       const shift = (round - 1) % order.length;
@@ -429,7 +445,7 @@ async function benchmark(work: string, scratch: ScratchTopics): Promise<void> {
       (WARMUP_RECORDS > 0
         ? `records/s and latencies of the steady state after the first ${WARMUP_RECORDS} (--warmup-records; the whole run's records/s beside them), `
         : 'records/s and latencies of whole runs, ') +
-      `${PARTITIONS} partitions, a fresh topic per run; ${ROUNDS} rounds after an untimed warm-up of one run of 10 % invalid records through each gateway, the order of the six runs rotating. Rows show the median run of each kind.`,
+      `${PARTITIONS} partitions, a fresh topic per run; ${ROUNDS} rounds after an untimed warm-up of ${warmUp.passes} ${warmUp.passes === 1 ? 'run' : 'runs'} of 10 % invalid records through each gateway (until both had been up ${warmUp.seconds.toFixed(0)} s), the order of the six runs rotating. Rows show the median run of each kind.`,
     `Producer: --throughput -1, ${PRODUCER_PROPS.join(' ')}. Gateways: \`node dist/cli.js\`, each in its own process: one with no middlewares (pass-through), one validating in tag mode against demo.yaml bound to each topic.` +
       (GATEWAY_CPUS === undefined
         ? ''

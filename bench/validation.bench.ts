@@ -52,6 +52,7 @@ import {
 import { cpus, loadavg, tmpdir } from 'node:os';
 import * as path from 'node:path';
 import { kafkaClient, REPO_ROOT, run } from '../test/integration/support/kafka-harness';
+import { BusySampler } from './support/machine-busy';
 import { processTreeCpuSeconds } from './support/process-tree';
 import { ScratchTopics, withScratchTopics } from './support/scratch-topics';
 import { sensorPayload } from './support/sensor-payloads';
@@ -286,11 +287,14 @@ interface Run {
   topic: string;
   result: ProducerResult;
   cpuSeconds?: number;
+  /** Busy share of all the machine's CPUs over the second half of the run's wall time. */
+  busy: number;
   valid?: number;
   tagged?: number;
 }
 
 const fixed = (n: number, digits = 0) => n.toFixed(digits);
+const percent = (share: number) => (Number.isNaN(share) ? '?' : `${(100 * share).toFixed(0)} %`);
 
 async function main(): Promise<void> {
   const work = mkdtempSync(path.join(tmpdir(), 'validation-bench-'));
@@ -377,8 +381,16 @@ async function benchmark(work: string, scratch: ScratchTopics): Promise<void> {
         log(`round ${round}: ${RECORDS} ${payloads} records, ${ROUTE_NAMES[route]}`);
         const proxy = processOf[route];
         const cpuBefore = proxy?.cpuSeconds() ?? 0;
-        const result = await producerPerformance(bootstrapOf[route], topic, payloadFiles[payloads], RECORDS);
-        const entry: Run = { round, payloads, route, topic, result };
+        const sampler = new BusySampler().start();
+        const result = await producerPerformance(
+          bootstrapOf[route],
+          topic,
+          payloadFiles[payloads],
+          RECORDS,
+        ).finally(() => sampler.stop());
+        // The second half is well inside the steady state: the JVM's start and the first
+        // WARMUP_RECORDS take about a third of a run.
+        const entry: Run = { round, payloads, route, topic, result, busy: sampler.busyShare(0.5) };
         if (proxy !== undefined) entry.cpuSeconds = proxy.cpuSeconds() - cpuBefore;
         if (route === 'gateway') {
           entry.valid = await gateway.recordsCounted(topic, 'valid');
@@ -450,15 +462,16 @@ async function benchmark(work: string, scratch: ScratchTopics): Promise<void> {
       (GATEWAY_CPUS === undefined
         ? ''
         : ` Both gateways confined to CPUs ${GATEWAY_CPUS} (taskset); this benchmark and the producers it starts ran on CPUs ${affinityOf(process.pid)}.`),
+    `CPUs busy: the share of all ${cpus().length} CPUs' time that was not idle over the second half of each run (/proc/stat), whoever used it; below 100 % the cores were not saturated.`,
     '',
-    '| Payloads | Route | records/s | MB/s | avg latency ms | p99 ms | gateway CPU s | valid / tagged |',
-    '|---|---|---:|---:|---:|---:|---:|---:|',
+    '| Payloads | Route | records/s | MB/s | avg latency ms | p99 ms | gateway CPU s | CPUs busy | valid / tagged |',
+    '|---|---|---:|---:|---:|---:|---:|---:|---:|',
   ];
   for (const payloads of ['valid', 'mixed'] as const) {
     for (const route of ROUTES) {
       const r = medianRun(payloads, route);
       lines.push(
-        `| ${describe[payloads]} | ${ROUTE_NAMES[route]} | ${fixed(r.result.recordsPerSecond)} | ${fixed(r.result.megabytesPerSecond, 2)} | ${fixed(r.result.avgLatencyMs, 1)} | ${r.result.p99Ms} | ${r.cpuSeconds === undefined ? '' : fixed(r.cpuSeconds, 2)} | ${route === 'gateway' ? `${r.valid} / ${r.tagged}` : ''} |`,
+        `| ${describe[payloads]} | ${ROUTE_NAMES[route]} | ${fixed(r.result.recordsPerSecond)} | ${fixed(r.result.megabytesPerSecond, 2)} | ${fixed(r.result.avgLatencyMs, 1)} | ${r.result.p99Ms} | ${r.cpuSeconds === undefined ? '' : fixed(r.cpuSeconds, 2)} | ${percent(r.busy)} | ${route === 'gateway' ? `${r.valid} / ${r.tagged}` : ''} |`,
       );
     }
   }
@@ -493,12 +506,12 @@ async function benchmark(work: string, scratch: ScratchTopics): Promise<void> {
     '',
     '<details><summary>Every run</summary>',
     '',
-    '| Round | Payloads | Route | records/s | MB/s | avg latency ms | p99 ms | whole run, records/s | gateway CPU s |',
-    '|---:|---|---|---:|---:|---:|---:|---:|---:|',
+    '| Round | Payloads | Route | records/s | MB/s | avg latency ms | p99 ms | whole run, records/s | gateway CPU s | CPUs busy |',
+    '|---:|---|---|---:|---:|---:|---:|---:|---:|---:|',
   );
   for (const r of runs) {
     lines.push(
-      `| ${r.round} | ${describe[r.payloads]} | ${ROUTE_NAMES[r.route]} | ${fixed(r.result.recordsPerSecond)} | ${fixed(r.result.megabytesPerSecond, 2)} | ${fixed(r.result.avgLatencyMs, 1)} | ${r.result.p99Ms} | ${fixed(r.result.wholeRunRecordsPerSecond)} | ${r.cpuSeconds === undefined ? '' : fixed(r.cpuSeconds, 2)} |`,
+      `| ${r.round} | ${describe[r.payloads]} | ${ROUTE_NAMES[r.route]} | ${fixed(r.result.recordsPerSecond)} | ${fixed(r.result.megabytesPerSecond, 2)} | ${fixed(r.result.avgLatencyMs, 1)} | ${r.result.p99Ms} | ${fixed(r.result.wholeRunRecordsPerSecond)} | ${r.cpuSeconds === undefined ? '' : fixed(r.cpuSeconds, 2)} | ${percent(r.busy)} |`,
     );
   }
   lines.push('', '</details>', '', '');

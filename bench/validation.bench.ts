@@ -33,7 +33,9 @@
  * the gateways were given their own).
  *
  * Each gateway is `node dist/cli.js` in processes of its own (launcher and gateway), so their CPU
- * time is the gateway's alone. Targets:
+ * time is the gateway's alone. Each run also reports the CPU of the broker (when it is the one
+ * scripts/kafka.sh runs at KAFKA_BOOTSTRAP) and of the load generator, and how busy the machine's
+ * CPUs were over its second half. Targets:
  * validating/pass-through records/s at least 0.9 with valid payloads and 0.85 with 10% invalid
  * (tag mode).
  * Broker, load generator and gateway share the machine's cores: compare runs on one host only.
@@ -53,7 +55,7 @@ import { cpus, loadavg, tmpdir } from 'node:os';
 import * as path from 'node:path';
 import { kafkaClient, REPO_ROOT, run } from '../test/integration/support/kafka-harness';
 import { BusySampler } from './support/machine-busy';
-import { processTreeCpuSeconds } from './support/process-tree';
+import { exitedChildrenCpuSeconds, processTreeCpuSeconds } from './support/process-tree';
 import { ScratchTopics, withScratchTopics } from './support/scratch-topics';
 import { sensorPayload } from './support/sensor-payloads';
 import { barChartSvg } from './support/svg-chart';
@@ -105,6 +107,31 @@ function writePayloads(file: string, invalidEvery: number | null): void {
     sensorPayload(i, invalidEvery === null || i % invalidEvery !== 0, VALUE_SIZE),
   );
   writeFileSync(file, `${lines.join('\n')}\n`);
+}
+
+// ---------------------------------------------------------------------------------------------
+// The broker process
+
+/**
+ * The JVM of the broker scripts/kafka.sh runs, when the benchmark runs against it (one node at
+ * BOOTSTRAP): its CPU per run says whether the broker works harder behind one gateway than behind
+ * another. Undefined for any other broker.
+ */
+function localBrokerPid(): number | undefined {
+  const run = path.join(REPO_ROOT, '.kafka', 'run', 'default');
+  try {
+    const env = readFileSync(path.join(run, 'cluster.env'), 'utf8');
+    if (
+      /^C_NODES=(.*)$/m.exec(env)?.[1] !== '1' ||
+      `127.0.0.1:${/^C_PORT=(.*)$/m.exec(env)?.[1]}` !== BOOTSTRAP
+    )
+      return undefined;
+    const pid = Number(readFileSync(path.join(run, 'node-1', 'kafka.pid'), 'utf8').trim());
+    // A recycled pid must not be taken for the broker.
+    return readFileSync(`/proc/${pid}/cmdline`, 'utf8').includes('kafka.Kafka') ? pid : undefined;
+  } catch {
+    return undefined;
+  }
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -289,11 +316,17 @@ interface Run {
   cpuSeconds?: number;
   /** Busy share of all the machine's CPUs over the second half of the run's wall time. */
   busy: number;
+  /** CPU seconds the broker used during the run (undefined when it is not the local one). */
+  brokerCpuSeconds?: number;
+  /** CPU seconds of the load generator (scripts/kafka.sh and ProducerPerformance's JVM). */
+  producerCpuSeconds: number;
   valid?: number;
   tagged?: number;
 }
 
 const fixed = (n: number, digits = 0) => n.toFixed(digits);
+const seconds = (value: number | undefined) =>
+  value === undefined || Number.isNaN(value) ? '?' : fixed(value, 2);
 const percent = (share: number) => (Number.isNaN(share) ? '?' : `${(100 * share).toFixed(0)} %`);
 
 async function main(): Promise<void> {
@@ -357,6 +390,7 @@ async function benchmark(work: string, scratch: ScratchTopics): Promise<void> {
   };
   const processOf: Partial<Record<Route, Gateway>> = { passthrough, gateway };
   const runs: Run[] = [];
+  const brokerPid = localBrokerPid();
   const warmUp = { passes: 0, seconds: 0 };
   try {
     // At least a whole run's worth through each (V8 is still optimising the read and validation
@@ -381,6 +415,9 @@ async function benchmark(work: string, scratch: ScratchTopics): Promise<void> {
         log(`round ${round}: ${RECORDS} ${payloads} records, ${ROUTE_NAMES[route]}`);
         const proxy = processOf[route];
         const cpuBefore = proxy?.cpuSeconds() ?? 0;
+        const brokerBefore = brokerPid === undefined ? 0 : processTreeCpuSeconds(brokerPid);
+        // Nothing else this process started exits during a run: the gateways outlive the rounds.
+        const producerBefore = exitedChildrenCpuSeconds();
         const sampler = new BusySampler().start();
         const result = await producerPerformance(
           bootstrapOf[route],
@@ -390,8 +427,17 @@ async function benchmark(work: string, scratch: ScratchTopics): Promise<void> {
         ).finally(() => sampler.stop());
         // The second half is well inside the steady state: the JVM's start and the first
         // WARMUP_RECORDS take about a third of a run.
-        const entry: Run = { round, payloads, route, topic, result, busy: sampler.busyShare(0.5) };
+        const entry: Run = {
+          round,
+          payloads,
+          route,
+          topic,
+          result,
+          busy: sampler.busyShare(0.5),
+          producerCpuSeconds: exitedChildrenCpuSeconds() - producerBefore,
+        };
         if (proxy !== undefined) entry.cpuSeconds = proxy.cpuSeconds() - cpuBefore;
+        if (brokerPid !== undefined) entry.brokerCpuSeconds = processTreeCpuSeconds(brokerPid) - brokerBefore;
         if (route === 'gateway') {
           entry.valid = await gateway.recordsCounted(topic, 'valid');
           entry.tagged = await gateway.recordsCounted(topic, 'invalid_tagged');
@@ -462,16 +508,16 @@ async function benchmark(work: string, scratch: ScratchTopics): Promise<void> {
       (GATEWAY_CPUS === undefined
         ? ''
         : ` Both gateways confined to CPUs ${GATEWAY_CPUS} (taskset); this benchmark and the producers it starts ran on CPUs ${affinityOf(process.pid)}.`),
-    `CPUs busy: the share of all ${cpus().length} CPUs' time that was not idle over the second half of each run (/proc/stat), whoever used it; below 100 % the cores were not saturated.`,
+    `CPUs busy: the share of all ${cpus().length} CPUs' time that was not idle over the second half of each run (/proc/stat), whoever used it; below 100 % the cores were not saturated. Broker and producer CPU: the broker's JVM and the load generator's (ProducerPerformance, with the script that starts it) over the whole run${brokerPid === undefined ? ' (not measured: the broker is not the one scripts/kafka.sh runs at this address)' : ''}.`,
     '',
-    '| Payloads | Route | records/s | MB/s | avg latency ms | p99 ms | gateway CPU s | CPUs busy | valid / tagged |',
-    '|---|---|---:|---:|---:|---:|---:|---:|---:|',
+    '| Payloads | Route | records/s | MB/s | avg latency ms | p99 ms | gateway CPU s | broker CPU s | producer CPU s | CPUs busy | valid / tagged |',
+    '|---|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|',
   ];
   for (const payloads of ['valid', 'mixed'] as const) {
     for (const route of ROUTES) {
       const r = medianRun(payloads, route);
       lines.push(
-        `| ${describe[payloads]} | ${ROUTE_NAMES[route]} | ${fixed(r.result.recordsPerSecond)} | ${fixed(r.result.megabytesPerSecond, 2)} | ${fixed(r.result.avgLatencyMs, 1)} | ${r.result.p99Ms} | ${r.cpuSeconds === undefined ? '' : fixed(r.cpuSeconds, 2)} | ${percent(r.busy)} | ${route === 'gateway' ? `${r.valid} / ${r.tagged}` : ''} |`,
+        `| ${describe[payloads]} | ${ROUTE_NAMES[route]} | ${fixed(r.result.recordsPerSecond)} | ${fixed(r.result.megabytesPerSecond, 2)} | ${fixed(r.result.avgLatencyMs, 1)} | ${r.result.p99Ms} | ${r.cpuSeconds === undefined ? '' : fixed(r.cpuSeconds, 2)} | ${seconds(r.brokerCpuSeconds)} | ${seconds(r.producerCpuSeconds)} | ${percent(r.busy)} | ${route === 'gateway' ? `${r.valid} / ${r.tagged}` : ''} |`,
       );
     }
   }
@@ -506,12 +552,12 @@ async function benchmark(work: string, scratch: ScratchTopics): Promise<void> {
     '',
     '<details><summary>Every run</summary>',
     '',
-    '| Round | Payloads | Route | records/s | MB/s | avg latency ms | p99 ms | whole run, records/s | gateway CPU s | CPUs busy |',
-    '|---:|---|---|---:|---:|---:|---:|---:|---:|---:|',
+    '| Round | Payloads | Route | records/s | MB/s | avg latency ms | p99 ms | whole run, records/s | gateway CPU s | broker CPU s | producer CPU s | CPUs busy |',
+    '|---:|---|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|',
   );
   for (const r of runs) {
     lines.push(
-      `| ${r.round} | ${describe[r.payloads]} | ${ROUTE_NAMES[r.route]} | ${fixed(r.result.recordsPerSecond)} | ${fixed(r.result.megabytesPerSecond, 2)} | ${fixed(r.result.avgLatencyMs, 1)} | ${r.result.p99Ms} | ${fixed(r.result.wholeRunRecordsPerSecond)} | ${r.cpuSeconds === undefined ? '' : fixed(r.cpuSeconds, 2)} | ${percent(r.busy)} |`,
+      `| ${r.round} | ${describe[r.payloads]} | ${ROUTE_NAMES[r.route]} | ${fixed(r.result.recordsPerSecond)} | ${fixed(r.result.megabytesPerSecond, 2)} | ${fixed(r.result.avgLatencyMs, 1)} | ${r.result.p99Ms} | ${fixed(r.result.wholeRunRecordsPerSecond)} | ${r.cpuSeconds === undefined ? '' : fixed(r.cpuSeconds, 2)} | ${seconds(r.brokerCpuSeconds)} | ${seconds(r.producerCpuSeconds)} | ${percent(r.busy)} |`,
     );
   }
   lines.push('', '</details>', '', '');

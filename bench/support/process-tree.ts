@@ -55,6 +55,17 @@ export function processTreeCpuSeconds(pid: number): number {
   return ticks / CLOCK_TICKS;
 }
 
+/**
+ * CPU seconds of this process's children that have exited and been waited for, theirs and their
+ * own waited-for descendants' (cutime + cstime). Its growth over a command this process ran to
+ * its end is that command's CPU, a JVM it started included, when nothing else exited meanwhile.
+ */
+export function exitedChildrenCpuSeconds(): number {
+  const fields = statFields(process.pid);
+  // Fields 16 and 17 of /proc/PID/stat.
+  return fields === null ? NaN : (Number(fields[13]) + Number(fields[14])) / CLOCK_TICKS;
+}
+
 /** Peak resident set sizes (VmHWM) of `pid` and its descendants, summed, in MiB. */
 export function processTreePeakRssMiB(pid: number): number {
   let kib = 0;

@@ -35,7 +35,7 @@
  * Each gateway is `node dist/cli.js` in processes of its own (launcher and gateway), so their CPU
  * time is the gateway's alone. Each run also reports the CPU of the broker (when it is the one
  * scripts/kafka.sh runs at KAFKA_BOOTSTRAP) and of the load generator, and how busy the machine's
- * CPUs were over its second half. Targets:
+ * CPUs were in its steady state. Targets:
  * validating/pass-through records/s at least 0.9 with valid payloads and 0.85 with 10% invalid
  * (tag mode).
  * Broker, load generator and gateway share the machine's cores: compare runs on one host only.
@@ -314,7 +314,7 @@ interface Run {
   topic: string;
   result: ProducerResult;
   cpuSeconds?: number;
-  /** Busy share of all the machine's CPUs over the second half of the run's wall time. */
+  /** Busy share of all the machine's CPUs from half to 85 % of the run's wall time. */
   busy: number;
   /** CPU seconds the broker used during the run (undefined when it is not the local one). */
   brokerCpuSeconds?: number;
@@ -397,7 +397,7 @@ async function benchmark(work: string, scratch: ScratchTopics): Promise<void> {
     // paths after less), and more until both gateways have been up WARMUP_SECONDS: about 25 s
     // after start V8's memory reducer drops the optimised code of some 50 functions and the
     // gateway recompiles them over its next few runs (docs/benchmarks.md, "Tenth round"). One pass
-    // takes about 10 s, so with one the first rounds fell in that phase.
+    // takes about 10 s, so with one the first rounds could fall in that phase.
     while (warmUp.passes < 1 || Math.min(gateway.age(), passthrough.age()) < WARMUP_SECONDS) {
       warmUp.passes++;
       log(`warming up, pass ${warmUp.passes}: ${RECORDS} records through each gateway (not measured)`);
@@ -425,15 +425,16 @@ async function benchmark(work: string, scratch: ScratchTopics): Promise<void> {
           payloadFiles[payloads],
           RECORDS,
         ).finally(() => sampler.stop());
-        // The second half is well inside the steady state: the JVM's start and the first
-        // WARMUP_RECORDS take about a third of a run.
+        // The JVM's start and the first WARMUP_RECORDS take a little under half of a run's wall
+        // time, and its last tenth or so is the JVM closing down with little to do: the steady
+        // state is measured from half to 85 % of the way.
         const entry: Run = {
           round,
           payloads,
           route,
           topic,
           result,
-          busy: sampler.busyShare(0.5),
+          busy: sampler.busyShare(0.5, 0.85),
           producerCpuSeconds: exitedChildrenCpuSeconds() - producerBefore,
         };
         if (proxy !== undefined) entry.cpuSeconds = proxy.cpuSeconds() - cpuBefore;
@@ -508,7 +509,7 @@ async function benchmark(work: string, scratch: ScratchTopics): Promise<void> {
       (GATEWAY_CPUS === undefined
         ? ''
         : ` Both gateways confined to CPUs ${GATEWAY_CPUS} (taskset); this benchmark and the producers it starts ran on CPUs ${affinityOf(process.pid)}.`),
-    `CPUs busy: the share of all ${cpus().length} CPUs' time that was not idle over the second half of each run (/proc/stat), whoever used it; below 100 % the cores were not saturated. Broker and producer CPU: the broker's JVM and the load generator's (ProducerPerformance, with the script that starts it) over the whole run${brokerPid === undefined ? ' (not measured: the broker is not the one scripts/kafka.sh runs at this address)' : ''}.`,
+    `CPUs busy: the share of all ${cpus().length} CPUs' time that was not idle from half to 85 % of each run's wall time (/proc/stat; the JVM's start and the first ${WARMUP_RECORDS} records come before, its closing down after), whoever used it; below 100 % the cores were not saturated. Broker and producer CPU: the broker's JVM and the load generator's (ProducerPerformance, with the script that starts it) over the whole run${brokerPid === undefined ? ' (not measured: the broker is not the one scripts/kafka.sh runs at this address)' : ''}.`,
     '',
     '| Payloads | Route | records/s | MB/s | avg latency ms | p99 ms | gateway CPU s | broker CPU s | producer CPU s | CPUs busy | valid / tagged |',
     '|---|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|',

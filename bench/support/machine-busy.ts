@@ -46,16 +46,20 @@ export class BusySampler {
   }
 
   /**
-   * The busy share (0-1) of all CPUs from `from` (a fraction of the sampled time: 0.5 is the
-   * second half) to the last sample; NaN when fewer than two samples fall in it.
+   * The busy share (0-1) of all CPUs between `from` and `to`, fractions of the sampled time (0.5
+   * to 1 is the second half), from the samples nearest inside them; NaN when fewer than two fall
+   * in it.
    */
-  busyShare(from: number): number {
+  busyShare(from: number, to = 1): number {
     const { samples } = this;
     if (samples.length < 2) return NaN;
-    const first = samples[0].at + from * (samples[samples.length - 1].at - samples[0].at);
-    const start = samples.find((s) => s.at >= first);
-    const end = samples[samples.length - 1];
-    if (start === undefined || start === end || end.total === start.total) return NaN;
+    const first = samples[0].at;
+    const span = samples[samples.length - 1].at - first;
+    const inside = samples.filter((s) => s.at >= first + from * span && s.at <= first + to * span);
+    if (inside.length < 2) return NaN;
+    const start = inside[0];
+    const end = inside[inside.length - 1];
+    if (end.total === start.total) return NaN;
     return (end.busy - start.busy) / (end.total - start.total);
   }
 

@@ -118,15 +118,15 @@ function writePayloads(file: string, invalidEvery: number | null): void {
  * another. Undefined for any other broker.
  */
 function localBrokerPid(): number | undefined {
-  const run = path.join(REPO_ROOT, '.kafka', 'run', 'default');
+  const clusterDir = path.join(REPO_ROOT, '.kafka', 'run', 'default');
   try {
-    const env = readFileSync(path.join(run, 'cluster.env'), 'utf8');
+    const env = readFileSync(path.join(clusterDir, 'cluster.env'), 'utf8');
     if (
       /^C_NODES=(.*)$/m.exec(env)?.[1] !== '1' ||
       `127.0.0.1:${/^C_PORT=(.*)$/m.exec(env)?.[1]}` !== BOOTSTRAP
     )
       return undefined;
-    const pid = Number(readFileSync(path.join(run, 'node-1', 'kafka.pid'), 'utf8').trim());
+    const pid = Number(readFileSync(path.join(clusterDir, 'node-1', 'kafka.pid'), 'utf8').trim());
     // A recycled pid must not be taken for the broker.
     return readFileSync(`/proc/${pid}/cmdline`, 'utf8').includes('kafka.Kafka') ? pid : undefined;
   } catch {

@@ -114,24 +114,20 @@ function writePayloads(file: string, invalidEvery: number | null): void {
 
 /**
  * The JVM of the broker scripts/kafka.sh runs, when the benchmark runs against it (one node at
- * BOOTSTRAP): its CPU per run says whether the broker works harder behind one gateway than behind
- * another. Undefined for any other broker.
+ * BOOTSTRAP), as `kafka.sh status` reports it: its CPU per run says whether the broker works
+ * harder behind one gateway than behind another. Undefined for any other broker.
  */
 function localBrokerPid(): number | undefined {
-  const clusterDir = path.join(REPO_ROOT, '.kafka', 'run', 'default');
+  let status: string;
   try {
-    const env = readFileSync(path.join(clusterDir, 'cluster.env'), 'utf8');
-    if (
-      /^C_NODES=(.*)$/m.exec(env)?.[1] !== '1' ||
-      `127.0.0.1:${/^C_PORT=(.*)$/m.exec(env)?.[1]}` !== BOOTSTRAP
-    )
-      return undefined;
-    const pid = Number(readFileSync(path.join(clusterDir, 'node-1', 'kafka.pid'), 'utf8').trim());
-    // A recycled pid must not be taken for the broker.
-    return readFileSync(`/proc/${pid}/cmdline`, 'utf8').includes('kafka.Kafka') ? pid : undefined;
+    status = execFileSync(KAFKA_SH, ['status'], { encoding: 'utf8', stdio: ['ignore', 'pipe', 'ignore'] });
   } catch {
     return undefined;
   }
+  // "  node 1: running  pid 12345   broker 127.0.0.1:9092  controller 127.0.0.1:19092"
+  const nodes = status.split('\n').filter((line) => /^\s*node \d+:/.test(line));
+  const only = nodes.length === 1 ? /: running\s+pid (\d+)\s+broker (\S+)/.exec(nodes[0]) : null;
+  return only !== null && only[2] === BOOTSTRAP ? Number(only[1]) : undefined;
 }
 
 // ---------------------------------------------------------------------------------------------

@@ -9,8 +9,8 @@
 #   on +10+N), +12 the gateway's HTTP port.
 # BENCH_KEEP_CLUSTER=1 leaves the broker running at exit (for repeated runs while developing);
 # BENCH_WARMUP_SECONDS (90) is how long the gateway must have been up before measuring
-# (hop_warm_up); BENCH_SKIP_BUILD=1 reuses dist/; BENCH_GATEWAY_NODE_ARGS passes node flags to the gateway
-# (e.g. "--cpu-prof --cpu-prof-dir=/tmp/prof").
+# (hop_warm_up); BENCH_SKIP_BUILD=1 reuses dist/; BENCH_GATEWAY_NODE_ARGS passes node flags to the
+# gateway (e.g. "--cpu-prof --cpu-prof-dir=/tmp/prof").
 #
 # After hop_setup: DIRECT, RELAY, GATEWAY (bootstraps), RELAY_PID, GW_PID, PATHS (direct relay
 # gateway), bootstrap_of[path], pid_of[path] (empty for direct), HOP_WORK (a scratch directory).

@@ -6,7 +6,7 @@ RUN apt-get update \
  && rm -rf /var/lib/apt/lists/*
 WORKDIR /app
 COPY package.json package-lock.json ./
-RUN npm ci --no-audit --no-fund
+RUN npm ci --no-audit --no-fund --strict-allow-scripts
 COPY tsconfig.json tsconfig.build.json ./
 COPY src ./src
 COPY ui ./ui

@@ -6,8 +6,11 @@ REGISTRY := scripts/registry.sh
 
 .PHONY: demo test test-lts test-unit test-integration install build lint format kafka-fetch kafka-up kafka-down kafka-status registry-fetch registry-up registry-down registry-status codegen bench clean
 
+# --strict-allow-scripts: a dependency whose install script package.json's allowScripts neither
+# approves nor denies fails the install here, instead of being skipped silently by npm 12 (which
+# left zstd-napi without its native binding, so the gateway could not start).
 node_modules/.installed: package.json package-lock.json
-	npm ci --no-audit --no-fund
+	npm ci --no-audit --no-fund --strict-allow-scripts
 	@touch $@
 
 install: node_modules/.installed

@@ -13,6 +13,9 @@ BIN="$PREFIX/node_modules/.bin"
 if [[ ! -x "$BIN/node" ]]; then
   echo "with-node-lts: installing node@$MAJOR into ${PREFIX#"$ROOT"/}" >&2
   mkdir -p "$PREFIX"
+  # The node package fetches its binary in an install script, which npm 12 runs only when the
+  # project approves it; the prefix is a project of its own, so the approval goes in its manifest.
+  echo '{ "private": true, "allowScripts": { "node": true } }' >"$PREFIX/package.json"
   npm install --prefix "$PREFIX" --no-audit --no-fund --no-save "node@$MAJOR" >&2
 fi
 version="$("$BIN/node" --version)"

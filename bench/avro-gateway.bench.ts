@@ -18,7 +18,9 @@
  * BENCH_AVRO_SECONDS (75: no round starts once the measured rounds have taken that long, and at
  * least 2 rounds run), BENCH_AVRO_PRODUCERS (4), BENCH_AVRO_BATCH (500), BENCH_AVRO_PORT (27240;
  * the gateways on it, +10 and +20, broker N on +N), BENCH_AVRO_HTTP_PORT (27294, +1, +2),
- * BENCH_SKIP_BUILD=1 to reuse dist/. Appends its table to bench/results/avro-gateway.md.
+ * BENCH_WARMUP_SECONDS (90; the untimed warm-up goes on until the gateways and this process have
+ * been up this long), BENCH_SKIP_BUILD=1 to reuse dist/. Appends its table to
+ * bench/results/avro-gateway.md.
  */
 import { spawn, type ChildProcess } from 'node:child_process';
 import {
@@ -40,6 +42,7 @@ import { registerSchema } from '../test/integration/support/schema-registry';
 import { itemsFor, order, orderAvroSchema } from './support/orders';
 import { processTreeCpuSeconds } from './support/process-tree';
 import { ScratchTopics, withScratchTopics } from './support/scratch-topics';
+import { warmUp, type WarmUp } from './support/warm-up';
 
 const BOOTSTRAP = process.env.KAFKA_BOOTSTRAP ?? '127.0.0.1:9092';
 const REGISTRY_URL = process.env.SCHEMA_REGISTRY_URL || undefined;
@@ -105,6 +108,8 @@ const DESCRIBE: Record<Route, string> = {
 
 interface Gateway {
   bootstrap: string;
+  /** Seconds since the process started. */
+  age(): number;
   cpuSeconds(): number;
   metric(name: string, labels: Record<string, string>): Promise<number>;
   stop(): Promise<void>;
@@ -157,6 +162,7 @@ async function startGateway(
   );
   const logFile = path.join(work, `${name}.log`);
   const output = openSync(logFile, 'a');
+  const startedAt = Date.now();
   const child: ChildProcess = spawn('node', [path.join(REPO_ROOT, 'dist', 'cli.js'), '--config', config], {
     cwd: REPO_ROOT,
     stdio: ['ignore', output, output],
@@ -179,6 +185,7 @@ async function startGateway(
   log(`gateway ${name}: pid ${child.pid} on 127.0.0.1:${port}`);
   return {
     bootstrap: `127.0.0.1:${port}`,
+    age: () => (Date.now() - startedAt) / 1000,
     cpuSeconds: () => processTreeCpuSeconds(child.pid!),
     async metric(metric, labels) {
       const text = await (await fetch(`${base}/metrics`)).text();
@@ -281,6 +288,7 @@ async function benchmark(work: string, scratch: ScratchTopics): Promise<void> {
   const gateways = new Map<Route, Gateway>();
   const runs: Run[] = [];
   const started = Date.now();
+  let warmedUp: WarmUp;
   try {
     gateways.set('relay', await startGateway(work, 'relay', 0, { specs: [] }));
     gateways.set('validating', await startGateway(work, 'validating', 1, { specs: topics('validating') }));
@@ -291,9 +299,17 @@ async function benchmark(work: string, scratch: ScratchTopics): Promise<void> {
       );
     const bootstrapOf = (route: Route) => (route === 'direct' ? BOOTSTRAP : gateways.get(route)!.bootstrap);
 
-    const warmUp = Math.min(RECORDS, 10_000);
-    log(`warming up: ${warmUp} records per route (not measured)`);
-    for (const route of routes) await produce(bootstrapOf(route), topicOf('warm-up', route), load, warmUp);
+    // The load is made in this process, so it is warmed up as well as the gateways.
+    const passRecords = Math.min(RECORDS, 10_000);
+    warmedUp = await warmUp(
+      [() => process.uptime(), ...[...gateways.values()].map((g) => () => g.age())],
+      async (pass) => {
+        log(`warming up, pass ${pass}: ${passRecords} records per route (not measured)`);
+        for (const route of routes)
+          await produce(bootstrapOf(route), topicOf('warm-up', route), load, passRecords);
+      },
+    );
+    log(`warmed up: ${warmedUp.passes} passes, everything up ${warmedUp.seconds.toFixed(0)} s`);
 
     const measuring = Date.now();
     let round = 0;
@@ -330,10 +346,10 @@ async function benchmark(work: string, scratch: ScratchTopics): Promise<void> {
   } finally {
     await Promise.all([...gateways.values()].map((g) => g.stop()));
   }
-  report(runs, routes, valueBytes, (Date.now() - started) / 1000);
+  report(runs, routes, valueBytes, warmedUp, (Date.now() - started) / 1000);
 }
 
-function report(runs: Run[], routes: Route[], valueBytes: number, seconds: number): void {
+function report(runs: Run[], routes: Route[], valueBytes: number, warmedUp: WarmUp, seconds: number): void {
   const rounds = Math.max(...runs.map((r) => r.round));
   const rate = (r: Run) => r.records / r.seconds;
   const of = (round: number, route: Route) => runs.find((r) => r.round === round && r.route === route)!;
@@ -353,7 +369,7 @@ function report(runs: Run[], routes: Route[], valueBytes: number, seconds: numbe
       (REGISTRY_URL ? ` · registry ${REGISTRY_URL}` : ' · no registry (SCHEMA_REGISTRY_URL unset)'),
     '',
     `${runs[0].records} records per run of ${valueBytes.toFixed(0)} B Confluent-framed Avro values (${DISTINCT} distinct, encoded once), ` +
-      `${rounds} rounds (order alternating) after an untimed warm-up, ${seconds.toFixed(0)} s for gateways, warm-up and rounds. ` +
+      `${rounds} rounds (order alternating) after an untimed warm-up of ${warmedUp.passes} ${warmedUp.passes === 1 ? 'pass' : 'passes'} over every route (until the gateways and this process had been up ${warmedUp.seconds.toFixed(0)} s), ${seconds.toFixed(0)} s for gateways, warm-up and rounds. ` +
       `Load: kafkajs in the bench's process, ${PRODUCERS} producers at once, ${BATCH} records per request, acks=1, a partition each. ` +
       'Gateways: `node dist/cli.js`, one process each; validation in tag mode.',
     '',

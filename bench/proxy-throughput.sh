@@ -18,6 +18,7 @@
 # (1000000), BENCH_RECORD_SIZE (1024), BENCH_PARTITIONS (3), BENCH_ROUNDS (5; the median run of
 # each kind and the median of the per-round gateway/direct ratios are reported),
 # BENCH_GATEWAY_PORT (23300; broker N on +N, HTTP on +90), BENCH_PRODUCER_PROPS (acks=1 linger.ms=5),
+# BENCH_WARMUP_SECONDS (90; the untimed warm-up goes on until the gateway has been up this long),
 # BENCH_SKIP_BUILD=1 to reuse dist/.
 # Writes the result tables to bench/results/latest.md and stdout. Numbers depend on the machine:
 # broker, load generator and gateway share its cores, so compare runs on the same host only.
@@ -135,12 +136,18 @@ new_topic() {
   create_topic "$TOPIC"
 }
 
-# Untimed: the broker's and the gateway's JIT warm up, and the log directory has been used once.
-log "warming up (RECORDS/4 records each way)"
-for side in direct gateway; do
-  new_topic warmup
-  perf_produce "$(target_of "$side")" "$TOPIC" $((RECORDS / 4)) "$RECORD_SIZE" "${PRODUCER_PROPS[@]}" >/dev/null
-done
+# Untimed: the broker's and the gateway's JIT warm up, and the log directory has been used once;
+# repeated until the gateway has been up BENCH_WARMUP_SECONDS (warm_up_until_up).
+warm_up_pass() {
+  local side
+  log "warming up, pass $WARMUP_PASSES (RECORDS/4 records each way)"
+  for side in direct gateway; do
+    new_topic warmup
+    perf_produce "$(target_of "$side")" "$TOPIC" $((RECORDS / 4)) "$RECORD_SIZE" "${PRODUCER_PROPS[@]}" >/dev/null
+  done
+}
+warm_up_until_up 1 "$gw_pid" warm_up_pass || die "the gateway exited during the warm-up: $(tail -20 "$work/gateway.log")"
+log "warmed up: $WARMUP_PASSES passes, the gateway up $WARMUP_AGE s"
 
 # Rows of the detail table, and per kind/side/round the records/s and the gateway's CPU.
 declare -A rps=() cpu=() line=()
@@ -230,7 +237,7 @@ mkdir -p "$(dirname "$RESULTS")"
   echo
   echo "$(date -u +%Y-%m-%dT%H:%M:%SZ) · $(nproc) CPUs ($(awk -F': ' '/^model name/ { print $2; exit }' /proc/cpuinfo)) · load average $(cut -d' ' -f1-3 /proc/loadavg) · Node $(node --version) · Kafka ${kafka_version:-?} at $BOOTSTRAP"
   echo
-  echo "$ROUNDS rounds after an untimed warm-up, direct and gateway alternating which goes first. Each row shows the median run of its kind; the ratio is the median of the ratios within each round."
+  echo "$ROUNDS rounds after an untimed warm-up of $WARMUP_PASSES passes (until the gateway had been up $WARMUP_AGE s), direct and gateway alternating which goes first. Each row shows the median run of its kind; the ratio is the median of the ratios within each round."
   echo "Gateway: \`node dist/cli.js\` in processes of its own (launcher and gateway), no middlewares (pass-through); CPU = utime+stime of both per run (mean over rounds), peak RSS = their VmHWM summed."
   echo
   echo "## Produce"

@@ -20,7 +20,8 @@
  * BENCH_SUB_SECONDS (10), BENCH_SUB_PORT (24260; the Kafka door, broker N on +N),
  * BENCH_SUB_HTTP_PORT (24296), BENCH_SKIP_BUILD=1 to reuse dist/, BENCH_GATEWAY_NODE_ARGS (extra
  * node flags for the gateway, e.g. "--cpu-prof --cpu-prof-dir=/tmp/prof"), BENCH_BASELINE_NODE_ARGS
- * (the same for the baseline).
+ * (the same for the baseline), BENCH_WARMUP_SECONDS (90; the untimed warm-up goes on until every
+ * process below has been up this long).
  * Appends its tables to bench/results/subscriptions.md.
  *
  * Besides the broker: this process (producer, orchestration), the gateway (`node dist/cli.js`: a
@@ -51,6 +52,7 @@ import type { ExpectMessage, SinkMessage, SinkStats } from './support/http-sink'
 import { processTreeCpuSeconds, processTreePeakRssMiB } from './support/process-tree';
 import { ScratchTopics } from './support/scratch-topics';
 import { barChartSvg } from './support/svg-chart';
+import { warmUp, type WarmUp } from './support/warm-up';
 
 // kafkajs warns once per producer about its v2 partitioner; the bench sets every partition itself.
 process.env.KAFKAJS_NO_PARTITIONER_WARNING = '1';
@@ -145,12 +147,15 @@ async function producePaced(producer: Producer, topic: string, phase: string, co
 interface Sink {
   port: number;
   pid: number;
+  /** Seconds since the process started. */
+  age(): number;
   /** Resolves `first` when the phase's first record arrives and `done` when all of them have. */
   expect(phase: string, count: number): { first: Promise<void>; done: Promise<SinkStats> };
   stop(): Promise<void>;
 }
 
 async function startSink(): Promise<Sink> {
+  const startedAt = Date.now();
   const child = fork(path.join(REPO_ROOT, 'bench', 'support', 'http-sink.ts'), [], {
     cwd: REPO_ROOT,
     execArgv: ['--import', 'tsx'],
@@ -173,6 +178,7 @@ async function startSink(): Promise<Sink> {
   return {
     port,
     pid: child.pid!,
+    age: () => (Date.now() - startedAt) / 1000,
     expect(phase, count) {
       let first!: () => void;
       let done!: (stats: SinkStats) => void;
@@ -212,6 +218,8 @@ const DESCRIBE: Record<Deliverer['name'], string> = {
 
 interface GatewayProcess {
   pid: number;
+  /** Seconds since the process started. */
+  age(): number;
   stop(): Promise<void>;
 }
 
@@ -234,6 +242,7 @@ async function startGatewayProcess(work: string, runId: string, token: string): 
   );
   const logFile = path.join(work, 'gateway.log');
   const output = openSync(logFile, 'a');
+  const startedAt = Date.now();
   const child = spawn(
     'node',
     [...GATEWAY_NODE_ARGS, path.join(REPO_ROOT, 'dist', 'cli.js'), '--config', config],
@@ -258,7 +267,11 @@ async function startGatewayProcess(work: string, runId: string, token: string): 
     await sleep(200);
   }
   log(`gateway pid ${child.pid} on http://${HOST}:${HTTP_PORT} (broker ${BOOTSTRAP})`);
-  return { pid: child.pid!, stop: () => stopChild(child, () => child.kill('SIGTERM')) };
+  return {
+    pid: child.pid!,
+    age: () => (Date.now() - startedAt) / 1000,
+    stop: () => stopChild(child, () => child.kill('SIGTERM')),
+  };
 }
 
 async function api(token: string, method: string, route: string, body?: unknown): Promise<unknown> {
@@ -329,7 +342,8 @@ async function bareDeliverer(
   topic: string,
   groupId: string,
   url: string,
-): Promise<Deliverer & { exit(): Promise<void> }> {
+): Promise<Deliverer & { age(): number; exit(): Promise<void> }> {
+  const startedAt = Date.now();
   const child = fork(
     path.join(REPO_ROOT, 'bench', 'support', 'bare-deliverer.ts'),
     [BOOTSTRAP, topic, groupId, url, String(CONCURRENCY)],
@@ -373,6 +387,7 @@ async function bareDeliverer(
     cpuSeconds: () => processTreeCpuSeconds(child.pid!),
     peakRssMiB: () => processTreePeakRssMiB(child.pid!),
     delivered: async () => null,
+    age: () => (Date.now() - startedAt) / 1000,
     exit: () => stopChild(child, () => child.disconnect()),
   };
 }
@@ -563,11 +578,17 @@ async function main(): Promise<void> {
     await deliverers[0].stop();
 
     const context: Context = { sink, producer };
-    log(`warming up: ${WARM_UP_RECORDS} records per deliverer (not measured)`);
-    for (const deliverer of deliverers) {
-      await throughputPhase(context, deliverer, 0, WARM_UP_RECORDS);
-      await deliverer.stop();
-    }
+    // The producer runs in this process; the sink and both deliverers in processes of their own.
+    const ages = [() => process.uptime(), () => sink.age(), () => gateway.age(), () => bare.age()];
+    const warmedUp = await warmUp(ages, async (pass) => {
+      log(`warming up, pass ${pass}: ${WARM_UP_RECORDS} records per deliverer (not measured)`);
+      for (const deliverer of deliverers) {
+        // Rounds below 1 name the warm-up's phases, each pass its own.
+        await throughputPhase(context, deliverer, -pass, WARM_UP_RECORDS);
+        await deliverer.stop();
+      }
+    });
+    log(`warmed up: ${warmedUp.passes} passes, everything up ${warmedUp.seconds.toFixed(0)} s`);
     const runs: Run[] = [];
     for (let round = 1; round <= ROUNDS; round++) {
       // Alternating which goes first spreads drift (page cache, broker GC, neighbours) over both.
@@ -580,7 +601,7 @@ async function main(): Promise<void> {
         await deliverer.stop();
       }
     }
-    report(runs);
+    report(runs, warmedUp);
   } finally {
     for (const step of cleanup.reverse())
       await step().catch((error: Error) => log(`cleanup: ${error.message}`));
@@ -604,7 +625,7 @@ function kafkaVersion(): string {
   }
 }
 
-function report(runs: Run[]): void {
+function report(runs: Run[], warmedUp: WarmUp): void {
   const of = (deliverer: Deliverer['name'], phase: Run['phase']) =>
     runs.filter((r) => r.deliverer === deliverer && r.phase === phase);
   const perRound = (phase: Run['phase'], value: (r: Run) => number) =>
@@ -626,7 +647,7 @@ function report(runs: Run[]): void {
       .join(' ')} · Node ${process.version} · Kafka ${kafkaVersion()} at ${BOOTSTRAP}`,
     '',
     `~${VALUE_SIZE} B JSON records over ${KEYS} keys in ${PARTITIONS} partitions (key i in partition i mod ${PARTITIONS}), ` +
-      `concurrency ${CONCURRENCY}, ${ROUNDS} rounds (which deliverer goes first alternating) after an untimed warm-up of ${WARM_UP_RECORDS} records each. ` +
+      `concurrency ${CONCURRENCY}, ${ROUNDS} rounds (which deliverer goes first alternating) after an untimed warm-up of ${warmedUp.passes} ${warmedUp.passes === 1 ? 'pass' : 'passes'} of ${WARM_UP_RECORDS} records each (until the gateway, the baseline, the sink and this process had been up ${warmedUp.seconds.toFixed(0)} s). ` +
       'Sink: a plain node:http server in its own process answering 200 with an empty body at once. ' +
       'Gateway: `node dist/cli.js`, one async subscription (binary CloudEvents, default retry). ' +
       `Baseline: a kafkajs consumer in its own process (partitionsConsumedConcurrently ${Math.min(CONCURRENCY, 16)}, records of a key in order, ` +

@@ -59,13 +59,13 @@ import { exitedChildrenCpuSeconds, processTreeCpuSeconds } from './support/proce
 import { ScratchTopics, withScratchTopics } from './support/scratch-topics';
 import { sensorPayload } from './support/sensor-payloads';
 import { barChartSvg } from './support/svg-chart';
+import { warmUp, type WarmUp } from './support/warm-up';
 
 const BOOTSTRAP = process.env.KAFKA_BOOTSTRAP ?? '127.0.0.1:9092';
 const RECORDS = Number(process.env.BENCH_RECORDS ?? 400_000);
 const WARMUP_RECORDS = Number(process.env.BENCH_WARMUP_RECORDS ?? 100_000);
 const ROUNDS = Number(process.env.BENCH_ROUNDS ?? 9);
 /** The gateways must have been up this long before the first round (see the warm-up below). */
-const WARMUP_SECONDS = Number(process.env.BENCH_WARMUP_SECONDS ?? 90);
 /** CPUs (taskset's list) the gateways are confined to; unset: wherever the scheduler puts them. */
 const GATEWAY_CPUS = process.env.BENCH_GATEWAY_CPUS || undefined;
 const PARTITIONS = Number(process.env.BENCH_PARTITIONS ?? 3);
@@ -387,21 +387,16 @@ async function benchmark(work: string, scratch: ScratchTopics): Promise<void> {
   const processOf: Partial<Record<Route, Gateway>> = { passthrough, gateway };
   const runs: Run[] = [];
   const brokerPid = localBrokerPid();
-  const warmUp = { passes: 0, seconds: 0 };
+  let warmedUp: WarmUp;
   try {
-    // At least a whole run's worth through each (V8 is still optimising the read and validation
-    // paths after less), and more until both gateways have been up WARMUP_SECONDS: about 25 s
-    // after start V8's memory reducer drops the optimised code of some 50 functions and the
-    // gateway recompiles them over its next few runs (docs/benchmarks.md, "Tenth round"). One pass
-    // takes about 10 s, so with one the first rounds could fall in that phase.
-    while (warmUp.passes < 1 || Math.min(gateway.age(), passthrough.age()) < WARMUP_SECONDS) {
-      warmUp.passes++;
-      log(`warming up, pass ${warmUp.passes}: ${RECORDS} records through each gateway (not measured)`);
+    // At least a whole run's worth through each: V8 is still optimising the read and validation
+    // paths after less. One pass takes about 10 s, so the rule of ./support/warm-up makes it nine.
+    warmedUp = await warmUp([() => gateway.age(), () => passthrough.age()], async (pass) => {
+      log(`warming up, pass ${pass}: ${RECORDS} records through each gateway (not measured)`);
       await producerPerformance(GATEWAY_BOOTSTRAP, warmUpTopic, payloadFiles.mixed, RECORDS);
       await producerPerformance(PASS_BOOTSTRAP, `${warmUpTopic}-pass`, payloadFiles.mixed, RECORDS);
-    }
-    warmUp.seconds = Math.min(gateway.age(), passthrough.age());
-    log(`warmed up: ${warmUp.passes} passes, the gateways up ${warmUp.seconds.toFixed(0)} s`);
+    });
+    log(`warmed up: ${warmedUp.passes} passes, the gateways up ${warmedUp.seconds.toFixed(0)} s`);
     for (let round = 1; round <= ROUNDS; round++) {
       // Rotating the order spreads drift (page cache, broker GC, neighbours) over the routes.
       const shift = (round - 1) % order.length;
@@ -500,7 +495,7 @@ async function benchmark(work: string, scratch: ScratchTopics): Promise<void> {
       (WARMUP_RECORDS > 0
         ? `records/s and latencies of the steady state after the first ${WARMUP_RECORDS} (--warmup-records; the whole run's records/s beside them), `
         : 'records/s and latencies of whole runs, ') +
-      `${PARTITIONS} partitions, a fresh topic per run; ${ROUNDS} rounds after an untimed warm-up of ${warmUp.passes} ${warmUp.passes === 1 ? 'run' : 'runs'} of 10 % invalid records through each gateway (until both had been up ${warmUp.seconds.toFixed(0)} s), the order of the six runs rotating. Rows show the median run of each kind.`,
+      `${PARTITIONS} partitions, a fresh topic per run; ${ROUNDS} rounds after an untimed warm-up of ${warmedUp.passes} ${warmedUp.passes === 1 ? 'run' : 'runs'} of 10 % invalid records through each gateway (until both had been up ${warmedUp.seconds.toFixed(0)} s), the order of the six runs rotating. Rows show the median run of each kind.`,
     `Producer: --throughput -1, ${PRODUCER_PROPS.join(' ')}. Gateways: \`node dist/cli.js\`, each in its own process: one with no middlewares (pass-through), one validating in tag mode against demo.yaml bound to each topic.` +
       (GATEWAY_CPUS === undefined
         ? ''

@@ -13,7 +13,8 @@
 # over the clients), BENCH_WORKERS_CONSUME_RECORDS (300000, read by every consumer), BENCH_RECORD_SIZE
 # (1024), BENCH_PARTITIONS (4), BENCH_WORKERS_CLIENTS (2), BENCH_ROUNDS (3), BENCH_WORKERS_PORT
 # (23700: the workers-1 gateway there, broker N on +N, HTTP on +90; the workers-2 gateway 20 and 5
-# above), BENCH_PRODUCER_PROPS (acks=1 linger.ms=5), BENCH_SKIP_BUILD=1 to reuse dist/.
+# above), BENCH_PRODUCER_PROPS (acks=1 linger.ms=5), BENCH_WARMUP_SECONDS (90; the untimed
+# warm-up goes on until both gateways have been up this long), BENCH_SKIP_BUILD=1 to reuse dist/.
 # Writes bench/results/workers.md. Broker, load generators and both gateways share the machine's
 # cores: on a small host the figures say whether the work spreads, not what more cores would give.
 set -euo pipefail
@@ -215,11 +216,18 @@ wait_ready 1
 wait_ready 2
 perf_tools_init
 
-log "warming up (untimed)"
-for w in "${SIDES[@]}"; do
-  new_topic warmup
-  produce_run "127.0.0.1:${gw_port[$w]}" "$TOPIC" >/dev/null
-done
+# One untimed produce run through each gateway, repeated until both have been up
+# BENCH_WARMUP_SECONDS (warm_up_until_up).
+warm_up_pass() {
+  local w
+  log "warming up, pass $((WARMUP_PASSES)) (untimed)"
+  for w in "${SIDES[@]}"; do
+    new_topic warmup
+    produce_run "127.0.0.1:${gw_port[$w]}" "$TOPIC" >/dev/null
+  done
+}
+warm_up_until_up 1 "${gw_pid[1]} ${gw_pid[2]}" warm_up_pass || die "a gateway exited during the warm-up"
+log "warmed up: $WARMUP_PASSES passes, both gateways up $WARMUP_AGE s"
 new_topic consume
 consume_topic="$TOPIC"
 log "writing $CONSUME_RECORDS records for the fetch runs (untimed, straight to the broker)"
@@ -287,7 +295,7 @@ kafka_version="$(sed -n 's/^C_VERSION=//p' "${KAFKA_HOME_DIR:-$ROOT/.kafka}/run/
   echo
   echo "$(date -u +%Y-%m-%dT%H:%M:%SZ) · $(nproc) CPUs ($(awk -F': ' '/^model name/ { print $2; exit }' /proc/cpuinfo)) · load average $(cut -d' ' -f1-3 /proc/loadavg) · Node $(node --version) · Kafka ${kafka_version:-?} at $BOOTSTRAP"
   echo
-  echo "Two gateways (\`node dist/cli.js\`, no middlewares) side by side against the one broker, taking the same load in turn; $ROUNDS rounds after an untimed warm-up, the order alternating. Produce: $CLIENTS ProducerPerformance processes at once (${PRODUCER_PROPS[*]}), $RECORDS records of $RECORD_SIZE B in all, into a fresh $PARTITIONS-partition topic per run; records/s over the wall time of the slowest. Fetch: $CLIENTS ConsumerPerformance processes at once, each a new group reading all $CONSUME_RECORDS records of one $PARTITIONS-partition topic; records/s is the sum of their fetch rates. CPU = utime+stime of the gateway's processes during a run (launcher, primary and workers), median over the rounds; per worker in the table of every run."
+  echo "Two gateways (\`node dist/cli.js\`, no middlewares) side by side against the one broker, taking the same load in turn; $ROUNDS rounds after an untimed warm-up of $WARMUP_PASSES passes (until both had been up $WARMUP_AGE s), the order alternating. Produce: $CLIENTS ProducerPerformance processes at once (${PRODUCER_PROPS[*]}), $RECORDS records of $RECORD_SIZE B in all, into a fresh $PARTITIONS-partition topic per run; records/s over the wall time of the slowest. Fetch: $CLIENTS ConsumerPerformance processes at once, each a new group reading all $CONSUME_RECORDS records of one $PARTITIONS-partition topic; records/s is the sum of their fetch rates. CPU = utime+stime of the gateway's processes during a run (launcher, primary and workers), median over the rounds; per worker in the table of every run."
   echo
   echo "| load | workers | records/s (median) | CPU s per run (median) | CPU s per 100k records |"
   echo "|---|---:|---:|---:|---:|"

@@ -90,22 +90,15 @@ EOF
   perf_tools_init
 }
 
-# hop_warm_up MIN_PASSES COMMAND...: runs COMMAND (one untimed warm-up pass over the paths) at
-# least MIN_PASSES times, and again until the gateway has been up BENCH_WARMUP_SECONDS. About 25 s
-# after start V8's memory reducer makes the gateway drop the optimised code of some 50 functions,
-# and it recompiles them over its next few runs (docs/benchmarks.md, "Tenth round"): a benchmark
-# whose first rounds fell in that phase measured the compiler. Leaves the count in HOP_WARMUP_PASSES.
+# hop_warm_up MIN_PASSES COMMAND...: warm_up_until_up (bench/support/perf-tools.sh) for the
+# gateway. Leaves the count of passes in HOP_WARMUP_PASSES.
 hop_warm_up() {
-  local min_passes="$1" age
+  local min_passes="$1"
   shift
-  HOP_WARMUP_PASSES=0
-  while :; do
-    age="$(ps -o etimes= -p "$GW_PID")" || die "the gateway exited during the warm-up: $(tail -20 "$HOP_WORK/gateway.log")"
-    ((HOP_WARMUP_PASSES < min_passes || age < ${BENCH_WARMUP_SECONDS:-90})) || break
-    HOP_WARMUP_PASSES=$((HOP_WARMUP_PASSES + 1))
-    "$@"
-  done
-  log "warmed up: $HOP_WARMUP_PASSES passes, the gateway up $((age)) s"
+  warm_up_until_up "$min_passes" "$GW_PID" "$@" ||
+    die "the gateway exited during the warm-up: $(tail -20 "$HOP_WORK/gateway.log")"
+  HOP_WARMUP_PASSES=$WARMUP_PASSES
+  log "warmed up: $HOP_WARMUP_PASSES passes, the gateway up $WARMUP_AGE s"
 }
 
 # Ends the gateway with SIGINT (so that --cpu-prof writes its profile) before the cleanup.

@@ -104,6 +104,29 @@ tree_cpu_seconds() {
     END { printf "%.2f", ticks / t }' <<<"$stats"
 }
 
+# warm_up_until_up MIN_PASSES "PID..." COMMAND...: runs COMMAND (one untimed warm-up pass over the
+# paths) at least MIN_PASSES times, and again until every PID has been up BENCH_WARMUP_SECONDS (90).
+# About 25 s after start V8's memory reducer makes a Node process drop the optimised code of some
+# 50 functions, and it recompiles them over its next few runs (docs/benchmarks.md, "Tenth round"):
+# a benchmark whose first rounds fell in that phase measured the compiler. bench/support/warm-up.ts
+# is the same rule for the TypeScript benchmarks. Leaves the count in WARMUP_PASSES and the
+# youngest process's age in WARMUP_AGE; returns 1 when one of the processes is gone.
+warm_up_until_up() {
+  local min_passes="$1" pids="$2" pid age
+  shift 2
+  WARMUP_PASSES=0
+  while :; do
+    WARMUP_AGE=""
+    for pid in $pids; do
+      age="$(ps -o etimes= -p "$pid")" || return 1
+      if [[ -z "$WARMUP_AGE" ]] || ((age < WARMUP_AGE)); then WARMUP_AGE=$((age)); fi
+    done
+    if ((WARMUP_PASSES >= min_passes && WARMUP_AGE >= ${BENCH_WARMUP_SECONDS:-90})); then return 0; fi
+    WARMUP_PASSES=$((WARMUP_PASSES + 1))
+    "$@"
+  done
+}
+
 # ratio A B: A/B with two decimals ("n/a" when B is 0).
 ratio() { awk -v a="$1" -v b="$2" 'BEGIN { if (b > 0) printf "%.2f", a / b; else print "n/a" }'; }
 

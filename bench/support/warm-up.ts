@@ -1,0 +1,29 @@
+/**
+ * How long every Node process a benchmark measures must have been up before its first round.
+ * About 25 s after start V8's memory reducer makes a process drop the optimised code of some 50
+ * functions, and it recompiles them over its next few runs (docs/benchmarks.md, "Tenth round"): a
+ * benchmark whose first rounds fell in that phase measured the compiler. bench/support/perf-tools.sh
+ * applies the same rule to the shell benchmarks.
+ */
+export const WARMUP_SECONDS = Number(process.env.BENCH_WARMUP_SECONDS ?? 90);
+
+export interface WarmUp {
+  passes: number;
+  /** How long the youngest process had been up when the warm-up ended. */
+  seconds: number;
+}
+
+/**
+ * Runs `pass` (one untimed pass over every route) `minPasses` times, and again until each of
+ * `ages` (seconds since a measured process started) has reached WARMUP_SECONDS.
+ */
+export async function warmUp(
+  ages: readonly (() => number)[],
+  pass: (n: number) => Promise<void>,
+  minPasses = 1,
+): Promise<WarmUp> {
+  const youngest = () => Math.min(...ages.map((age) => age()));
+  let passes = 0;
+  while (passes < minPasses || youngest() < WARMUP_SECONDS) await pass(++passes);
+  return { passes, seconds: youngest() };
+}

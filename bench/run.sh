@@ -5,7 +5,7 @@
 # scripts/with-registry.sh bench/run.sh` (the registry serves avro-gateway's registry route);
 # `make bench BENCH="latency small-records"` passes names on.
 #
-#   bench/run.sh                  the default set (below), about 33 minutes on 2 shared cores
+#   bench/run.sh                  the default set (below), about 40 to 50 minutes on 2 shared cores
 #   bench/run.sh NAME...          only these, by file name without .sh / .bench.ts
 #   bench/run.sh --list           the names
 #

@@ -108,8 +108,7 @@ const DESCRIBE: Record<Route, string> = {
 
 interface Gateway {
   bootstrap: string;
-  /** Seconds since the process started. */
-  age(): number;
+  pid: number;
   cpuSeconds(): number;
   metric(name: string, labels: Record<string, string>): Promise<number>;
   stop(): Promise<void>;
@@ -162,7 +161,6 @@ async function startGateway(
   );
   const logFile = path.join(work, `${name}.log`);
   const output = openSync(logFile, 'a');
-  const startedAt = Date.now();
   const child: ChildProcess = spawn('node', [path.join(REPO_ROOT, 'dist', 'cli.js'), '--config', config], {
     cwd: REPO_ROOT,
     stdio: ['ignore', output, output],
@@ -185,7 +183,7 @@ async function startGateway(
   log(`gateway ${name}: pid ${child.pid} on 127.0.0.1:${port}`);
   return {
     bootstrap: `127.0.0.1:${port}`,
-    age: () => (Date.now() - startedAt) / 1000,
+    pid: child.pid!,
     cpuSeconds: () => processTreeCpuSeconds(child.pid!),
     async metric(metric, labels) {
       const text = await (await fetch(`${base}/metrics`)).text();
@@ -301,14 +299,11 @@ async function benchmark(work: string, scratch: ScratchTopics): Promise<void> {
 
     // The load is made in this process, so it is warmed up as well as the gateways.
     const passRecords = Math.min(RECORDS, 10_000);
-    warmedUp = await warmUp(
-      [() => process.uptime(), ...[...gateways.values()].map((g) => () => g.age())],
-      async (pass) => {
-        log(`warming up, pass ${pass}: ${passRecords} records per route (not measured)`);
-        for (const route of routes)
-          await produce(bootstrapOf(route), topicOf('warm-up', route), load, passRecords);
-      },
-    );
+    warmedUp = await warmUp([process.pid, ...[...gateways.values()].map((g) => g.pid)], async (pass) => {
+      log(`warming up, pass ${pass}: ${passRecords} records per route (not measured)`);
+      for (const route of routes)
+        await produce(bootstrapOf(route), topicOf('warm-up', route), load, passRecords);
+    });
     log(`warmed up: ${warmedUp.passes} passes, everything up ${warmedUp.seconds.toFixed(0)} s`);
 
     const measuring = Date.now();

@@ -84,8 +84,6 @@ function event(): Record<string, unknown> {
 
 interface Gateway {
   pid: number;
-  /** Seconds since the process started. */
-  age(): number;
   /** CPU seconds (user + system) used so far by the gateway's processes (launcher and gateway). */
   cpuSeconds(): number;
   httpRecords(topic: string, outcome: string): Promise<number>;
@@ -128,7 +126,6 @@ async function startGateway(work: string, specTopic: string): Promise<Gateway> {
   );
   const logFile = path.join(work, 'gateway.log');
   const output = openSync(logFile, 'a');
-  const startedAt = Date.now();
   const child: ChildProcess = spawn('node', [path.join(REPO_ROOT, 'dist', 'cli.js'), '--config', config], {
     cwd: REPO_ROOT,
     stdio: ['ignore', output, output],
@@ -151,7 +148,6 @@ async function startGateway(work: string, specTopic: string): Promise<Gateway> {
   log(`gateway pid ${child.pid} on http://${HOST}:${HTTP_PORT} (broker ${BOOTSTRAP})`);
   return {
     pid: child.pid!,
-    age: () => (Date.now() - startedAt) / 1000,
     cpuSeconds: () => processTreeCpuSeconds(child.pid!),
     async httpRecords(topic, outcome) {
       const text = await (await fetch(`${base}/metrics`)).text();
@@ -317,7 +313,7 @@ async function benchmark(work: string, scratch: ScratchTopics): Promise<void> {
       throw new Error(`a first event was answered ${probe.status}: ${await probe.text()}`);
 
     // The direct route and autocannon run in this process, so it is warmed up with the gateway.
-    warmedUp = await warmUp([() => process.uptime(), () => gateway.age()], async (pass) => {
+    warmedUp = await warmUp([process.pid, gateway.pid], async (pass) => {
       log(`warming up, pass ${pass}: ${WARM_UP_SECONDS} s per route (not measured)`);
       await produceDirect(producer, topics.direct, value, WARM_UP_SECONDS);
       await postEvents(url('http-spec'), body, WARM_UP_SECONDS);

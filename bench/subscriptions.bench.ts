@@ -147,15 +147,12 @@ async function producePaced(producer: Producer, topic: string, phase: string, co
 interface Sink {
   port: number;
   pid: number;
-  /** Seconds since the process started. */
-  age(): number;
   /** Resolves `first` when the phase's first record arrives and `done` when all of them have. */
   expect(phase: string, count: number): { first: Promise<void>; done: Promise<SinkStats> };
   stop(): Promise<void>;
 }
 
 async function startSink(): Promise<Sink> {
-  const startedAt = Date.now();
   const child = fork(path.join(REPO_ROOT, 'bench', 'support', 'http-sink.ts'), [], {
     cwd: REPO_ROOT,
     execArgv: ['--import', 'tsx'],
@@ -178,7 +175,6 @@ async function startSink(): Promise<Sink> {
   return {
     port,
     pid: child.pid!,
-    age: () => (Date.now() - startedAt) / 1000,
     expect(phase, count) {
       let first!: () => void;
       let done!: (stats: SinkStats) => void;
@@ -218,8 +214,6 @@ const DESCRIBE: Record<Deliverer['name'], string> = {
 
 interface GatewayProcess {
   pid: number;
-  /** Seconds since the process started. */
-  age(): number;
   stop(): Promise<void>;
 }
 
@@ -242,7 +236,6 @@ async function startGatewayProcess(work: string, runId: string, token: string): 
   );
   const logFile = path.join(work, 'gateway.log');
   const output = openSync(logFile, 'a');
-  const startedAt = Date.now();
   const child = spawn(
     'node',
     [...GATEWAY_NODE_ARGS, path.join(REPO_ROOT, 'dist', 'cli.js'), '--config', config],
@@ -267,11 +260,7 @@ async function startGatewayProcess(work: string, runId: string, token: string): 
     await sleep(200);
   }
   log(`gateway pid ${child.pid} on http://${HOST}:${HTTP_PORT} (broker ${BOOTSTRAP})`);
-  return {
-    pid: child.pid!,
-    age: () => (Date.now() - startedAt) / 1000,
-    stop: () => stopChild(child, () => child.kill('SIGTERM')),
-  };
+  return { pid: child.pid!, stop: () => stopChild(child, () => child.kill('SIGTERM')) };
 }
 
 async function api(token: string, method: string, route: string, body?: unknown): Promise<unknown> {
@@ -342,8 +331,7 @@ async function bareDeliverer(
   topic: string,
   groupId: string,
   url: string,
-): Promise<Deliverer & { age(): number; exit(): Promise<void> }> {
-  const startedAt = Date.now();
+): Promise<Deliverer & { pid: number; exit(): Promise<void> }> {
   const child = fork(
     path.join(REPO_ROOT, 'bench', 'support', 'bare-deliverer.ts'),
     [BOOTSTRAP, topic, groupId, url, String(CONCURRENCY)],
@@ -387,7 +375,7 @@ async function bareDeliverer(
     cpuSeconds: () => processTreeCpuSeconds(child.pid!),
     peakRssMiB: () => processTreePeakRssMiB(child.pid!),
     delivered: async () => null,
-    age: () => (Date.now() - startedAt) / 1000,
+    pid: child.pid!,
     exit: () => stopChild(child, () => child.disconnect()),
   };
 }
@@ -579,8 +567,7 @@ async function main(): Promise<void> {
 
     const context: Context = { sink, producer };
     // The producer runs in this process; the sink and both deliverers in processes of their own.
-    const ages = [() => process.uptime(), () => sink.age(), () => gateway.age(), () => bare.age()];
-    const warmedUp = await warmUp(ages, async (pass) => {
+    const warmedUp = await warmUp([process.pid, sink.pid, gateway.pid, bare.pid], async (pass) => {
       log(`warming up, pass ${pass}: ${WARM_UP_RECORDS} records per deliverer (not measured)`);
       for (const deliverer of deliverers) {
         // Rounds below 1 name the warm-up's phases, each pass its own.

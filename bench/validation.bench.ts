@@ -145,8 +145,6 @@ function affinityOf(pid: number): string {
 
 interface Gateway {
   process: ChildProcess;
-  /** Seconds since the gateway was started. */
-  age(): number;
   /** CPU seconds (user + system) used so far by the gateway's processes (launcher and gateway). */
   cpuSeconds(): number;
   recordsCounted(topic: string, outcome: string): Promise<number>;
@@ -194,7 +192,6 @@ async function startGateway(
   // taskset execs node in its own process, so the pid below is still the gateway's launcher.
   const command =
     GATEWAY_CPUS === undefined ? gatewayCommand : ['taskset', '-c', GATEWAY_CPUS, ...gatewayCommand];
-  const startedAt = Date.now();
   const child = spawn(command[0], command.slice(1), {
     cwd: REPO_ROOT,
     stdio: ['ignore', output, output],
@@ -219,7 +216,6 @@ async function startGateway(
   );
   return {
     process: child,
-    age: () => (Date.now() - startedAt) / 1000,
     cpuSeconds: () => processTreeCpuSeconds(child.pid!),
     async recordsCounted(topic, outcome) {
       const text = await (await fetch(`${base}/metrics`)).text();
@@ -391,7 +387,7 @@ async function benchmark(work: string, scratch: ScratchTopics): Promise<void> {
   try {
     // At least a whole run's worth through each: V8 is still optimising the read and validation
     // paths after less. One pass takes about 10 s, so the rule of ./support/warm-up makes it nine.
-    warmedUp = await warmUp([() => gateway.age(), () => passthrough.age()], async (pass) => {
+    warmedUp = await warmUp([gateway.process.pid!, passthrough.process.pid!], async (pass) => {
       log(`warming up, pass ${pass}: ${RECORDS} records through each gateway (not measured)`);
       await producerPerformance(GATEWAY_BOOTSTRAP, warmUpTopic, payloadFiles.mixed, RECORDS);
       await producerPerformance(PASS_BOOTSTRAP, `${warmUpTopic}-pass`, payloadFiles.mixed, RECORDS);

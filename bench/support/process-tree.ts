@@ -44,6 +44,15 @@ function treeOf(pid: number): number[] {
   return tree;
 }
 
+/** Seconds since `pid` started (what `ps -o etimes` says), or NaN for a process that is gone. */
+export function processAgeSeconds(pid: number): number {
+  const fields = statFields(pid);
+  if (fields === null) return NaN;
+  // Field 22 of /proc/PID/stat: the start, in clock ticks after boot; the first of /proc/uptime: now.
+  const uptime = Number(readFileSync('/proc/uptime', 'utf8').split(' ')[0]);
+  return uptime - Number(fields[19]) / CLOCK_TICKS;
+}
+
 /** CPU seconds (utime + stime) used so far by `pid` and its descendants; a vanished process counts 0. */
 export function processTreeCpuSeconds(pid: number): number {
   let ticks = 0;

@@ -77,6 +77,6 @@ kill -0 "$GW_PID" 2>/dev/null || die "the gateway died during the run: $(tail -2
 
 export HOP_ENVIRONMENT HOP_SETTINGS
 HOP_ENVIRONMENT="$(environment_line bench/small-records.sh)"
-HOP_SETTINGS="$PRODUCERS ProducerPerformance processes at once per run, each sending $RECORDS records of $RECORD_SIZE B at full speed (--throughput -1, ${PROPS[*]}) into one fresh 3-partition topic; records/s is the sum of their rates. $ROUNDS rounds after an untimed warm-up of $HOP_WARMUP_PASSES runs per path (until the gateway had been up ${BENCH_WARMUP_SECONDS:-90} s), the order of the paths rotating; ratios are medians of the ratios within each round. CPU: utime+stime of the proxy's processes (for the gateway, launcher and gateway) during the run, per record."
+HOP_SETTINGS="$PRODUCERS ProducerPerformance processes at once per run, each sending $RECORDS records of $RECORD_SIZE B at full speed (--throughput -1, ${PROPS[*]}) into one fresh 3-partition topic; records/s is the sum of their rates. $ROUNDS rounds after an untimed warm-up of $WARMUP_PASSES runs per path (until the gateway had been up ${BENCH_WARMUP_SECONDS:-90} s), the order of the paths rotating; ratios are medians of the ratios within each round. CPU: utime+stime of the proxy's processes (for the gateway, launcher and gateway) during the run, per record."
 (cd "$ROOT" && npx --no-install tsx bench/support/hop-report.ts small "$runs")
 (cd "$ROOT" && npx --no-install prettier --write bench/results/small-records.md >/dev/null 2>&1) || log "prettier unavailable; table left unformatted"

@@ -65,7 +65,6 @@ const BOOTSTRAP = process.env.KAFKA_BOOTSTRAP ?? '127.0.0.1:9092';
 const RECORDS = Number(process.env.BENCH_RECORDS ?? 400_000);
 const WARMUP_RECORDS = Number(process.env.BENCH_WARMUP_RECORDS ?? 100_000);
 const ROUNDS = Number(process.env.BENCH_ROUNDS ?? 9);
-/** The gateways must have been up this long before the first round (see the warm-up below). */
 /** CPUs (taskset's list) the gateways are confined to; unset: wherever the scheduler puts them. */
 const GATEWAY_CPUS = process.env.BENCH_GATEWAY_CPUS || undefined;
 const PARTITIONS = Number(process.env.BENCH_PARTITIONS ?? 3);
@@ -385,8 +384,8 @@ async function benchmark(work: string, scratch: ScratchTopics): Promise<void> {
   const brokerPid = localBrokerPid();
   let warmedUp: WarmUp;
   try {
-    // At least a whole run's worth through each: V8 is still optimising the read and validation
-    // paths after less. One pass takes about 10 s, so the rule of ./support/warm-up makes it nine.
+    // Whole runs through each, as many as ./support/warm-up's rule asks (one pass takes about
+    // 10 s): V8 is still optimising the read and validation paths after less than one.
     warmedUp = await warmUp([gateway.process.pid!, passthrough.process.pid!], async (pass) => {
       log(`warming up, pass ${pass}: ${RECORDS} records through each gateway (not measured)`);
       await producerPerformance(GATEWAY_BOOTSTRAP, warmUpTopic, payloadFiles.mixed, RECORDS);

@@ -91,14 +91,13 @@ EOF
 }
 
 # hop_warm_up MIN_PASSES COMMAND...: warm_up_until_up (bench/support/perf-tools.sh) for the
-# gateway. Leaves the count of passes in HOP_WARMUP_PASSES.
+# gateway, which leaves the count of passes in WARMUP_PASSES.
 hop_warm_up() {
   local min_passes="$1"
   shift
   warm_up_until_up "$min_passes" "$GW_PID" "$@" ||
     die "the gateway exited during the warm-up: $(tail -20 "$HOP_WORK/gateway.log")"
-  HOP_WARMUP_PASSES=$WARMUP_PASSES
-  log "warmed up: $HOP_WARMUP_PASSES passes, the gateway up $WARMUP_AGE s"
+  log "warmed up: $WARMUP_PASSES passes, the gateway up $WARMUP_AGE s"
 }
 
 # Ends the gateway with SIGINT (so that --cpu-prof writes its profile) before the cleanup.

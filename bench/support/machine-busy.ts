@@ -50,7 +50,7 @@ export class BusySampler {
    * to 1 is the second half), from the samples nearest inside them; NaN when fewer than two fall
    * in it.
    */
-  busyShare(from: number, to = 1): number {
+  busyShare(from: number, to: number): number {
     const { samples } = this;
     if (samples.length < 2) return NaN;
     const first = samples[0].at;

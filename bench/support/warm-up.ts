@@ -16,14 +16,10 @@ export interface WarmUp {
 }
 
 /**
- * Runs `pass` (one untimed pass over every route) `minPasses` times, and again until each of the
- * processes `pids` has been up WARMUP_SECONDS. Throws when one of them is gone.
+ * Runs `pass` (one untimed pass over every route) once, and again until each of the processes
+ * `pids` has been up WARMUP_SECONDS. Throws when one of them is gone.
  */
-export async function warmUp(
-  pids: readonly number[],
-  pass: (n: number) => Promise<void>,
-  minPasses = 1,
-): Promise<WarmUp> {
+export async function warmUp(pids: readonly number[], pass: (n: number) => Promise<void>): Promise<WarmUp> {
   const youngest = () => {
     const ages = pids.map(processAgeSeconds);
     const gone = pids.filter((_, i) => Number.isNaN(ages[i]));
@@ -31,6 +27,7 @@ export async function warmUp(
     return Math.min(...ages);
   };
   let passes = 0;
-  while (passes < minPasses || youngest() < WARMUP_SECONDS) await pass(++passes);
+  do await pass(++passes);
+  while (youngest() < WARMUP_SECONDS);
   return { passes, seconds: youngest() };
 }

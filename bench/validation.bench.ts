@@ -23,8 +23,12 @@
  * BENCH_PARTITIONS (3), BENCH_PRODUCER_PROPS ("acks=1 linger.ms=5", as in bench/proxy-throughput.sh),
  * BENCH_VALIDATION_PORT (24060; broker N on +N), BENCH_VALIDATION_HTTP_PORT (24096; the
  * pass-through gateway listens 10 above the Kafka port and 1 above the HTTP one),
- * BENCH_WARMUP_SECONDS (90; the untimed warm-up goes on until both gateways have been up this
- * long), BENCH_SKIP_BUILD=1 to reuse dist/, BENCH_GATEWAY_CPUS (unset; a CPU list for taskset) to
+ * BENCH_WARMUP_SECONDS (90; the untimed warm-up goes on until the gateways have been up this
+ * long), BENCH_SKIP_BUILD=1 to reuse dist/, BENCH_PARSE_ONLY=1 to add a fourth route: a gateway
+ * that parses every value as JSON and checks nothing else (a filter rule on a field no payload
+ * lacks, so every record passes unchanged; 20 above the Kafka port, 2 above the HTTP one). It
+ * shows the part of validating that is parsing, the floor of any validator working on parsed
+ * values, BENCH_GATEWAY_CPUS (unset; a CPU list for taskset) to
  * give the gateways cores of their own: with the rest kept off them, e.g.
  *   taskset -c 0 scripts/with-kafka.sh env BENCH_GATEWAY_CPUS=1 npx tsx bench/validation.bench.ts
  * it shows whether a gateway with a core to itself keeps up, rather than what its CPU takes from a
@@ -87,13 +91,28 @@ const DISTINCT_PAYLOADS = 1000;
 const TARGET = { valid: 0.9, mixed: 0.85 } as const;
 
 type PayloadSet = keyof typeof TARGET;
-type Route = 'direct' | 'passthrough' | 'gateway';
-const ROUTES: Route[] = ['direct', 'passthrough', 'gateway'];
+const PARSE_ONLY = process.env.BENCH_PARSE_ONLY === '1';
+const PARSE_PORT = GATEWAY_PORT + 20;
+const PARSE_HTTP_PORT = HTTP_PORT + 2;
+const PARSE_BOOTSTRAP = `127.0.0.1:${PARSE_PORT}`;
+
+type Route = 'direct' | 'passthrough' | 'parsing' | 'gateway';
+const ROUTES: Route[] = PARSE_ONLY
+  ? ['direct', 'passthrough', 'parsing', 'gateway']
+  : ['direct', 'passthrough', 'gateway'];
 const ROUTE_NAMES: Record<Route, string> = {
   direct: 'direct',
   passthrough: 'gateway, pass-through',
+  parsing: 'gateway, parsing only',
   gateway: 'gateway, validating',
 };
+const ROUTE_COLORS: Record<Route, string> = {
+  direct: '#7f8c8d',
+  passthrough: '#e67e22',
+  parsing: '#16a085',
+  gateway: '#8e44ad',
+};
+type GatewayKind = 'pass-through' | 'parsing' | 'validating';
 
 const log = (message: string) => process.stderr.write(`validation.bench: ${message}\n`);
 
@@ -150,13 +169,38 @@ interface Gateway {
   stop(): Promise<void>;
 }
 
+/** What each kind of gateway runs besides proxying. */
+function pipelineOf(kind: GatewayKind, specFiles: { id: string; file: string }[]): string[] {
+  if (kind === 'validating') {
+    return [
+      'asyncapi:',
+      '  failWhenInvalid: false',
+      '  specs:',
+      ...specFiles.map((spec) => `    - { id: "${spec.id}", file: "${spec.file}" }`),
+      'pipeline:',
+      '  middlewares: [validation]',
+    ];
+  }
+  if (kind === 'parsing') {
+    // Every payload, valid or not, has `lumens`: the rule parses each value and matches none.
+    return [
+      'pipeline:',
+      '  middlewares:',
+      '    - filter:',
+      '        rules:',
+      '          - { name: parse-only, pattern: { value: { lumens: [{ exists: false }] } }, action: drop }',
+    ];
+  }
+  return ['pipeline:', '  middlewares: []'];
+}
+
 async function startGateway(
   work: string,
+  kind: GatewayKind,
   specFiles: { id: string; file: string }[],
   ports: { kafka: number; http: number },
 ): Promise<Gateway> {
-  const validating = specFiles.length > 0;
-  const name = validating ? 'gateway' : 'pass-through';
+  const name = kind === 'validating' ? 'gateway' : kind;
   const config = path.join(work, `${name}.yaml`);
   writeFileSync(
     config,
@@ -170,16 +214,7 @@ async function startGateway(
       'http:',
       '  host: 127.0.0.1',
       `  port: ${ports.http}`,
-      ...(validating
-        ? [
-            'asyncapi:',
-            '  failWhenInvalid: false',
-            '  specs:',
-            ...specFiles.map((spec) => `    - { id: "${spec.id}", file: "${spec.file}" }`),
-            'pipeline:',
-            '  middlewares: [validation]',
-          ]
-        : ['pipeline:', '  middlewares: []']),
+      ...pipelineOf(kind, specFiles),
       'logging:',
       '  level: info',
       '',
@@ -347,7 +382,7 @@ async function benchmark(work: string, scratch: ScratchTopics): Promise<void> {
     `bench-validation-${runId}-${round}-${payloads}-${route}`;
   const warmUpTopic = `bench-validation-${runId}-warm-up`;
   const gatewayTopics = [warmUpTopic];
-  const directTopics = [`${warmUpTopic}-pass`];
+  const directTopics = [`${warmUpTopic}-pass`, ...(PARSE_ONLY ? [`${warmUpTopic}-parse`] : [])];
   for (let round = 1; round <= ROUNDS; round++) {
     for (const [payloads, route] of order)
       (route === 'gateway' ? gatewayTopics : directTopics).push(topicOf(round, payloads, route));
@@ -367,29 +402,47 @@ async function benchmark(work: string, scratch: ScratchTopics): Promise<void> {
     log('building the gateway (npm run build)');
     await run('npm', ['run', '--silent', 'build'], { timeoutMs: 180_000 });
   }
-  const gateway = await startGateway(work, specFiles, { kafka: GATEWAY_PORT, http: HTTP_PORT });
-  const passthrough = await startGateway(work, [], { kafka: PASS_PORT, http: PASS_HTTP_PORT }).catch(
-    async (error: unknown) => {
-      await gateway.stop();
-      throw error;
-    },
-  );
+  const processOf: Partial<Record<Route, Gateway>> = {};
+  const stopGateways = () => Promise.all(Object.values(processOf).map((g) => g.stop()));
+  try {
+    processOf.gateway = await startGateway(work, 'validating', specFiles, {
+      kafka: GATEWAY_PORT,
+      http: HTTP_PORT,
+    });
+    processOf.passthrough = await startGateway(work, 'pass-through', [], {
+      kafka: PASS_PORT,
+      http: PASS_HTTP_PORT,
+    });
+    if (PARSE_ONLY) {
+      processOf.parsing = await startGateway(work, 'parsing', [], {
+        kafka: PARSE_PORT,
+        http: PARSE_HTTP_PORT,
+      });
+    }
+  } catch (error) {
+    await stopGateways();
+    throw error;
+  }
+  const gateway = processOf.gateway;
   const bootstrapOf: Record<Route, string> = {
     direct: BOOTSTRAP,
     passthrough: PASS_BOOTSTRAP,
+    parsing: PARSE_BOOTSTRAP,
     gateway: GATEWAY_BOOTSTRAP,
   };
-  const processOf: Partial<Record<Route, Gateway>> = { passthrough, gateway };
   const runs: Run[] = [];
   const brokerPid = localBrokerPid();
   let warmedUp: WarmUp;
   try {
     // Whole runs through each, as many as ./support/warm-up's rule asks (one pass takes about
     // 10 s): V8 is still optimising the read and validation paths after less than one.
-    warmedUp = await warmUp([gateway.process.pid!, passthrough.process.pid!], async (pass) => {
+    const gatewayPids = Object.values(processOf).map((g) => g.process.pid!);
+    warmedUp = await warmUp(gatewayPids, async (pass) => {
       log(`warming up, pass ${pass}: ${RECORDS} records through each gateway (not measured)`);
       await producerPerformance(GATEWAY_BOOTSTRAP, warmUpTopic, payloadFiles.mixed, RECORDS);
       await producerPerformance(PASS_BOOTSTRAP, `${warmUpTopic}-pass`, payloadFiles.mixed, RECORDS);
+      if (PARSE_ONLY)
+        await producerPerformance(PARSE_BOOTSTRAP, `${warmUpTopic}-parse`, payloadFiles.mixed, RECORDS);
     });
     log(`warmed up: ${warmedUp.passes} passes, the gateways up ${warmedUp.seconds.toFixed(0)} s`);
     for (let round = 1; round <= ROUNDS; round++) {
@@ -439,7 +492,7 @@ async function benchmark(work: string, scratch: ScratchTopics): Promise<void> {
       }
     }
   } finally {
-    await Promise.all([gateway.stop(), passthrough.stop()]);
+    await stopGateways();
   }
 
   /** The run whose records/s is the median (the lower middle for an even count) of its kind. */
@@ -490,8 +543,8 @@ async function benchmark(work: string, scratch: ScratchTopics): Promise<void> {
       (WARMUP_RECORDS > 0
         ? `records/s and latencies of the steady state after the first ${WARMUP_RECORDS} (--warmup-records; the whole run's records/s beside them), `
         : 'records/s and latencies of whole runs, ') +
-      `${PARTITIONS} partitions, a fresh topic per run; ${ROUNDS} rounds after an untimed warm-up of ${warmedUp.passes} ${warmedUp.passes === 1 ? 'run' : 'runs'} of 10 % invalid records through each gateway (until both had been up ${warmedUp.seconds.toFixed(0)} s), the order of the six runs rotating. Rows show the median run of each kind.`,
-    `Producer: --throughput -1, ${PRODUCER_PROPS.join(' ')}. Gateways: \`node dist/cli.js\`, each in its own process: one with no middlewares (pass-through), one validating in tag mode against demo.yaml bound to each topic.` +
+      `${PARTITIONS} partitions, a fresh topic per run; ${ROUNDS} rounds after an untimed warm-up of ${warmedUp.passes} ${warmedUp.passes === 1 ? 'run' : 'runs'} of 10 % invalid records through each gateway (until all had been up ${warmedUp.seconds.toFixed(0)} s), the order of the ${order.length} runs rotating. Rows show the median run of each kind.`,
+    `Producer: --throughput -1, ${PRODUCER_PROPS.join(' ')}. Gateways: \`node dist/cli.js\`, each in its own process: one with no middlewares (pass-through), one validating in tag mode against demo.yaml bound to each topic${PARSE_ONLY ? ', one parsing every value as JSON and checking nothing else (a filter rule that matches no payload)' : ''}.` +
       (GATEWAY_CPUS === undefined
         ? ''
         : ` Both gateways confined to CPUs ${GATEWAY_CPUS} (taskset); this benchmark and the producers it starts ran on CPUs ${affinityOf(process.pid)}.`),
@@ -519,6 +572,18 @@ async function benchmark(work: string, scratch: ScratchTopics): Promise<void> {
       `| ${describe[payloads]} | ${ratioText(ratios)} | ≥ ${TARGET[payloads]} | ${median(ratios) >= TARGET[payloads] ? 'met' : '**not met**'} | ${ratioText(roundRatios(payloads, 'gateway', 'direct'))} | ${ratioText(roundRatios(payloads, 'passthrough', 'direct'))} | ${ratioText(roundRatios(payloads, 'gateway', 'passthrough', true))} |`,
     );
   }
+  if (PARSE_ONLY) {
+    lines.push(
+      '',
+      '| Payloads | parsing only / pass-through (median of rounds) | validating / parsing only |',
+      '|---|---|---|',
+    );
+    for (const payloads of ['valid', 'mixed'] as const) {
+      lines.push(
+        `| ${describe[payloads]} | ${ratioText(roundRatios(payloads, 'parsing', 'passthrough'))} | ${ratioText(roundRatios(payloads, 'gateway', 'parsing'))} |`,
+      );
+    }
+  }
   writeFileSync(
     CHART,
     barChartSvg({
@@ -527,7 +592,7 @@ async function benchmark(work: string, scratch: ScratchTopics): Promise<void> {
       categories: ['all valid', '10% invalid (tagged)'],
       series: ROUTES.map((route) => ({
         name: ROUTE_NAMES[route],
-        color: { direct: '#7f8c8d', passthrough: '#e67e22', gateway: '#8e44ad' }[route],
+        color: ROUTE_COLORS[route],
         values: (['valid', 'mixed'] as const).map((p) => medianRun(p, route).result.recordsPerSecond),
       })),
       note: `ProducerPerformance, ~${VALUE_SIZE} B JSON values, ${PRODUCER_PROPS.join(' ')}; written by bench/validation.bench.ts`,

@@ -52,11 +52,14 @@ function headersObject(
   return headers;
 }
 
-/** What an event is built from; the value is read only when a pattern needs it. */
+/**
+ * What an event is built from; the value is read only when a pattern needs it. Methods rather than
+ * closures: the parts are made once per record, on the produce path and the tap's.
+ */
 export interface RecordParts {
-  key: Buffer | string | null;
-  value: () => JsonReading;
-  headers: () => Iterable<readonly [string, Buffer | string | null]>;
+  readonly key: Buffer | string | null;
+  value(): JsonReading;
+  headers(): Iterable<readonly [string, Buffer | string | null]>;
 }
 
 /** The event for a record, with only the parts `fields` names (the others cost nothing). */
@@ -71,43 +74,73 @@ export function recordEvent(parts: RecordParts, fields: ReadonlySet<string>): Re
   return event;
 }
 
-/** Parts of a record in a produce request; `json` is the pipeline's cached reading of the value. */
-export function producedRecordParts(record: {
+/** A record in a produce request; `json` is the pipeline's cached reading of the value. */
+interface ProducedRecordLike {
   key: Buffer | null;
   headers: readonly RecordHeader[];
   json(): JsonReading;
-}): RecordParts {
-  return {
-    key: record.key,
-    value: () => record.json(),
-    headers: () => record.headers.map((header) => [header.key, header.value] as const),
-  };
+}
+
+class ProducedRecordParts implements RecordParts {
+  constructor(private readonly record: ProducedRecordLike) {}
+
+  get key(): Buffer | null {
+    return this.record.key;
+  }
+
+  value(): JsonReading {
+    return this.record.json();
+  }
+
+  headers(): [string, Buffer | null][] {
+    const entries: [string, Buffer | null][] = [];
+    for (const header of this.record.headers) entries.push([header.key, header.value]);
+    return entries;
+  }
+}
+
+/** Parts of a record in a produce request, read through the pipeline's cached reading of its value. */
+export function producedRecordParts(record: ProducedRecordLike): RecordParts {
+  return new ProducedRecordParts(record);
+}
+
+/** A record read back from Kafka by kafkajs. */
+interface ConsumedMessageLike {
+  key: Buffer | null;
+  value: Buffer | null;
+  headers?: Record<string, Buffer | string | (Buffer | string)[] | undefined>;
+}
+
+class ConsumedMessageParts implements RecordParts {
+  constructor(
+    private readonly message: ConsumedMessageLike,
+    private readonly reading: JsonReading | undefined,
+  ) {}
+
+  get key(): Buffer | null {
+    return this.message.key;
+  }
+
+  value(): JsonReading {
+    return this.reading ?? readJson(this.message.value, 'value');
+  }
+
+  headers(): [string, Buffer | string | null][] {
+    const entries: [string, Buffer | string | null][] = [];
+    for (const [name, raw] of Object.entries(this.message.headers ?? {})) {
+      // kafkajs hands a null header value over as null, whatever its types say.
+      if (raw === undefined || (raw as unknown) === null) entries.push([name, null]);
+      else if (Array.isArray(raw)) for (const value of raw) entries.push([name, value]);
+      else entries.push([name, raw]);
+    }
+    return entries;
+  }
 }
 
 /**
  * Parts of a record read back from Kafka by kafkajs (as the tap receives it); `value`: the value
  * already read (an Avro or Protobuf value decoded with its contract), else it is read as JSON.
  */
-export function consumedMessageParts(
-  message: {
-    key: Buffer | null;
-    value: Buffer | null;
-    headers?: Record<string, Buffer | string | (Buffer | string)[] | undefined>;
-  },
-  value?: JsonReading,
-): RecordParts {
-  return {
-    key: message.key,
-    value: () => value ?? readJson(message.value, 'value'),
-    headers: () => {
-      const entries: [string, Buffer | string | null][] = [];
-      for (const [name, raw] of Object.entries(message.headers ?? {})) {
-        // kafkajs hands a null header value over as null, whatever its types say.
-        if (raw === undefined || (raw as unknown) === null) entries.push([name, null]);
-        else if (Array.isArray(raw)) for (const value of raw) entries.push([name, value]);
-        else entries.push([name, raw]);
-      }
-      return entries;
-    },
-  };
+export function consumedMessageParts(message: ConsumedMessageLike, value?: JsonReading): RecordParts {
+  return new ConsumedMessageParts(message, value);
 }

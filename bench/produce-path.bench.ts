@@ -4,14 +4,15 @@
  * gateway runs them, and the request it would forward is made. Payloads: all valid (the request
  * is forwarded as it came) and 10 % invalid (most batches gain a header and are re-encoded).
  *
- *   npx tsx bench/produce-path.bench.ts [--seconds 2] [--only valid|mixed] [--pipeline validation|parsing|none]
+ *   npx tsx bench/produce-path.bench.ts [--seconds 2] [--only valid|mixed] [--pipeline validation|parsing|reading|none]
  *
  * It isolates the gateway's own work per record from what the kernel and the broker cost, which
  * the end-to-end benchmarks (validation, relay-floor) cannot tell apart on shared cores. Not a
  * test: numbers depend on the machine. Printed, and appended to bench/results/produce-path.md.
  * `--pipeline parsing` runs a filter rule that parses every value and matches none instead of
- * validation (what parsing alone costs), `--pipeline none` no middleware (what reading the request
- * costs when nothing looks at records); both are printed only. It runs the source through tsx,
+ * validation (what parsing alone costs), `--pipeline reading` a middleware that wants every record
+ * and looks at none (what reading the records costs), `--pipeline none` no middleware (nothing is
+ * read); these are printed only. It runs the source through tsx,
  * whose transform names every function it creates (`__name`, esbuild's keepNames): a closure
  * made per record costs more here than in the build the gateway runs (tsc's, which adds nothing).
  */
@@ -21,6 +22,7 @@ import path from 'node:path';
 import { SpecStore } from '../src/asyncapi/spec-store';
 import { createLogger } from '../src/observability/logger';
 import { RateLimitedLog } from '../src/observability/rate-limited-log';
+import type { Middleware } from '../src/pipeline/middleware';
 import { Pipeline } from '../src/pipeline/pipeline';
 import { filterMiddleware } from '../src/pipeline/filter/filter-middleware';
 import { validationMiddleware } from '../src/pipeline/validation-middleware';
@@ -88,9 +90,12 @@ async function main(): Promise<void> {
   const parsing = filterMiddleware({
     rules: [{ name: 'parse-only', pattern: { value: { lumens: [{ exists: false }] } }, action: 'drop' }],
   });
-  const middlewares = { validation: [validating], parsing: [parsing], none: [] }[PIPELINE];
+  const reading: Middleware = { name: 'reading', wants: () => true, onRecord: () => undefined };
+  const middlewares = { validation: [validating], parsing: [parsing], reading: [reading], none: [] }[
+    PIPELINE
+  ];
   if (middlewares === undefined)
-    throw new Error(`--pipeline takes validation, parsing or none, not ${PIPELINE}`);
+    throw new Error(`--pipeline takes validation, parsing, reading or none, not ${PIPELINE}`);
   const pipeline = new Pipeline(middlewares, {
     contractFor: (topic) => specs.contracts().lookup(topic),
     tallyRecords: true,

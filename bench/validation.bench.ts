@@ -24,11 +24,12 @@
  * BENCH_VALIDATION_PORT (24060; broker N on +N), BENCH_VALIDATION_HTTP_PORT (24096; the
  * pass-through gateway listens 10 above the Kafka port and 1 above the HTTP one),
  * BENCH_WARMUP_SECONDS (90; the untimed warm-up goes on until the gateways have been up this
- * long), BENCH_SKIP_BUILD=1 to reuse dist/, BENCH_PARSE_ONLY=1 to add a fourth route: a gateway
- * that parses every value as JSON and checks nothing else (a filter rule on a field no payload
- * lacks, so every record passes unchanged; 20 above the Kafka port, 2 above the HTTP one). It
- * shows the part of validating that is parsing, the floor of any validator working on parsed
- * values, BENCH_GATEWAY_CPUS (unset; a CPU list for taskset) to
+ * long), BENCH_SKIP_BUILD=1 to reuse dist/, BENCH_FLOORS=1 to add two routes that take validating
+ * apart: a gateway whose one middleware wants every record and looks at none (reading the
+ * records; 20 above the Kafka port, 2 above the HTTP one), and one that parses every value as JSON
+ * and checks nothing else (a filter rule on a field no payload lacks, so every record passes
+ * unchanged; 30 and 3 above). The second is the floor of any validator working on values parsed
+ * with JSON.parse, BENCH_GATEWAY_CPUS (unset; a CPU list for taskset) to
  * give the gateways cores of their own: with the rest kept off them, e.g.
  *   taskset -c 0 scripts/with-kafka.sh env BENCH_GATEWAY_CPUS=1 npx tsx bench/validation.bench.ts
  * it shows whether a gateway with a core to itself keeps up, rather than what its CPU takes from a
@@ -91,28 +92,33 @@ const DISTINCT_PAYLOADS = 1000;
 const TARGET = { valid: 0.9, mixed: 0.85 } as const;
 
 type PayloadSet = keyof typeof TARGET;
-const PARSE_ONLY = process.env.BENCH_PARSE_ONLY === '1';
-const PARSE_PORT = GATEWAY_PORT + 20;
-const PARSE_HTTP_PORT = HTTP_PORT + 2;
+const FLOORS = process.env.BENCH_FLOORS === '1';
+const READ_PORT = GATEWAY_PORT + 20;
+const READ_HTTP_PORT = HTTP_PORT + 2;
+const READ_BOOTSTRAP = `127.0.0.1:${READ_PORT}`;
+const PARSE_PORT = GATEWAY_PORT + 30;
+const PARSE_HTTP_PORT = HTTP_PORT + 3;
 const PARSE_BOOTSTRAP = `127.0.0.1:${PARSE_PORT}`;
 
-type Route = 'direct' | 'passthrough' | 'parsing' | 'gateway';
-const ROUTES: Route[] = PARSE_ONLY
-  ? ['direct', 'passthrough', 'parsing', 'gateway']
+type Route = 'direct' | 'passthrough' | 'reading' | 'parsing' | 'gateway';
+const ROUTES: Route[] = FLOORS
+  ? ['direct', 'passthrough', 'reading', 'parsing', 'gateway']
   : ['direct', 'passthrough', 'gateway'];
 const ROUTE_NAMES: Record<Route, string> = {
   direct: 'direct',
   passthrough: 'gateway, pass-through',
+  reading: 'gateway, reading only',
   parsing: 'gateway, parsing only',
   gateway: 'gateway, validating',
 };
 const ROUTE_COLORS: Record<Route, string> = {
   direct: '#7f8c8d',
   passthrough: '#e67e22',
+  reading: '#2980b9',
   parsing: '#16a085',
   gateway: '#8e44ad',
 };
-type GatewayKind = 'pass-through' | 'parsing' | 'validating';
+type GatewayKind = 'pass-through' | 'reading' | 'parsing' | 'validating';
 
 const log = (message: string) => process.stderr.write(`validation.bench: ${message}\n`);
 
@@ -170,7 +176,7 @@ interface Gateway {
 }
 
 /** What each kind of gateway runs besides proxying. */
-function pipelineOf(kind: GatewayKind, specFiles: { id: string; file: string }[]): string[] {
+function pipelineOf(work: string, kind: GatewayKind, specFiles: { id: string; file: string }[]): string[] {
   if (kind === 'validating') {
     return [
       'asyncapi:',
@@ -190,6 +196,14 @@ function pipelineOf(kind: GatewayKind, specFiles: { id: string; file: string }[]
       '        rules:',
       '          - { name: parse-only, pattern: { value: { lumens: [{ exists: false }] } }, action: drop }',
     ];
+  }
+  if (kind === 'reading') {
+    const module = path.join(work, 'read-every-record.js');
+    writeFileSync(
+      module,
+      "module.exports = () => ({ name: 'reading', wants: () => true, onRecord: () => undefined });\n",
+    );
+    return ['pipeline:', '  middlewares:', `    - module: "${module}"`];
   }
   return ['pipeline:', '  middlewares: []'];
 }
@@ -214,7 +228,7 @@ async function startGateway(
       'http:',
       '  host: 127.0.0.1',
       `  port: ${ports.http}`,
-      ...pipelineOf(kind, specFiles),
+      ...pipelineOf(work, kind, specFiles),
       'logging:',
       '  level: info',
       '',
@@ -382,7 +396,10 @@ async function benchmark(work: string, scratch: ScratchTopics): Promise<void> {
     `bench-validation-${runId}-${round}-${payloads}-${route}`;
   const warmUpTopic = `bench-validation-${runId}-warm-up`;
   const gatewayTopics = [warmUpTopic];
-  const directTopics = [`${warmUpTopic}-pass`, ...(PARSE_ONLY ? [`${warmUpTopic}-parse`] : [])];
+  const directTopics = [
+    `${warmUpTopic}-pass`,
+    ...(FLOORS ? [`${warmUpTopic}-read`, `${warmUpTopic}-parse`] : []),
+  ];
   for (let round = 1; round <= ROUNDS; round++) {
     for (const [payloads, route] of order)
       (route === 'gateway' ? gatewayTopics : directTopics).push(topicOf(round, payloads, route));
@@ -413,7 +430,11 @@ async function benchmark(work: string, scratch: ScratchTopics): Promise<void> {
       kafka: PASS_PORT,
       http: PASS_HTTP_PORT,
     });
-    if (PARSE_ONLY) {
+    if (FLOORS) {
+      processOf.reading = await startGateway(work, 'reading', [], {
+        kafka: READ_PORT,
+        http: READ_HTTP_PORT,
+      });
       processOf.parsing = await startGateway(work, 'parsing', [], {
         kafka: PARSE_PORT,
         http: PARSE_HTTP_PORT,
@@ -427,6 +448,7 @@ async function benchmark(work: string, scratch: ScratchTopics): Promise<void> {
   const bootstrapOf: Record<Route, string> = {
     direct: BOOTSTRAP,
     passthrough: PASS_BOOTSTRAP,
+    reading: READ_BOOTSTRAP,
     parsing: PARSE_BOOTSTRAP,
     gateway: GATEWAY_BOOTSTRAP,
   };
@@ -441,8 +463,10 @@ async function benchmark(work: string, scratch: ScratchTopics): Promise<void> {
       log(`warming up, pass ${pass}: ${RECORDS} records through each gateway (not measured)`);
       await producerPerformance(GATEWAY_BOOTSTRAP, warmUpTopic, payloadFiles.mixed, RECORDS);
       await producerPerformance(PASS_BOOTSTRAP, `${warmUpTopic}-pass`, payloadFiles.mixed, RECORDS);
-      if (PARSE_ONLY)
+      if (FLOORS) {
+        await producerPerformance(READ_BOOTSTRAP, `${warmUpTopic}-read`, payloadFiles.mixed, RECORDS);
         await producerPerformance(PARSE_BOOTSTRAP, `${warmUpTopic}-parse`, payloadFiles.mixed, RECORDS);
+      }
     });
     log(`warmed up: ${warmedUp.passes} passes, the gateways up ${warmedUp.seconds.toFixed(0)} s`);
     for (let round = 1; round <= ROUNDS; round++) {
@@ -544,7 +568,7 @@ async function benchmark(work: string, scratch: ScratchTopics): Promise<void> {
         ? `records/s and latencies of the steady state after the first ${WARMUP_RECORDS} (--warmup-records; the whole run's records/s beside them), `
         : 'records/s and latencies of whole runs, ') +
       `${PARTITIONS} partitions, a fresh topic per run; ${ROUNDS} rounds after an untimed warm-up of ${warmedUp.passes} ${warmedUp.passes === 1 ? 'run' : 'runs'} of 10 % invalid records through each gateway (until all had been up ${warmedUp.seconds.toFixed(0)} s), the order of the ${order.length} runs rotating. Rows show the median run of each kind.`,
-    `Producer: --throughput -1, ${PRODUCER_PROPS.join(' ')}. Gateways: \`node dist/cli.js\`, each in its own process: one with no middlewares (pass-through), one validating in tag mode against demo.yaml bound to each topic${PARSE_ONLY ? ', one parsing every value as JSON and checking nothing else (a filter rule that matches no payload)' : ''}.` +
+    `Producer: --throughput -1, ${PRODUCER_PROPS.join(' ')}. Gateways: \`node dist/cli.js\`, each in its own process: one with no middlewares (pass-through), one validating in tag mode against demo.yaml bound to each topic${FLOORS ? ', one whose middleware wants every record and looks at none (reading only), one parsing every value as JSON and checking nothing else (a filter rule that matches no payload)' : ''}.` +
       (GATEWAY_CPUS === undefined
         ? ''
         : ` Both gateways confined to CPUs ${GATEWAY_CPUS} (taskset); this benchmark and the producers it starts ran on CPUs ${affinityOf(process.pid)}.`),
@@ -572,15 +596,15 @@ async function benchmark(work: string, scratch: ScratchTopics): Promise<void> {
       `| ${describe[payloads]} | ${ratioText(ratios)} | ≥ ${TARGET[payloads]} | ${median(ratios) >= TARGET[payloads] ? 'met' : '**not met**'} | ${ratioText(roundRatios(payloads, 'gateway', 'direct'))} | ${ratioText(roundRatios(payloads, 'passthrough', 'direct'))} | ${ratioText(roundRatios(payloads, 'gateway', 'passthrough', true))} |`,
     );
   }
-  if (PARSE_ONLY) {
+  if (FLOORS) {
     lines.push(
       '',
-      '| Payloads | parsing only / pass-through (median of rounds) | validating / parsing only |',
-      '|---|---|---|',
+      '| Payloads | reading only / pass-through (median of rounds) | parsing only / pass-through | validating / parsing only |',
+      '|---|---|---|---|',
     );
     for (const payloads of ['valid', 'mixed'] as const) {
       lines.push(
-        `| ${describe[payloads]} | ${ratioText(roundRatios(payloads, 'parsing', 'passthrough'))} | ${ratioText(roundRatios(payloads, 'gateway', 'parsing'))} |`,
+        `| ${describe[payloads]} | ${ratioText(roundRatios(payloads, 'reading', 'passthrough'))} | ${ratioText(roundRatios(payloads, 'parsing', 'passthrough'))} | ${ratioText(roundRatios(payloads, 'gateway', 'parsing'))} |`,
       );
     }
   }

@@ -12,9 +12,9 @@
  * `--pipeline parsing` runs a filter rule that parses every value and matches none instead of
  * validation (what parsing alone costs), `--pipeline reading` a middleware that wants every record
  * and looks at none (what reading the records costs), `--pipeline none` no middleware (nothing is
- * read); these are printed only. It runs the source through tsx,
- * whose transform names every function it creates (`__name`, esbuild's keepNames): a closure
- * made per record costs more here than in the build the gateway runs (tsc's, which adds nothing).
+ * read); these are printed only. It runs the source through tsx, whose transform names every
+ * function it creates (`__name`, esbuild's keepNames): a closure made per record costs more here
+ * than in the build the gateway runs (tsc's, which adds nothing).
  */
 import { appendFileSync, existsSync, readFileSync } from 'node:fs';
 import { cpus, loadavg } from 'node:os';
@@ -91,9 +91,12 @@ async function main(): Promise<void> {
     rules: [{ name: 'parse-only', pattern: { value: { lumens: [{ exists: false }] } }, action: 'drop' }],
   });
   const reading: Middleware = { name: 'reading', wants: () => true, onRecord: () => undefined };
-  const middlewares = { validation: [validating], parsing: [parsing], reading: [reading], none: [] }[
-    PIPELINE
-  ];
+  const middlewares = new Map<string, Middleware[]>([
+    ['validation', [validating]],
+    ['parsing', [parsing]],
+    ['reading', [reading]],
+    ['none', []],
+  ]).get(PIPELINE);
   if (middlewares === undefined)
     throw new Error(`--pipeline takes validation, parsing, reading or none, not ${PIPELINE}`);
   const pipeline = new Pipeline(middlewares, {

@@ -25,11 +25,11 @@
  * pass-through gateway listens 10 above the Kafka port and 1 above the HTTP one),
  * BENCH_WARMUP_SECONDS (90; the untimed warm-up goes on until the gateways have been up this
  * long), BENCH_SKIP_BUILD=1 to reuse dist/, BENCH_FLOORS=1 to add two routes that take validating
- * apart: a gateway whose one middleware wants every record and looks at none (reading the
- * records; 20 above the Kafka port, 2 above the HTTP one), and one that parses every value as JSON
- * and checks nothing else (a filter rule on a field no payload lacks, so every record passes
- * unchanged; 30 and 3 above). The second is the floor of any validator working on values parsed
- * with JSON.parse, BENCH_GATEWAY_CPUS (unset; a CPU list for taskset) to
+ * apart (a gateway whose one middleware wants every record and looks at none, 20 above the Kafka
+ * port and 2 above the HTTP one; and one that parses every value as JSON and checks nothing else,
+ * with a filter rule on a field every payload has, so every record passes unchanged, 30 and 3
+ * above: the floor of any validator working on values parsed with JSON.parse),
+ * BENCH_GATEWAY_CPUS (unset; a CPU list for taskset) to
  * give the gateways cores of their own: with the rest kept off them, e.g.
  *   taskset -c 0 scripts/with-kafka.sh env BENCH_GATEWAY_CPUS=1 npx tsx bench/validation.bench.ts
  * it shows whether a gateway with a core to itself keeps up, rather than what its CPU takes from a
@@ -571,7 +571,7 @@ async function benchmark(work: string, scratch: ScratchTopics): Promise<void> {
     `Producer: --throughput -1, ${PRODUCER_PROPS.join(' ')}. Gateways: \`node dist/cli.js\`, each in its own process: one with no middlewares (pass-through), one validating in tag mode against demo.yaml bound to each topic${FLOORS ? ', one whose middleware wants every record and looks at none (reading only), one parsing every value as JSON and checking nothing else (a filter rule that matches no payload)' : ''}.` +
       (GATEWAY_CPUS === undefined
         ? ''
-        : ` Both gateways confined to CPUs ${GATEWAY_CPUS} (taskset); this benchmark and the producers it starts ran on CPUs ${affinityOf(process.pid)}.`),
+        : ` The gateways confined to CPUs ${GATEWAY_CPUS} (taskset); this benchmark and the producers it starts ran on CPUs ${affinityOf(process.pid)}.`),
     `CPUs busy: the share of all ${cpus().length} CPUs' time that was not idle from half to 85 % of each run's wall time (/proc/stat; the JVM's start and the first ${WARMUP_RECORDS} records come before, its closing down after), whoever used it; below 100 % the cores were not saturated. Broker and producer CPU: the broker's JVM and the load generator's (ProducerPerformance, with the script that starts it) over the whole run${brokerPid === undefined ? ' (not measured: the broker is not the one scripts/kafka.sh runs at this address)' : ''}.`,
     '',
     '| Payloads | Route | records/s | MB/s | avg latency ms | p99 ms | gateway CPU s | broker CPU s | producer CPU s | CPUs busy | valid / tagged |',

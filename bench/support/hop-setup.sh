@@ -10,7 +10,9 @@
 # BENCH_KEEP_CLUSTER=1 leaves the broker running at exit (for repeated runs while developing);
 # BENCH_WARMUP_SECONDS (90) is how long the gateway must have been up before measuring
 # (hop_warm_up); BENCH_SKIP_BUILD=1 reuses dist/; BENCH_GATEWAY_NODE_ARGS passes node flags to the
-# gateway (e.g. "--cpu-prof --cpu-prof-dir=/tmp/prof").
+# gateway (e.g. "--cpu-prof --cpu-prof-dir=/tmp/prof"); BENCH_GATEWAY_MIDDLEWARES ("[]") is the
+# gateway's pipeline.middlewares as a YAML flow list, for comparing builds on a path that reads
+# records (e.g. '[{ module: /tmp/read-every-record.js }]'). The hop benchmarks leave it unset.
 #
 # After hop_setup: DIRECT, RELAY, GATEWAY (bootstraps), RELAY_PID, GW_PID, PATHS (direct relay
 # gateway), bootstrap_of[path], pid_of[path] (empty for direct), HOP_WORK (a scratch directory).
@@ -68,7 +70,7 @@ EOF
 kafka: { bootstrapServers: ["$DIRECT"] }
 listeners: { bindHost: 127.0.0.1, bootstrapPort: $((HOP_PORT + 10)), brokerPortBase: $((HOP_PORT + 10)) }
 http: { host: 127.0.0.1, port: $((HOP_PORT + 12)) }
-pipeline: { middlewares: [] }
+pipeline: { middlewares: ${BENCH_GATEWAY_MIDDLEWARES:-[]} }
 logging: { level: warn }
 EOF
   node "$ROOT/bench/support/tcp-relay.js" "$((HOP_PORT + 5))" "127.0.0.1:$((HOP_PORT + 2))" &

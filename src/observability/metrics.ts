@@ -68,6 +68,7 @@ export class GatewayMetrics {
       help: 'Produced records by topic, validation outcome (valid, invalid_tagged, invalid_rejected, invalid_observed, unvalidated, dropped, refused, failed) and door (kafka, http)',
       labelNames: ['topic', 'outcome', 'door'],
       registers: [this.registry],
+      collect: () => this.flushRecordCounts(),
     });
     this.requests = new Counter({
       name: 'event_gateway_requests_total',
@@ -190,8 +191,33 @@ export class GatewayMetrics {
     return topic;
   }
 
+  /**
+   * Records counted since the last scrape, by door, topic label and outcome. Counted once per
+   * produce request on the Kafka door: plain adds, moved into the counter when it is read, as the
+   * request counts are. The topic label is taken when counting, so the map holds no more topics
+   * than the counter's series do.
+   */
+  private readonly pendingRecords = {
+    kafka: new Map<string, Map<string, number>>(),
+    http: new Map<string, Map<string, number>>(),
+  };
+
   countRecords(topic: string, outcome: string, count = 1, door: 'kafka' | 'http' = 'kafka'): void {
-    this.records.inc({ topic: this.topicLabel(topic), outcome, door }, count);
+    const byTopic = this.pendingRecords[door];
+    const label = this.topicLabel(topic);
+    let byOutcome = byTopic.get(label);
+    if (byOutcome === undefined) byTopic.set(label, (byOutcome = new Map()));
+    byOutcome.set(outcome, (byOutcome.get(outcome) ?? 0) + count);
+  }
+
+  private flushRecordCounts(): void {
+    for (const door of ['kafka', 'http'] as const) {
+      const byTopic = this.pendingRecords[door];
+      for (const [topic, byOutcome] of byTopic) {
+        for (const [outcome, count] of byOutcome) this.records.inc({ topic, outcome, door }, count);
+      }
+      byTopic.clear();
+    }
   }
 
   /**

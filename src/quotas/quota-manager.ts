@@ -54,7 +54,9 @@ export interface QuotaManagerOptions {
   workers?: number;
 }
 
-const PASS: Admission = Object.freeze({ verdict: 'pass', throttleMs: 0 });
+/** The admission of a request no quota limits. */
+export const PASS: Admission = Object.freeze({ verdict: 'pass', throttleMs: 0 });
+
 /** How often buckets that refilled completely are dropped (they hold nothing a new one would not). */
 const SWEEP_INTERVAL_MS = 10_000;
 

@@ -5,7 +5,7 @@ import {
 } from '../../protocol/messages/generated/produce';
 import { readRecordBatches } from '../../protocol/records';
 import { ipOfHostPort } from '../../quotas/client-address';
-import type { Admission, QuotaManager, TopicUsage } from '../../quotas/quota-manager';
+import { PASS, type Admission, type QuotaManager, type TopicUsage } from '../../quotas/quota-manager';
 import type { ConnectionContext, RequestRoute } from '../api-handler';
 import { decodeResponse, encodeResponse } from './response-codec';
 
@@ -84,6 +84,8 @@ export class ProduceThrottle {
     clientId: string | null,
     connection: ConnectionContext,
   ): Admission {
+    // Without quotas there is nothing to charge: the request's usage is not worth reading.
+    if (!this.quotas.active) return PASS;
     return this.quotas.admitProduce({
       clientId,
       clientAddress: ipOfHostPort(connection.clientAddress),

@@ -1,14 +1,10 @@
 import { AggregatorRegistry } from 'prom-client';
 import { GatewayMetrics } from '../../../src/observability/metrics';
+import { Metrics } from '../../integration/support/prometheus';
 
 /** The value of one event_gateway_records_total series in the exposition text, or undefined. */
 function recordsSeries(text: string, topic: string, outcome: string, door: string): number | undefined {
-  const line = text
-    .split('\n')
-    .find((l) =>
-      l.startsWith(`event_gateway_records_total{topic="${topic}",outcome="${outcome}",door="${door}"}`),
-    );
-  return line === undefined ? undefined : Number(line.slice(line.lastIndexOf(' ') + 1));
+  return Metrics.parse(text).get('event_gateway_records_total', { topic, outcome, door });
 }
 
 describe('event_gateway_records_total', () => {
